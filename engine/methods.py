@@ -1,0 +1,59 @@
+"""The registry of what the engine can do. One entry per protocol method.
+
+Handler modules (`engine/handlers/*.py`) register functions with `@method(...)`.
+They must not import TensorFlow at import time: import model code inside the
+function, which runs on the engine's worker thread.
+
+A job function takes `(params: dict, ctx: JobContext)` and returns a JSON-serialisable
+dict. Files it makes (WAV, MIDI) go under `ctx.work_dir` and are returned as paths.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from engine.context import JobContext
+from engine.errors import UnknownMethod
+
+JobFunc = Callable[[dict, JobContext], dict]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    func: JobFunc
+    job: bool = True  # False: answered at once on the server thread (must be quick, no models)
+    cacheable: bool = True  # results keyed by (name, params) are reused
+    doc: str = ""
+
+
+REGISTRY: dict[str, Method] = {}
+
+# Modules whose import registers methods. Add a line when you add a handler module.
+HANDLER_MODULES = [
+    "engine.handlers.system",
+]
+
+
+def method(name: str, *, job: bool = True, cacheable: bool = True) -> Callable[[JobFunc], JobFunc]:
+    def register(func: JobFunc) -> JobFunc:
+        REGISTRY[name] = Method(name, func, job, cacheable, (func.__doc__ or "").strip())
+        return func
+    return register
+
+
+def load_handlers() -> dict[str, Method]:
+    for mod in HANDLER_MODULES:
+        importlib.import_module(mod)
+    return REGISTRY
+
+
+def get(name: str) -> Method:
+    load_handlers()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownMethod(f"unknown method {name!r}; `magstation methods` lists them",
+                            method=name) from None
