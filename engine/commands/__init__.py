@@ -1,0 +1,9 @@
+"""Headless CLI subcommands. Each module here defines `register(subparsers)` and adds
+its own `magstation <command> ...` parsers; the chosen parser's `func(args)` runs it.
+
+Add a module name to COMMAND_MODULES when you add a command family.
+"""
+
+COMMAND_MODULES = [
+    "engine.commands.core",
+]
