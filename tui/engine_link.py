@@ -4,6 +4,7 @@ restarts it and reconnects, and relays job snapshots to the app. No TensorFlow."
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +28,7 @@ class EngineLink:
         self.detail = ""
         self.client: EngineClient | None = None
         self.restarts = 0
+        self.history: deque[str] = deque(maxlen=32)  # recent states, newest last
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._stopping = False
@@ -44,6 +46,7 @@ class EngineLink:
 
     def _set(self, state: str, detail: str = "") -> None:
         self.state, self.detail = state, detail
+        self.history.append(state)
         self.app.post_message(EngineStateChanged(state, detail))
 
     async def _run(self) -> None:
