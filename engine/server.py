@@ -24,8 +24,13 @@ from engine.jobs import JobRunner
 log = logging.getLogger("magstation.engine")
 
 # Answered on the server's own loop at once; everything else is a job for the worker.
-SERVER_METHODS = ("engine.ping", "engine.status", "engine.methods", "engine.subscribe",
-                  "engine.shutdown")
+SERVER_METHODS = {
+    "engine.ping": "Answer at once: is the engine alive?",
+    "engine.status": "Version, pid, uptime, clients and the queued/running jobs.",
+    "engine.methods": "Every method this engine answers, with its description.",
+    "engine.subscribe": "Receive broadcasts: topics 'jobs' (queue snapshots) and 'audio' (listeners).",
+    "engine.shutdown": "Stop the engine (running jobs are cancelled).",
+}
 TOPICS = ("jobs", "audio")
 
 
@@ -276,7 +281,7 @@ class EngineServer:
         if name == "engine.methods":
             reg = methods.load_handlers()
             return {"methods": sorted([*SERVER_METHODS, *reg]),
-                    "docs": {k: m.doc for k, m in reg.items()}}
+                    "docs": {**SERVER_METHODS, **{k: m.doc for k, m in reg.items()}}}
         if name == "engine.subscribe":
             topics = params.get("topics", [])
             bad = [t for t in topics if t not in TOPICS] if isinstance(topics, list) else topics

@@ -81,8 +81,9 @@ def cmd_methods(args: argparse.Namespace) -> int:
     from engine import methods
     from engine.server import SERVER_METHODS
     reg = methods.load_handlers()
-    for name in sorted([*SERVER_METHODS, *reg]):
-        doc = reg[name].doc.splitlines()[0] if name in reg and reg[name].doc else ""
+    docs = {**SERVER_METHODS, **{k: m.doc for k, m in reg.items()}}
+    for name in sorted(docs):
+        doc = docs[name].splitlines()[0] if docs[name] else ""
         print(f"{name:28s} {doc}")
     return 0
 
