@@ -119,15 +119,16 @@ class DrumGrid:
         return cls(onehot_to_grid(tensor), qpm=qpm)
 
     # -- NoteSequence
-    def to_sequence(self, velocity: int = OUTPUT_VELOCITY) -> NoteSequence:
-        """One note per hit at the class exemplar pitch, one step long, drum channel."""
+    def to_sequence(self, velocity: int = OUTPUT_VELOCITY, swing: float = 0.0) -> NoteSequence:
+        """One note per hit at the class exemplar pitch, one step long, drum channel.
+        `swing` delays every second 16th by that fraction of a step (as heard and exported)."""
         ns = new_sequence(self.qpm)
         ns.time_signatures.add(numerator=4, denominator=4)
         step = self.step_seconds
         for c, i in zip(*np.nonzero(self.hits)):
             off = float(self.offsets[c, i]) if self.offsets is not None else 0.0
             vel = int(self.velocities[c, i]) if self.velocities is not None else velocity
-            start = max(0.0, (int(i) - off) * step)
+            start = max(0.0, (int(i) - off + (swing if i % 2 else 0.0)) * step)
             ns.notes.add(pitch=self.classes[c][0], velocity=max(1, min(127, vel)),
                          start_time=start, end_time=start + step, instrument=dm.DRUM_INSTRUMENT,
                          is_drum=True)
