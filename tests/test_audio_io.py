@@ -157,6 +157,24 @@ def test_huge_file_limit_is_configurable(tmp_path):
     assert len(load_audio(path, max_bytes=size, max_seconds=3.0)) == 48000
 
 
+def flac_without_length(path, x, rate):
+    """A FLAC whose STREAMINFO says 'total samples unknown', as streaming encoders write."""
+    sf.write(path, x, rate, format="FLAC")
+    b = bytearray(path.read_bytes())
+    field = int.from_bytes(b[18:26], "big") & ~((1 << 36) - 1)  # zero the 36-bit count
+    b[18:26] = field.to_bytes(8, "big")
+    path.write_bytes(bytes(b))
+
+
+def test_file_whose_header_hides_its_length(tmp_path):
+    path = tmp_path / "stream.flac"
+    flac_without_length(path, sine(440, 1.0, 16000), 16000)
+    assert probe(path).frames is None and probe(path).seconds is None
+    with pytest.raises(BadInput, match="does not say how long") as e:
+        load_audio(path)
+    assert "stream.flac" in e.value.message and e.value.details["reason"] == "unknown_length"
+
+
 def test_non_finite_samples_are_rejected(tmp_path):
     x = sine(440, 0.1, 16000)
     x[10] = np.nan

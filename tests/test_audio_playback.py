@@ -69,6 +69,15 @@ def test_mixer_clips_the_sum_and_seeks():
     assert m.position() == pytest.approx(0.6)
 
 
+def test_mixer_starts_at_an_offset():
+    m = Mixer(100)
+    x = ramp(100)
+    m.start(x, 100, offset=0.25)
+    np.testing.assert_array_equal(m.pull(10), x[25:35])
+    m.start(x, 100, offset=5.0)  # past the end: nothing left to play
+    assert not m.pull(10).any() and not m.is_playing
+
+
 def test_mixer_resamples_to_device_rate():
     m = Mixer(48000)
     m.start(np.zeros(16000, np.float32), 16000)
@@ -151,7 +160,7 @@ def test_stop_keeps_the_playhead_and_play_resumes_there():
     np.testing.assert_array_equal(nb.last.samples, x)
     clock.advance(0.1)
     assert t.position() == pytest.approx(0.8)
-    assert [e.kind for e in nb.events][-2:] == ["play", "seek"]
+    assert nb.last.start == pytest.approx(0.7)  # resumed in one step, no blip of the start
 
 
 def test_transport_toggle_loop_nudge_and_clamping():
@@ -185,6 +194,29 @@ def test_transport_playhead_reaches_the_end_and_rewinds():
     assert nb.last.time == 1.0 and t.is_playing
 
 
+def test_update_swaps_the_loop_under_a_running_playhead():
+    """Editing a drum pattern while it loops: the new version keeps the beat's place."""
+    t, nb, clock = make_transport()
+    t.audition(np.zeros(4000, np.float32), 1000, loop=True, label="pattern")
+    clock.advance(5.5)  # second pass, 1.5 s in
+    edited = np.ones(4000, np.float32)
+    t.update(edited, 1000)
+    assert nb.last.start == pytest.approx(1.5) and nb.last.loop is True
+    np.testing.assert_array_equal(nb.last.samples, edited)
+    assert t.label == "pattern" and t.position() == pytest.approx(1.5)
+    t.stop()
+    t.update(np.ones(1000, np.float32), 1000)  # shorter while stopped: cue wraps into it
+    assert not t.is_playing and t.position() == pytest.approx(0.5)
+
+
+def test_audition_can_start_part_way():
+    t, nb, clock = make_transport()
+    t.audition(ramp(1000), 1000, start=0.25)
+    assert nb.last.start == 0.25 and t.position() == pytest.approx(0.25)
+    clock.advance(0.5)
+    assert t.position() == pytest.approx(0.75)
+
+
 # ---------------------------------------------------------------- network
 
 def test_network_backend_delivers_identical_audio_to_a_listener():
@@ -203,8 +235,9 @@ def test_network_backend_delivers_identical_audio_to_a_listener():
     assert [m["final"] for _, _, m in wire] == [False, False, True]
     np.testing.assert_array_equal(heard.last.samples, x)
     assert heard.last.rate == 16000 and heard.last.loop is True
-    net.play(ramp(10), 8000, layer=True)
+    net.play(ramp(10), 8000, layer=True, start=0.0005)
     assert heard.last.layer is True and len(heard.played) == 2
+    assert heard.last.start == 0.0005
     net.seek(0.1)
     net.set_loop(False)
     net.stop()

@@ -49,11 +49,11 @@ class AudioInfo:
     subtype: str     # "PCM_16", "FLOAT", "MPEG_LAYER_III", ...
     rate: int
     channels: int
-    frames: int
+    frames: int | None   # None: the header does not say (a streamed FLAC/OGG)
 
     @property
-    def seconds(self) -> float:
-        return self.frames / self.rate if self.rate else 0.0
+    def seconds(self) -> float | None:
+        return None if self.frames is None else self.frames / self.rate
 
 
 # ---------------------------------------------------------------------------- reading
@@ -96,6 +96,10 @@ def _wav_data_shortfall(path: Path, size: int) -> int:
     return 0
 
 
+_UNKNOWN_FRAMES = 2**62  # libsndfile reports SF_COUNT_MAX when a header has no length
+_BLOCK_FRAMES = 1 << 16
+
+
 def probe(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> AudioInfo:
     """What is in an audio file, without decoding it. Raises BadInput for files that
     are missing, empty, too large, truncated or not audio."""
@@ -115,11 +119,12 @@ def probe(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES)
             f"{p}: the WAV file is truncated ({missing} bytes of audio missing). "
             "It was probably cut off while copying or downloading: get it again.",
             path=str(p), reason="truncated", missing_bytes=missing)
-    if info.frames <= 0:
+    frames = int(info.frames) if 0 <= info.frames < _UNKNOWN_FRAMES else None
+    if frames == 0:
         raise BadInput(f"{p}: the file holds no audio (0 samples).",
                        path=str(p), reason="empty")
     return AudioInfo(p, info.format, info.subtype, int(info.samplerate),
-                     int(info.channels), int(info.frames))
+                     int(info.channels), frames)
 
 
 def _soundfile_reason(e: Exception) -> str:
@@ -136,21 +141,46 @@ def read_audio(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_B
     """Decode a file to float32 mono at its own rate: `(samples, rate)`."""
     info = probe(path, max_bytes=max_bytes)
     p = info.path
-    if max_seconds is not None and info.seconds > max_seconds:
+
+    def too_long(seconds: float, at_least: str = "") -> BadInput:
+        return BadInput(
+            f"{p}: the sound is too long ({at_least}{seconds:.1f} s, limit "
+            f"{max_seconds:.0f} s). Trim it to the part you need first.",
+            path=str(p), reason="too_long", seconds=seconds, limit=max_seconds)
+
+    if info.frames is None:
+        # libsndfile cannot read these through its public API (every read seeks)
         raise BadInput(
-            f"{p}: the sound is too long ({info.seconds:.1f} s, limit {max_seconds:.0f} s). "
-            "Trim it to the part you need first.",
-            path=str(p), reason="too_long", seconds=info.seconds, limit=max_seconds)
+            f"{p}: the file's header does not say how long the sound is (a streamed "
+            f"{info.format} file), so it cannot be decoded. Convert it to WAV or "
+            "re-encode it with a desktop audio tool.",
+            path=str(p), reason="unknown_length")
+    if max_seconds is not None and info.seconds > max_seconds:
+        raise too_long(info.seconds)
+    # Decoded block by block so that a stream longer than its header promised
+    # still stops at the limit instead of filling memory.
+    limit = None if max_seconds is None else int(max_seconds * info.rate)
+    blocks: list[np.ndarray] = []
+    decoded = 0
     try:
-        with capture_stderr() as noise:
-            data, _ = sf.read(str(p), dtype="float32", always_2d=True)
+        with capture_stderr() as noise, sf.SoundFile(str(p)) as f:
+            while len(block := f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)):
+                blocks.append(block)
+                decoded += len(block)
+                if limit is not None and decoded > limit:
+                    raise too_long(decoded / info.rate, "at least ")
+        data = (np.concatenate(blocks) if blocks
+                else np.zeros((0, info.channels), np.float32))
     except (sf.LibsndfileError, RuntimeError) as e:
         raise BadInput(
             f"{p}: the audio data is corrupt or truncated ({_soundfile_reason(e)}). "
             "Get the file again or re-export it.",
             path=str(p), reason="corrupt") from e
-    # MP3/OGG frame counts come from headers; a cut-off stream decodes short.
-    slack = max(2304, info.frames // 100)
+    # A cut-off stream decodes short of the length its header promised. WAV/FLAC/AIFF
+    # headers are exact; MP3/OGG lengths can be estimates (VBR without a Xing header),
+    # so only a clear shortfall counts there.
+    exact = info.format in ("WAV", "FLAC", "AIFF")
+    slack = 0 if exact else max(2304, info.frames // 20)
     if len(data) < info.frames - slack:
         raise BadInput(
             f"{p}: the file is truncated (decoded {len(data)} of {info.frames} samples). "

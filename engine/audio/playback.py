@@ -59,8 +59,8 @@ class PlaybackBackend(ABC):
 
     @abstractmethod
     def play(self, buffer: np.ndarray, rate: int, loop: bool = False,
-             layer: bool = False) -> None:
-        """Start sounding `buffer` (float32 mono at `rate`) from its beginning."""
+             layer: bool = False, start: float = 0.0) -> None:
+        """Start sounding `buffer` (float32 mono at `rate`), `start` seconds in."""
 
     @abstractmethod
     def stop(self) -> None:
@@ -112,8 +112,9 @@ class Mixer:
         self._lock = threading.Lock()
 
     def start(self, buffer: np.ndarray, rate: int, loop: bool = False,
-              layer: bool = False) -> None:
-        voice = _Voice(resample(buffer, rate, self.rate), 0, loop)
+              layer: bool = False, offset: float = 0.0) -> None:
+        samples = resample(buffer, rate, self.rate)
+        voice = _Voice(samples, int(min(max(offset, 0.0) * self.rate, len(samples))), loop)
         with self._lock:
             if not layer:
                 self._voices.clear()
@@ -211,10 +212,11 @@ class ClockedBackend(PlaybackBackend):
         self._stopped_at = 0.0
 
     def play(self, buffer: np.ndarray, rate: int, loop: bool = False,
-             layer: bool = False) -> None:
+             layer: bool = False, start: float = 0.0) -> None:
         x = _as_buffer(buffer, rate)
         now = self.clock()
-        voice = _VirtualVoice(len(x) / rate, now, 0.0, loop)
+        seconds = len(x) / rate
+        voice = _VirtualVoice(seconds, now, min(max(start, 0.0), seconds), loop)
         if not layer:
             self._voices.clear()
         self._voices.append(voice)
@@ -255,6 +257,7 @@ class PlayedBuffer:
     rate: int
     loop: bool
     layer: bool
+    start: float = 0.0    # seconds into the buffer where playback began
 
     @property
     def seconds(self) -> float:
@@ -280,10 +283,11 @@ class NullBackend(ClockedBackend):
         self.events: list[BackendEvent] = []
 
     def play(self, buffer: np.ndarray, rate: int, loop: bool = False,
-             layer: bool = False) -> None:
+             layer: bool = False, start: float = 0.0) -> None:
         x = _as_buffer(buffer, rate)
-        super().play(x, rate, loop, layer)
-        rec = PlayedBuffer(self.clock(), x.copy(), int(rate), bool(loop), bool(layer))
+        super().play(x, rate, loop, layer, start)
+        rec = PlayedBuffer(self.clock(), x.copy(), int(rate), bool(loop), bool(layer),
+                           float(start))
         self.played.append(rec)
         self.events.append(BackendEvent(rec.time, "play", rec))
 
@@ -316,7 +320,7 @@ class NetworkBackend(ClockedBackend):
     The server owns the socket; this class only decides what to send. Messages
     (meta is JSON-safe; `chunk` is little-endian float32 mono samples or b""):
     - `{"v": 1, "kind": "play", "voice": id, "offset": first_frame, "frames": total,
-       "final": bool, "loop": bool, "layer": bool}` with a chunk of the buffer at
+       "final": bool, "loop": bool, "layer": bool, "start": seconds}` with a chunk of the buffer at
        `rate`; a listener starts the voice when the chunk with `final` arrives.
     - `{"v": 1, "kind": "stop"}`, `{"kind": "seek", "seconds": s}`,
       `{"kind": "loop", "loop": bool}` with an empty chunk (rate 0).
@@ -336,17 +340,17 @@ class NetworkBackend(ClockedBackend):
         self.on_audio(chunk, rate, {"v": NETWORK_AUDIO_VERSION, **meta})
 
     def play(self, buffer: np.ndarray, rate: int, loop: bool = False,
-             layer: bool = False) -> None:
+             layer: bool = False, start: float = 0.0) -> None:
         x = _as_buffer(buffer, rate).astype("<f4", copy=False)
         voice, self._next_voice = self._next_voice, self._next_voice + 1
         total = len(x)
-        starts = range(0, total, self.chunk_frames) if total else [0]
-        for start in starts:
-            end = min(total, start + self.chunk_frames)
-            self._send(x[start:end].tobytes(), int(rate), kind="play", voice=voice,
-                       offset=start, frames=total, final=end >= total,
-                       loop=bool(loop), layer=bool(layer))
-        super().play(x, rate, loop, layer)
+        firsts = range(0, total, self.chunk_frames) if total else [0]
+        for first in firsts:
+            end = min(total, first + self.chunk_frames)
+            self._send(x[first:end].tobytes(), int(rate), kind="play", voice=voice,
+                       offset=first, frames=total, final=end >= total,
+                       loop=bool(loop), layer=bool(layer), start=float(start))
+        super().play(x, rate, loop, layer, start)
 
     def stop(self) -> None:
         super().stop()
@@ -388,7 +392,8 @@ class RemoteListener:
                     raise ProtocolError(f"network audio voice {voice}: got {len(samples)} "
                                         f"of {meta['frames']} frames")
                 self.backend.play(samples, rate, loop=bool(meta.get("loop")),
-                                  layer=bool(meta.get("layer")))
+                                  layer=bool(meta.get("layer")),
+                                  start=float(meta.get("start", 0.0)))
         elif kind == "stop":
             self._pending.clear()
             self.backend.stop()
@@ -481,8 +486,8 @@ class LocalBackend(PlaybackBackend):
             frames = yield block
 
     def play(self, buffer: np.ndarray, rate: int, loop: bool = False,
-             layer: bool = False) -> None:
-        self.mixer.start(_as_buffer(buffer, rate), rate, loop, layer)
+             layer: bool = False, start: float = 0.0) -> None:
+        self.mixer.start(_as_buffer(buffer, rate), rate, loop, layer, start)
 
     def stop(self) -> None:
         self.mixer.stop()
@@ -554,9 +559,8 @@ class Transport:
         if loop is not None:
             self.loop = loop
         self._buffer, self._rate, self.label, self._cue = x, int(rate), label, 0.0
-        self.backend.play(x, rate, loop=self.loop, layer=layer)
-        if start > 0:
-            self.seek(start)
+        self.backend.play(x, rate, loop=self.loop, layer=layer,
+                          start=min(max(start, 0.0), self.duration))
 
     @property
     def duration(self) -> float:
@@ -570,10 +574,22 @@ class Transport:
         """(Re)start the current audition from the cue point."""
         if self._buffer is None:
             return
-        cue = self._cue
-        self.backend.play(self._buffer, self._rate, loop=self.loop, layer=False)
-        if cue > 0:
-            self.backend.seek(cue)
+        self.backend.play(self._buffer, self._rate, loop=self.loop, layer=False,
+                          start=self._cue)
+
+    def update(self, buffer: np.ndarray, rate: int) -> None:
+        """Swap in a new version of the current audition (an edited drum pattern, a
+        re-render) without restarting it: the playhead keeps its place."""
+        x = _as_buffer(buffer, rate)
+        playing = self.is_playing
+        pos = self.backend.position() if playing else self._cue
+        self._buffer, self._rate = x, int(rate)
+        d = self.duration
+        pos = (pos % d if self.loop else min(pos, d)) if d > 0 else 0.0
+        if playing:
+            self.backend.play(x, rate, loop=self.loop, layer=False, start=pos)
+        else:
+            self._cue = pos
 
     def stop(self) -> None:
         """Stop; the playhead stays where it was, so `play()` resumes from there."""
