@@ -7,8 +7,8 @@ choked by the next closed hi-hat, as on a real kit.
 
 The default kit is synthesized by `sounds/kit/make_kit.py`. A user kit is a folder with
 the same file names (any readable audio format, `kick.wav` ...). Anything with a
-`rate` and a `sample_for_pitch(pitch) -> ndarray | None` can stand in for a `DrumKit`
-(the hook for a SoundFont-backed kit).
+`rate` and a `sample_for_pitch(pitch) -> ndarray | None` can stand in for a `DrumKit`:
+`engine.audio.soundfont.SoundFontKit` plays an .sf2 file's drum preset that way.
 """
 
 from __future__ import annotations
