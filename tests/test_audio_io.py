@@ -251,11 +251,19 @@ def test_cancelled_export_leaves_old_file_and_no_partial_file(tmp_path):
 
 def test_failed_first_export_leaves_nothing(tmp_path):
     def boom(done, total, msg):
-        raise OSError("disk full")
+        raise RuntimeError("renderer crashed")
 
-    with pytest.raises(OSError):
+    with pytest.raises(RuntimeError):
         write_wav(tmp_path / "new.wav", sine(440, 3.0, 16000), 16000, progress=boom)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_destination_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(BadRequest, match="cannot write") as e:
+        write_wav(blocker / "take.wav", sine(440, 0.1, 16000), 16000)
+    assert "take.wav" in e.value.message
 
 
 def test_write_rejects_bad_requests(tmp_path):

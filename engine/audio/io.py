@@ -263,7 +263,12 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, rate: int = MODEL_RA
                 if progress is not None:
                     progress(min(total, start + block), total, f"writing {target.name}")
 
-    return atomic_write(target, writer)
+    try:
+        return atomic_write(target, writer)
+    except OSError as e:
+        raise BadRequest(
+            f"cannot write {target}: {e.strerror or e}. Choose a folder you can write to "
+            "(and check the disk is not full).", path=str(target)) from e
 
 
 # ---------------------------------------------------------------------------- naming
