@@ -23,28 +23,17 @@ import numpy as np
 
 from engine.audio.io import load_audio, resample
 from engine.errors import BadInput, BadRequest
+from engine.music.drums import REDUCED_DRUM_PITCH_CLASSES, pitch_class_map
 from engine.paths import PROJECT_ROOT
 
 KIT_DIR = PROJECT_ROOT / "sounds" / "kit"
 KIT_RATE = 44100
 
-# Magenta's reduced drum map (note-seq DEFAULT_DRUM_TYPE_PITCHES), class order; the first
-# pitch of each is the one MusicVAE writes. TODO(lead): import from engine.music's drum
-# class map once it lands, so the map lives in one place.
+# Sample file names in sounds/kit, one per drum class of engine.music.drums (same order).
 DRUM_CLASSES: tuple[str, ...] = ("kick", "snare", "closed_hat", "open_hat", "low_tom",
                                  "mid_tom", "high_tom", "crash", "ride")
-DRUM_CLASS_PITCHES: tuple[tuple[int, ...], ...] = (
-    (36, 35),
-    (38, 27, 28, 31, 32, 33, 34, 37, 39, 40, 56, 65, 66, 75, 85),
-    (42, 44, 54, 68, 69, 70, 71, 73, 78, 80, 22),
-    (46, 67, 72, 74, 79, 81, 26),
-    (45, 29, 41, 43, 61, 64, 84),
-    (48, 47, 60, 63, 77, 86, 87),
-    (50, 30, 62, 76, 83),
-    (49, 52, 55, 57, 58),
-    (51, 53, 59, 82),
-)
-PITCH_TO_CLASS: dict[int, int] = {p: c for c, ps in enumerate(DRUM_CLASS_PITCHES) for p in ps}
+DRUM_CLASS_PITCHES = REDUCED_DRUM_PITCH_CLASSES
+PITCH_TO_CLASS: dict[int, int] = pitch_class_map(REDUCED_DRUM_PITCH_CLASSES)
 CLOSED_HAT, OPEN_HAT = 2, 3
 CHOKE_FADE_S = 0.01
 

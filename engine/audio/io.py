@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from engine.errors import BadInput, BadRequest, EngineError
+from engine.errors import BadInput, BadRequest, EngineError, OutputExists
 from engine.fsutil import atomic_write
 from engine.audio.stderr_capture import capture_stderr
 
@@ -35,11 +35,6 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_SECONDS = 600.0
 
 ProgressFn = Callable[[float, float, str], None]
-
-
-class OutputExists(EngineError):
-    """An export would replace an existing file and `overwrite=True` was not given."""
-    code = "output_exists"
 
 
 @dataclass(frozen=True)

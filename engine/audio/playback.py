@@ -31,16 +31,11 @@ import numpy as np
 
 from engine.audio.io import resample
 from engine.audio.stderr_capture import capture_stderr
-from engine.errors import BadRequest, EngineError, ProtocolError
+from engine.errors import BadRequest, EngineError, PlaybackUnavailable, ProtocolError
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-
-
-class PlaybackUnavailable(EngineError):
-    """No sound device (or no playback library) here; the message says what to do."""
-    code = "playback_unavailable"
 
 
 def _as_buffer(buffer: np.ndarray, rate: int) -> np.ndarray:
