@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import __version__, methods, paths, protocol as P
+from engine import __version__, methods, paths, player as player_mod, protocol as P
 from engine.errors import (BadRequest, EngineError, ProtocolError, Unauthorized,
                            UnknownMethod)
 from engine.jobs import JobRunner
@@ -80,7 +80,8 @@ def check_stale_socket(path: Path) -> None:
 
 class EngineServer:
     def __init__(self, socket_path: Path | None = None, tcp: tuple[str, int] | None = None,
-                 token: str | None = None, runner: JobRunner | None = None) -> None:
+                 token: str | None = None, runner: JobRunner | None = None,
+                 playback: str = "null") -> None:
         if tcp is not None and not token:
             raise ValueError("TCP listening needs a token (--token or MAGSTATION_TOKEN)")
         self.socket_path = socket_path
@@ -97,10 +98,14 @@ class EngineServer:
         if runner is not None:
             runner.on_change = self._jobs_changed
         methods.load_handlers()
+        self.playback = playback
+        self.player: player_mod.Player | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.player = player_mod.Player.open(self.playback, self._send_audio_threadsafe)
+        player_mod.install(self.player)
         if self.socket_path is not None:
             paths.ensure_dir(self.socket_path.parent)
             check_stale_socket(self.socket_path)
@@ -142,6 +147,11 @@ class EngineServer:
 
     async def close(self) -> None:
         self.runner.shutdown()
+        if self.player is not None:
+            self.player.close()
+            if player_mod._PLAYER is self.player:
+                player_mod.install(None)
+            self.player = None
         for srv in self._servers:
             srv.close()
         for c in list(self.clients):
@@ -314,21 +324,33 @@ class EngineServer:
                 if "jobs" in c.topics:
                     c.send(snapshot)
 
-    def broadcast_audio(self, pcm: bytes, meta: dict[str, Any]) -> int:
-        """Send an audio buffer to every client subscribed to 'audio' (remote listeners)."""
+    def broadcast_audio(self, pcm: bytes, rate: int, meta: dict[str, Any]) -> int:
+        """Send audio (or a transport change) to every client subscribed to 'audio'."""
         n = 0
         for c in list(self.clients):
             if "audio" in c.topics:
-                c.send({"type": P.EVENT, "event": "audio", **meta}, pcm)
+                c.send({"type": P.EVENT, "event": "audio", "rate": rate, "audio": meta}, pcm)
                 n += 1
         return n
 
+    def _send_audio_threadsafe(self, pcm: bytes, rate: int, meta: dict[str, Any]) -> None:
+        assert self._loop is not None
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self.broadcast_audio(pcm, rate, meta)
+        else:
+            self._loop.call_soon_threadsafe(self.broadcast_audio, pcm, rate, meta)
 
-def run(socket_path: Path | None, tcp: tuple[str, int] | None = None, token: str | None = None) -> int:
+
+def run(socket_path: Path | None, tcp: tuple[str, int] | None = None, token: str | None = None,
+        playback: str = "auto") -> int:
     """Entry point of the engine process. Returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        server = EngineServer(socket_path, tcp, token)
+        server = EngineServer(socket_path, tcp, token, playback=playback)
         asyncio.run(server.serve_forever())
     except EngineAlreadyRunning as e:
         log.error("%s", e)

@@ -16,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["MAGSTATION_PLAYBACK"] = "null"  # engines the tests start record, never sound
 
 
 @pytest.fixture

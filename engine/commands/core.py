@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also listen on TCP (needs --token); use 127.0.0.1 with an SSH tunnel")
     p.add_argument("--token", default=os.environ.get("MAGSTATION_TOKEN"),
                    help="shared secret clients must send over TCP (env MAGSTATION_TOKEN)")
+    p.add_argument("--playback", choices=["auto", "local", "null"],
+                   default=os.environ.get("MAGSTATION_PLAYBACK", "auto"),
+                   help="where auditions sound here: this machine's device (auto falls back "
+                        "to silence when there is none) or null; remote listeners always hear them")
     p.set_defaults(func=cmd_engine)
 
     p = sub.add_parser("tui", help="open the workstation (the default)")
@@ -58,7 +62,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
         if tcp is not None and not args.token:
             print("magstation engine: --tcp needs --token (or MAGSTATION_TOKEN)", file=sys.stderr)
             return 2
-        return run(sock, tcp, args.token)
+        return run(sock, tcp, args.token, args.playback)
     from engine.client import EngineClient, EngineUnavailable
 
     async def talk() -> int:
