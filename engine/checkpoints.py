@@ -249,7 +249,7 @@ def resolve(name: str) -> Path:
     info = get_info(name)
     folder = info.install_dir
     path = _find_load_path(info, folder) if folder.is_dir() else None
-    if path is None or not _files_present(info, folder):
+    if path is None:
         if info.custom:
             raise ModelNotInstalled(
                 f"{info.name} is not installed any more: `magstation models import PATH "
@@ -258,6 +258,11 @@ def resolve(name: str) -> Path:
             f"{info.name} is not installed: `{info.pull_command}` ({info.size_text})",
             name=info.name, pull=info.pull_command, size=info.size)
     _check_files(info, folder)
+    missing = [pat for pat in info.files if not _matches(folder, pat)]
+    if missing:
+        raise CheckpointError(f"{folder} is incomplete: nothing matches {', '.join(missing)}; "
+                              f"reinstall it: `{info.pull_command} --force`",
+                              name=info.name, file=str(folder))
     return path
 
 
