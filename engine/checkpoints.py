@@ -477,6 +477,12 @@ def pull(name: str, *, url: str | None = None, force: bool = False,
         else:
             safe_extract(part, staging)
         path = _install_from_staging(info, staging, src)
+    except (BadInput, CheckpointError) as e:
+        # The download finished but is not a usable archive: start afresh next time.
+        shutil.rmtree(staging, ignore_errors=True)
+        part.unlink(missing_ok=True)
+        raise type(e)(f"{e.message} (the download was discarded; `{info.pull_command}` "
+                      f"fetches it again)", **e.details) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -447,3 +447,14 @@ def test_list_json(env, made, capsys):
     assert rows["hierdec-trio_16bar"]["size"] == 2_000_000_000
     assert _cli("models", "path", "basic_rnn") == 0
     assert capsys.readouterr().out.strip() == str(env / "basic_rnn" / "basic_rnn.mag")
+
+
+def test_a_corrupt_download_is_discarded_and_fetched_again(env, server):
+    good = server.files["/ckpt/cat-drums_2bar_small.lokl.tar"]
+    server.files["/ckpt/cat-drums_2bar_small.lokl.tar"] = b"this is not a tar file" * 10
+    with pytest.raises(BadInput, match="the download was discarded"):
+        ck.pull("cat-drums_2bar_small.lokl")
+    assert not list((env / ".downloads").iterdir())
+    server.files["/ckpt/cat-drums_2bar_small.lokl.tar"] = good
+    assert ck.pull("cat-drums_2bar_small.lokl").name == "model.ckpt-1234"
+    assert server.requests[-1]["range"] is None

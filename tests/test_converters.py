@@ -296,3 +296,17 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     with pytest.raises(Exception):
         write_midi(bad, path)
     assert path.read_bytes() == b"old"
+
+
+def test_trio_warns_about_unusable_notes_and_still_converts():
+    g = GOLDENS["trio"]
+    case = "hierdec-trio_16bar_sixteen_bars"
+    ns = _ns(g[f"{case}__input_ns"])
+    ns.notes.add(pitch=15, velocity=80, start_time=1.0, end_time=1.1, program=33, instrument=1)
+    ns.notes.add(pitch=90, velocity=80, start_time=1.0, end_time=1.1, is_drum=True, instrument=9)
+    with pytest.warns(DroppedNotesWarning) as rec:
+        t = _converter("hierdec-trio_16bar").to_tensors(ns)
+    messages = " ".join(str(w.message) for w in rec)
+    assert "melody/bass range" in messages and "(pitches 15)" in messages
+    assert "drum classes (pitches 90)" in messages
+    np.testing.assert_array_equal(np.array(t.outputs), g[f"{case}__outputs"])
