@@ -17,7 +17,6 @@ Nothing here imports TensorFlow at import time (the TUI lists models too); only
 
 from __future__ import annotations
 
-import fnmatch
 import http.client
 import importlib
 import json
