@@ -230,9 +230,12 @@ def test_melody_classes():
 
 def test_melody_out_of_range_is_warned_not_fatal():
     ns = _ns(GOLDENS["melody"]["cat-mel_2bar_big_extras_and_gap__input_ns"])
-    with pytest.warns(DroppedNotesWarning, match="melody range"):
+    with pytest.warns(DroppedNotesWarning) as rec:
         t = MelodyConverter(valid_programs=range(32)).to_tensors(ns)
     assert len(t) == 2
+    messages = [str(w.message) for w in rec]
+    assert any("melody range 21-108 (pitches 12, 115)" in m for m in messages), messages
+    assert any("on programs [40], not melody instruments" in m for m in messages), messages
 
 
 # ---------------------------------------------------------------- MIDI files
@@ -310,3 +313,15 @@ def test_trio_warns_about_unusable_notes_and_still_converts():
     assert "melody/bass range" in messages and "(pitches 15)" in messages
     assert "drum classes (pitches 90)" in messages
     np.testing.assert_array_equal(np.array(t.outputs), g[f"{case}__outputs"])
+
+
+def test_groove_tensors_from_the_drum_grid_match_the_converter():
+    g = GOLDENS["groove"]
+    for key in ("groovae_2bar_humanize", "groovae_2bar_tap_fixed_velocity"):
+        case = f"{key}_two_bars"
+        ns = _ns(g[f"{case}__input_ns"])
+        grid = DrumGrid.from_sequence(ns, steps=32)
+        inp, out = converter_for(key).grid_tensors(grid)
+        # the grid keeps whole MIDI velocities and float32 offsets: same tensors to 1e-5
+        np.testing.assert_allclose(out, g[f"{case}__outputs"][0], atol=1e-5)
+        np.testing.assert_allclose(inp, g[f"{case}__inputs"][0], atol=1e-5)
