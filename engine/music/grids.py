@@ -236,9 +236,9 @@ class DrumsConverter:
         warn_dropped("drum pitches outside the model's drum classes", unknown, len(unknown))
         pieces = split_on_time_changes(ns) if self.presplit else [ns]
         windows: list[tuple[frozenset[int], ...]] = []
-        for piece in pieces:
-            windows.extend(unique_in_order(self._piece_windows(piece))[:self.max_tensors]
-                           if self.max_tensors else unique_in_order(self._piece_windows(piece)))
+        for piece in pieces:  # magenta de-duplicates and limits per piece
+            found = unique_in_order(self._piece_windows(piece))
+            windows.extend(found[:self.max_tensors] if self.max_tensors else found)
         return windows
 
     def _piece_windows(self, ns: NoteSequence) -> list[tuple[frozenset[int], ...]]:

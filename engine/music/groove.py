@@ -175,6 +175,13 @@ class GrooveConverter:
             iv[:] = 0
         return np.concatenate([ih, iv, io], axis=1)
 
+    def grid_tensors(self, grid: DrumGrid) -> tuple[np.ndarray, np.ndarray]:
+        """(encoder input, clean target) [steps, 27] for a pattern from the drum grid."""
+        out = grid_to_groove(grid)
+        n = self.num_classes
+        inp = self.input_from_outputs(out[:, :n], out[:, n:2 * n], out[:, 2 * n:])
+        return inp.astype(np.float32), out
+
     def to_tensors(self, ns: NoteSequence) -> ConverterTensors:
         feats = groove_features(ns, self.pitch_classes)
         if feats is None:

@@ -206,10 +206,25 @@ class TrioConverter:
     input_depth = output_depth = sum(TRIO_DEPTHS)
 
     def to_tensors(self, ns: NoteSequence) -> ConverterTensors:
+        self._warn_unusable(ns)
         result = ConverterTensors()
         for piece in split_on_time_changes(ns):
             result.extend(self._piece_tensors(piece).limit(self.max_tensors))
         return result.limit(self.max_tensors)
+
+    @staticmethod
+    def _warn_unusable(ns: NoteSequence) -> None:
+        pitched = [n for n in ns.notes if not n.is_drum]
+        out_of_range = [n.pitch for n in pitched
+                        if not MELODY_MIN_PITCH <= n.pitch <= MELODY_MAX_PITCH]
+        warn_dropped(f"outside the melody/bass range {MELODY_MIN_PITCH}-{MELODY_MAX_PITCH}",
+                     out_of_range, len(out_of_range))
+        unknown = [n.pitch for n in ns.notes if n.is_drum and dm.drum_class(n.pitch) is None]
+        warn_dropped("drum pitches outside the 9 drum classes", unknown, len(unknown))
+        other = [n.program for n in pitched if n.program >= BASS_PROGRAMS.stop]
+        if other:
+            warn_dropped(f"on programs {sorted(set(other))}, neither melody (0-31) nor bass "
+                         f"(32-39)", [], len(other))
 
     def _piece_tensors(self, ns: NoteSequence) -> ConverterTensors:
         q = quantize(ns)

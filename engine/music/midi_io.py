@@ -50,10 +50,12 @@ def sequence_to_midi_bytes(ns: NoteSequence) -> bytes:
     seq.CopyFrom(ns)
     if not seq.ticks_per_quarter:
         seq.ticks_per_quarter = TICKS_PER_QUARTER
-    for n in seq.notes:  # GrooVAE's early first hit can start before 0
-        if n.start_time < 0:
+    for n in seq.notes:
+        if n.start_time < 0:  # GrooVAE's early first hit can start before 0
             n.start_time = 0.0
             n.end_time = max(n.end_time, 0.01)
+        if n.velocity < 1:  # a velocity-0 note-on is a note-off in MIDI: keep the hit
+            n.velocity = 1
     pm = note_seq.note_sequence_to_pretty_midi(seq)
     buf = io.BytesIO()
     pm.write(buf)

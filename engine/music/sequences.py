@@ -30,8 +30,8 @@ class DroppedNotesWarning(UserWarning):
 def warn_dropped(what: str, pitches: list[int] | set[int], count: int) -> None:
     if count:
         shown = ", ".join(str(p) for p in sorted(set(pitches)))
-        warnings.warn(f"{count} note(s) left out: {what} (pitches {shown})",
-                      DroppedNotesWarning, stacklevel=3)
+        msg = f"{count} note(s) left out: {what}" + (f" (pitches {shown})" if shown else "")
+        warnings.warn(msg, DroppedNotesWarning, stacklevel=3)
 
 
 def qpm_of(ns: NoteSequence) -> float:
