@@ -10,7 +10,6 @@ import hashlib
 import itertools
 import json
 import queue
-import secrets
 import threading
 import time
 import traceback
@@ -133,9 +132,7 @@ class JobRunner:
         m = methods.get(method_name)
         if not isinstance(params, dict):
             raise BadRequest("params must be a JSON object")
-        params = dict(params)
-        if m.seeded and params.get("seed") is None:
-            params["seed"] = secrets.randbelow(2**31)
+        params = methods.with_seed(m, params)
         job_id = f"j{next(self._ids)}"
         ctx = JobContext(job_id=job_id, work_dir=self.work_root / job_id)
         job = Job(job_id, method_name, params, owner, on_event, ctx)

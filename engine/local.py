@@ -32,4 +32,4 @@ def run_method(name: str, params: dict, work_dir: Path | None = None, quiet: boo
     if work_dir is None:
         work_dir = Path(tempfile.mkdtemp(prefix="magstation-"))
     ctx = JobContext(job_id=f"local-{name}", work_dir=work_dir, _sink=None if quiet else _bar)
-    return m.func(params, ctx)
+    return m.func(methods.with_seed(m, params), ctx)

@@ -11,6 +11,7 @@ dict. Files it makes (WAV, MIDI) go under `ctx.work_dir` and are returned as pat
 from __future__ import annotations
 
 import importlib
+import secrets
 from dataclasses import dataclass
 from typing import Callable
 
@@ -36,6 +37,8 @@ REGISTRY: dict[str, Method] = {}
 HANDLER_MODULES = [
     "engine.handlers.system",
     "engine.handlers.audio",
+    "engine.handlers.drums",
+    "engine.handlers.melody",
 ]
 
 
@@ -45,6 +48,15 @@ def method(name: str, *, job: bool = True, cacheable: bool = True,
         REGISTRY[name] = Method(name, func, job, cacheable, seeded, (func.__doc__ or "").strip())
         return func
     return register
+
+
+def with_seed(m: Method, params: dict) -> dict:
+    """The params a job runs with: a stochastic method given no seed gets one drawn here,
+    and the caller reports it so the result can be reproduced."""
+    params = dict(params)
+    if m.seeded and params.get("seed") is None:
+        params["seed"] = secrets.randbelow(2**31)
+    return params
 
 
 def load_handlers() -> dict[str, Method]:
