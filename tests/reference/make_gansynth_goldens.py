@@ -10,7 +10,8 @@
    to 11,000,000 (progress 6: every resolution block is used, as in the released
    checkpoints) and saves it with the model's own Saver.
 2. Loads it with `Model.load_from_path` exactly as gansynth_generate.py does and
-   records the denormalised generator spectrograms and the audio for fixed z/pitches.
+   records the denormalised generator spectrograms and the audio for fixed z/pitches,
+   and one spectrogram with the image counter set mid-transition (progress 5.5).
 3. Renders a tiny MIDI arrangement with generate_util (load_midi, get_random_instruments,
    get_z_notes, combine_notes) and records the keyframes, per-note z and the clip.
 4. Writes a pruned copy of the checkpoint (generator raw + EMA variables and the
@@ -45,6 +46,7 @@ from magenta.models.gansynth.lib import train_util  # noqa: E402
 OUT = os.path.join(HERE, "..", "fixtures", "gansynth")
 WORK = "/tmp/gansynth/ref_ckpt"
 FINAL_STEP = 11000000
+BLEND_STEP = 9200000
 SPEC_FRAME_STRIDE = 8  # keep every 8th time frame of the spectrogram goldens (size)
 
 # Capture the denormalised generator output that the model turns into waves.
@@ -74,6 +76,7 @@ def build_and_save() -> dict:
     stage_id = train_util.get_total_num_stages(**flags) - 1
     batch_size = train_util.get_batch_size(stage_id, **flags)
     tf.reset_default_graph()
+    tf.set_random_seed(1234)  # deterministic initial weights: reruns give the same fixtures
     model = lib_model.Model(stage_id, batch_size, dict(flags))
     model.sess.run(tf.global_variables_initializer())
     rng = np.random.RandomState(1234)
@@ -146,6 +149,11 @@ def main() -> None:
     specs, waves_run = model.sess.run(
         [spec_t, model.fake_waves_ph],
         feed_dict={model.labels_ph: labels, model.noises_ph: zpad})
+    # The progressive blend: at image 9,200,000 progress is 5.5 (blocks 6 and 7 at 0.5).
+    model.current_image_id.load(BLEND_STEP, model.sess)
+    specs_blend = model.sess.run(spec_t, feed_dict={model.labels_ph: labels,
+                                                     model.noises_ph: zpad})
+    model.current_image_id.load(FINAL_STEP, model.sess)
     waves = model.generate_samples_from_z(z, pitches)
     waves = np.asarray(waves)[..., 0] if np.ndim(waves) == 3 else np.asarray(waves)
     assert np.allclose(waves, waves_run[:3, :64000, 0])
@@ -169,6 +177,8 @@ def main() -> None:
         z=z, pitches=pitches,
         specgrams=specs[:3, ::SPEC_FRAME_STRIDE].astype(np.float32),
         spec_frame_stride=SPEC_FRAME_STRIDE,
+        blend_step=BLEND_STEP,
+        specgrams_blend=specs_blend[:1, ::SPEC_FRAME_STRIDE].astype(np.float32),
         waves=np.asarray(waves, np.float32),
         midi_pitches=notes["pitches"], midi_velocities=notes["velocities"],
         midi_start_times=notes["start_times"], midi_end_times=notes["end_times"],
