@@ -117,7 +117,11 @@ def melspecgrams_to_waves(melspecgrams, shape: SpecShape = SpecShape()):
     mag2 = tf.tensordot(tf.exp(logmel2), mel2lin, 1)
     mag = tf.exp(0.5 * tf.math.log(mag2 + _EPS))
     mel_phase = tf.cumsum(mel_if * np.pi, axis=1)
-    phase = tf.tensordot(mel_phase, mel2lin, 1)
+    # Phases reach hundreds of radians after the cumsum; GPUs run float32 matmuls in
+    # TF32 (10-bit mantissa) by default, which would add ~0.1 rad of phase noise, so
+    # this contraction runs in float64 (cheap next to the generator).
+    mel2lin64 = tf.constant(mel_to_linear_matrix(shape.bins, shape.sample_rate), tf.float64)
+    phase = tf.cast(tf.tensordot(tf.cast(mel_phase, tf.float64), mel2lin64, 1), tf.float32)
     phase = tf.cumsum(_instantaneous_frequency(phase, tf) * np.pi, axis=1)
     stfts = tf.complex(mag, 0.0) * tf.complex(tf.cos(phase), tf.sin(phase))
     stfts = tf.pad(stfts, [[0, 0], [0, 0], [1, 0]])  # the dropped DC bin

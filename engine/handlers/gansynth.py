@@ -86,7 +86,10 @@ def load_model(ckpt: Path):
 
 def _keyframes(params: dict, model, total_time: float) -> tuple[np.ndarray, np.ndarray]:
     """Explicit keyframes ({"time", "z"} or {"time", "seed"}) or Magenta's evenly spaced
-    random instruments, one every `secs_per_instrument` seconds (at least two)."""
+    random instruments, one every `secs_per_instrument` seconds (at least two).
+
+    `total_time` is the latest note end (Magenta takes the end of the last note in file
+    order, which differs only for multi-track files)."""
     from engine.music.latent import keyframe_times
 
     seed = int(params.get("seed", 0))
@@ -113,7 +116,9 @@ def _keyframes(params: dict, model, total_time: float) -> tuple[np.ndarray, np.n
     return keyframe_times(total_time, n), model.random_instruments(n, seed)
 
 
-@method("gansynth.render")
+# Not cacheable by params: the MIDI file behind the path may change. Re-renders are
+# cheap anyway, the per-note cache in the model skips every unchanged note.
+@method("gansynth.render", cacheable=False)
 def render(params: dict, ctx: JobContext) -> dict:
     """Render a MIDI file with GANSynth. Params: midi, seed, secs_per_instrument |
     keyframes [{time, z|seed}], checkpoint (folder) | model (name), output (file name
