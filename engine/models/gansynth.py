@@ -226,9 +226,11 @@ class GANSynth:
         """Read a checkpoint folder (experiment.json + stage_NNNNN/)."""
         root, prefix = find_checkpoint(ckpt_dir)
         flags = _read_flags(root)
-        if flags["data_type"] != "mel" or flags["simple_arch"]:
+        if flags["data_type"] != "mel" or flags["simple_arch"] or \
+                flags["to_rgb_activation"] not in ("tanh", "linear"):
             raise CheckpointError(
-                f"{root}: data_type={flags['data_type']!r}, simple_arch={flags['simple_arch']} "
+                f"{root}: data_type={flags['data_type']!r}, simple_arch={flags['simple_arch']}, "
+                f"to_rgb_activation={flags['to_rgb_activation']!r} "
                 "is not supported (only the mel-IF progressive models acoustic_only / "
                 "all_instruments)", path=str(root))
         reader = _Reader(prefix)
@@ -386,10 +388,11 @@ class GANSynth:
 
 
 def _load_weights(reader: _Reader, c: GANSynthConfig) -> dict[str, np.ndarray]:
-    """EMA kernels with the equalised-learning-rate scale folded in, and biases.
+    """EMA kernels, biases and the equalised-learning-rate scale of each conv.
 
-    Magenta multiplies each conv's output by sqrt(2 / fan_in) (to_rgb: sqrt(1 / fan_in));
-    scaling the kernel once instead is the same up to float rounding.
+    Magenta multiplies each conv's *output* by sqrt(2 / fan_in) (to_rgb: sqrt(1 / fan_in)).
+    It is kept as a post-scale rather than folded into the kernel: that is bit-exact
+    with Magenta at equal batch size, folding is not (pixel norms amplify rounding).
     """
     rgb_blocks = [b for b, a in enumerate(block_alphas(c.progress, c.num_blocks), 1) if a > 0]
     w: dict[str, np.ndarray] = {}
