@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--ckpt", type=Path, default=None)
     ap.add_argument("--batches", default="1,8,64")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--xla", action="store_true", help="jit_compile the generator")
     args = ap.parse_args()
     import tensorflow as tf
 
@@ -65,7 +66,7 @@ def main() -> None:
 
     ckpt = args.ckpt or make_checkpoint(Path("/tmp/gansynth/bench_ckpt"))
     t0 = time.perf_counter()
-    model = GANSynth.load(ckpt, cache=NoteCache())
+    model = GANSynth.load(ckpt, cache=NoteCache(), jit_compile=args.xla)
     print(f"load: {time.perf_counter() - t0:.2f} s  devices: "
           f"{[d.name for d in tf.config.list_logical_devices()]}")
     for n in (int(x) for x in args.batches.split(",")):

@@ -199,7 +199,8 @@ class GANSynth:
     """A loaded generator. `generate(z, pitches)` -> `[n, audio_length]` float32 audio."""
 
     def __init__(self, config: GANSynthConfig, weights: dict[str, np.ndarray], model_id: str,
-                 cache: NoteCache | None = None, batch_size: int = 8) -> None:
+                 cache: NoteCache | None = None, batch_size: int = 8,
+                 jit_compile: bool = False) -> None:
         import tensorflow as tf
 
         self.config = config
@@ -214,10 +215,12 @@ class GANSynth:
         self._w = {k: tf.constant(v) for k, v in weights.items()}
         sig = [tf.TensorSpec([None, config.latent_size], tf.float32),
                tf.TensorSpec([None], tf.int32)]
-        self._specgrams_fn = tf.function(self._specgrams, input_signature=sig)
+        # jit_compile (XLA) fuses the element-wise pixel norms; worth trying on GPUs.
+        self._specgrams_fn = tf.function(self._specgrams, input_signature=sig,
+                                         jit_compile=jit_compile)
         self._waves_fn = tf.function(
             lambda z, labels: melspecgrams_to_waves(self._specgrams(z, labels), config.spec),
-            input_signature=sig)
+            input_signature=sig, jit_compile=jit_compile)
 
     # -- loading ------------------------------------------------------------
 
