@@ -21,7 +21,8 @@ from engine.context import JobContext
 from engine.errors import BadInput, CheckpointError, JobCancelled
 from engine.handlers import gansynth as handler
 from engine.models.gansynth import (EMA, BLOCK, GANSynth, NoteArrays, NoteCache,
-                                    block_alphas, compute_progress, fit_pitch_range,
+                                    block_alphas, compute_progress, expected_variables,
+                                    fit_pitch_range,
                                     render_arrangement)
 from engine.music.latent import interpolate_keyframes, keyframe_times, slerp
 
@@ -276,3 +277,30 @@ def test_cli_render(tmp_path, model, capsys):
                               str(out), "--checkpoint", str(CKPT)])
     assert args.func(args) == 1
     assert "missing.mid" in capsys.readouterr().err
+
+
+def test_expected_variables_match_fixture_names():
+    """The official variable list (for `models verify`) uses the names the loader reads."""
+    import tensorflow as tf
+
+    want = expected_variables("acoustic_only")
+    have = dict(tf.train.list_variables(str(PREFIX)))
+    assert len(want) == 7 * 6 + 1 and set(want) <= set(have)
+    assert want[BLOCK.format(1) + "conv0/conv2d/kernel" + EMA] == (2, 16, 317, 256)
+    assert want[BLOCK.format(7) + "to_rgb/conv2d/kernel" + EMA] == (1, 1, 32, 2)
+    # widths differ in the fixture (reduced), ranks do not
+    assert all(len(have[n]) == len(s) for n, s in want.items())
+
+
+def test_model_name_resolution(tmp_path, monkeypatch):
+    from engine.errors import ModelNotInstalled
+
+    monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path))
+    shutil.copytree(CKPT, tmp_path / "gansynth-acoustic_only" / "acoustic_only")
+    got = handler.resolve_checkpoint({"model": "acoustic_only"})
+    assert got == tmp_path / "gansynth-acoustic_only" / "acoustic_only"
+    with pytest.raises(ModelNotInstalled, match="gansynth-all_instruments"):
+        handler.resolve_checkpoint({"model": "all_instruments"})
+    assert handler.resolve_checkpoint({"checkpoint": str(CKPT), "model": "x"}) == CKPT
+    # the folder above an unzipped checkpoint loads too
+    assert GANSynth.load(tmp_path / "gansynth-acoustic_only").config.num_blocks == 7

@@ -57,16 +57,23 @@ def read_midi_notes(path: str | os.PathLike, include_drums: bool = False):
 
 
 def resolve_checkpoint(params: dict) -> Path:
-    """`checkpoint` (a folder) wins; else `model` (a name) under the checkpoints folder."""
+    """`checkpoint` (a folder) wins; else `model` (a name such as acoustic_only) through
+    engine.checkpoints, or under the checkpoints folder where that module is absent."""
     from engine import paths
 
     if params.get("checkpoint"):
         return Path(params["checkpoint"]).expanduser()
-    name = params.get("model", "acoustic_only")
-    for cand in (paths.checkpoints_dir() / "gansynth" / name, paths.checkpoints_dir() / name,
-                 paths.checkpoints_dir() / f"gansynth-{name}"):
-        if (cand / "experiment.json").is_file():
-            return cand
+    name = str(params.get("model") or "acoustic_only")
+    try:
+        from engine.checkpoints import resolve
+    except ImportError:
+        resolve = None
+    if resolve is not None:
+        return Path(resolve(name if name.startswith("gansynth-") else f"gansynth-{name}"))
+    for cand in (paths.checkpoints_dir() / f"gansynth-{name}", paths.checkpoints_dir() / name):
+        found = sorted(cand.rglob("experiment.json")) if cand.is_dir() else []
+        if found:
+            return found[0].parent
     raise ModelNotInstalled(
         f"GANSynth model {name!r} is not installed: `magstation models pull gansynth-{name}` "
         "or pass --checkpoint FOLDER (the unzipped checkpoint)", model=name)

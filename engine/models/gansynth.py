@@ -77,6 +77,26 @@ def compute_progress(image_id: int, stable: int, transition: int, num_blocks: in
     return float(capped // stage) + max(0.0, float(capped % stage - stable) / transition)
 
 
+OFFICIAL_CONFIGS = ("acoustic_only", "all_instruments")
+
+
+def expected_variables(config: str = "acoustic_only") -> dict[str, tuple[int, ...]]:
+    """Variables (name -> shape) the generator reads from a released checkpoint; both
+    released configs share the mel_prog_hires architecture (fmap 4096/256, 2x16 start)."""
+    if config not in OFFICIAL_CONFIGS:
+        raise BadInput(f"unknown GANSynth config {config!r}; known: {', '.join(OFFICIAL_CONFIGS)}")
+    f = [min(4096 // 2 ** b, 256) for b in range(1, 8)]
+    out: dict[str, tuple[int, ...]] = {"global_step": ()}
+    for b in range(1, 8):
+        c_in = 256 + 61 if b == 1 else f[b - 2]
+        shapes = {"conv0": (2, 16, c_in, f[b - 1]) if b == 1 else (3, 3, c_in, f[b - 1]),
+                  "conv1": (3, 3, f[b - 1], f[b - 1]), "to_rgb": (1, 1, f[b - 1], 2)}
+        for layer, shape in shapes.items():
+            out[BLOCK.format(b) + layer + "/conv2d/kernel" + EMA] = shape
+            out[BLOCK.format(b) + layer + "/bias" + EMA] = shape[-1:]
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Checkpoint discovery and reading
 
@@ -89,6 +109,11 @@ def find_checkpoint(ckpt_dir: str | os.PathLike) -> tuple[Path, str]:
             f"GANSynth checkpoint folder {root} does not exist; pass the folder that "
             "holds experiment.json and stage_NNNNN/ (the unzipped acoustic_only.zip)",
             path=str(root))
+    if not (root / "experiment.json").exists():
+        # An unzipped download may hold the checkpoint one folder down (acoustic_only/).
+        nested = sorted(p.parent for p in root.glob("*/experiment.json"))
+        if len(nested) == 1:
+            root = nested[0]
     stages = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("stage_"))
     if not stages:
         raise CheckpointError(
