@@ -39,6 +39,7 @@ HANDLER_MODULES = [
     "engine.handlers.audio",
     "engine.handlers.drums",
     "engine.handlers.melody",
+    "engine.handlers.gansynth",
 ]
 
 

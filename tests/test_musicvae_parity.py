@@ -18,7 +18,7 @@ tf = pytest.importorskip("tensorflow")
 from engine.errors import BadRequest, CheckpointError  # noqa: E402
 from engine.models.musicvae import MusicVae, expected_variables  # noqa: E402
 from engine.models.musicvae_configs import CONFIGS  # noqa: E402
-from engine.models.slerp import slerp, slerp_path  # noqa: E402
+from engine.music.latent import slerp, slerp_path  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures" / "musicvae"
 CONFIG_NAMES = ["cat-drums_2bar_small", "groovae_2bar_humanize",

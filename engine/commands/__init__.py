@@ -9,4 +9,5 @@ COMMAND_MODULES = [
     "engine.commands.listen",
     "engine.commands.models",
     "engine.commands.generate",
+    "engine.commands.gansynth",
 ]

@@ -25,7 +25,7 @@ from engine.models import tf_checkpoint
 from engine.models.lstm import lstm_gates_step
 from engine.models.musicvae_configs import (CONDUCTOR, ENC_LSTM, MusicVaeConfig, get_config,
                                             variables_for)
-from engine.models.slerp import slerp_path
+from engine.music.latent import slerp_path
 
 _TINY = 1e-20
 
