@@ -135,7 +135,8 @@ def _grids(params: dict) -> list:
 
 @method("drums.audition", job=False, cacheable=False)
 def audition(params: dict, ctx: JobContext) -> dict:
-    """Play patterns (a chain) in a loop with the shipped drum kit, at their tempo and swing."""
+    """Play patterns (a chain) in a loop with the shipped drum kit, at their tempo and swing.
+    With `update`, a loop that is playing swaps to the new audio without losing its place."""
     from engine.audio.drum_kit import KIT_RATE, render_drums
 
     grids = _grids(params)
@@ -143,9 +144,38 @@ def audition(params: dict, ctx: JobContext) -> dict:
     ns = heard_sequence(grids, swing)
     length = sum(g.steps * g.step_seconds for g in grids)
     audio = render_drums(ns, KIT_RATE, seconds=length, wrap=True)
-    player.get().transport.audition(audio, KIT_RATE, label=str(params.get("label") or "drums"),
-                                    loop=bool(params.get("loop", True)))
-    return {**player.get().status(), "seconds_per_pattern": grids[0].steps * grids[0].step_seconds}
+    transport = player.get().transport
+    if params.get("update") and transport.is_playing:
+        transport.update(audio, KIT_RATE)
+    else:
+        transport.audition(audio, KIT_RATE, label=str(params.get("label") or "drums"),
+                           loop=bool(params.get("loop", True)))
+    return {**player.get().status(), "step_s": grids[0].step_seconds}
+
+
+@method("drums.import_midi", cacheable=False)
+def import_midi(params: dict, ctx: JobContext) -> dict:
+    """Read a drum MIDI file into 2-bar patterns (GM drums mapped to the 9 classes)."""
+    from engine.music.grids import DrumGrid
+    from engine.music.midi_io import read_midi
+
+    path = params.get("path")
+    if not isinstance(path, str) or not path:
+        raise BadRequest("drums.import_midi needs the path of a MIDI file")
+    ns = read_midi(Path(path).expanduser(), expect_drums=True)
+    grid = DrumGrid.from_sequence(ns)
+    bars = integer(params, "max_bars", 8, 2, 64)
+    patterns = []
+    for start in range(0, min(grid.steps, bars * 16), 32):
+        hits = np.zeros((grid.hits.shape[0], 32), bool)
+        vel = np.zeros(hits.shape, np.uint8)
+        off = np.zeros(hits.shape, np.float32)
+        end = min(grid.steps, start + 32)
+        hits[:, :end - start] = grid.hits[:, start:end]
+        vel[:, :end - start] = grid.velocities[:, start:end]
+        off[:, :end - start] = grid.offsets[:, start:end]
+        patterns.append(pattern_from_grid(DrumGrid(hits, vel, off, grid.qpm)))
+    return {"patterns": patterns, "qpm": grid.qpm, "path": str(Path(path).expanduser())}
 
 
 @method("drums.export", cacheable=False)
