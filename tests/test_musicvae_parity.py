@@ -202,6 +202,23 @@ def test_bad_shapes_are_rejected():
         vae.decode(np.zeros([1, vae.z_size + 1], np.float32))
 
 
+def test_lstm_cell_matches_tf_lstm_block_cell():
+    """The cell math against TF's own LSTMBlockCell op (ICFO gates, forget bias 1, no clip)."""
+    from engine.models.lstm import lstm_step
+
+    rng = np.random.default_rng(0)
+    x, c, h = (rng.standard_normal((3, n)).astype(np.float32) for n in (5, 4, 4))
+    kernel = rng.standard_normal((9, 16)).astype(np.float32)
+    bias = rng.standard_normal(16).astype(np.float32)
+    zeros = np.zeros(4, np.float32)
+    ref = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=c, h_prev=h, w=kernel, wci=zeros, wcf=zeros,
+                                   wco=zeros, b=bias, forget_bias=1.0, cell_clip=-1.0,
+                                   use_peephole=False)
+    c2, h2 = lstm_step(x, c, h, kernel, bias)
+    np.testing.assert_allclose(c2, ref.cs, atol=1e-5)
+    np.testing.assert_allclose(h2, ref.h, atol=1e-5)
+
+
 # ----------------------------------------------------------------------------- slerp
 
 def test_slerp_matches_magenta_formula_and_endpoints():
