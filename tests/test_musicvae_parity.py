@@ -22,8 +22,8 @@ from engine.models.slerp import slerp, slerp_path  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures" / "musicvae"
 CONFIG_NAMES = ["cat-drums_2bar_small", "groovae_2bar_humanize",
-                "groovae_2bar_tap_fixed_velocity", "cat-mel_2bar_big", "hierdec-trio_16bar",
-                "nade-drums_2bar_full"]
+                "groovae_2bar_tap_fixed_velocity", "cat-mel_2bar_big", "hierdec-mel_16bar",
+                "hierdec-trio_16bar", "nade-drums_2bar_full"]
 ATOL = 1e-4
 
 
@@ -187,6 +187,21 @@ def test_sampling_follows_the_softmax():
     assert np.abs(freq - p).max() < 0.03
     cold = vae.decode(z[:200], length=1, temperature=1e-3, seed=2)
     assert np.all(cold[:, 0].argmax(-1) == p.argmax())
+
+
+def test_encoder_reads_only_the_valid_length():
+    """Padding after `lengths` must not change the posterior (the backward LSTM reverses
+    within the valid length)."""
+    vae = model("cat-mel_2bar_big")
+    x = goldens("cat-mel_2bar_big")["inputs"][:1]
+    _, mu_short, sigma_short = vae.encode(x[:, :20])
+    padded = x.copy()
+    padded[:, 20:] = np.roll(padded[:, 20:], 7, axis=-1)  # junk after the valid steps
+    _, mu, sigma = vae.encode(padded, lengths=np.array([20]))
+    np.testing.assert_allclose(mu, mu_short, atol=1e-5)
+    np.testing.assert_allclose(sigma, sigma_short, atol=1e-5)
+    _, mu_full, _ = vae.encode(padded)
+    assert not np.allclose(mu_full, mu, atol=1e-3)
 
 
 def test_hierarchical_length_is_fixed():

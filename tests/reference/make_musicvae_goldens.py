@@ -62,6 +62,7 @@ SMALL = {
                                             dec_rnn_size=[16, 16]),
     "cat-mel_2bar_big": dict(z_size=16, enc_rnn_size=[24], dec_rnn_size=[16, 12, 16]),
     "hierdec-trio_16bar": dict(z_size=16, enc_rnn_size=[20, 24], dec_rnn_size=[16, 16]),
+    "hierdec-mel_16bar": dict(z_size=16, enc_rnn_size=[20, 24], dec_rnn_size=[16, 16]),
     "nade-drums_2bar_full": dict(z_size=16, enc_rnn_size=[24], dec_rnn_size=[16, 16],
                                  nade_num_hidden=8),
 }
@@ -104,7 +105,8 @@ def input_sequences(name):
         return [drum_seq(100 + i, 2) for i in range(2)]
     if "trio" in name:
         return [trio_seq(200 + i) for i in range(2)]
-    return [common.random_melody_sequence(seed=300 + i, bars=2) for i in range(2)]
+    bars = 16 if "16bar" in name else 2
+    return [common.random_melody_sequence(seed=300 + i, bars=bars) for i in range(2)]
 
 
 def small_config(name, sizes):
