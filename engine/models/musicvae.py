@@ -243,6 +243,8 @@ class MusicVae:
                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Encode two input tensors ([T, input_depth] or [1, T, input_depth]), slerp between
         their means in `num_steps` (endpoints included) and decode. Returns (outputs, z)."""
+        if num_steps < 2:
+            raise BadRequest("num_steps must be at least 2 (the two endpoints)")
         a = np.asarray(a_inputs, np.float32)
         b = np.asarray(b_inputs, np.float32)
         a = a[None] if a.ndim == 2 else a
