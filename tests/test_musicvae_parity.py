@@ -22,8 +22,8 @@ from engine.music.latent import slerp, slerp_path  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures" / "musicvae"
 CONFIG_NAMES = ["cat-drums_2bar_small", "groovae_2bar_humanize",
-                "groovae_2bar_tap_fixed_velocity", "cat-mel_2bar_big", "hierdec-trio_16bar",
-                "nade-drums_2bar_full"]
+                "groovae_2bar_tap_fixed_velocity", "cat-mel_2bar_big", "hierdec-mel_16bar",
+                "hierdec-trio_16bar", "nade-drums_2bar_full"]
 ATOL = 1e-4
 
 
@@ -189,6 +189,21 @@ def test_sampling_follows_the_softmax():
     assert np.all(cold[:, 0].argmax(-1) == p.argmax())
 
 
+def test_encoder_reads_only_the_valid_length():
+    """Padding after `lengths` must not change the posterior (the backward LSTM reverses
+    within the valid length)."""
+    vae = model("cat-mel_2bar_big")
+    x = goldens("cat-mel_2bar_big")["inputs"][:1]
+    _, mu_short, sigma_short = vae.encode(x[:, :20])
+    padded = x.copy()
+    padded[:, 20:] = np.roll(padded[:, 20:], 7, axis=-1)  # junk after the valid steps
+    _, mu, sigma = vae.encode(padded, lengths=np.array([20]))
+    np.testing.assert_allclose(mu, mu_short, atol=1e-5)
+    np.testing.assert_allclose(sigma, sigma_short, atol=1e-5)
+    _, mu_full, _ = vae.encode(padded)
+    assert not np.allclose(mu_full, mu, atol=1e-3)
+
+
 def test_hierarchical_length_is_fixed():
     with pytest.raises(BadRequest):
         model("hierdec-trio_16bar").decode(np.zeros([1, 16], np.float32), length=32)
@@ -200,6 +215,23 @@ def test_bad_shapes_are_rejected():
         vae.encode(np.zeros([1, 32, 9], np.float32))
     with pytest.raises(BadRequest):
         vae.decode(np.zeros([1, vae.z_size + 1], np.float32))
+
+
+def test_lstm_cell_matches_tf_lstm_block_cell():
+    """The cell math against TF's own LSTMBlockCell op (ICFO gates, forget bias 1, no clip)."""
+    from engine.models.lstm import lstm_step
+
+    rng = np.random.default_rng(0)
+    x, c, h = (rng.standard_normal((3, n)).astype(np.float32) for n in (5, 4, 4))
+    kernel = rng.standard_normal((9, 16)).astype(np.float32)
+    bias = rng.standard_normal(16).astype(np.float32)
+    zeros = np.zeros(4, np.float32)
+    ref = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=c, h_prev=h, w=kernel, wci=zeros, wcf=zeros,
+                                   wco=zeros, b=bias, forget_bias=1.0, cell_clip=-1.0,
+                                   use_peephole=False)
+    c2, h2 = lstm_step(x, c, h, kernel, bias)
+    np.testing.assert_allclose(c2, ref.cs, atol=1e-5)
+    np.testing.assert_allclose(h2, ref.h, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- slerp

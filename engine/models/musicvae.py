@@ -22,10 +22,12 @@ import tensorflow as tf
 
 from engine.errors import BadRequest, CheckpointError
 from engine.models import tf_checkpoint
-from engine.models.lstm import lstm_gates_step
-from engine.models.musicvae_configs import (CONDUCTOR, ENC_LSTM, MusicVaeConfig, get_config,
-                                            variables_for)
+from engine.models.lstm import lstm_gates_step, lstm_step
+from engine.models.musicvae_configs import (CONDUCTOR, ENC_LSTM, MusicVaeConfig,
+                                            expected_variables, get_config, variables_for)
 from engine.music.latent import slerp_path
+
+__all__ = ["MusicVae", "expected_variables", "required_variables"]
 
 _TINY = 1e-20
 
@@ -34,25 +36,33 @@ _TINY = 1e-20
 
 @dataclass(frozen=True)
 class _Lstm:
-    w_in: tf.Tensor  # [input, 4u] (for decoder layer 0: the previous-output rows only)
-    w_h: tf.Tensor   # [u, 4u]
-    b: tf.Tensor     # [4u]
-    w_z: tf.Tensor | None = None  # decoder layer 0: rows that multiply z / the embedding
+    """One LSTM layer's weights, either split by input rows (w_in, [w_z,] w_h) so input
+    terms can be precomputed, or fused ([x, h] @ kernel, one matmul per step)."""
+    b: tf.Tensor                     # [4u]
+    units: int
+    w_in: tf.Tensor | None = None    # [input, 4u] (decoder layer 0: previous-output rows)
+    w_h: tf.Tensor | None = None     # [u, 4u]
+    w_z: tf.Tensor | None = None     # decoder layer 0: rows that multiply z / the embedding
+    kernel: tf.Tensor | None = None  # fused [input + u, 4u]
 
-    @property
-    def units(self) -> int:
-        return int(self.w_h.shape[0])
 
-
-def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int) -> _Lstm:
-    """Split a fused [x..., h] kernel into row blocks; units come from the bias."""
+def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
+                fused: bool = False) -> _Lstm:
+    """Check a checkpoint kernel against its input widths (units come from the bias) and
+    keep it fused or split into row blocks [*row_blocks, h]."""
     units = bias.shape[0] // 4
     if kernel.shape != (sum(row_blocks) + units, 4 * units):
         raise ValueError(f"kernel {kernel.shape} does not fit inputs {row_blocks} + {units} units")
+    if fused:
+        return _Lstm(b=tf.constant(bias), units=units, kernel=tf.constant(kernel))
     edges = np.cumsum((0,) + row_blocks)
     blocks = [tf.constant(kernel[a:b]) for a, b in zip(edges[:-1], edges[1:])]
-    return _Lstm(w_in=blocks[0], w_h=tf.constant(kernel[edges[-1]:]), b=tf.constant(bias),
-                 w_z=blocks[1] if len(blocks) > 1 else None)
+    return _Lstm(b=tf.constant(bias), units=units, w_in=blocks[0],
+                 w_h=tf.constant(kernel[edges[-1]:]), w_z=blocks[1] if len(blocks) > 1 else None)
+
+
+def _fused_step(layer: _Lstm, x: tf.Tensor, c: tf.Tensor, h: tf.Tensor):
+    return lstm_step(x, c, h, layer.kernel, layer.b)
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,7 @@ class MusicVae:
         with cls._cache_lock:
             model = cls._cache.get(key)
             if model is None:
-                weights = tf_checkpoint.read_variables(prefix, required_variables(config, prefix))
+                weights = tf_checkpoint.read_variables(prefix, required_variables(config))
                 model = cls(config, weights, str(prefix))
                 cls._cache[key] = model
         return model
@@ -137,7 +147,7 @@ class MusicVae:
             layers, width = [], 1
             for k in range(len(cfg.dec_rnn_size)):
                 p = f"{CONDUCTOR}/cell_{k}/lstm_cell"
-                lstm = _split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], width)
+                lstm = _split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], width, fused=k > 0)
                 layers.append(lstm)
                 width = lstm.units
             self._cond_layers = tuple(layers)
@@ -163,7 +173,7 @@ class MusicVae:
         while f"{prefix}/multi_rnn_cell/cell_{k}/lstm_cell/kernel" in w:
             p = f"{prefix}/multi_rnn_cell/cell_{k}/lstm_cell"
             blocks = (depth, emb) if k == 0 else (width,)
-            lstm = _split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], *blocks)
+            lstm = _split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], *blocks, fused=k > 0)
             layers.append(lstm)
             width = lstm.units
             k += 1
@@ -233,6 +243,8 @@ class MusicVae:
                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Encode two input tensors ([T, input_depth] or [1, T, input_depth]), slerp between
         their means in `num_steps` (endpoints included) and decode. Returns (outputs, z)."""
+        if num_steps < 2:
+            raise BadRequest("num_steps must be at least 2 (the two endpoints)")
         a = np.asarray(a_inputs, np.float32)
         b = np.asarray(b_inputs, np.float32)
         a = a[None] if a.ndim == 2 else a
@@ -322,99 +334,100 @@ class MusicVae:
     def _decode(self, z, length, temperature, greedy, seed):
         batch = tf.shape(z)[0]
         if self.config.decoder == "hierarchical":
-            return self._hierarchical(z, temperature, greedy, seed, targets=None)[0]
-        core = self._cores[0]
-        noise = tf.random.stateless_uniform([length, batch, self._noise_width()], seed,
+            bars, bar_len = self.config.level_lengths
+            u = tf.random.stateless_uniform([bars, bar_len, batch, self.output_depth], seed,
                                             minval=_TINY, maxval=1.0)
-        start = tf.zeros([batch, core.depth])
-        samples, _, _ = self._run_core(core, z, start, noise, temperature, greedy, None,
-                                       nade=self.config.decoder == "nade")
+            return self._hierarchical(z, self._noise(u, temperature, greedy), None)
+        core = self._cores[0]
+        u = tf.random.stateless_uniform([length, batch, self.output_depth], seed,
+                                        minval=_TINY, maxval=1.0)
+        samples, _ = self._run_core(core, z, tf.zeros([batch, core.depth]),
+                                    self._noise(u, temperature, greedy), None)
         return tf.transpose(samples, [1, 0, 2])
 
+    def _noise(self, u, temperature, greedy):
+        """Sampling noise for all steps at once, pre-scaled so that drawing inside the loop
+        is a single argmax or compare: categorical argmax(l/T + g) = argmax(l + T*g)
+        (Gumbel-max); Bernoulli u < sigmoid(l/T) <=> l > T*logit(u). Zero when greedy
+        (argmax; hit where p >= 0.5)."""
+        if self.config.decoder in ("groove", "nade"):
+            noise = temperature * (tf.math.log(u) - tf.math.log1p(-u))
+        else:
+            noise = temperature * -tf.math.log(-tf.math.log(u))
+        return tf.where(greedy, tf.zeros_like(noise), noise)
+
     def _teacher_forced(self, z, targets):
-        batch = tf.shape(z)[0]
         if self.config.decoder == "hierarchical":
-            return self._hierarchical(z, 1.0, True, tf.constant([0, 0]), targets)[1]
+            return self._hierarchical(z, None, targets)
         core = self._cores[0]
-        y = tf.transpose(targets, [1, 0, 2])
-        noise = tf.fill([tf.shape(y)[0], batch, self._noise_width()], 0.5)
-        _, logits, _ = self._run_core(core, z, tf.zeros([batch, core.depth]), noise,
-                                      tf.constant(1.0), tf.constant(True), y)
+        start = tf.zeros([tf.shape(z)[0], core.depth])
+        logits, _ = self._run_core(core, z, start, None, tf.transpose(targets, [1, 0, 2]))
         return tf.transpose(logits, [1, 0, 2])
 
-    def _noise_width(self) -> int:
-        return self.output_depth
-
-    def _run_core(self, core: _CoreDecoder, emb, start, noise, temperature, greedy, targets,
-                  nade: bool = False):
-        """Decode len(noise) steps from an embedding. Returns time-major (samples, logits,
-        last input), feeding back the samples, or `targets` (teacher forcing) when given."""
+    def _run_core(self, core: _CoreDecoder, emb, start, noise, targets):
+        """Decode one core decoder from an embedding (z, or a conductor output), starting
+        from the previous output `start`. Free run (`noise` [T, B, D]): returns time-major
+        samples and the last sample. Teacher forcing (`targets` [T, B, D] fed back as the
+        previous outputs): returns time-major logits and the last target."""
         state = tf.tanh(tf.matmul(emb, core.z2s_w) + core.z2s_b)
         sizes = [l.units for layer in core.layers for l in (layer, layer)]
         chunks = tf.split(state, sizes, axis=-1)
         states = tuple((chunks[2 * k], chunks[2 * k + 1]) for k in range(len(core.layers)))
         first = core.layers[0]
         z_gates = tf.matmul(emb, first.w_z) + first.b  # constant over steps
+        kind = self.config.decoder
 
         def step(carry, elems):
-            prev, states = carry
-            u = elems[0]
+            prev_gates, _, states = carry
             new_states = []
             x = None
             for k, (layer, (c, h)) in enumerate(zip(core.layers, states)):
                 if k == 0:
-                    gates = tf.matmul(prev, layer.w_in) + z_gates + tf.matmul(h, layer.w_h)
+                    c, h = lstm_gates_step(prev_gates + z_gates + tf.matmul(h, layer.w_h), c)
                 else:
-                    gates = tf.matmul(x, layer.w_in) + tf.matmul(h, layer.w_h) + layer.b
-                c, h = lstm_gates_step(gates, c)
+                    c, h = _fused_step(layer, x, c, h)
                 new_states.append((c, h))
                 x = h
             logits = tf.matmul(x, core.out_w) + core.out_b
-            if targets is not None:  # teacher forcing: no sampling
-                sample = elems[1]
-            elif nade:
-                sample = self._nade_sample(logits, u, temperature, greedy)
-            else:
-                sample = self._sample(logits, u, temperature, greedy)
-            return (sample, tuple(new_states)), (sample, logits)
+            if targets is not None:
+                sample, out = elems, logits
+                nxt = tf.matmul(sample, first.w_in)
+            elif kind in ("groove", "nade"):
+                sample = (self._nade_sample(logits, elems) if kind == "nade"
+                          else _groove_sample(logits, elems))
+                out, nxt = sample, tf.matmul(sample, first.w_in)
+            else:  # one-hot: the next step's input gates are one kernel row
+                index = tf.argmax(logits + elems, axis=-1, output_type=tf.int32)
+                sample = out = tf.one_hot(index, core.depth)
+                nxt = tf.gather(first.w_in, index)
+            return (nxt, sample, tuple(new_states)), out
 
-        elems = (noise, targets) if targets is not None else (noise,)
         batch = tf.shape(emb)[0]
-        init_out = (tf.zeros([batch, core.depth]),
-                    tf.zeros([batch, core.out_w.shape[1]]))
-        (last, _), (samples, logits) = _scan_with_carry(step, (start, states), elems, init_out)
-        return samples, logits, last
+        width = core.out_w.shape[1] if targets is not None else core.depth
+        carry = (tf.matmul(start, first.w_in), start, states)
+        elems = targets if targets is not None else noise
+        (_, last, _), out = _scan_with_carry(step, carry, elems, tf.zeros([batch, width]))
+        return out, last
 
-    def _sample(self, logits, u, temperature, greedy):
-        if self.config.decoder == "groove":
-            hit_l, vel_l, off_l = tf.split(logits, 3, axis=-1)
-            n = hit_l.shape[-1]
-            p_hit = tf.sigmoid(hit_l / temperature)
-            hits = tf.where(greedy, hit_l > 0.0, u[:, :n] < p_hit)
-            return tf.concat([tf.cast(hits, tf.float32), tf.sigmoid(vel_l), tf.tanh(off_l)], -1)
-        gumbel = -tf.math.log(-tf.math.log(u))
-        scores = tf.where(greedy, logits, logits / temperature + gumbel)
-        return tf.one_hot(tf.argmax(scores, axis=-1), logits.shape[-1])
-
-    def _nade_sample(self, logits, u, temperature, greedy):
-        """RNN-NADE draw (musicvae.md §2.8): logits = [b_enc (H), b_dec (D)]."""
+    def _nade_sample(self, logits, noise):
+        """RNN-NADE draw (musicvae.md §2.8); logits = [b_enc (H), b_dec (D)], noise are the
+        pre-scaled Bernoulli thresholds."""
         d = self.output_depth
         hidden = logits.shape[-1] - d
         a, b_dec = logits[:, :hidden], logits[:, hidden:]
         bits = []
         for i in range(d):
-            h = tf.sigmoid(a)
-            l_i = b_dec[:, i] + tf.reduce_sum(h * self._nade_w_dec[i], axis=-1)
-            v = tf.where(greedy, tf.sigmoid(l_i) >= 0.5, u[:, i] < tf.sigmoid(l_i / temperature))
-            v = tf.cast(v, tf.float32)
+            l_i = b_dec[:, i] + tf.reduce_sum(tf.sigmoid(a) * self._nade_w_dec[i], axis=-1)
+            v = tf.cast(l_i > noise[:, i], tf.float32)
             bits.append(v)
             a = a + v[:, None] * self._nade_w_enc[i]
         return tf.stack(bits, axis=-1)
 
-    def _hierarchical(self, z, temperature, greedy, seed, targets):
+    def _hierarchical(self, z, noise, targets):
         """Conductor over bars, then each part's core decoder for one bar, re-initialised
         from the conductor output; each part's start input is its last output of the
-        previous bar. Returns batch-major (samples, logits) of all parts concatenated."""
+        previous bar. Free run (noise [bars, bar_len, B, D]) returns samples; teacher
+        forcing (targets [B, T, D]) returns logits; batch-major, parts concatenated."""
         bars, bar_len = self.config.level_lengths
         batch = tf.shape(z)[0]
         state = tf.tanh(tf.matmul(z, self._cond_init[0]) + self._cond_init[1])
@@ -424,45 +437,45 @@ class MusicVae:
                             for k in range(len(self._cond_layers)))
         depths = [c.depth for c in self._cores]
         if targets is not None:
-            y = tf.reshape(tf.transpose(targets, [1, 0, 2]), [bars, bar_len, batch, sum(depths)])
-            y_parts = tf.split(y, depths, axis=-1)
-            noise = tf.fill([bars, bar_len, batch, sum(depths)], 0.5)
+            per_bar = tf.reshape(tf.transpose(targets, [1, 0, 2]),
+                                 [bars, bar_len, batch, sum(depths)])
+            width = sum(int(c.out_w.shape[1]) for c in self._cores)
         else:
-            noise = tf.random.stateless_uniform([bars, bar_len, batch, sum(depths)], seed,
-                                                minval=_TINY, maxval=1.0)
-        noise_parts = tf.split(noise, depths, axis=-1)
+            per_bar = noise
+            width = sum(depths)
+        elems = tuple(tf.split(per_bar, depths, axis=-1))
 
         def bar_step(carry, elems):
             cond_states, prevs = carry
             new_states, x = [], None
             for k, (layer, (c, h)) in enumerate(zip(self._cond_layers, cond_states)):
-                # layer 0 reads a constant zero of width 1, which adds nothing to the gates
-                gates = tf.matmul(h, layer.w_h) + layer.b
-                if k > 0:
-                    gates += tf.matmul(x, layer.w_in)
-                c, h = lstm_gates_step(gates, c)
+                if k == 0:  # reads a constant zero of width 1: adds nothing to the gates
+                    c, h = lstm_gates_step(tf.matmul(h, layer.w_h) + layer.b, c)
+                else:
+                    c, h = _fused_step(layer, x, c, h)
                 new_states.append((c, h))
                 x = h
-            samples, logits, lasts = [], [], []
-            for i, core in enumerate(self._cores):
-                tgt = elems[1][i] if targets is not None else None
-                s, lg, last = self._run_core(core, x, prevs[i], elems[0][i], temperature,
-                                             greedy, tgt)
-                samples.append(s)
-                logits.append(lg)
+            outs, lasts = [], []
+            for core, prev, e in zip(self._cores, prevs, elems):
+                out, last = self._run_core(core, x, prev, None if targets is not None else e,
+                                           e if targets is not None else None)
+                outs.append(out)
                 lasts.append(last)
-            return (tuple(new_states), tuple(lasts)), (tf.concat(samples, -1),
-                                                       tf.concat(logits, -1))
+            return (tuple(new_states), tuple(lasts)), tf.concat(outs, -1)
 
         prevs = tuple(tf.zeros([batch, d]) for d in depths)
-        elems = (tuple(noise_parts), tuple(y_parts)) if targets is not None else (
-            tuple(noise_parts),)
-        width = sum(int(c.out_w.shape[1]) for c in self._cores)
-        init_out = (tf.zeros([bar_len, batch, sum(depths)]), tf.zeros([bar_len, batch, width]))
-        _, (samples, logits) = _scan_with_carry(bar_step, (cond_states, prevs), elems, init_out)
-        samples = tf.reshape(samples, [bars * bar_len, batch, sum(depths)])
-        logits = tf.reshape(logits, [bars * bar_len, batch, width])
-        return tf.transpose(samples, [1, 0, 2]), tf.transpose(logits, [1, 0, 2])
+        _, out = _scan_with_carry(bar_step, (cond_states, prevs), elems,
+                                  tf.zeros([bar_len, batch, width]))
+        return tf.transpose(tf.reshape(out, [bars * bar_len, batch, width]), [1, 0, 2])
+
+
+def _groove_sample(logits, thresholds):
+    """[hits (logit above the pre-scaled threshold), sigmoid(velocity), tanh(offset)];
+    temperature only affects the hits."""
+    hit_l, vel_l, off_l = tf.split(logits, 3, axis=-1)
+    n = hit_l.shape[-1]
+    hits = tf.cast(hit_l > thresholds[:, :n], tf.float32)
+    return tf.concat([hits, tf.sigmoid(vel_l), tf.tanh(off_l)], -1)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -512,14 +525,7 @@ def _seed(seed: int) -> tf.Tensor:
     return tf.constant((state & 0x7FFFFFFF).astype(np.int32))
 
 
-def required_variables(config: MusicVaeConfig, prefix) -> list[str]:
-    """The variable names the model reads (widths are free, so the names come from the
-    topology of the official config)."""
+def required_variables(config: MusicVaeConfig) -> list[str]:
+    """The variable names the model reads: the official config's topology (every width is
+    read from the checkpoint, so only the names are required)."""
     return sorted(variables_for(config))
-
-
-def expected_variables(config_name: str) -> dict[str, tuple[int, ...]]:
-    """Names and shapes of the official checkpoint's inference variables."""
-    from engine.models.musicvae_configs import expected_variables as _expected
-
-    return _expected(config_name)

@@ -62,6 +62,7 @@ SMALL = {
                                             dec_rnn_size=[16, 16]),
     "cat-mel_2bar_big": dict(z_size=16, enc_rnn_size=[24], dec_rnn_size=[16, 12, 16]),
     "hierdec-trio_16bar": dict(z_size=16, enc_rnn_size=[20, 24], dec_rnn_size=[16, 16]),
+    "hierdec-mel_16bar": dict(z_size=16, enc_rnn_size=[20, 24], dec_rnn_size=[16, 16]),
     "nade-drums_2bar_full": dict(z_size=16, enc_rnn_size=[24], dec_rnn_size=[16, 16],
                                  nade_num_hidden=8),
 }
@@ -104,7 +105,8 @@ def input_sequences(name):
         return [drum_seq(100 + i, 2) for i in range(2)]
     if "trio" in name:
         return [trio_seq(200 + i) for i in range(2)]
-    return [common.random_melody_sequence(seed=300 + i, bars=2) for i in range(2)]
+    bars = 16 if "16bar" in name else 2
+    return [common.random_melody_sequence(seed=300 + i, bars=bars) for i in range(2)]
 
 
 def small_config(name, sizes):
@@ -246,15 +248,15 @@ def make(name):
         print(f"  {k}: {getattr(v, 'shape', v)}")
 
 
-def official_timing(name, reps=10):
+def official_timing(name, reps=30):
     """TrainedModel timings at official widths on this machine (random weights)."""
     config = copy.deepcopy(configs.CONFIG_MAP[name])
     config.hparams.batch_size = BATCH
     work = f"/tmp/magref/timing/{name}"
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    os.makedirs(work, exist_ok=True)
     prefix = os.path.join(work, "model.ckpt")
-    make_checkpoint(config, prefix, 0, kernel_scale=1.0)
+    if not os.path.exists(prefix + ".index"):
+        make_checkpoint(config, prefix, 0, kernel_scale=1.0)
     tm = TrainedModel(config, batch_size=BATCH, checkpoint_dir_or_path=prefix)
     L = config.hparams.max_seq_len
     seqs = input_sequences(name)
@@ -262,10 +264,13 @@ def official_timing(name, reps=10):
 
     def timed(label, fn):
         fn()
-        t0 = time.perf_counter()
+        times = []
         for _ in range(reps):
+            t0 = time.perf_counter()
             fn()
-        print(f"TIMING {name} {label}: {(time.perf_counter() - t0) / reps * 1000:.1f} ms")
+            times.append(time.perf_counter() - t0)
+        print(f"TIMING {name} {label}: min {min(times) * 1000:.1f} ms, "
+              f"median {np.median(times) * 1000:.1f} ms")
 
     timed("decode_to_tensors(2 z)", lambda: tm.decode_to_tensors(z, length=L,
                                                                   temperature=0.5))
