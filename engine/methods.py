@@ -35,6 +35,7 @@ REGISTRY: dict[str, Method] = {}
 # Modules whose import registers methods. Add a line when you add a handler module.
 HANDLER_MODULES = [
     "engine.handlers.system",
+    "engine.handlers.library",
 ]
 
 
