@@ -61,7 +61,7 @@ def make_folder(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, (rate, ch, subtype) in GOOD.items():
         x = tone(0.25, rate)
-        data = np.stack([x, -x], axis=1) if ch == 2 else x
+        data = np.stack([x, 0.5 * x], axis=1) if ch == 2 else x
         sub = None if subtype == "MPEG_LAYER_III" else subtype
         sf.write(folder / name, data, rate, subtype=sub)
     (folder / "empty.wav").write_bytes(b"")
