@@ -43,8 +43,8 @@ async def select(pilot, p: LibraryPane, path: Path) -> None:
     await wait_until(pilot, lambda: p.state["selected"] == str(path))
 
 
-async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned_engines, tmp_path):
-    folder = make_folder(tmp_path / "kit")
+async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned_engines):
+    folder = make_folder(kill_spawned_engines / "k")  # a short path: it is typed key by key
     app = MagstationApp()
     async with app.run_test(size=SIZE) as pilot:
         p = await open_with_folder(pilot, folder)
@@ -98,8 +98,8 @@ async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned
     assert len(saved["mix"]["sources"]) == 4 and saved["library"]["filter"] == ""
 
 
-async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines, tmp_path):
-    folder = make_folder(tmp_path / "src")
+async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines):
+    folder = make_folder(kill_spawned_engines / "s")
     original = folder / "lead.mp3"
     before = (original.read_bytes(), original.stat().st_mtime_ns)
     app = MagstationApp()
@@ -114,7 +114,7 @@ async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines
         await pilot.press("i", *str(folder / "data-cut.wav"), "enter")
         await wait_until(pilot, lambda: "import failed" in messages(app))
         assert "truncated" in messages(app)
-        await pilot.press("a", *str(tmp_path / "missing"), "enter")
+        await pilot.press("a", *str(kill_spawned_engines / "no"), "enter")
         await wait_until(pilot, lambda: "no such folder" in messages(app))
     assert (original.read_bytes(), original.stat().st_mtime_ns) == before
     assert sorted(p.name for p in (kill_spawned_engines / "library").iterdir()) == ["lead.mp3"]
