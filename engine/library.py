@@ -251,8 +251,12 @@ def scan(store: Store, ctx: JobContext, only: list[str] | None = None,
             ctx.check_cancelled()
     counts = {"indexed": 0, "unchanged": 0, "bad": 0, "removed": 0}
     total = len(plan)
+    every = max(1, total // 200)  # a few hundred progress events, not one per file
     for i, (f, root) in enumerate(plan):
-        ctx.progress(i, total, f.name)
+        if i % every == 0:
+            ctx.progress(i, total, f.name)
+        else:
+            ctx.check_cancelled()
         row = store.sound(f)
         try:
             st = f.stat()
@@ -269,10 +273,11 @@ def scan(store: Store, ctx: JobContext, only: list[str] | None = None,
         counts["indexed"] += 1
         if not sound.ok:
             counts["bad"] += 1
-    # rows for files that are gone (deleted, or their folder no longer scanned)
+    # rows for files that are gone; a missing folder (an unplugged drive) keeps its rows
     gone = []
     for root, _kind in known:
-        gone += [s.path for s in store.sounds_under(root) if Path(s.path) not in seen]
+        if str(root) not in missing_folders:
+            gone += [s.path for s in store.sounds_under(root) if Path(s.path) not in seen]
     counts["removed"] = store.remove_sounds(gone)
     ctx.progress(total, total, "scan finished")
     return {"files": total, **counts, "folders": [str(r) for r, _ in known],

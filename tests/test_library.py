@@ -311,3 +311,20 @@ async def test_over_the_protocol_list_answers_at_once_while_a_job_runs(connect, 
     assert [s["name"] for s in listed["sounds"]] == ["stereo.wav"]
     with pytest.raises(BadRequest):
         await client.call("library.tag", {"path": 3})
+
+
+def test_an_unplugged_folder_keeps_its_sounds_and_tags(sounds, tmp_path):
+    scan(sounds)
+    run_method("library.tag", {"path": str(sounds / "pad.flac"), "add": ["pad"]}, quiet=True)
+    away = sounds.rename(tmp_path / "unplugged")
+    res = scan(sounds)
+    assert res["missing_folders"] == [str(sounds)] and res["removed"] == 0
+    assert listing(sounds)["pad.flac"]["tags"] == ["pad"]
+    away.rename(sounds)
+    assert scan(sounds)["unchanged"] == len(GOOD) + len(BAD)
+
+
+def test_list_says_when_it_was_cut_short(sounds):
+    scan(sounds)
+    assert run_method("library.list", {"folder": str(sounds), "limit": 2}, quiet=True)["truncated"]
+    assert not run_method("library.list", {"folder": str(sounds)}, quiet=True)["truncated"]

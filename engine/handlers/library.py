@@ -86,8 +86,8 @@ def list_sounds(params: dict, ctx: JobContext) -> dict:
     tag = _str(params, "tag", "").strip().lower()
     folder = _str(params, "folder", "")
     sounds = store.list_sounds(text=text.strip(), tag=tag, root=folder, limit=limit)
-    return {"sounds": [s.to_dict() for s in sounds], "tags": store.all_tags(),
-            "folders": _folders()}
+    return {"sounds": [s.to_dict() for s in sounds], "truncated": len(sounds) == limit,
+            "tags": store.all_tags(), "folders": _folders()}
 
 
 @method("library.add_folder", job=False, cacheable=False)

@@ -116,6 +116,7 @@ class LibraryPane(Pane):
         self.scanning = ""
         self.busy = ""
         self.loaded = False
+        self.truncated = False
         self.last_audition: dict[str, Any] | None = None
         self.query_one("#library-prompt-row").display = False
         self._watch_engine()
@@ -135,6 +136,8 @@ class LibraryPane(Pane):
         else:
             bad = sum(1 for s in self.sounds.values() if s["status"] != "ok")
             text = f"{len(self.sounds)} sound{'' if len(self.sounds) == 1 else 's'}"
+            if self.truncated:
+                text += " (the first ones: filter to see others)"
             if bad:
                 text += f" · [red]{bad} can't be used[/]"
             if self.state["filter"]:
@@ -174,6 +177,7 @@ class LibraryPane(Pane):
         except Exception as e:  # noqa: BLE001 - shown to the user
             self._error("could not list the library", e)
             return
+        self.truncated = bool(res.get("truncated"))
         self._show(res["sounds"], select)
 
     def _show(self, sounds: list[dict[str, Any]], select: str | None = None) -> None:
