@@ -328,3 +328,21 @@ def test_list_says_when_it_was_cut_short(sounds):
     scan(sounds)
     assert run_method("library.list", {"folder": str(sounds), "limit": 2}, quiet=True)["truncated"]
     assert not run_method("library.list", {"folder": str(sounds)}, quiet=True)["truncated"]
+
+
+def test_the_headless_cli_scans_tags_lists_and_imports(mag_home, tmp_path, capsys):
+    from engine.cli import main
+    folder = make_folder(tmp_path / "cli")
+    assert main(["library", "add", str(folder)]) == 0
+    assert main(["library", "scan"]) == 0
+    assert main(["library", "tag", str(folder / "pad.flac"), "+pad", "warm"]) == 0
+    capsys.readouterr()
+    assert main(["library", "list", "--tag", "pad"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].endswith("pad.flac  [pad warm]") and "22050 Hz" in out[0]
+    assert main(["library", "list", "notes"]) == 0
+    assert "not_audio" in capsys.readouterr().out
+    assert main(["library", "import", str(folder / "data-cut.wav")]) == 2
+    assert "truncated" in capsys.readouterr().err
+    assert main(["library", "import", str(folder / "pcm16.wav"), "--name", "hit.wav"]) == 0
+    assert (mag_home / "library" / "hit.wav").read_bytes() == (folder / "pcm16.wav").read_bytes()

@@ -6,4 +6,5 @@ Add a module name to COMMAND_MODULES when you add a command family.
 
 COMMAND_MODULES = [
     "engine.commands.core",
+    "engine.commands.library",
 ]
