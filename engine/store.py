@@ -367,7 +367,7 @@ def _statements(script: str) -> list[str]:
     """Split a migration into statements (executescript would commit our transaction)."""
     out, buf = [], ""
     for line in script.splitlines(keepends=True):
-        buf += line.split("--", 1)[0] if "--" in line else line
+        buf += line.split("--", 1)[0] + "\n" if "--" in line else line
         if sqlite3.complete_statement(buf):
             if buf.strip():
                 out.append(buf.strip())

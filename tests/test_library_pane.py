@@ -10,7 +10,7 @@ import soundfile as sf
 from tests.test_library import BAD, GOOD, make_folder
 from tests.test_tui import wait_until
 from tui.app import MagstationApp
-from tui.panes.library import LibraryPane, parse_filter, parse_tags
+from tui.panes.library import LibraryPane, complete_path, parse_filter, parse_tags
 from tui.widgets.waveform import WaveformView, fit_envelope, waveform_lines
 
 SIZE = (120, 34)
@@ -105,7 +105,9 @@ async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines
     app = MagstationApp()
     async with app.run_test(size=SIZE) as pilot:
         p = await open_with_folder(pilot, folder)
-        await pilot.press("i", *str(original), "enter")
+        await pilot.press("i", *f"{folder}/lea")
+        await wait_until(pilot, lambda: app.query_one("#library-prompt")._suggestion == str(original))
+        await pilot.press("right", "enter")  # → takes the completed path
         copy = kill_spawned_engines / "library" / "lead.mp3"
         await wait_until(pilot, lambda: str(copy) in p.sounds, timeout=30)
         assert p.state["selected"] == str(copy)
@@ -154,3 +156,15 @@ def test_waveform_drawing():
     assert positive == ["▀", " "]
     assert fit_envelope([0, -1, 0, 0], [0, 1, 0, 0.5], 2) == [(-1, 1), (0, 0.5)]
     assert fit_envelope([-0.5, 0], [0.5, 0], 4) == [(-0.5, 0.5), (-0.5, 0.5), (0, 0), (0, 0)]
+
+
+def test_path_completion(tmp_path):
+    (tmp_path / "drums").mkdir()
+    (tmp_path / "drone.wav").write_bytes(b"")
+    (tmp_path / ".hidden").write_bytes(b"")
+    assert complete_path(f"{tmp_path}/dru") == f"{tmp_path}/drums/"
+    assert complete_path(f"{tmp_path}/dro") == f"{tmp_path}/drone.wav"
+    assert complete_path(f"{tmp_path}/drone.wav") is None
+    assert complete_path(f"{tmp_path}/x") is None and complete_path(f"{tmp_path}/.") is None
+    assert complete_path(f"{tmp_path}/") == f"{tmp_path}/drone.wav"
+    assert complete_path("/no/such/place/a") is None

@@ -5,6 +5,7 @@ import, and send sounds to the latent mixer. Every engine call runs in a worker.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.suggester import Suggester
 from textual.widgets import DataTable, Input, Label, Static
 
 from tui.panes.base import Pane
@@ -28,6 +30,31 @@ PROMPTS = {
     "folder": "add folder (full path)",
     "import": "import file (full path)",
 }
+
+
+class PathSuggester(Suggester):
+    """Completes file and folder names as a path is typed (→ accepts)."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return await asyncio.to_thread(complete_path, value)
+
+
+def complete_path(value: str) -> str | None:
+    if not value or value.endswith(("/.", "/..")):
+        return None
+    expanded = Path(value).expanduser()
+    folder, prefix = (expanded, "") if value.endswith("/") else (expanded.parent, expanded.name)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith(prefix) and not n.startswith("."))
+    except OSError:
+        return None
+    if not names:
+        return None
+    rest = names[0][len(prefix):] + ("/" if (folder / names[0]).is_dir() else "")
+    return value + rest if rest else None
 
 
 def parse_filter(text: str) -> tuple[str, str]:
@@ -305,6 +332,7 @@ class LibraryPane(Pane):
             return
         self.prompt_mode = mode
         box = self.query_one("#library-prompt", Input)
+        box.suggester = PathSuggester() if mode in ("folder", "import") else None
         self.query_one("#library-prompt-label", Label).update(PROMPTS[mode] + " ")
         if mode == "filter":
             box.value = self.state["filter"]
@@ -337,9 +365,9 @@ class LibraryPane(Pane):
             add, remove = parse_tags(value)
             self._tag(self.selected["path"], add, remove)
         elif mode == "folder" and value:
-            self._add_folder(str(Path(value).expanduser()))
+            self._add_folder(str(Path(value).expanduser().absolute()))
         elif mode == "import" and value:
-            self._import(str(Path(value).expanduser()))
+            self._import(str(Path(value).expanduser().absolute()))
 
     @work(group="library-edit")
     async def _tag(self, path: str, add: list[str], remove: list[str]) -> None:
