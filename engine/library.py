@@ -400,6 +400,27 @@ def import_file(store: Store, src: str, ctx: JobContext, name: str | None = None
     return {"sound": sound.to_dict(), "already": False, "derivative_path": str(deriv)}
 
 
+def keep_sound(store: Store, samples: np.ndarray, rate: int, name: str,
+               tags: list[str] | tuple[str, ...] = ()) -> Sound:
+    """Save generated audio (float32 mono) into the user's library as a WAV and index it:
+    how a synthesized sound is kept. Never replaces a file; the name gets -2, -3, ..."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1 or len(x) == 0:
+        raise BadRequest(f"keep_sound takes non-empty mono audio, got shape {x.shape}")
+    base = name[:-4] if name.lower().endswith(".wav") else name
+    stem = re.sub(r"[^\w.+-]+", "-", base).strip("-.") or "sound"
+    folder = paths.ensure_dir(user_library_dir())
+    dest = _unique(folder, f"{stem}.wav")
+    atomic_write(dest, lambda fh: sf.write(fh, x, int(rate), subtype="FLOAT", format="WAV"))
+    sound = index_file(store, dest, folder)
+    if tags:
+        store.set_tags(dest, [normalize_tag(t) for t in tags])
+        sound = store.sound(dest) or sound
+    if sound.hash and int(rate) == MODEL_RATE and not derivative_path(sound.hash).exists():
+        write_model_wav(derivative_path(sound.hash), x)
+    return sound
+
+
 # ---------------------------------------------------------------------------- overview
 
 def envelope(samples: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:

@@ -346,3 +346,18 @@ def test_the_headless_cli_scans_tags_lists_and_imports(mag_home, tmp_path, capsy
     assert "truncated" in capsys.readouterr().err
     assert main(["library", "import", str(folder / "pcm16.wav"), "--name", "hit.wav"]) == 0
     assert (mag_home / "library" / "hit.wav").read_bytes() == (folder / "pcm16.wav").read_bytes()
+
+
+def test_generated_audio_is_kept_in_the_library(mag_home):
+    x = tone(0.5, RATE, hz=220.0)
+    first = library.keep_sound(get_store(), x, RATE, "mix: A+B/0.5", tags=["NSynth"])
+    second = library.keep_sound(get_store(), x, RATE, "mix: A+B/0.5")
+    assert Path(first.path).parent == mag_home / "library"
+    assert Path(first.path).name == "mix-A+B-0.5.wav"
+    assert Path(second.path).name == "mix-A+B-0.5-2.wav"
+    assert first.ok and first.tags == ["nsynth"] and first.duration == 0.5
+    y, rate = sf.read(first.path, dtype="float32")
+    assert rate == RATE and np.array_equal(x, y)
+    assert library.derivative_path(first.hash).exists()
+    with pytest.raises(BadRequest):
+        library.keep_sound(get_store(), np.zeros((2, 2)), RATE, "x")
