@@ -141,9 +141,17 @@ def _probe(path: Path) -> _Info:
     if info.format == "WAV" and (missing := _wav_missing_bytes(path, size)):
         raise _bad(path, "truncated", f"the WAV file is truncated ({missing} bytes of audio "
                    "missing). It was cut off while copying or downloading: get it again.")
-    rate, channels, frames = int(info.samplerate), int(info.channels), int(info.frames)
-    if frames <= 0:
+    if int(info.frames) <= 0:
         raise _bad(path, "empty", "the file holds no audio (0 samples).")
+    found = _Info(info.format, info.subtype, int(info.samplerate), int(info.channels), int(info.frames))
+    _check_limits(path, found)
+    return found
+
+
+def _check_limits(path: Path, info: _Info) -> None:
+    """What the library refuses even when it decodes: odd rates, many channels, too long.
+    (Stays when `_probe` becomes engine.audio.io.probe.)"""
+    rate, channels, frames = info.rate, info.channels, info.frames
     if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
         raise _bad(path, "odd_rate", f"its sample rate {rate} Hz is outside "
                    f"{RATE_RANGE[0]}-{RATE_RANGE[1]} Hz; the header is probably wrong. "
@@ -154,7 +162,6 @@ def _probe(path: Path) -> _Info:
     if frames / rate > MAX_SECONDS:
         raise _bad(path, "too_long", f"the sound is too long ({frames / rate:.0f} s, limit "
                    f"{MAX_SECONDS:.0f} s). Trim it to the part you need.")
-    return _Info(info.format, info.subtype, rate, channels, frames)
 
 
 def _load(path: Path, rate: int = MODEL_RATE) -> np.ndarray:
