@@ -1,57 +1,407 @@
-"""Sample library: the sounds shipped in `sounds/` and the user's folders."""
+"""Sample library: the sounds shipped in `sounds/`, the user's library and added folders,
+indexed by the engine. Browse, filter, tag, preview (waveform + spectrogram), audition,
+import, and send sounds to the latent mixer. Every engine call runs in a worker."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
+from typing import Any
 
-from textual import work
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.containers import Horizontal
+from textual.suggester import Suggester
+from textual.widgets import DataTable, Input, Label, Static
 
-from engine import paths
 from tui.panes.base import Pane
+from tui.widgets.waveform import WaveformView
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif"}
+MIX_SOURCES = 4
+OVERVIEW_COLUMNS = 240
+OVERVIEW_BANDS = 12
+PREVIEW_DELAY_S = 0.12  # wait for the cursor to settle before asking for a preview
+
+PROMPTS = {
+    "filter": "filter (words, #tag)",
+    "tag": "tags (+add -remove)",
+    "folder": "add folder (full path)",
+    "import": "import file (full path)",
+}
 
 
-def scan_folder(folder: Path) -> list[tuple[str, str, str, str]]:
-    """Rows (name, duration, rate, channels) for the audio files under `folder`.
-    A file that can't be read shows why instead of stopping the scan."""
-    import soundfile as sf
+class PathSuggester(Suggester):
+    """Completes file and folder names as a path is typed (→ accepts)."""
 
-    rows = []
-    for f in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
-        try:
-            info = sf.info(str(f))
-            rows.append((str(f.relative_to(folder)), f"{info.duration:6.2f} s",
-                         f"{info.samplerate} Hz", str(info.channels)))
-        except Exception as e:  # noqa: BLE001 - any unreadable file is reported in its row
-            rows.append((str(f.relative_to(folder)), "unreadable", type(e).__name__, "-"))
-    return rows
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return await asyncio.to_thread(complete_path, value)
+
+
+def complete_path(value: str) -> str | None:
+    if not value or value.endswith(("/.", "/..")):
+        return None
+    expanded = Path(value).expanduser()
+    folder, prefix = (expanded, "") if value.endswith("/") else (expanded.parent, expanded.name)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith(prefix) and not n.startswith("."))
+    except OSError:
+        return None
+    if not names:
+        return None
+    rest = names[0][len(prefix):] + ("/" if (folder / names[0]).is_dir() else "")
+    return value + rest if rest else None
+
+
+def parse_filter(text: str) -> tuple[str, str]:
+    """`kick #dry` -> text "kick", tag "dry" (one tag; the first wins)."""
+    words, tag = [], ""
+    for w in text.split():
+        if w.startswith("#") and len(w) > 1:
+            tag = tag or w[1:].lower()
+        else:
+            words.append(w)
+    return " ".join(words), tag
+
+
+def parse_tags(text: str) -> tuple[list[str], list[str]]:
+    """`+kick -dry warm` -> add [kick, warm], remove [dry]."""
+    add, remove = [], []
+    for w in text.split():
+        if w.startswith("-") and len(w) > 1:
+            remove.append(w[1:])
+        elif w.startswith("+") and len(w) > 1:
+            add.append(w[1:])
+        elif w not in "+-":
+            add.append(w)
+    return add, remove
+
+
+def display_name(sound: dict[str, Any]) -> str:
+    root, path = sound.get("root") or "", sound["path"]
+    return path[len(root) + 1:] if root and path.startswith(root + "/") else sound["name"]
+
+
+def sound_row(sound: dict[str, Any]) -> tuple[Any, ...]:
+    ok = sound["status"] == "ok"
+    rate = sound.get("rate")
+    return (
+        display_name(sound),
+        f"{sound['duration']:.2f} s" if sound.get("duration") is not None else "-",
+        f"{rate / 1000:g} kHz" if rate else "-",
+        str(sound["channels"]) if sound.get("channels") else "-",
+        " ".join(sound.get("tags") or []),
+        Text("ok", style="green") if ok else Text(sound["status"].replace("_", " "), style="bold red"),
+    )
 
 
 class LibraryPane(Pane):
     PANE_ID = "library"
     TITLE = "Library"
     KEY = "1"
-    BINDINGS = [("r", "rescan", "Rescan the sound folders")]
+    BINDINGS = [
+        ("enter,space", "audition", "Audition"),
+        ("slash", "prompt('filter')", "Filter (name, #tag)"),
+        ("t", "prompt('tag')", "Tag (+add -remove)"),
+        ("r", "rescan", "Rescan"),
+        ("a", "prompt('folder')", "Add a folder"),
+        ("i", "prompt('import')", "Import a WAV/FLAC/MP3"),
+        ("m", "send_to_mix", "Send to the mixer"),
+        ("up", "cursor(-1)", "Previous sound"),
+        ("down", "cursor(1)", "Next sound"),
+        ("pageup", "cursor(-10)", "Ten sounds up"),
+        ("pagedown", "cursor(10)", "Ten sounds down"),
+        ("escape", "close_prompt", "Close the prompt"),
+    ]
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]Sample library[/b] · sounds in [i]sounds/[/i]", classes="pane-title")
-        table: DataTable[str] = DataTable(id="library-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("sound", "duration", "rate", "ch")
+        yield Static("[b]Sample library[/b] · shipped sounds, your library and your folders",
+                     classes="pane-title")
+        yield Static("Waiting for the engine…", id="library-info")
+        table: DataTable[Any] = DataTable(id="library-table", cursor_type="row", zebra_stripes=True)
+        table.can_focus = False  # the pane keeps focus and drives the cursor
+        for label, key in (("sound", "name"), ("duration", "duration"), ("rate", "rate"),
+                           ("ch", "ch"), ("tags", "tags"), ("status", "status")):
+            table.add_column(label, key=key)
         yield table
+        with Horizontal(id="library-prompt-row"):
+            yield Label("", id="library-prompt-label")
+            yield Input(id="library-prompt")
+        yield WaveformView(id="library-preview")
 
+    # -- state --------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self.state.setdefault("filter", "")
+        self.state.setdefault("selected", None)
+        self.sounds: dict[str, dict[str, Any]] = {}
+        self.overviews: dict[tuple[str, str], dict[str, Any]] = {}
+        self.prompt_mode = ""
+        self.scanning = ""
+        self.busy = ""
+        self.loaded = False
+        self.truncated = False
+        self.last_audition: dict[str, Any] | None = None
+        self.query_one("#library-prompt-row").display = False
+        self._watch_engine()
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#library-table", DataTable)
+
+    @property
+    def selected(self) -> dict[str, Any] | None:
+        path = self.state.get("selected")
+        return self.sounds.get(path) if path else None
+
+    def _info(self) -> None:
+        if not self.loaded:
+            text = "Waiting for the engine…" if self.mag.engine.client is None else "Loading…"
+        else:
+            bad = sum(1 for s in self.sounds.values() if s["status"] != "ok")
+            text = f"{len(self.sounds)} sound{'' if len(self.sounds) == 1 else 's'}"
+            if self.truncated:
+                text += " (the first ones: filter to see others)"
+            if bad:
+                text += f" · [red]{bad} can't be used[/]"
+            if self.state["filter"]:
+                text += f" · filter [b]{self.state['filter']}[/]"
+            mix = self.mag.session.get("mix").get("sources", [])
+            text += f" · mixer {len(mix)}/{MIX_SOURCES}"
+        if self.scanning:
+            text += f"  [yellow]{self.scanning}[/]"
+        if self.busy:
+            text += f"  [yellow]{self.busy}…[/]"
+        self.query_one("#library-info", Static).update(text)
+
+    # -- engine -------------------------------------------------------------------------
+    @work(group="library-engine")
+    async def _watch_engine(self) -> None:
+        """Load the list (and scan once) whenever a new engine connection comes up."""
+        seen = None
+        scanned = False
+        while True:
+            client = self.mag.engine.client
+            if client is not None and client is not seen and client.connected:
+                seen = client
+                self._reload()
+                if not scanned:
+                    scanned = True
+                    self.action_rescan()
+            await asyncio.sleep(0.2)
+
+    def _error(self, what: str, e: Exception) -> None:
+        self.mag.notify(f"{what}: {getattr(e, 'message', e)}", severity="error", timeout=8)
+
+    @work(exclusive=True, group="library-list")
+    async def _reload(self, select: str | None = None) -> None:
+        text, tag = parse_filter(self.state["filter"])
+        try:
+            res = await self.mag.engine.call("library.list", {"text": text, "tag": tag})
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self._error("could not list the library", e)
+            return
+        self.truncated = bool(res.get("truncated"))
+        self._show(res["sounds"], select)
+
+    def _show(self, sounds: list[dict[str, Any]], select: str | None = None) -> None:
+        self.sounds = {s["path"]: s for s in sounds}
+        self.loaded = True
+        table = self.table
+        want = select or self.state.get("selected")
+        table.clear()
+        for s in sounds:
+            table.add_row(*sound_row(s), key=s["path"])
+        if want in self.sounds:
+            table.move_cursor(row=table.get_row_index(want))
+        elif sounds:
+            table.move_cursor(row=0)
+        if not sounds:
+            self.state["selected"] = None
+            self.query_one(WaveformView).show(None, message="No sounds here. Add a folder (a) "
+                                              "or import a file (i).")
+        self._info()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        path = event.row_key.value if event.row_key is not None else None
+        if path != self.state.get("selected"):
+            self.state["selected"] = path
+            self.saved()
+        self._preview(path)
+
+    @work(exclusive=True, group="library-preview")
+    async def _preview(self, path: str | None) -> None:
+        view = self.query_one(WaveformView)
+        sound = self.sounds.get(path or "")
+        if sound is None:
+            return
+        if sound["status"] != "ok":
+            view.show(None, message=sound.get("error") or "This file can't be used.")
+            return
+        caption = f"{display_name(sound)} · {sound['duration']:.2f} s · {sound['format']} {sound['subtype']}"
+        cached = self.overviews.get((sound["path"], sound["hash"]))
+        if cached is None:
+            await asyncio.sleep(PREVIEW_DELAY_S)  # a newer selection cancels this worker
+            view.show(None, message="drawing…")
+            try:
+                cached = await self.mag.engine.call("library.overview", {
+                    "path": sound["path"], "columns": OVERVIEW_COLUMNS, "bands": OVERVIEW_BANDS})
+            except Exception as e:  # noqa: BLE001 - shown in the preview
+                view.show(None, message=str(getattr(e, "message", e)))
+                return
+            self.overviews[(sound["path"], cached["hash"])] = cached
+        view.show(cached, caption=f"{caption} · peak {cached['peak']:.2f}")
+
+    # -- actions ------------------------------------------------------------------------
+    def action_cursor(self, delta: int) -> None:
+        table = self.table
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + delta)))
+
+    @work(exclusive=True, group="library-scan")
+    async def action_rescan(self) -> None:
+        def progress(msg: dict[str, Any]) -> None:
+            self.scanning = f"scanning {int(msg.get('done', 0))}/{int(msg.get('total', 0))}"
+            self._info()
+
+        self.scanning = "scanning"
+        self._info()
+        try:
+            res = await self.mag.engine.call("library.scan", {}, on_progress=progress)
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self._error("scan failed", e)
+            return
+        finally:
+            self.scanning = ""
+            self._info()
+        self.last_scan = res
+        note = f"scan: {res['files']} files, {res['indexed']} new or changed"
+        if res["bad"]:
+            note += f", {res['bad']} can't be used"
+        self.mag.notify(note, timeout=3)
+        self._reload()
+
+    @work(exclusive=True, group="library-audition")
+    async def action_audition(self) -> None:
+        sound = self.selected
+        if sound is None:
+            return
+        if sound["status"] != "ok":
+            self.mag.notify(sound.get("error") or "this file can't be used", severity="warning")
+            return
+        try:
+            res = await self.mag.engine.call("library.audition", {"path": sound["path"]})
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self._error("audition failed", e)
+            return
+        self.last_audition = res
+        if res.get("played"):
+            self.mag.notify(f"▶ {display_name(sound)}", timeout=2)
+        else:
+            self.mag.notify(f"{display_name(sound)}: 16 kHz buffer ready (no playback device in "
+                            "the engine yet)", timeout=3)
+
+    def action_send_to_mix(self) -> None:
+        sound = self.selected
+        if sound is None:
+            return
+        if sound["status"] != "ok":
+            self.mag.notify(f"{display_name(sound)} can't be used: {sound.get('error')}",
+                            severity="warning")
+            return
+        sources = self.mag.session.get("mix").setdefault("sources", [])
+        if sound["path"] in sources:
+            self.mag.notify(f"{display_name(sound)} is already in the mixer")
+            return
+        if len(sources) >= MIX_SOURCES:
+            self.mag.notify(f"the mixer holds {MIX_SOURCES} sounds; remove one in the mix pane (2) "
+                            "first", severity="warning")
+            return
+        sources.append(sound["path"])
+        self.saved()
+        self._info()
+        self.mag.notify(f"{display_name(sound)} → mixer source {'ABCD'[len(sources) - 1]}")
+
+    # -- the prompt (filter, tag, add folder, import) -----------------------------------
+    def action_prompt(self, mode: str) -> None:
+        if mode == "tag" and self.selected is None:
+            self.mag.notify("select a sound to tag first", severity="warning")
+            return
+        self.prompt_mode = mode
+        box = self.query_one("#library-prompt", Input)
+        box.suggester = PathSuggester() if mode in ("folder", "import") else None
+        self.query_one("#library-prompt-label", Label).update(PROMPTS[mode] + " ")
+        if mode == "filter":
+            box.value = self.state["filter"]
+        elif mode == "tag":
+            box.value = ""
+            box.placeholder = " ".join(self.selected["tags"]) or "e.g. kick dry"  # type: ignore[index]
+        else:
+            box.value = ""
+            box.placeholder = "/path/to/" + ("folder" if mode == "folder" else "sound.wav")
+        self.query_one("#library-prompt-row").display = True
+        box.focus()
+
+    def action_close_prompt(self) -> None:
+        self.prompt_mode = ""
+        self.query_one("#library-prompt-row").display = False
+        self.focus()
+
+    @on(Input.Changed, "#library-prompt")
+    def _typed(self, event: Input.Changed) -> None:
+        if self.prompt_mode == "filter" and event.value != self.state["filter"]:
+            self.state["filter"] = event.value
+            self.saved()
+            self._reload()
+
+    @on(Input.Submitted, "#library-prompt")
+    def _submitted(self, event: Input.Submitted) -> None:
+        mode, value = self.prompt_mode, event.value.strip()
+        self.action_close_prompt()
+        if mode == "tag" and value and self.selected is not None:
+            add, remove = parse_tags(value)
+            self._tag(self.selected["path"], add, remove)
+        elif mode == "folder" and value:
+            self._add_folder(str(Path(value).expanduser().absolute()))
+        elif mode == "import" and value:
+            self._import(str(Path(value).expanduser().absolute()))
+
+    @work(group="library-edit")
+    async def _tag(self, path: str, add: list[str], remove: list[str]) -> None:
+        try:
+            res = await self.mag.engine.call("library.tag", {"path": path, "add": add, "remove": remove})
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self._error("could not tag", e)
+            return
+        if path in self.sounds:
+            self.sounds[path]["tags"] = res["tags"]
+            self.table.update_cell(path, "tags", " ".join(res["tags"]))
+
+    @work(group="library-edit")
+    async def _add_folder(self, folder: str) -> None:
+        try:
+            res = await self.mag.engine.call("library.add_folder", {"path": folder})
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self._error("could not add the folder", e)
+            return
+        self.mag.notify(f"added {res['folder']}; scanning it")
         self.action_rescan()
 
-    @work(thread=True, exclusive=True, group="library-scan")
-    def action_rescan(self) -> None:
-        rows = scan_folder(paths.PROJECT_ROOT / "sounds")
-        self.app.call_from_thread(self._show, rows)
-
-    def _show(self, rows: list[tuple[str, str, str, str]]) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        for row in rows:
-            table.add_row(*row)
+    @work(group="library-edit")
+    async def _import(self, path: str) -> None:
+        self.busy = f"importing {Path(path).name}"
+        self._info()
+        try:
+            res = await self.mag.engine.call("library.import", {"path": path})
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self._error("import failed", e)
+            return
+        finally:
+            self.busy = ""
+            self._info()
+        sound = res["sound"]
+        self.mag.notify(f"{sound['name']} is {'already ' if res['already'] else ''}in your library")
+        self._reload(select=sound["path"])

@@ -1,0 +1,508 @@
+"""The sample library: the sounds shipped in `sounds/`, the user's own library folder
+(`home()/library`, where imports go) and any folders the user adds.
+
+Files are indexed in the store by content hash. A scan skips files whose (size, mtime)
+have not changed; a file that can't be used (empty, truncated, not audio, too big, an odd
+rate or sample format) is recorded with a message saying why, and never stops the scan.
+The models read 16 kHz mono float32: `derivative()` writes that version of a sound once,
+in the cache, keyed by its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import soundfile as sf
+
+from engine import paths
+from engine.context import JobContext
+from engine.errors import BadInput, BadRequest
+from engine.fsutil import atomic_write, atomic_write_text
+from engine.store import Sound, Store
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
+IMPORT_SUFFIXES = (".wav", ".flac", ".mp3")
+MODEL_RATE = 16000
+MAX_BYTES = 200 * 1024 * 1024   # a bigger file is almost surely an album, not a sample
+MAX_SECONDS = 600.0
+RATE_RANGE = (8000, 192000)     # outside this a "sample rate" is a broken header
+MAX_CHANNELS = 8
+TAG_RE = re.compile(r"^[\w.+#-]{1,32}$")
+HASH_BLOCK = 1 << 20
+
+
+# ------------------------------------------------------------------------------ folders
+
+def shipped_dir() -> Path:
+    """Sounds that come with magstation."""
+    return paths.PROJECT_ROOT / "sounds"
+
+
+def user_library_dir() -> Path:
+    """The user's own library: imports are copied here."""
+    return paths.home() / "library"
+
+
+def derivative_dir() -> Path:
+    return paths.cache_dir() / "library"
+
+
+def roots(store: Store) -> list[tuple[Path, str]]:
+    """Every folder a scan walks, with its kind: shipped, library or user."""
+    out = [(shipped_dir(), "shipped"), (user_library_dir(), "library")]
+    out += [(Path(f), "user") for f in store.folders()]
+    return out
+
+
+def add_folder(store: Store, folder: str) -> Path:
+    p = Path(folder).expanduser()
+    if not p.is_absolute():
+        raise BadRequest(f"{folder!r} is not an absolute path; give the full path of the folder")
+    p = p.resolve()
+    if not p.exists():
+        raise BadInput(f"{p}: no such folder. Check the path.", path=str(p))
+    if not p.is_dir():
+        raise BadInput(f"{p} is a file, not a folder. To add one sound, import it (`i`).",
+                       path=str(p))
+    store.add_folder(p)
+    return p
+
+
+# ---------------------------------------------------------------------- reading audio
+# TODO(lead): swap `_probe` / `_load` for engine.audio.io.probe / load_audio once the audio
+# branch is merged; they follow the same contract (BadInput with a `reason`).
+
+@dataclass(frozen=True)
+class _Info:
+    format: str
+    subtype: str
+    rate: int
+    channels: int
+    frames: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.rate if self.rate else 0.0
+
+
+def _bad(path: Path, reason: str, message: str, **details: Any) -> BadInput:
+    return BadInput(f"{path}: {message}", path=str(path), reason=reason, **details)
+
+
+def _wav_missing_bytes(path: Path, size: int) -> int:
+    """How many bytes a RIFF WAV's data chunk says it has beyond the end of the file
+    (libsndfile silently reads a cut-off file as a shorter one)."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            cid, csize = struct.unpack("<4sI", fh.read(8))
+            if cid == b"data":
+                return 0 if csize in (0, 0xFFFFFFFF) else max(0, csize - (size - pos - 8))
+            pos += 8 + csize + (csize & 1)
+    return 0
+
+
+def _probe(path: Path) -> _Info:
+    """What a file holds, without decoding it; BadInput (with a `reason`) if unusable."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise _bad(path, "missing", f"cannot be read ({e.strerror}). Check the path.") from e
+    if size == 0:
+        raise _bad(path, "empty", "the file is empty (0 bytes). Re-export or download it again.")
+    if size > MAX_BYTES:
+        raise _bad(path, "too_large", f"the file is too large ({size / 2**20:.0f} MiB, limit "
+                   f"{MAX_BYTES / 2**20:.0f} MiB). Trim it to the part you need.")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as e:
+        text = str(e)
+        if "unimplemented format" in text:
+            raise _bad(path, "odd_format", "its sample format is not supported. Re-export it "
+                       "as 16- or 24-bit PCM or 32-bit float WAV.") from e
+        if "Format not recognised" in text:
+            raise _bad(path, "not_audio", "this is not an audio file (format not recognised). "
+                       "Use WAV, FLAC, MP3, OGG or AIFF.") from e
+        reason = re.sub(r"^Error( opening '[^']*')?\s*:\s*", "", text).strip().rstrip(".")
+        raise _bad(path, "unreadable", f"the audio file is damaged or truncated ({reason}). "
+                   "Get it again or re-export it.") from e
+    if info.format == "WAV" and (missing := _wav_missing_bytes(path, size)):
+        raise _bad(path, "truncated", f"the WAV file is truncated ({missing} bytes of audio "
+                   "missing). It was cut off while copying or downloading: get it again.")
+    if int(info.frames) <= 0:
+        raise _bad(path, "empty", "the file holds no audio (0 samples).")
+    found = _Info(info.format, info.subtype, int(info.samplerate), int(info.channels), int(info.frames))
+    _check_limits(path, found)
+    return found
+
+
+def _check_limits(path: Path, info: _Info) -> None:
+    """What the library refuses even when it decodes: odd rates, many channels, too long.
+    (Stays when `_probe` becomes engine.audio.io.probe.)"""
+    rate, channels, frames = info.rate, info.channels, info.frames
+    if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
+        raise _bad(path, "odd_rate", f"its sample rate {rate} Hz is outside "
+                   f"{RATE_RANGE[0]}-{RATE_RANGE[1]} Hz; the header is probably wrong. "
+                   "Re-export it at 16, 44.1 or 48 kHz.")
+    if channels > MAX_CHANNELS:
+        raise _bad(path, "odd_channels", f"it has {channels} channels (at most {MAX_CHANNELS}). "
+                   "Mix it down to mono or stereo.")
+    if frames / rate > MAX_SECONDS:
+        raise _bad(path, "too_long", f"the sound is too long ({frames / rate:.0f} s, limit "
+                   f"{MAX_SECONDS:.0f} s). Trim it to the part you need.")
+
+
+def _load(path: Path, rate: int = MODEL_RATE) -> np.ndarray:
+    """Decode to float32 mono at `rate`; BadInput for files that turn out broken."""
+    info = _probe(path)
+    try:
+        data, native = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise _bad(path, "corrupt", f"the audio data is corrupt ({e}). Get the file again.") from e
+    if len(data) < info.frames - max(2304, info.frames // 100):  # MP3/OGG counts are estimates
+        raise _bad(path, "truncated", f"the file is truncated (decoded {len(data)} of "
+                   f"{info.frames} samples). Get it again.")
+    if len(data) == 0:
+        raise _bad(path, "empty", "the file holds no audio (0 samples).")
+    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if not np.all(np.isfinite(mono)):
+        raise _bad(path, "non_finite", "the file contains invalid samples (NaN or infinity). "
+                   "Re-export it.")
+    if native != rate:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+        g = gcd(int(native), int(rate))
+        mono = resample_poly(mono, rate // g, int(native) // g)
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def file_hash(path: Path, ctx: JobContext | None = None) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(HASH_BLOCK):
+            h.update(block)
+            if ctx is not None:
+                ctx.check_cancelled()
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------- scanning
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Audio files under `root`, sorted; hidden files/folders (our temp files) skipped."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and name.lower().endswith(AUDIO_SUFFIXES):
+                yield Path(dirpath) / name
+
+
+def index_file(store: Store, path: Path, root: Path, ctx: JobContext | None = None) -> Sound:
+    """(Re)index one file. Problems become the row's status and error, never exceptions."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        return store.put_sound(path=path, root=root, size=0, mtime=0.0, status="missing",
+                               error=f"{path}: cannot be read ({e.strerror}).")
+    try:
+        info = _probe(path)
+        digest = file_hash(path, ctx)
+    except BadInput as e:
+        return store.put_sound(path=path, root=root, size=st.st_size, mtime=st.st_mtime,
+                               status=str(e.details.get("reason", "unreadable")), error=e.message)
+    except OSError as e:
+        return store.put_sound(path=path, root=root, size=st.st_size, mtime=st.st_mtime,
+                               status="unreadable", error=f"{path}: cannot be read ({e.strerror}).")
+    return store.put_sound(path=path, root=root, size=st.st_size, mtime=st.st_mtime, hash=digest,
+                           duration=info.seconds, rate=info.rate, channels=info.channels,
+                           frames=info.frames, format=info.format, subtype=info.subtype)
+
+
+def scan(store: Store, ctx: JobContext, only: list[str] | None = None,
+         rehash: bool = False) -> dict[str, Any]:
+    """Walk the library folders (or just `only`, which must be among them) and index
+    what is new or changed. Returns counts; bad files are counted, not raised."""
+    known = roots(store)
+    if only:
+        wanted = {str(Path(p).expanduser().resolve()) for p in only}
+        known_paths = {str(r.resolve()) for r, _ in known}
+        unknown = sorted(wanted - known_paths)
+        if unknown:
+            raise BadRequest(f"not library folders: {unknown}; add them first (library.add_folder)")
+        known = [(r, k) for r, k in known if str(r.resolve()) in wanted]
+    ctx.progress(0, 1, "looking for sounds")
+    plan: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+    missing_folders = []
+    for root, _kind in known:
+        if not root.is_dir():
+            missing_folders.append(str(root))
+            continue
+        for f in _walk(root):
+            if f not in seen:
+                seen.add(f)
+                plan.append((f, root))
+            ctx.check_cancelled()
+    counts = {"indexed": 0, "unchanged": 0, "bad": 0, "removed": 0}
+    total = len(plan)
+    every = max(1, total // 200)  # a few hundred progress events, not one per file
+    for i, (f, root) in enumerate(plan):
+        if i % every == 0:
+            ctx.progress(i, total, f.name)
+        else:
+            ctx.check_cancelled()
+        row = store.sound(f)
+        try:
+            st = f.stat()
+            same = (row is not None and not rehash and row.size == st.st_size
+                    and row.mtime == st.st_mtime and row.root == str(root))
+        except OSError:
+            same = False
+        if same:
+            counts["unchanged"] += 1
+            if row is not None and not row.ok:
+                counts["bad"] += 1
+            continue
+        sound = index_file(store, f, root, ctx)
+        counts["indexed"] += 1
+        if not sound.ok:
+            counts["bad"] += 1
+    # rows for files that are gone; a missing folder (an unplugged drive) keeps its rows
+    gone = []
+    for root, _kind in known:
+        if str(root) not in missing_folders:
+            gone += [s.path for s in store.sounds_under(root) if Path(s.path) not in seen]
+    counts["removed"] = store.remove_sounds(gone)
+    ctx.progress(total, total, "scan finished")
+    return {"files": total, **counts, "folders": [str(r) for r, _ in known],
+            "missing_folders": missing_folders}
+
+
+# ------------------------------------------------------------------------------- tags
+
+def normalize_tag(tag: Any) -> str:
+    if not isinstance(tag, str):
+        raise BadRequest(f"a tag is a short word, got {tag!r}")
+    t = re.sub(r"\s+", "-", tag.strip().lower())
+    if not TAG_RE.match(t):
+        raise BadRequest(f"tag {tag!r} is not usable: use 1-32 letters, digits or . + # - _")
+    return t
+
+
+def tag(store: Store, path: str, add: list[Any], remove: list[Any]) -> list[str]:
+    sound = store.sound(path)
+    if sound is None:
+        raise BadRequest(f"{path} is not in the library; rescan first (r)")
+    tags = (set(sound.tags) | {normalize_tag(t) for t in add}) - {normalize_tag(t) for t in remove}
+    store.set_tags(path, sorted(tags))
+    return sorted(tags)
+
+
+# ------------------------------------------------------------------------- derivatives
+
+def usable(store: Store, path: str, ctx: JobContext | None = None) -> tuple[Path, str]:
+    """A sound's file and current hash, re-indexing it if it changed since the scan.
+    BadInput (the recorded reason) for a file that can't be used."""
+    p = Path(path).expanduser()
+    row = store.sound(p)
+    if row is None:
+        raise BadRequest(f"{p} is not in the library; rescan (r) or import it (i)")
+    try:
+        st = p.stat()
+        changed = row.size != st.st_size or row.mtime != st.st_mtime
+    except OSError:
+        changed = True
+    if changed:
+        row = index_file(store, p, Path(row.root), ctx)
+    if not row.ok or row.hash is None:
+        raise BadInput(row.error or f"{p} can't be used", path=str(p), reason=row.status)
+    return p, row.hash
+
+
+def derivative_path(digest: str) -> Path:
+    return derivative_dir() / f"{digest}.16k.wav"
+
+
+def derivative(path: Path, digest: str) -> Path:
+    """The 16 kHz mono float32 WAV of a sound, written once per content hash."""
+    out = derivative_path(digest)
+    if not out.exists():
+        samples = _load(path)
+        write_model_wav(out, samples)
+    return out
+
+
+def write_model_wav(out: Path, samples: np.ndarray) -> Path:
+    def writer(fh) -> None:
+        sf.write(fh, samples, MODEL_RATE, subtype="FLOAT", format="WAV")
+    return atomic_write(out, writer)
+
+
+def read_model_wav(path: Path) -> np.ndarray:
+    data, _ = sf.read(str(path), dtype="float32")
+    return data
+
+
+# ------------------------------------------------------------------------------ import
+
+def _unique(folder: Path, name: str) -> Path:
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate, n = folder / name, 2
+    while candidate.exists():
+        candidate, n = folder / f"{stem}-{n}{suffix}", n + 1
+    return candidate
+
+
+def import_file(store: Store, src: str, ctx: JobContext, name: str | None = None) -> dict[str, Any]:
+    """Copy a WAV/FLAC/MP3 into the user's library (atomically; the original is only
+    read), index it, and write its 16 kHz mono version."""
+    p = Path(src).expanduser()
+    if not p.is_absolute():
+        raise BadRequest(f"{src!r} is not an absolute path; give the full path of the file")
+    if p.is_dir():
+        raise BadInput(f"{p} is a folder. To use a whole folder, add it (a) instead.", path=str(p))
+    if not p.exists():
+        raise BadInput(f"{p}: no such file. Check the path.", path=str(p))
+    if p.suffix.lower() not in IMPORT_SUFFIXES:
+        raise BadInput(f"{p}: magstation imports WAV, FLAC or MP3 files, not {p.suffix or 'this'}.",
+                       path=str(p), reason="not_audio")
+    ctx.progress(0, 3, "reading")
+    samples = _load(p)  # the whole file decodes, or nothing is copied
+    digest = file_hash(p, ctx)
+    folder = paths.ensure_dir(user_library_dir())
+    for s in store.sounds_under(folder):
+        if s.hash == digest and Path(s.path).exists():
+            write_model_wav(derivative_path(digest), samples)
+            return {"sound": s.to_dict(), "already": True,
+                    "derivative_path": str(derivative_path(digest))}
+    target_name = Path(name).name if name else p.name
+    if Path(target_name).suffix.lower() != p.suffix.lower():
+        target_name += p.suffix.lower()
+    dest = _unique(folder, target_name)
+    ctx.progress(1, 3, f"copying to {dest.name}")
+    with open(p, "rb") as fh_in:
+        atomic_write(dest, lambda fh: shutil.copyfileobj(fh_in, fh, HASH_BLOCK))
+    if file_hash(dest) != digest:
+        dest.unlink(missing_ok=True)
+        raise BadInput(f"{p} changed while it was being imported; try again.", path=str(p))
+    ctx.progress(2, 3, "writing the 16 kHz version")
+    deriv = derivative_path(digest)
+    if not deriv.exists():
+        write_model_wav(deriv, samples)
+    sound = index_file(store, dest, folder, ctx)
+    ctx.progress(3, 3, "imported")
+    return {"sound": sound.to_dict(), "already": False, "derivative_path": str(deriv)}
+
+
+def keep_sound(store: Store, samples: np.ndarray, rate: int, name: str,
+               tags: list[str] | tuple[str, ...] = ()) -> Sound:
+    """Save generated audio (float32 mono) into the user's library as a WAV and index it:
+    how a synthesized sound is kept. Never replaces a file; the name gets -2, -3, ..."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1 or len(x) == 0:
+        raise BadRequest(f"keep_sound takes non-empty mono audio, got shape {x.shape}")
+    base = name[:-4] if name.lower().endswith(".wav") else name
+    stem = re.sub(r"[^\w.+-]+", "-", base).strip("-.") or "sound"
+    folder = paths.ensure_dir(user_library_dir())
+    dest = _unique(folder, f"{stem}.wav")
+    atomic_write(dest, lambda fh: sf.write(fh, x, int(rate), subtype="FLOAT", format="WAV"))
+    sound = index_file(store, dest, folder)
+    if tags:
+        store.set_tags(dest, [normalize_tag(t) for t in tags])
+        sound = store.sound(dest) or sound
+    if sound.hash and int(rate) == MODEL_RATE and not derivative_path(sound.hash).exists():
+        write_model_wav(derivative_path(sound.hash), x)
+    return sound
+
+
+# ---------------------------------------------------------------------------- overview
+
+def envelope(samples: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of the signal in `columns` equal slices."""
+    n = len(samples)
+    if n == 0:
+        z = np.zeros(columns, np.float32)
+        return z, z
+    if n < columns:
+        x = samples[np.arange(columns) * n // columns]
+        return x, x
+    edges = (np.arange(columns) * n) // columns
+    return np.minimum.reduceat(samples, edges), np.maximum.reduceat(samples, edges)
+
+
+def band_edges(bands: int, rate: int = MODEL_RATE, low_hz: float = 40.0) -> np.ndarray:
+    return np.geomspace(low_hz, rate / 2, bands + 1)
+
+
+def spectrogram(samples: np.ndarray, columns: int, bands: int, rate: int = MODEL_RATE,
+                n_fft: int = 1024, floor_db: float = 80.0) -> np.ndarray:
+    """A small log-frequency, log-magnitude spectrogram, `bands` x `columns`, in 0..1
+    (1 = the loudest cell, 0 = `floor_db` below it or quieter). One Hann window per
+    column, centred in its slice of the sound."""
+    n = len(samples)
+    padded = np.concatenate([np.zeros(n_fft // 2, np.float32), samples,
+                             np.zeros(n_fft // 2 + 1, np.float32)])
+    centres = ((np.arange(columns) + 0.5) * n / columns).astype(int)
+    idx = centres[:, None] + np.arange(n_fft)[None, :]
+    frames = padded[idx] * np.hanning(n_fft).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # columns x bins
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)
+    edges = band_edges(bands, rate)
+    out = np.empty((bands, columns), np.float64)
+    for b in range(bands):
+        sel = (freqs >= edges[b]) & (freqs < edges[b + 1])
+        if not sel.any():  # a band narrower than a bin: take the nearest bin
+            sel = np.zeros_like(sel)
+            sel[np.argmin(np.abs(freqs - np.sqrt(edges[b] * edges[b + 1])))] = True
+        out[b] = power[:, sel].mean(axis=1)
+    db = 10.0 * np.log10(out + 1e-12)
+    top = db.max()
+    return np.clip((db - (top - floor_db)) / floor_db, 0.0, 1.0)
+
+
+def overview(store: Store, path: str, columns: int, bands: int,
+             ctx: JobContext | None = None) -> dict[str, Any]:
+    """Waveform envelope and spectrogram of a sound for the terminal, cached by hash."""
+    import json
+
+    p, digest = usable(store, path, ctx)
+    cache = derivative_dir() / "overview" / f"{digest}-{columns}x{bands}.json"
+    try:
+        return {**json.loads(cache.read_text()), "path": str(p)}
+    except (OSError, ValueError):
+        pass
+    samples = read_model_wav(derivative(p, digest))
+    lo, hi = envelope(samples, columns)
+    spec = spectrogram(samples, columns, bands)
+    result = {
+        "hash": digest, "rate": MODEL_RATE, "seconds": len(samples) / MODEL_RATE,
+        "columns": columns, "min": np.round(lo, 4).tolist(), "max": np.round(hi, 4).tolist(),
+        "peak": float(np.max(np.abs(samples))) if len(samples) else 0.0,
+        "rms": float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0,
+        "bands_hz": np.round(band_edges(bands), 1).tolist(),
+        "spectrogram": np.round(spec, 3).tolist(),
+    }
+    atomic_write_text(cache, json.dumps(result))
+    return {**result, "path": str(p)}
+
+
+def audition_buffer(store: Store, path: str, ctx: JobContext | None = None) -> dict[str, Any]:
+    """The 16 kHz float buffer a sound plays from (written on demand)."""
+    p, digest = usable(store, path, ctx)
+    out = derivative(p, digest)
+    frames = sf.info(str(out)).frames
+    return {"path": str(p), "buffer_path": str(out), "rate": MODEL_RATE,
+            "seconds": frames / MODEL_RATE, "hash": digest}
