@@ -112,19 +112,24 @@ def _files_exist(result: Any) -> bool:
 
 
 class JobRunner:
-    """Runs jobs one at a time on a worker thread, in submission order."""
+    """Runs model jobs one at a time on the model worker, in submission order.
+
+    Jobs of methods marked `light` (file reading and writing, previews: no models) run
+    in order on a second worker, so a long render never holds them up.
+    """
 
     def __init__(self, work_root: Path | None = None, cache: ResultCache | None = None,
                  on_change: Callable[[], None] | None = None) -> None:
         self.work_root = work_root or paths.cache_dir() / "jobs"
         self.cache = cache if cache is not None else ResultCache(paths.cache_dir() / "results")
         self.on_change = on_change or (lambda: None)
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._queues: dict[str, queue.Queue[Job | None]] = {"model": queue.Queue(), "light": queue.Queue()}
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._thread = threading.Thread(target=self._work, name="magstation-worker", daemon=True)
-        self._thread.start()
+        for name, q in self._queues.items():
+            threading.Thread(target=self._work, args=(q,), name=f"magstation-{name}-worker",
+                             daemon=True).start()
 
     # -- public API ---------------------------------------------------------------------
     def submit(self, method_name: str, params: dict[str, Any], on_event: EventSink,
@@ -139,7 +144,7 @@ class JobRunner:
         ctx._sink = lambda d, t, msg, eta, job=job: self._progress(job, d, t, msg, eta)
         with self._lock:
             self._jobs[job_id] = job
-        self._queue.put(job)
+        self._queues["light" if m.light else "model"].put(job)
         self.on_change()
         return job
 
@@ -164,7 +169,8 @@ class JobRunner:
     def shutdown(self) -> None:
         for j in self.jobs():
             self.cancel(j.id)
-        self._queue.put(None)
+        for q in self._queues.values():
+            q.put(None)
 
     # -- worker -------------------------------------------------------------------------
     def _progress(self, job: Job, done: float, total: float, message: str, eta: float | None) -> None:
@@ -181,9 +187,9 @@ class JobRunner:
         finally:
             self.on_change()
 
-    def _work(self) -> None:
+    def _work(self, q: "queue.Queue[Job | None]") -> None:
         while True:
-            job = self._queue.get()
+            job = q.get()
             if job is None:
                 return
             self._run(job)

@@ -28,6 +28,7 @@ class Method:
     job: bool = True  # False: answered at once on the server thread (must be quick, no models)
     cacheable: bool = True  # results keyed by (name, params) are reused
     seeded: bool = False  # stochastic: the runner draws and records a seed when none is given
+    light: bool = False  # file work without models: runs on the light worker, never behind a render
     doc: str = ""
 
 
@@ -44,10 +45,10 @@ HANDLER_MODULES = [
 ]
 
 
-def method(name: str, *, job: bool = True, cacheable: bool = True,
-           seeded: bool = False) -> Callable[[JobFunc], JobFunc]:
+def method(name: str, *, job: bool = True, cacheable: bool = True, seeded: bool = False,
+           light: bool = False) -> Callable[[JobFunc], JobFunc]:
     def register(func: JobFunc) -> JobFunc:
-        REGISTRY[name] = Method(name, func, job, cacheable, seeded, (func.__doc__ or "").strip())
+        REGISTRY[name] = Method(name, func, job, cacheable, seeded, light, (func.__doc__ or "").strip())
         return func
     return register
 

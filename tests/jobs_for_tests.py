@@ -24,3 +24,9 @@ def seeded(params: dict, ctx: JobContext) -> dict:
 @method("test.boom", cacheable=False)
 def boom(params: dict, ctx: JobContext) -> dict:
     raise ZeroDivisionError("deliberate failure")
+
+
+@method("test.light", cacheable=False, light=True)
+def light(params: dict, ctx: JobContext) -> dict:
+    """A light job: runs beside model jobs."""
+    return {"ok": True}

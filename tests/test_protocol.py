@@ -191,3 +191,12 @@ async def test_client_sees_engine_going_away(connect, server):
     await server.close()
     with pytest.raises(EngineUnavailable):
         await asyncio.wait_for(pending.result(), 5)
+
+
+async def test_light_jobs_do_not_wait_behind_a_model_job(connect):
+    c = await connect()
+    long = await c.start("engine.sleep", {"seconds": 30, "steps": 300})
+    assert (await asyncio.wait_for(c.call("test.light"), 5))["ok"]
+    status = await c.call("engine.status")
+    assert [j["method"] for j in status["jobs"]] == ["engine.sleep"]
+    await long.cancel()

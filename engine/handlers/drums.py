@@ -153,7 +153,7 @@ def audition(params: dict, ctx: JobContext) -> dict:
     return {**player.get().status(), "step_s": grids[0].step_seconds}
 
 
-@method("drums.import_midi", cacheable=False)
+@method("drums.import_midi", cacheable=False, light=True)
 def import_midi(params: dict, ctx: JobContext) -> dict:
     """Read a drum MIDI file into 2-bar patterns (GM drums mapped to the 9 classes)."""
     from engine.music.grids import DrumGrid
@@ -178,7 +178,7 @@ def import_midi(params: dict, ctx: JobContext) -> dict:
     return {"patterns": patterns, "qpm": grid.qpm, "path": str(Path(path).expanduser())}
 
 
-@method("drums.export", cacheable=False)
+@method("drums.export", cacheable=False, light=True)
 def export(params: dict, ctx: JobContext) -> dict:
     """Write patterns as MIDI (drums on channel 10, tempo and swing as heard) and, with
     `wav`, the rendered audio, into `folder`. Never overwrites unless `overwrite`."""
