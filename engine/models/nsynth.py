@@ -114,8 +114,10 @@ def read_checkpoint_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
 class NSynth:
     """The WaveNet autoencoder with its weights loaded; reusable across jobs."""
 
-    def __init__(self, weights: dict[str, np.ndarray], source: str = "<weights>") -> None:
+    def __init__(self, weights: dict[str, np.ndarray], source: str = "<weights>",
+                 jit_compile: bool = True) -> None:
         self.source = source
+        self.jit_compile = jit_compile  # XLA; False runs the same loop as a plain TF graph
         self.sizes = _infer_sizes(weights, source)
         self._w = weights
         self._check_shapes()
@@ -331,7 +333,7 @@ class NSynth:
                     lambda i, *_: i < n, body, (tf.constant(0), ring, start_hist, prev, codes))
                 return ring, start_hist, prev, codes
 
-            self._chunk_fns[max_steps] = tf.function(chunk, jit_compile=True)
+            self._chunk_fns[max_steps] = tf.function(chunk, jit_compile=self.jit_compile)
         return self._chunk_fns[max_steps]
 
     def synthesize(self, encodings: np.ndarray, seed: int = 0, *,
@@ -391,7 +393,7 @@ class NSynth:
         x = np.concatenate([np.zeros([x.shape[0], 1], np.float32), x[:, :-1]], axis=1)
         enc = np.asarray(encodings, np.float32)
 
-        @tf.function(jit_compile=True)
+        @tf.function(jit_compile=self.jit_compile)
         def run(x, enc):
             n = tf.shape(x)[1]
             ring, start_hist, _ = self._initial_state(x.shape[0])
