@@ -40,6 +40,16 @@ class BadInput(EngineError):
     code = "bad_input"
 
 
+class OutputExists(EngineError):
+    """An export would replace an existing file and `overwrite=True` was not given."""
+    code = "output_exists"
+
+
+class PlaybackUnavailable(EngineError):
+    """No sound device (or no playback library) here; the message says what to do."""
+    code = "playback_unavailable"
+
+
 class JobCancelled(EngineError):
     code = "cancelled"
 
@@ -58,7 +68,8 @@ class ProtocolError(EngineError):
 ERRORS_BY_CODE = {
     cls.code: cls
     for cls in (EngineError, BadRequest, UnknownMethod, ModelNotInstalled, CheckpointError,
-                BadInput, JobCancelled, Unauthorized, ProtocolError)
+                BadInput, OutputExists, PlaybackUnavailable, JobCancelled, Unauthorized,
+                ProtocolError)
 }
 
 

@@ -26,6 +26,7 @@ class Method:
     func: JobFunc
     job: bool = True  # False: answered at once on the server thread (must be quick, no models)
     cacheable: bool = True  # results keyed by (name, params) are reused
+    seeded: bool = False  # stochastic: the runner draws and records a seed when none is given
     doc: str = ""
 
 
@@ -34,12 +35,14 @@ REGISTRY: dict[str, Method] = {}
 # Modules whose import registers methods. Add a line when you add a handler module.
 HANDLER_MODULES = [
     "engine.handlers.system",
+    "engine.handlers.audio",
 ]
 
 
-def method(name: str, *, job: bool = True, cacheable: bool = True) -> Callable[[JobFunc], JobFunc]:
+def method(name: str, *, job: bool = True, cacheable: bool = True,
+           seeded: bool = False) -> Callable[[JobFunc], JobFunc]:
     def register(func: JobFunc) -> JobFunc:
-        REGISTRY[name] = Method(name, func, job, cacheable, (func.__doc__ or "").strip())
+        REGISTRY[name] = Method(name, func, job, cacheable, seeded, (func.__doc__ or "").strip())
         return func
     return register
 

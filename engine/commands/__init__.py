@@ -6,4 +6,6 @@ Add a module name to COMMAND_MODULES when you add a command family.
 
 COMMAND_MODULES = [
     "engine.commands.core",
+    "engine.commands.listen",
+    "engine.commands.models",
 ]

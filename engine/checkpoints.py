@@ -1,0 +1,679 @@
+"""The checkpoints magstation knows, where they are installed, and how they get there.
+
+- The manifest (`checkpoints/manifest`, TOML; `MAGSTATION_MANIFEST` overrides the path)
+  lists the official checkpoints: name, family, config, URL, size, files.
+- A checkpoint NAME is installed in `checkpoints_dir()/NAME/`, with a small
+  `.magstation.json` record (source, family, config, file sizes) written after a
+  successful pull or import; the sizes let `resolve` spot a truncated file cheaply.
+- `pull` downloads with resume (HTTP Range into `.downloads/NAME.<ext>.part`) and
+  extracts safely; `import_checkpoint` takes a directory, a checkpoint prefix, a .tar /
+  .tar.gz / .zip or a .mag file; `verify` checks every variable the config needs.
+- `resolve(NAME)` is what model loaders call: it returns the path their family loads
+  (a checkpoint prefix, GANSynth's folder with experiment.json, or a .mag file).
+
+Nothing here imports TensorFlow at import time (the TUI lists models too); only
+`verify` does, when it runs.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import time
+import tomllib
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable
+
+from engine import __version__
+from engine.errors import BadInput, BadRequest, CheckpointError, EngineError, ModelNotInstalled
+from engine.fsutil import atomic_write_text
+from engine.paths import PROJECT_ROOT, checkpoints_dir
+
+Progress = Callable[[float, float, str], None]
+
+# family -> module with `expected_variables(config) -> {variable name: shape}`.
+FAMILY_MODULES: dict[str, str] = {
+    "musicvae": "engine.models.musicvae",
+    "gansynth": "engine.models.gansynth",
+    "nsynth": "engine.models.nsynth",
+    "melody_rnn": "engine.models.melody_rnn",
+}
+ARCHIVES = ("tar", "zip", "file")
+RECORD = ".magstation.json"
+DOWNLOADS = ".downloads"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+# Training-only variables that official checkpoints may or may not carry.
+_TRAINING_ONLY = re.compile(r"(/Adam(_\d+)?$|/Momentum$|^beta[12]_power|^global_step$)")
+
+
+# ---------------------------------------------------------------- manifest
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    name: str
+    family: str
+    config: str
+    url: str = ""
+    archive: str = "tar"
+    size: int = 0
+    size_estimated: bool = False
+    files: tuple[str, ...] = ()
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    custom: bool = False  # imported under a name the manifest does not know
+
+    @property
+    def install_dir(self) -> Path:
+        return checkpoints_dir() / self.name
+
+    @property
+    def size_text(self) -> str:
+        return ("~" if self.size_estimated else "") + human_size(self.size) if self.size else "?"
+
+    @property
+    def pull_command(self) -> str:
+        return f"magstation models pull {self.name}"
+
+    @property
+    def archive_filename(self) -> str:
+        return PurePosixPath(self.url).name if self.url else f"{self.name}.{self.archive}"
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") or n >= 100 else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n} B"
+
+
+def manifest_path() -> Path:
+    env = os.environ.get("MAGSTATION_MANIFEST")
+    return Path(env).expanduser() if env else PROJECT_ROOT / "checkpoints" / "manifest"
+
+
+def load_manifest(path: str | os.PathLike | None = None) -> dict[str, CheckpointInfo]:
+    """name -> CheckpointInfo, in manifest order. BadInput when the file is malformed."""
+    p = Path(path) if path else manifest_path()
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{p}: the checkpoint manifest is missing", path=str(p)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise BadInput(f"{p}: the checkpoint manifest is not valid TOML ({e})", path=str(p)) from None
+    out: dict[str, CheckpointInfo] = {}
+    for i, entry in enumerate(data.get("checkpoint", [])):
+        try:
+            info = CheckpointInfo(
+                name=entry["name"], family=entry["family"], config=entry["config"],
+                url=entry.get("url", ""), archive=entry.get("archive", "tar"),
+                size=int(entry.get("size", 0)), size_estimated=bool(entry.get("size_estimated")),
+                files=tuple(entry.get("files", ())), description=entry.get("description", ""),
+                aliases=tuple(entry.get("aliases", ())))
+        except KeyError as e:
+            raise BadInput(f"{p}: checkpoint #{i + 1} has no {e.args[0]!r}", path=str(p)) from None
+        if not _NAME_RE.match(info.name) or info.archive not in ARCHIVES:
+            raise BadInput(f"{p}: checkpoint {info.name!r}: bad name or archive {info.archive!r}",
+                           path=str(p))
+        out[info.name] = info
+    return out
+
+
+def _read_record(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def lookup(name: str, manifest: dict[str, CheckpointInfo] | None = None) -> CheckpointInfo | None:
+    """The manifest entry for a name or alias, or a custom installed checkpoint, or None."""
+    manifest = load_manifest() if manifest is None else manifest
+    if name in manifest:
+        return manifest[name]
+    for info in manifest.values():
+        if name in info.aliases:
+            return info
+    if _NAME_RE.match(name):
+        rec = _read_record(checkpoints_dir() / name)
+        if rec is not None:
+            return CheckpointInfo(name=name, family=rec.get("family") or "unknown",
+                                  config=rec.get("config") or name, custom=True,
+                                  archive=rec.get("archive", "tar"))
+    return None
+
+
+def get_info(name: str) -> CheckpointInfo:
+    info = lookup(name)
+    if info is None:
+        raise ModelNotInstalled(f"unknown checkpoint {name!r}; `magstation models list` shows the "
+                                f"known ones", name=name)
+    return info
+
+
+# ---------------------------------------------------------------- installed or not
+
+def _matches(folder: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in folder.glob(pattern) if p.is_file())
+
+
+def _checkpoint_prefixes(folder: Path) -> list[Path]:
+    """TF checkpoint prefixes (`X` for every `X.index`) under a folder."""
+    return [p.with_suffix("") for p in sorted(folder.rglob("*.index")) if p.is_file()]
+
+
+def _step_of(prefix: Path) -> int:
+    m = re.search(r"-(\d+)$", prefix.name)
+    return int(m.group(1)) if m else -1
+
+
+def _find_load_path(info: CheckpointInfo, folder: Path) -> Path | None:
+    """The path the family's loader takes, or None when the folder does not hold one."""
+    if info.family == "melody_rnn" or info.archive == "file":
+        mags = sorted(folder.rglob("*.mag"))
+        return mags[0] if mags else None
+    if info.family == "gansynth":
+        exps = sorted(folder.rglob("experiment.json"))
+        for exp in exps:
+            if any(exp.parent.glob("stage_*/*.index")):
+                return exp.parent
+        return None
+    prefixes = _checkpoint_prefixes(folder)
+    if not prefixes:
+        return None
+    return max(prefixes, key=lambda p: (_step_of(p), str(p)))
+
+
+def _files_present(info: CheckpointInfo, folder: Path) -> bool:
+    return all(_matches(folder, pat) for pat in info.files) if info.files else True
+
+
+def installed_path(name: str) -> Path | None:
+    """The loader path of an installed checkpoint, without checking its files' sizes."""
+    info = lookup(name)
+    if info is None or not info.install_dir.is_dir():
+        return None
+    if not _files_present(info, info.install_dir):
+        return None
+    return _find_load_path(info, info.install_dir)
+
+
+def _dir_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _check_files(info: CheckpointInfo, folder: Path) -> None:
+    """CheckpointError naming the file when a recorded file is missing or has changed
+    size, or when a TF checkpoint's data shard is missing or empty."""
+    rec = _read_record(folder)
+    redo = (f"`{info.pull_command} --force`" if not info.custom
+            else f"`magstation models import PATH --name {info.name}`")
+    if rec:
+        for rel, size in rec.get("files", {}).items():
+            p = folder / rel
+            if not p.is_file():
+                raise CheckpointError(f"{p} is missing from checkpoint {info.name}; reinstall it: "
+                                      f"{redo}", name=info.name, file=str(p))
+            have = p.stat().st_size
+            if have != size:
+                raise CheckpointError(f"{p} is {'truncated' if have < size else 'changed'} "
+                                      f"({have} of {size} bytes); reinstall it: {redo}",
+                                      name=info.name, file=str(p))
+    for prefix in _checkpoint_prefixes(folder):
+        shards = sorted(prefix.parent.glob(prefix.name + ".data-*"))
+        if not shards:
+            raise CheckpointError(f"{prefix}.index has no data file ({prefix.name}.data-*); "
+                                  f"reinstall it: {redo}", name=info.name, file=str(prefix))
+        for s in shards:
+            if s.stat().st_size == 0:
+                raise CheckpointError(f"{s} is empty; reinstall it: {redo}",
+                                      name=info.name, file=str(s))
+
+
+def resolve(name: str) -> Path:
+    """The path a loader opens for checkpoint NAME (prefix, GANSynth folder or .mag).
+
+    ModelNotInstalled carries the exact `magstation models pull NAME` line and the size;
+    CheckpointError names the truncated or missing file."""
+    info = get_info(name)
+    folder = info.install_dir
+    path = _find_load_path(info, folder) if folder.is_dir() else None
+    if path is None:
+        if info.custom:
+            raise ModelNotInstalled(
+                f"{info.name} is not installed any more: `magstation models import PATH "
+                f"--name {info.name}`", name=info.name)
+        raise ModelNotInstalled(
+            f"{info.name} is not installed: `{info.pull_command}` ({info.size_text})",
+            name=info.name, pull=info.pull_command, size=info.size)
+    _check_files(info, folder)
+    missing = [pat for pat in info.files if not _matches(folder, pat)]
+    if missing:
+        raise CheckpointError(f"{folder} is incomplete: nothing matches {', '.join(missing)}; "
+                              f"reinstall it: `{info.pull_command} --force`",
+                              name=info.name, file=str(folder))
+    return path
+
+
+@dataclass
+class CheckpointStatus:
+    info: CheckpointInfo
+    installed: bool
+    path: Path | None
+    disk_size: int = 0
+
+    def to_dict(self) -> dict:
+        i = self.info
+        return {"name": i.name, "family": i.family, "config": i.config, "url": i.url,
+                "size": i.size, "size_estimated": i.size_estimated,
+                "description": i.description, "installed": self.installed,
+                "path": str(self.path) if self.path else None, "disk_size": self.disk_size,
+                "custom": i.custom}
+
+
+def list_checkpoints() -> list[CheckpointStatus]:
+    """Every manifest checkpoint (installed or not), then custom imported ones."""
+    manifest = load_manifest()
+    infos = list(manifest.values())
+    root = checkpoints_dir()
+    if root.is_dir():
+        for d in sorted(root.iterdir()):
+            if d.is_dir() and d.name not in manifest and (d / RECORD).is_file():
+                info = lookup(d.name, manifest)
+                if info is not None:
+                    infos.append(info)
+    out = []
+    for info in infos:
+        path = installed_path(info.name) if info.install_dir.is_dir() else None
+        out.append(CheckpointStatus(info, path is not None, path,
+                                    _dir_size(info.install_dir) if path else 0))
+    return out
+
+
+# ---------------------------------------------------------------- safe extraction
+
+def _check_member_name(name: str, archive: Path) -> None:
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or re.match(r"^[A-Za-z]:", name):
+        raise BadInput(f"{archive}: refusing to extract {name!r}: absolute path", path=str(archive))
+    if ".." in p.parts:
+        raise BadInput(f"{archive}: refusing to extract {name!r}: it escapes the folder with '..'",
+                       path=str(archive))
+
+
+def _inside(base: Path, target: Path) -> bool:
+    try:
+        target.resolve().relative_to(base.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Extract a .tar / .tar.gz / .zip into `dest`, refusing absolute paths, `..` escapes,
+    links that point outside `dest`, and device files. BadInput names the member."""
+    archive, dest = Path(archive), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            for n in zf.namelist():
+                _check_member_name(n, archive)
+            zf.extractall(dest)
+        return
+    try:
+        tf = tarfile.open(archive, "r:*")
+    except (tarfile.TarError, OSError) as e:
+        raise BadInput(f"{archive}: not a readable .tar/.tar.gz/.zip archive ({e})",
+                       path=str(archive)) from None
+    with tf:
+        try:
+            members = tf.getmembers()
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise BadInput(f"{archive}: the archive is truncated or corrupt ({e}); download it "
+                           f"again", path=str(archive)) from None
+        for m in members:
+            _check_member_name(m.name, archive)
+            if m.issym() or m.islnk():
+                base = dest / PurePosixPath(m.name).parent if m.issym() else dest
+                if os.path.isabs(m.linkname) or not _inside(dest, base / m.linkname):
+                    raise BadInput(f"{archive}: refusing to extract {m.name!r}: a link to "
+                                   f"{m.linkname!r}, outside the checkpoint folder",
+                                   path=str(archive))
+            elif not (m.isfile() or m.isdir()):
+                raise BadInput(f"{archive}: refusing to extract {m.name!r}: not a regular file",
+                               path=str(archive))
+        try:
+            tf.extractall(dest, filter="data")
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise BadInput(f"{archive}: extraction failed ({e}); the archive is truncated or "
+                           f"corrupt, download it again", path=str(archive)) from None
+
+
+# ---------------------------------------------------------------- installing
+
+def _write_record(folder: Path, info: CheckpointInfo, source: str) -> None:
+    files = {str(p.relative_to(folder)): p.stat().st_size
+             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != RECORD}
+    rec = {"name": info.name, "family": info.family, "config": info.config,
+           "archive": info.archive, "source": source,
+           "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": files}
+    atomic_write_text(folder / RECORD, json.dumps(rec, indent=2) + "\n")
+
+
+def _install_from_staging(info: CheckpointInfo, staging: Path, source: str) -> Path:
+    """Check a staged folder holds the checkpoint, record it, and move it into place."""
+    if _find_load_path(info, staging) is None or not _files_present(info, staging):
+        want = ", ".join(info.files) or {"melody_rnn": "a .mag file",
+                                         "gansynth": "experiment.json + stage_*/"}.get(
+            info.family, "a TF checkpoint (.index + .data-*)")
+        raise CheckpointError(f"{source}: no {info.family} checkpoint found in it (expected "
+                              f"{want})", name=info.name, file=source)
+    _write_record(staging, info, source)
+    final = info.install_dir
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return _find_load_path(info, final) or final
+
+
+def _staging_dir(name: str) -> Path:
+    root = checkpoints_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{name}.installing-", dir=root))
+
+
+def _download(url: str, part: Path, progress: Progress | None, label: str,
+              timeout: float = 30.0) -> None:
+    """Download `url` into `part`, resuming from its current size with an HTTP Range
+    request. Raises EngineError (keeping `part`) when the transfer stops early."""
+    have = part.stat().st_size if part.exists() else 0
+    req = urllib.request.Request(url, headers={"User-Agent": f"magstation/{__version__}"})
+    if have:
+        req.add_header("Range", f"bytes={have}-")
+    try:
+        resp = urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have:  # nothing left to send: the .part is complete
+            return
+        raise EngineError(f"download of {url} failed: HTTP {e.code} {e.reason}", url=url) from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise EngineError(f"cannot reach {url} ({reason}); download it on another machine and "
+                          f"run `magstation models import FILE`", url=url) from None
+    with resp:
+        resumed = have > 0 and resp.status == 206
+        start = have if resumed else 0
+        length = resp.headers.get("Content-Length")
+        total = start + int(length) if length is not None else 0
+        done = start
+        last = 0.0
+        try:
+            with open(part, "ab" if resumed else "wb") as fh:
+                while True:
+                    chunk = resp.read(1 << 16)
+                    if not chunk:
+                        break
+                    fh.write(chunk)
+                    done += len(chunk)
+                    now = time.monotonic()
+                    if progress is not None and (now - last > 0.1 or done == total):
+                        last = now
+                        progress(done, total, label)
+        except (http.client.HTTPException, OSError) as e:
+            raise EngineError(f"download of {url} stopped at {human_size(done)} "
+                              f"({type(e).__name__}); run the same `models pull` again to "
+                              f"resume", url=url, done=done, total=total) from None
+    if total and done < total:
+        raise EngineError(f"download of {url} stopped at {human_size(done)} of "
+                          f"{human_size(total)}; run the same `models pull` again to resume",
+                          url=url, done=done, total=total)
+    if progress is not None:
+        progress(done, total or done, label)
+
+
+def pull(name: str, *, url: str | None = None, force: bool = False,
+         progress: Progress | None = None) -> Path:
+    """Download and install checkpoint NAME; returns its loader path.
+
+    An interrupted download keeps `checkpoints_dir()/.downloads/<file>.part` and the next
+    pull resumes it. `url` overrides the manifest's (a mirror). `progress(done, total,
+    message)` may be `JobContext.progress` (which also makes it cancellable)."""
+    info = get_info(name)
+    if info.custom:
+        raise BadRequest(f"{name} was imported by hand; it has no download URL", name=name)
+    if not force:
+        existing = installed_path(info.name)
+        if existing is not None:
+            return resolve(info.name)
+    src = url or info.url
+    if not src:
+        raise BadRequest(f"{name} has no download URL in the manifest", name=name)
+    downloads = checkpoints_dir() / DOWNLOADS
+    downloads.mkdir(parents=True, exist_ok=True)
+    fname = PurePosixPath(urllib.request.urlparse(src).path).name or info.archive_filename
+    part = downloads / (fname + ".part")
+    _download(src, part, progress, f"downloading {info.name}")
+    if progress is not None:
+        progress(1, 1, f"installing {info.name}")
+    staging = _staging_dir(info.name)
+    try:
+        if info.archive == "file":
+            os.replace(part, staging / fname)
+        else:
+            safe_extract(part, staging)
+        path = _install_from_staging(info, staging, src)
+    except (BadInput, CheckpointError) as e:
+        # The download finished but is not a usable archive: start afresh next time.
+        shutil.rmtree(staging, ignore_errors=True)
+        part.unlink(missing_ok=True)
+        raise type(e)(f"{e.message} (the download was discarded; `{info.pull_command}` "
+                      f"fetches it again)", **e.details) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    part.unlink(missing_ok=True)
+    return path
+
+
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+
+
+def _guess_name(src: Path, manifest: dict[str, CheckpointInfo]) -> str:
+    base = src.name
+    for suf in _ARCHIVE_SUFFIXES + (".mag",):
+        if base.endswith(suf):
+            stem = base[: -len(suf)]
+            for info in manifest.values():
+                if base == info.archive_filename or stem in (info.name, *info.aliases):
+                    return info.name
+            return stem
+    if Path(str(src) + ".index").is_file():  # a prefix: name it after its folder
+        src = src.parent
+    for info in manifest.values():
+        if src.name in (info.name, *info.aliases):
+            return info.name
+    return src.name
+
+
+def import_checkpoint(path: str | os.PathLike, name: str | None = None, *,
+                      family: str | None = None, config: str | None = None) -> Path:
+    """Install a checkpoint from a directory, a checkpoint prefix (`.../model.ckpt-123`),
+    a .tar / .tar.gz / .zip (extracted safely) or a .mag file. Returns its loader path.
+
+    NAME defaults to the manifest entry the file name matches, else the file/folder
+    name; names outside the manifest need `family` (and `config`) to be verifiable."""
+    src = Path(path).expanduser()
+    manifest = load_manifest()
+    prefix_index = Path(str(src) + ".index")
+    if not src.exists() and not prefix_index.is_file():
+        raise BadInput(f"{src}: no such file, folder or checkpoint prefix", path=str(src))
+    name = name or _guess_name(src, manifest)
+    if not _NAME_RE.match(name):
+        raise BadRequest(f"{name!r} is not a usable checkpoint name (letters, digits, . _ - +)",
+                         name=name)
+    info = lookup(name, manifest)
+    if info is None or (info.custom and (family or config)):
+        fam = family or ("melody_rnn" if src.suffix == ".mag" else "unknown")
+        info = CheckpointInfo(name=name, family=fam, config=config or name, custom=True,
+                              archive="file" if src.suffix == ".mag" else "tar")
+    staging = _staging_dir(info.name)
+    try:
+        if src.is_dir():
+            shutil.copytree(src, staging, dirs_exist_ok=True)
+        elif prefix_index.is_file():
+            for f in sorted(src.parent.glob(src.name + ".*")):
+                if f.is_file() and (f.suffix in (".index", ".meta") or ".data-" in f.name):
+                    shutil.copy2(f, staging / f.name)
+        elif src.name.endswith(_ARCHIVE_SUFFIXES):
+            safe_extract(src, staging)
+        elif src.suffix == ".mag":
+            shutil.copy2(src, staging / (info.name + ".mag" if info.family == "melody_rnn"
+                                         and not info.custom else src.name))
+        else:
+            raise BadInput(f"{src}: not a checkpoint folder, prefix, .tar/.tar.gz/.zip or .mag",
+                           path=str(src))
+        return _install_from_staging(info, staging, str(src))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+# ---------------------------------------------------------------- verify
+
+@dataclass
+class VerifyResult:
+    name: str
+    path: Path
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def expected_variables_for(info: CheckpointInfo) -> dict[str, tuple[int, ...] | None]:
+    """Ask the family module which variables (name -> shape) the config needs.
+    EngineError with a clear message when the module or function is not there."""
+    modname = FAMILY_MODULES.get(info.family)
+    if modname is None:
+        raise EngineError(f"no model module for family {info.family!r} (checkpoint {info.name})",
+                          family=info.family)
+    try:
+        mod = importlib.import_module(modname)
+    except ImportError as e:
+        raise EngineError(f"{modname} is not available ({e}); cannot list the variables "
+                          f"{info.config} needs", module=modname) from None
+    fn = getattr(mod, "expected_variables", None)
+    if fn is None:
+        raise EngineError(f"{modname} has no expected_variables(); cannot list the variables "
+                          f"{info.config} needs", module=modname)
+    return dict(fn(info.config))
+
+
+def _read_mag_checkpoint(mag: Path, workdir: Path) -> Path:
+    """Write the checkpoint inside a .mag bundle (GeneratorBundle field 2) to a file."""
+    from note_seq.protobuf import generator_pb2
+
+    bundle = generator_pb2.GeneratorBundle()
+    try:
+        bundle.ParseFromString(mag.read_bytes())
+    except Exception as e:  # protobuf DecodeError and friends
+        raise CheckpointError(f"{mag}: not a readable .mag bundle ({e})", file=str(mag)) from None
+    if not bundle.checkpoint_file:
+        raise CheckpointError(f"{mag}: the bundle holds no checkpoint", file=str(mag))
+    out = workdir / "model.ckpt"
+    out.write_bytes(bundle.checkpoint_file[0])
+    return out
+
+
+def _shape_ok(got: Iterable[int], want: Iterable[int | None] | None) -> bool:
+    if want is None:
+        return True
+    got, want = list(got), list(want)
+    return len(got) == len(want) and all(w is None or w < 0 or g == w for g, w in zip(got, want))
+
+
+def check_variables(prefix: str | os.PathLike, expected: dict[str, tuple[int, ...] | None] | None,
+                    *, read_values: bool = True, label: str | None = None) -> VerifyResult:
+    """Open a TF checkpoint and check that every expected variable exists with its shape
+    and (with `read_values`) can be read in full. Without `expected`, reads every
+    non-training variable."""
+    import tensorflow as tf  # only here: verify is an explicit, slow-ish command
+
+    prefix = str(prefix)
+    res = VerifyResult(label or Path(prefix).name, Path(prefix))
+    data_file = next(iter(sorted(Path(prefix).parent.glob(Path(prefix).name + ".data-*"))),
+                     Path(prefix))
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        shapes = reader.get_variable_to_shape_map()
+    except Exception as e:  # tf.errors.* (DataLoss, NotFound...)
+        raise CheckpointError(f"{prefix}: cannot open the checkpoint ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0] if str(e) else ''})",
+                              file=prefix) from None
+    names = list(expected) if expected else sorted(n for n in shapes if not _TRAINING_ONLY.search(n))
+    for var in names:
+        want = expected.get(var) if expected else None
+        if var not in shapes:
+            res.problems.append(f"{var}: missing from {prefix}")
+            continue
+        if not _shape_ok(shapes[var], want):
+            res.problems.append(f"{var}: shape {list(shapes[var])} in {prefix}, expected "
+                                f"{list(want)}")
+            continue
+        if read_values:
+            try:
+                reader.get_tensor(var)
+            except Exception as e:
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                res.problems.append(f"{var}: cannot be read from {data_file} (truncated or "
+                                    f"corrupt: {msg})")
+                continue
+        res.checked += 1
+    return res
+
+
+def verify(name: str, expected: dict[str, tuple[int, ...] | None] | None = None,
+           *, read_values: bool = True) -> VerifyResult:
+    """Check an installed checkpoint: files complete, every variable the config needs
+    present with the right shape and readable. `expected` overrides the family module's
+    `expected_variables(config)` (tests, custom checkpoints)."""
+    info = get_info(name)
+    path = resolve(info.name)  # ModelNotInstalled / CheckpointError for missing/truncated files
+    notes = []
+    if expected is None:
+        try:
+            expected = expected_variables_for(info)
+        except EngineError as e:
+            notes.append(f"variable names and shapes not checked: {e.message}")
+            expected = None
+    with tempfile.TemporaryDirectory(prefix="magstation-verify-") as tmp:
+        if info.family == "gansynth":
+            prefixes = [p for p in _checkpoint_prefixes(path)
+                        if p.parent.name.startswith("stage_")]
+            last_stage = max(p.parent.name for p in prefixes)
+            prefix = max((p for p in prefixes if p.parent.name == last_stage), key=_step_of)
+        elif path.suffix == ".mag":
+            prefix = _read_mag_checkpoint(path, Path(tmp))
+        else:
+            prefix = path
+        res = check_variables(prefix, expected, read_values=read_values, label=info.name)
+    res.name, res.path = info.name, path
+    res.notes = notes + res.notes
+    return res

@@ -1,0 +1,55 @@
+"""`magstation listen`: play the engine's auditions on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+SSH_HINT = """On the GPU server:   magstation engine --tcp 127.0.0.1:7171 --token SECRET
+On your laptop:      ssh -N -L 7171:127.0.0.1:7171 you@gpu-server
+                     magstation listen --connect 127.0.0.1:7171 --token SECRET"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("listen", help="hear the engine's auditions here (through an SSH tunnel)",
+                       description="Connects to an engine and plays every audition on this "
+                                   "machine's sound device.\n\n" + SSH_HINT,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--connect", metavar="HOST:PORT", help="the engine's TCP address (a tunnel)")
+    where.add_argument("--socket", type=Path, help="the engine's local socket (or a forwarded one)")
+    p.add_argument("--token", default=os.environ.get("MAGSTATION_TOKEN", ""),
+                   help="the engine's token (env MAGSTATION_TOKEN); needed with --connect")
+    p.add_argument("--backend", choices=["auto", "local", "null"], default="local",
+                   help="where to play: this machine's device (default) or null (testing)")
+    p.set_defaults(func=cmd_listen)
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from engine import paths
+    from engine.audio.playback import open_backend
+    from engine.listener import Endpoint, Listener
+
+    if args.connect:
+        host, _, port = args.connect.rpartition(":")
+        if not host or not port.isdigit():
+            print(f"magstation listen: --connect wants HOST:PORT, got {args.connect!r}", file=sys.stderr)
+            return 2
+        if not args.token:
+            print("magstation listen: --connect needs the engine's --token\n\n" + SSH_HINT,
+                  file=sys.stderr)
+            return 2
+        endpoint = Endpoint(host=host, port=int(port), token=args.token)
+    else:
+        endpoint = Endpoint(socket=args.socket or paths.default_socket_path())
+    backend = open_backend(args.backend)
+    listener = Listener(endpoint, backend, on_status=lambda s: print(f"magstation listen: {s}",
+                                                                        file=sys.stderr, flush=True))
+    try:
+        asyncio.run(listener.run())
+    finally:
+        backend.close()
+    return 0

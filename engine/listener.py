@@ -1,0 +1,93 @@
+"""`magstation listen`: hear the engine's auditions on this machine (your laptop), through
+an SSH tunnel to the engine on the GPU server. Reconnects after network drops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from engine.audio.playback import PlaybackBackend, RemoteListener
+from engine.client import EngineClient, EngineUnavailable
+from engine.errors import EngineError
+
+log = logging.getLogger("magstation.listen")
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class Endpoint:
+    """Where the engine is: a local socket path, or host:port with the engine's token."""
+    socket: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: str = ""
+
+    async def connect(self, client: EngineClient) -> dict[str, Any]:
+        if self.socket is not None:
+            return await client.connect_unix(self.socket)
+        return await client.connect_tcp(self.host, self.port, self.token)
+
+    def __str__(self) -> str:
+        return str(self.socket) if self.socket is not None else f"{self.host}:{self.port}"
+
+
+@dataclass
+class Listener:
+    endpoint: Endpoint
+    backend: PlaybackBackend
+    on_status: Callable[[str], None] = lambda s: None
+    connections: int = 0
+    received: int = 0  # audio messages handled
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Listen until stop(): connect, subscribe to audio, play; on a drop, reconnect."""
+        remote = RemoteListener(self.backend)
+        attempt = 0
+        while not self._stop.is_set():
+            client = EngineClient("listener")
+            closed = asyncio.Event()
+            client.on_close = closed.set
+
+            def on_event(msg: dict[str, Any], blob: bytes | None) -> None:
+                if msg.get("event") != "audio":
+                    return
+                try:
+                    remote(blob or b"", int(msg.get("rate", 0)), msg.get("audio") or {})
+                    self.received += 1
+                except EngineError as e:
+                    self.on_status(f"skipped audio: {e.message}")
+            client.on_event = on_event
+            try:
+                await self.endpoint.connect(client)
+                await client.call("engine.subscribe", {"topics": ["audio"]})
+            except (EngineUnavailable, EngineError, OSError) as e:
+                await client.close()
+                delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+                self.on_status(f"no engine at {self.endpoint} ({e}); retrying in {delay:g} s")
+                attempt += 1
+                await _wait_either(self._stop.wait(), asyncio.sleep(delay))
+                continue
+            attempt = 0
+            self.connections += 1
+            self.on_status(f"listening to the engine at {self.endpoint}")
+            await _wait_either(self._stop.wait(), closed.wait())
+            await client.close()
+            if not self._stop.is_set():
+                self.backend.stop()
+                self.on_status("the connection dropped; reconnecting")
+        self.backend.stop()
+
+
+async def _wait_either(*aws: Awaitable[Any]) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for t in pending:
+        t.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,525 @@
+"""Native MusicVAE / GrooVAE inference in TF2 (musicvae.md), reading official checkpoints
+by variable name. Operations take and return model tensors (numpy); converting them to and
+from NoteSequences is engine/music's job.
+
+    vae = MusicVae.load("cat-drums_2bar_small", "/path/to/cat-drums_2bar_small.lokl.tar")
+    outputs, z = vae.sample(4, temperature=0.5, seed=7)       # [4, 32, 512] one-hot
+    z, mu, sigma = vae.encode(inputs)                          # inputs [B, 32, 10]
+    outputs = vae.decode(z, temperature=0, seed=1)             # temperature 0 = argmax
+    outputs, z = vae.interpolate(a_inputs, b_inputs, num_steps=5)
+
+Every stochastic step is seeded: z from a numpy Generator, decoder sampling from TF
+stateless random ops, so the same seed and inputs give the same outputs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from engine.errors import BadRequest, CheckpointError
+from engine.models import tf_checkpoint
+from engine.models.lstm import lstm_gates_step
+from engine.models.musicvae_configs import (CONDUCTOR, ENC_LSTM, MusicVaeConfig, get_config,
+                                            variables_for)
+from engine.models.slerp import slerp_path
+
+_TINY = 1e-20
+
+
+# ----------------------------------------------------------------------------- weights
+
+@dataclass(frozen=True)
+class _Lstm:
+    w_in: tf.Tensor  # [input, 4u] (for decoder layer 0: the previous-output rows only)
+    w_h: tf.Tensor   # [u, 4u]
+    b: tf.Tensor     # [4u]
+    w_z: tf.Tensor | None = None  # decoder layer 0: rows that multiply z / the embedding
+
+    @property
+    def units(self) -> int:
+        return int(self.w_h.shape[0])
+
+
+def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int) -> _Lstm:
+    """Split a fused [x..., h] kernel into row blocks; units come from the bias."""
+    units = bias.shape[0] // 4
+    if kernel.shape != (sum(row_blocks) + units, 4 * units):
+        raise ValueError(f"kernel {kernel.shape} does not fit inputs {row_blocks} + {units} units")
+    edges = np.cumsum((0,) + row_blocks)
+    blocks = [tf.constant(kernel[a:b]) for a, b in zip(edges[:-1], edges[1:])]
+    return _Lstm(w_in=blocks[0], w_h=tf.constant(kernel[edges[-1]:]), b=tf.constant(bias),
+                 w_z=blocks[1] if len(blocks) > 1 else None)
+
+
+@dataclass(frozen=True)
+class _CoreDecoder:
+    """One autoregressive LSTM decoder: z (or a conductor embedding) -> initial state and
+    per-step input [prev, z] -> logits."""
+    z2s_w: tf.Tensor
+    z2s_b: tf.Tensor
+    layers: tuple[_Lstm, ...]
+    out_w: tf.Tensor
+    out_b: tf.Tensor
+    depth: int  # width of one sample (the previous-output input)
+
+
+# ----------------------------------------------------------------------------- model
+
+class MusicVae:
+    """A loaded MusicVAE/GrooVAE model. Build with `MusicVae.load`."""
+
+    _cache: dict[tuple[str, str], "MusicVae"] = {}
+    _cache_lock = threading.Lock()
+
+    def __init__(self, config: MusicVaeConfig, weights: dict[str, np.ndarray],
+                 source: str = "") -> None:
+        self.config = config
+        self.source = source
+        try:
+            self._build(weights)
+        except (ValueError, KeyError) as e:
+            raise CheckpointError(f"checkpoint {source} does not fit config {config.name}: {e}",
+                                  path=source) from e
+        self._compile()
+
+    # -- loading
+
+    @classmethod
+    def load(cls, config_name: str, checkpoint: str) -> "MusicVae":
+        """Load (or reuse, if already loaded and unchanged on disk) a checkpoint given as a
+        prefix, a directory or a `.tar`. Raises CheckpointError naming the missing or
+        damaged file/variable."""
+        config = get_config(config_name)
+        prefix = tf_checkpoint.resolve_prefix(checkpoint)
+        key = (config.name, tf_checkpoint.checkpoint_key(prefix))
+        with cls._cache_lock:
+            model = cls._cache.get(key)
+            if model is None:
+                weights = tf_checkpoint.read_variables(prefix, required_variables(config, prefix))
+                model = cls(config, weights, str(prefix))
+                cls._cache[key] = model
+        return model
+
+    @classmethod
+    def clear_cache(cls) -> None:
+        with cls._cache_lock:
+            cls._cache.clear()
+
+    def _build(self, w: dict[str, np.ndarray]) -> None:
+        cfg = self.config
+        levels = []
+        width = cfg.input_depth
+        for level in range(len(cfg.enc_rnn_size)):
+            pair = []
+            for direction in ("fw", "bw"):
+                p = ENC_LSTM.format(level=level, direction=direction)
+                pair.append(_split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], width))
+            if pair[0].units != pair[1].units:
+                raise ValueError(f"encoder level {level}: fw and bw widths differ")
+            levels.append(tuple(pair))
+            width = 2 * pair[0].units
+        self._enc_levels = tuple(levels)
+        self._mu = (tf.constant(w["encoder/mu/kernel"]), tf.constant(w["encoder/mu/bias"]))
+        self._sigma = (tf.constant(w["encoder/sigma/kernel"]),
+                       tf.constant(w["encoder/sigma/bias"]))
+        if self._mu[0].shape[0] != width:
+            raise ValueError(f"encoder/mu/kernel has {self._mu[0].shape[0]} rows, "
+                             f"the encoder outputs {width}")
+        self.z_size = int(self._mu[0].shape[1])
+
+        if cfg.decoder == "hierarchical":
+            init_w = w[f"{CONDUCTOR}/initial_state/kernel"]
+            self._cond_init = (tf.constant(init_w), tf.constant(w[f"{CONDUCTOR}/initial_state/bias"]))
+            layers, width = [], 1
+            for k in range(len(cfg.dec_rnn_size)):
+                p = f"{CONDUCTOR}/cell_{k}/lstm_cell"
+                lstm = _split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], width)
+                layers.append(lstm)
+                width = lstm.units
+            self._cond_layers = tuple(layers)
+            emb = width
+            self._cores = tuple(self._core(w, p, d, emb)
+                                for p, d in zip(cfg.core_prefixes(), cfg.output_depths))
+        else:
+            proj = cfg.output_depth + (self._nade_hidden(w) if cfg.decoder == "nade" else 0)
+            self._cores = (self._core(w, "decoder", cfg.output_depth, self.z_size, proj),)
+            if cfg.decoder == "nade":
+                self._nade_w_enc = tf.constant(w["decoder/nade/w_enc"][:, 0, :])      # [D, H]
+                self._nade_w_dec = tf.constant(w["decoder/nade/w_dec_t"][:, :, 0])    # [D, H]
+
+    @staticmethod
+    def _nade_hidden(w: dict[str, np.ndarray]) -> int:
+        return int(w["decoder/nade/w_enc"].shape[2])
+
+    @staticmethod
+    def _core(w: dict[str, np.ndarray], prefix: str, depth: int, emb: int,
+              proj: int | None = None) -> _CoreDecoder:
+        layers, width = [], None
+        k = 0
+        while f"{prefix}/multi_rnn_cell/cell_{k}/lstm_cell/kernel" in w:
+            p = f"{prefix}/multi_rnn_cell/cell_{k}/lstm_cell"
+            blocks = (depth, emb) if k == 0 else (width,)
+            lstm = _split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], *blocks)
+            layers.append(lstm)
+            width = lstm.units
+            k += 1
+        z2s_w = w[f"{prefix}/z_to_initial_state/kernel"]
+        if z2s_w.shape != (emb, 2 * sum(l.units for l in layers)):
+            raise ValueError(f"{prefix}/z_to_initial_state/kernel has shape {z2s_w.shape}")
+        out_w = w[f"{prefix}/output_projection/kernel"]
+        if out_w.shape != (width, proj or depth):
+            raise ValueError(f"{prefix}/output_projection/kernel has shape {out_w.shape}")
+        return _CoreDecoder(tf.constant(z2s_w), tf.constant(w[f"{prefix}/z_to_initial_state/bias"]),
+                            tuple(layers), tf.constant(out_w),
+                            tf.constant(w[f"{prefix}/output_projection/bias"]), depth)
+
+    # -- public properties
+
+    @property
+    def max_seq_len(self) -> int:
+        return self.config.max_seq_len
+
+    @property
+    def input_depth(self) -> int:
+        return self.config.input_depth
+
+    @property
+    def output_depth(self) -> int:
+        return self.config.output_depth
+
+    # -- operations
+
+    def encode(self, inputs: np.ndarray, lengths: np.ndarray | None = None,
+               seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior of encoder input tensors `inputs` [B, T, input_depth] (the data
+        converter's *input* tensors). Returns (z, mu, sigma), each [B, z_size]; z is drawn
+        from N(mu, sigma) with `seed`."""
+        x = self._check_inputs(inputs)
+        if lengths is None:
+            lengths = np.full([x.shape[0]], x.shape[1], np.int32)
+        lengths = np.asarray(lengths, np.int32)
+        if lengths.shape != (x.shape[0],) or lengths.min() < 1 or lengths.max() > x.shape[1]:
+            raise BadRequest(f"lengths must be {x.shape[0]} values in 1..{x.shape[1]}")
+        mu, sigma = (t.numpy() for t in self._encode_fn(tf.constant(x), tf.constant(lengths)))
+        eps = np.random.default_rng(seed).standard_normal(mu.shape).astype(np.float32)
+        return mu + sigma * eps, mu, sigma
+
+    def decode(self, z: np.ndarray, length: int | None = None, temperature: float | None = 0.5,
+               seed: int = 0) -> np.ndarray:
+        """Decode latent vectors z [B, z_size] into output tensors [B, length, output_depth].
+        temperature 0/None = deterministic (argmax, hits where p >= 0.5)."""
+        z = self._check_z(z)
+        length = self._check_length(length)
+        temp, greedy = _temperature(temperature)
+        out = self._decode_fn(tf.constant(z), tf.constant(length), temp, greedy, _seed(seed))
+        return out.numpy()
+
+    def sample(self, n: int, length: int | None = None, temperature: float | None = 0.5,
+               seed: int = 0, same_z: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """n random samples: z ~ N(0, I) (one shared z if same_z). Returns (outputs, z)."""
+        if n < 1:
+            raise BadRequest("n must be at least 1")
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((1 if same_z else n, self.z_size)).astype(np.float32)
+        z = np.repeat(z, n, axis=0) if same_z else z
+        return self.decode(z, length, temperature, seed), z
+
+    def interpolate(self, a_inputs: np.ndarray, b_inputs: np.ndarray, num_steps: int,
+                    length: int | None = None, temperature: float | None = 0.5,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Encode two input tensors ([T, input_depth] or [1, T, input_depth]), slerp between
+        their means in `num_steps` (endpoints included) and decode. Returns (outputs, z)."""
+        a = np.asarray(a_inputs, np.float32)
+        b = np.asarray(b_inputs, np.float32)
+        a = a[None] if a.ndim == 2 else a
+        b = b[None] if b.ndim == 2 else b
+        if a.shape != b.shape or a.shape[0] != 1:
+            raise BadRequest(f"interpolate needs two single sequences of the same shape, "
+                             f"got {a.shape} and {b.shape}")
+        _, mu, _ = self.encode(np.concatenate([a, b]))
+        z = slerp_path(mu[0], mu[1], num_steps).astype(np.float32)
+        return self.decode(z, length, temperature, seed), z
+
+    def reconstruct(self, inputs: np.ndarray, temperature: float | None = 1.0, seed: int = 0,
+                    use_mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """encode then decode (GrooVAE humanize / tap-to-drums): decodes the sampled z as the
+        GrooVAE colab does, or mu if use_mean. Returns (outputs, z)."""
+        z, mu, _ = self.encode(inputs, seed=seed)
+        z = mu if use_mean else z
+        return self.decode(z, np.shape(inputs)[1], temperature, seed), z
+
+    def decode_logits(self, z: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Teacher-forced decoder logits: step t reads targets[:, t-1] as the previous output
+        (zeros at t = 0). For the NADE decoder these are the NADE biases. [B, T, width]."""
+        z = self._check_z(z)
+        y = np.asarray(targets, np.float32)
+        if y.ndim != 3 or y.shape[0] != z.shape[0] or y.shape[2] != self.output_depth:
+            raise BadRequest(f"targets must be [{z.shape[0]}, T, {self.output_depth}]")
+        self._check_length(y.shape[1])
+        return self._logits_fn(tf.constant(z), tf.constant(y)).numpy()
+
+    # -- input checks
+
+    def _check_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        x = np.asarray(inputs, np.float32)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3 or x.shape[2] != self.input_depth or x.shape[1] < 1 or x.shape[0] < 1:
+            raise BadRequest(f"{self.config.name} encodes [batch, steps, {self.input_depth}] "
+                             f"tensors, got shape {np.shape(inputs)}")
+        return x
+
+    def _check_z(self, z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, np.float32)
+        if z.ndim == 1:
+            z = z[None]
+        if z.ndim != 2 or z.shape[1] != self.z_size or z.shape[0] < 1:
+            raise BadRequest(f"z must be [batch, {self.z_size}], got shape {z.shape}")
+        return z
+
+    def _check_length(self, length: int | None) -> int:
+        length = self.max_seq_len if length is None else int(length)
+        if self.config.decoder == "hierarchical":
+            if length != self.max_seq_len:
+                raise BadRequest(f"{self.config.name} decodes exactly {self.max_seq_len} steps")
+        elif not 1 <= length <= 4096:
+            raise BadRequest(f"length must be in 1..4096, got {length}")
+        return length
+
+    # -- compiled graph functions
+
+    def _compile(self) -> None:
+        z_spec = tf.TensorSpec([None, self.z_size], tf.float32)
+        self._encode_fn = tf.function(self._encode, input_signature=[
+            tf.TensorSpec([None, None, self.input_depth], tf.float32),
+            tf.TensorSpec([None], tf.int32)])
+        self._decode_fn = tf.function(self._decode, input_signature=[
+            z_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([], tf.bool), tf.TensorSpec([2], tf.int32)])
+        self._logits_fn = tf.function(self._teacher_forced, input_signature=[
+            z_spec, tf.TensorSpec([None, None, self.output_depth], tf.float32)])
+
+    def _encode(self, x: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        steps = tf.shape(x)[1]
+        mask = tf.transpose(tf.sequence_mask(lengths, steps))[:, :, None]  # [T, B, 1]
+        seq = x
+        final = None
+        for fw, bw in self._enc_levels:
+            fw_out, fw_h = _run_lstm(fw, seq, mask)
+            rev = tf.reverse_sequence(seq, lengths, seq_axis=1, batch_axis=0)
+            bw_out, bw_h = _run_lstm(bw, rev, mask)
+            bw_out = tf.reverse_sequence(bw_out, lengths, seq_axis=1, batch_axis=0)
+            seq = tf.concat([fw_out, bw_out], axis=-1)
+            final = tf.concat([fw_h, bw_h], axis=-1)
+        mu = tf.matmul(final, self._mu[0]) + self._mu[1]
+        sigma = tf.nn.softplus(tf.matmul(final, self._sigma[0]) + self._sigma[1])
+        return mu, sigma
+
+    def _decode(self, z, length, temperature, greedy, seed):
+        batch = tf.shape(z)[0]
+        if self.config.decoder == "hierarchical":
+            return self._hierarchical(z, temperature, greedy, seed, targets=None)[0]
+        core = self._cores[0]
+        noise = tf.random.stateless_uniform([length, batch, self._noise_width()], seed,
+                                            minval=_TINY, maxval=1.0)
+        start = tf.zeros([batch, core.depth])
+        samples, _, _ = self._run_core(core, z, start, noise, temperature, greedy, None,
+                                       nade=self.config.decoder == "nade")
+        return tf.transpose(samples, [1, 0, 2])
+
+    def _teacher_forced(self, z, targets):
+        batch = tf.shape(z)[0]
+        if self.config.decoder == "hierarchical":
+            return self._hierarchical(z, 1.0, True, tf.constant([0, 0]), targets)[1]
+        core = self._cores[0]
+        y = tf.transpose(targets, [1, 0, 2])
+        noise = tf.fill([tf.shape(y)[0], batch, self._noise_width()], 0.5)
+        _, logits, _ = self._run_core(core, z, tf.zeros([batch, core.depth]), noise,
+                                      tf.constant(1.0), tf.constant(True), y)
+        return tf.transpose(logits, [1, 0, 2])
+
+    def _noise_width(self) -> int:
+        return self.output_depth
+
+    def _run_core(self, core: _CoreDecoder, emb, start, noise, temperature, greedy, targets,
+                  nade: bool = False):
+        """Decode len(noise) steps from an embedding. Returns time-major (samples, logits,
+        last input), feeding back the samples, or `targets` (teacher forcing) when given."""
+        state = tf.tanh(tf.matmul(emb, core.z2s_w) + core.z2s_b)
+        sizes = [l.units for layer in core.layers for l in (layer, layer)]
+        chunks = tf.split(state, sizes, axis=-1)
+        states = tuple((chunks[2 * k], chunks[2 * k + 1]) for k in range(len(core.layers)))
+        first = core.layers[0]
+        z_gates = tf.matmul(emb, first.w_z) + first.b  # constant over steps
+
+        def step(carry, elems):
+            prev, states = carry
+            u = elems[0]
+            new_states = []
+            x = None
+            for k, (layer, (c, h)) in enumerate(zip(core.layers, states)):
+                if k == 0:
+                    gates = tf.matmul(prev, layer.w_in) + z_gates + tf.matmul(h, layer.w_h)
+                else:
+                    gates = tf.matmul(x, layer.w_in) + tf.matmul(h, layer.w_h) + layer.b
+                c, h = lstm_gates_step(gates, c)
+                new_states.append((c, h))
+                x = h
+            logits = tf.matmul(x, core.out_w) + core.out_b
+            if targets is not None:  # teacher forcing: no sampling
+                sample = elems[1]
+            elif nade:
+                sample = self._nade_sample(logits, u, temperature, greedy)
+            else:
+                sample = self._sample(logits, u, temperature, greedy)
+            return (sample, tuple(new_states)), (sample, logits)
+
+        elems = (noise, targets) if targets is not None else (noise,)
+        batch = tf.shape(emb)[0]
+        init_out = (tf.zeros([batch, core.depth]),
+                    tf.zeros([batch, core.out_w.shape[1]]))
+        (last, _), (samples, logits) = _scan_with_carry(step, (start, states), elems, init_out)
+        return samples, logits, last
+
+    def _sample(self, logits, u, temperature, greedy):
+        if self.config.decoder == "groove":
+            hit_l, vel_l, off_l = tf.split(logits, 3, axis=-1)
+            n = hit_l.shape[-1]
+            p_hit = tf.sigmoid(hit_l / temperature)
+            hits = tf.where(greedy, hit_l > 0.0, u[:, :n] < p_hit)
+            return tf.concat([tf.cast(hits, tf.float32), tf.sigmoid(vel_l), tf.tanh(off_l)], -1)
+        gumbel = -tf.math.log(-tf.math.log(u))
+        scores = tf.where(greedy, logits, logits / temperature + gumbel)
+        return tf.one_hot(tf.argmax(scores, axis=-1), logits.shape[-1])
+
+    def _nade_sample(self, logits, u, temperature, greedy):
+        """RNN-NADE draw (musicvae.md §2.8): logits = [b_enc (H), b_dec (D)]."""
+        d = self.output_depth
+        hidden = logits.shape[-1] - d
+        a, b_dec = logits[:, :hidden], logits[:, hidden:]
+        bits = []
+        for i in range(d):
+            h = tf.sigmoid(a)
+            l_i = b_dec[:, i] + tf.reduce_sum(h * self._nade_w_dec[i], axis=-1)
+            v = tf.where(greedy, tf.sigmoid(l_i) >= 0.5, u[:, i] < tf.sigmoid(l_i / temperature))
+            v = tf.cast(v, tf.float32)
+            bits.append(v)
+            a = a + v[:, None] * self._nade_w_enc[i]
+        return tf.stack(bits, axis=-1)
+
+    def _hierarchical(self, z, temperature, greedy, seed, targets):
+        """Conductor over bars, then each part's core decoder for one bar, re-initialised
+        from the conductor output; each part's start input is its last output of the
+        previous bar. Returns batch-major (samples, logits) of all parts concatenated."""
+        bars, bar_len = self.config.level_lengths
+        batch = tf.shape(z)[0]
+        state = tf.tanh(tf.matmul(z, self._cond_init[0]) + self._cond_init[1])
+        sizes = [l.units for layer in self._cond_layers for l in (layer, layer)]
+        chunks = tf.split(state, sizes, axis=-1)
+        cond_states = tuple((chunks[2 * k], chunks[2 * k + 1])
+                            for k in range(len(self._cond_layers)))
+        depths = [c.depth for c in self._cores]
+        if targets is not None:
+            y = tf.reshape(tf.transpose(targets, [1, 0, 2]), [bars, bar_len, batch, sum(depths)])
+            y_parts = tf.split(y, depths, axis=-1)
+            noise = tf.fill([bars, bar_len, batch, sum(depths)], 0.5)
+        else:
+            noise = tf.random.stateless_uniform([bars, bar_len, batch, sum(depths)], seed,
+                                                minval=_TINY, maxval=1.0)
+        noise_parts = tf.split(noise, depths, axis=-1)
+
+        def bar_step(carry, elems):
+            cond_states, prevs = carry
+            new_states, x = [], None
+            for k, (layer, (c, h)) in enumerate(zip(self._cond_layers, cond_states)):
+                # layer 0 reads a constant zero of width 1, which adds nothing to the gates
+                gates = tf.matmul(h, layer.w_h) + layer.b
+                if k > 0:
+                    gates += tf.matmul(x, layer.w_in)
+                c, h = lstm_gates_step(gates, c)
+                new_states.append((c, h))
+                x = h
+            samples, logits, lasts = [], [], []
+            for i, core in enumerate(self._cores):
+                tgt = elems[1][i] if targets is not None else None
+                s, lg, last = self._run_core(core, x, prevs[i], elems[0][i], temperature,
+                                             greedy, tgt)
+                samples.append(s)
+                logits.append(lg)
+                lasts.append(last)
+            return (tuple(new_states), tuple(lasts)), (tf.concat(samples, -1),
+                                                       tf.concat(logits, -1))
+
+        prevs = tuple(tf.zeros([batch, d]) for d in depths)
+        elems = (tuple(noise_parts), tuple(y_parts)) if targets is not None else (
+            tuple(noise_parts),)
+        width = sum(int(c.out_w.shape[1]) for c in self._cores)
+        init_out = (tf.zeros([bar_len, batch, sum(depths)]), tf.zeros([bar_len, batch, width]))
+        _, (samples, logits) = _scan_with_carry(bar_step, (cond_states, prevs), elems, init_out)
+        samples = tf.reshape(samples, [bars * bar_len, batch, sum(depths)])
+        logits = tf.reshape(logits, [bars * bar_len, batch, width])
+        return tf.transpose(samples, [1, 0, 2]), tf.transpose(logits, [1, 0, 2])
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _run_lstm(cell: _Lstm, seq: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Run one encoder LSTM over a batch-major sequence from a zero state; steps where
+    mask [T, B, 1] is False keep the state and output zeros. Returns (outputs [B, T, u],
+    last valid h)."""
+    batch = tf.shape(seq)[0]
+    x_gates = tf.transpose(tf.einsum("btd,dg->btg", seq, cell.w_in) + cell.b, [1, 0, 2])
+    zero = tf.zeros([batch, cell.units])
+
+    def step(carry, elems):
+        c, h = carry
+        g, m = elems
+        c2, h2 = lstm_gates_step(g + tf.matmul(h, cell.w_h), c)
+        return (tf.where(m, c2, c), tf.where(m, h2, h)), (tf.where(m, h2, 0.0),)
+
+    (_, h), (out,) = _scan_with_carry(step, (zero, zero), (x_gates, mask), (zero,))
+    return tf.transpose(out, [1, 0, 2]), h
+
+
+def _scan_with_carry(fn, carry, elems, out_like):
+    """A time loop: fn(carry, elems[t]) -> (carry, outputs_t). Returns the final carry and
+    the stacked outputs (shaped like `out_like` with a leading time axis)."""
+    steps = tf.shape(tf.nest.flatten(elems)[0])[0]
+    arrays = tf.nest.map_structure(
+        lambda t: tf.TensorArray(t.dtype, size=steps, element_shape=t.shape), out_like)
+
+    def body(t, carry, arrays):
+        new_carry, out = fn(carry, tf.nest.map_structure(lambda e: e[t], elems))
+        arrays = tf.nest.map_structure(lambda a, o: a.write(t, o), arrays, out)
+        return t + 1, new_carry, arrays
+
+    _, carry, arrays = tf.while_loop(lambda t, *_: t < steps, body, (0, carry, arrays))
+    return carry, tf.nest.map_structure(lambda a: a.stack(), arrays)
+
+
+def _temperature(temperature: float | None) -> tuple[tf.Tensor, tf.Tensor]:
+    if temperature is None or temperature <= 0:
+        return tf.constant(1.0), tf.constant(True)
+    return tf.constant(float(temperature)), tf.constant(False)
+
+
+def _seed(seed: int) -> tf.Tensor:
+    state = np.random.SeedSequence(int(seed)).generate_state(2, np.uint32)
+    return tf.constant((state & 0x7FFFFFFF).astype(np.int32))
+
+
+def required_variables(config: MusicVaeConfig, prefix) -> list[str]:
+    """The variable names the model reads (widths are free, so the names come from the
+    topology of the official config)."""
+    return sorted(variables_for(config))
+
+
+def expected_variables(config_name: str) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of the official checkpoint's inference variables."""
+    from engine.models.musicvae_configs import expected_variables as _expected
+
+    return _expected(config_name)

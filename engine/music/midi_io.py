@@ -1,0 +1,68 @@
+"""MIDI files <-> NoteSequences.
+
+Reading names the file in every error. Writing is atomic, keeps the sequence's tempo,
+puts drums (is_drum) on MIDI channel 10, and never writes negative times.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import note_seq
+from note_seq import NoteSequence
+
+from engine.errors import BadInput
+from engine.fsutil import atomic_write
+from engine.music.sequences import TICKS_PER_QUARTER
+
+
+def read_midi(path: str | os.PathLike, *, expect_drums: bool = False) -> NoteSequence:
+    """Read a MIDI file. BadInput (naming the file) when it is missing, not MIDI,
+    corrupt, has no notes, or — with `expect_drums` — has no drum notes."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"{p}: no such MIDI file", path=str(p)) from None
+    except OSError as e:
+        raise BadInput(f"{p}: cannot read it ({e.strerror})", path=str(p)) from None
+    if not data:
+        raise BadInput(f"{p}: the file is empty; export the MIDI again", path=str(p))
+    try:
+        ns = note_seq.midi_to_note_sequence(data)
+    except Exception as e:  # pretty_midi/mido raise many types on bad files
+        raise BadInput(f"{p}: not a readable MIDI file ({type(e).__name__}: {e}); "
+                       f"re-export it as a standard MIDI file (.mid)", path=str(p)) from None
+    ns.filename = str(p)
+    if not any(n.velocity > 0 for n in ns.notes):
+        raise BadInput(f"{p}: the MIDI file has no notes", path=str(p))
+    if expect_drums and not any(n.is_drum for n in ns.notes):
+        raise BadInput(f"{p}: no drum notes; drums must be on MIDI channel 10 "
+                       f"(General MIDI percussion)", path=str(p))
+    return ns
+
+
+def sequence_to_midi_bytes(ns: NoteSequence) -> bytes:
+    """Standard MIDI file bytes for a sequence (magenta's export path through pretty_midi)."""
+    seq = NoteSequence()
+    seq.CopyFrom(ns)
+    if not seq.ticks_per_quarter:
+        seq.ticks_per_quarter = TICKS_PER_QUARTER
+    for n in seq.notes:
+        if n.start_time < 0:  # GrooVAE's early first hit can start before 0
+            n.start_time = 0.0
+            n.end_time = max(n.end_time, 0.01)
+        if n.velocity < 1:  # a velocity-0 note-on is a note-off in MIDI: keep the hit
+            n.velocity = 1
+    pm = note_seq.note_sequence_to_pretty_midi(seq)
+    buf = io.BytesIO()
+    pm.write(buf)
+    return buf.getvalue()
+
+
+def write_midi(ns: NoteSequence, path: str | os.PathLike) -> Path:
+    """Write `ns` to `path` atomically (temp file + rename)."""
+    data = sequence_to_midi_bytes(ns)
+    return atomic_write(path, lambda fh: fh.write(data))

@@ -1,0 +1,96 @@
+"""The engine's one transport: what an audition plays goes to this machine's device (or
+the null backend) and, at the same time, to every remote listener.
+
+The server installs the player at start; the `audio.*` methods (answered at once on
+the server loop, never queued behind model jobs) drive it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from engine.audio.playback import (NetworkBackend, NullBackend, PlaybackBackend, Transport,
+                                   open_backend)
+from engine.errors import BadRequest
+
+
+class FanoutBackend(PlaybackBackend):
+    """Plays through several backends at once; the first one's clock is the playhead."""
+
+    name = "fanout"
+
+    def __init__(self, backends: list[PlaybackBackend]) -> None:
+        self.backends = backends
+
+    def play(self, buffer: np.ndarray, rate: int, loop: bool = False, layer: bool = False,
+             start: float = 0.0) -> None:
+        for b in self.backends:
+            b.play(buffer, rate, loop, layer, start)
+
+    def stop(self) -> None:
+        for b in self.backends:
+            b.stop()
+
+    def seek(self, seconds: float) -> None:
+        for b in self.backends:
+            b.seek(seconds)
+
+    def set_loop(self, loop: bool) -> None:
+        for b in self.backends:
+            b.set_loop(loop)
+
+    def position(self) -> float:
+        return self.backends[0].position()
+
+    @property
+    def is_playing(self) -> bool:
+        return self.backends[0].is_playing
+
+    def close(self) -> None:
+        for b in self.backends:
+            b.close()
+
+
+class Player:
+    def __init__(self, device: PlaybackBackend, send_to_listeners: Callable[[bytes, int, dict], None]) -> None:
+        self.device = device
+        self.network = NetworkBackend(send_to_listeners)
+        self.transport = Transport(FanoutBackend([device, self.network]))
+
+    @classmethod
+    def open(cls, kind: str, send_to_listeners: Callable[[bytes, int, dict], None]) -> "Player":
+        return cls(open_backend(kind), send_to_listeners)
+
+    def status(self) -> dict[str, Any]:
+        t = self.transport
+        return {"playing": t.is_playing, "position_s": t.position(), "duration_s": t.duration,
+                "loop": t.loop, "label": t.label, "device": self.device.name,
+                "note": getattr(self.device, "note", "")}
+
+    def close(self) -> None:
+        self.transport.backend.close()
+
+
+_PLAYER: Player | None = None
+
+
+def install(player: Player | None) -> None:
+    global _PLAYER
+    _PLAYER = player
+
+
+def get() -> Player:
+    """The running engine's player; a headless player (null device, no listeners) when
+    the methods run outside a server, e.g. from the CLI."""
+    global _PLAYER
+    if _PLAYER is None:
+        _PLAYER = Player(NullBackend(note="no engine server: nothing is heard"), lambda *a: None)
+    return _PLAYER
+
+
+def check_seconds(value: Any, name: str = "seconds") -> float:
+    if not isinstance(value, (int, float)) or value < 0:
+        raise BadRequest(f"{name} must be a number of seconds >= 0, got {value!r}")
+    return float(value)

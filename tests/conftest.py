@@ -1,0 +1,114 @@
+"""Shared fixtures: a private MAGSTATION_HOME per test, and a real engine process or an
+in-process engine server on a short socket path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["MAGSTATION_PLAYBACK"] = "null"  # engines the tests start record, never sound
+
+
+@pytest.fixture
+def short_tmp():
+    """A short temp dir: AF_UNIX socket paths must stay under ~107 bytes."""
+    d = Path(tempfile.mkdtemp(prefix="ms", dir="/tmp"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def mag_home(short_tmp, monkeypatch):
+    monkeypatch.setenv("MAGSTATION_HOME", str(short_tmp))
+    monkeypatch.delenv("MAGSTATION_SOCKET", raising=False)
+    return short_tmp
+
+
+def _wait_for_socket(path: Path, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    from engine.launcher import engine_answers
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if engine_answers(path):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"engine exited with {proc.returncode}")
+        time.sleep(0.05)
+    raise TimeoutError("engine did not start")
+
+
+def start_engine_process(home: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "MAGSTATION_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "engine", *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    return proc
+
+
+@pytest.fixture
+def engine_process(mag_home):
+    """A real `python -m engine` on $MAGSTATION_HOME/engine.sock; killed afterwards."""
+    procs: list[subprocess.Popen] = []
+
+    def start(*extra: str) -> subprocess.Popen:
+        proc = start_engine_process(mag_home, *extra)
+        procs.append(proc)
+        _wait_for_socket(mag_home / "engine.sock", proc)
+        return proc
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=10)
+        if p.stdout:
+            p.stdout.close()
+
+
+@pytest.fixture
+def kill_spawned_engines(mag_home):
+    """For tests where the TUI starts the engine itself: kill whatever answers there after."""
+    yield mag_home
+    subprocess.run(["pkill", "-f", f"engine --socket {mag_home}"], check=False)
+
+
+@pytest.fixture
+async def server(mag_home):
+    """The real EngineServer, in this test's event loop, on a private socket."""
+    from engine.jobs import JobRunner, ResultCache
+    from engine.server import EngineServer
+    runner = JobRunner(work_root=mag_home / "jobs", cache=ResultCache(mag_home / "results"))
+    srv = EngineServer(mag_home / "engine.sock", runner=runner)
+    await srv.start()
+    yield srv
+    await srv.close()
+
+
+@pytest.fixture
+async def connect(server):
+    """connect(name) -> a connected EngineClient to the in-process server."""
+    from engine.client import EngineClient
+    clients = []
+
+    async def make(name: str = "test") -> EngineClient:
+        c = EngineClient(name)
+        await c.connect_unix(server.socket_path)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        await c.close()
+
+
+# Register the test-only methods in the real registry.
+import tests.jobs_for_tests  # noqa: E402,F401

@@ -1,0 +1,148 @@
+"""The workstation driven as a person would, with Textual's Pilot and a real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from textual.widgets import Label, TabbedContent
+
+from tests.conftest import ROOT
+from tui.app import MagstationApp
+from tui.panes import PANES
+from tui.widgets.help_screen import HelpScreen
+from tui.widgets.status_bar import JobRow
+
+SIZE = (120, 32)
+
+
+async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+
+
+def engine_label(app) -> str:
+    return str(app.query_one("#engine-state", Label).render())
+
+
+async def test_every_pane_is_reachable_by_its_key(mag_home):
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for pane in PANES:
+            await pilot.press(pane.KEY)
+            await pilot.pause()
+            assert app.query_one(TabbedContent).active == pane.PANE_ID
+            assert app.focused is app.current_pane
+
+
+async def test_help_lists_every_binding(mag_home):
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(str(s.render()) for s in app.screen.query(".help-section"))
+        for pane in PANES:
+            for b in pane.BINDINGS:
+                assert b[2] in text
+        for b in app.BINDINGS:
+            assert b.description in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_goes_to_a_pane(mag_home):
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"go to timeline")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == "timeline"
+
+
+async def test_session_is_autosaved_and_restored(mag_home):
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "down", "right", "right")
+        await pilot.pause(1.3)  # the autosave tick
+        saved = json.loads((mag_home / "session.json").read_text())
+        assert saved["pane"] == "mix" and saved["panes"]["mix"]["weights"][1] == pytest.approx(0.6)
+    again = MagstationApp(connect_engine=False)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.query_one(TabbedContent).active == "mix"
+        assert again.session.get("mix")["weights"][1] == pytest.approx(0.6)
+
+
+async def test_a_damaged_session_file_is_kept_aside_not_fatal(mag_home):
+    (mag_home / "session.json").write_text("{ half a file")
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "could not be read" in app.session.warning
+    assert list(mag_home.glob("session.json.damaged-*"))
+
+
+async def test_starts_the_engine_shows_jobs_and_stays_responsive(kill_spawned_engines):
+    app = MagstationApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.engine.state == "ready")
+        assert "ready" in engine_label(app)
+        req = await app.engine.start_request("engine.sleep", {"seconds": 3, "steps": 30})
+        await wait_until(pilot, lambda: len(app.query(JobRow)) == 1)
+        # keys still work while the engine is busy
+        for key in "1234":
+            await pilot.press(key)
+            await pilot.pause()
+        assert app.query_one(TabbedContent).active == "drums"
+        row = app.query_one(JobRow)
+        assert row.job["method"] == "engine.sleep"
+        await req.cancel()
+        await wait_until(pilot, lambda: len(app.query(JobRow)) == 0)
+
+
+async def test_engine_crash_is_reported_restarted_and_reconnected(kill_spawned_engines):
+    app = MagstationApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "right")
+        await wait_until(pilot, lambda: app.engine.state == "ready")
+        first_pid = app.engine.client.welcome["pid"]
+        app.engine.history.clear()
+        os.kill(first_pid, signal.SIGKILL)
+        await wait_until(pilot, lambda: "down" in app.engine.history)
+        await wait_until(pilot, lambda: "down" in engine_label(app) or app.engine.state != "down")
+        await wait_until(pilot, lambda: app.engine.state == "ready"
+                         and app.engine.client.welcome["pid"] != first_pid)
+        assert app.engine.restarts == 1
+        assert app.session.get("mix")["weights"][0] == pytest.approx(0.55)  # nothing lost
+        assert (await app.engine.call("engine.ping"))["pong"]
+
+
+def test_the_tui_never_imports_tensorflow(mag_home):
+    code = (
+        "import sys, asyncio\n"
+        "from tui.app import MagstationApp\n"
+        "async def main():\n"
+        "    app = MagstationApp(connect_engine=False)\n"
+        "    async with app.run_test() as pilot:\n"
+        "        for k in '1234?':\n"
+        "            await pilot.press(k)\n"
+        "asyncio.run(main())\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'magenta', 'keras')]\n"
+        "assert not bad, bad\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "MAGSTATION_HOME": str(mag_home)}, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr

@@ -1,0 +1,140 @@
+"""The magstation workstation: four panes, a status bar, help and the command palette.
+
+The app paints at once and connects to the engine in the background; it never imports
+TensorFlow and never waits on model work.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from tui.engine_link import EngineLink
+from tui.messages import EngineStateChanged, JobsChanged
+from tui.panes import PANES
+from tui.panes.base import Pane
+from tui.session import Session
+from tui.widgets.help_screen import HelpScreen
+from tui.widgets.status_bar import StatusBar
+
+AUTOSAVE_S = 1.0
+
+
+class MagstationApp(App[None]):
+    TITLE = "magstation"
+    CSS_PATH = "magstation.tcss"
+    BINDINGS = [
+        *[Binding(p.KEY, f"show_pane('{p.PANE_ID}')", p.TITLE) for p in PANES],
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+r", "restart_engine", "Restart engine", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, socket_path: Path | None = None, session_path: Path | None = None,
+                 autostart_engine: bool = True, connect_engine: bool = True) -> None:
+        """`connect_engine=False` paints the app with no engine at all (snapshots, docs)."""
+        super().__init__()
+        self.session = Session(session_path).load()
+        self.engine = EngineLink(self, socket_path, autostart=autostart_engine)
+        self.connect_engine = connect_engine
+        self.jobs: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        initial = self.session.pane if self.session.pane in {p.PANE_ID for p in PANES} else "drums"
+        with TabbedContent(initial=initial, id="panes"):
+            for pane in PANES:
+                with TabPane(f"{pane.KEY} {pane.TITLE}", id=pane.PANE_ID):
+                    yield pane(id=f"pane-{pane.PANE_ID}")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.connect_engine:
+            self.engine.start()
+        else:
+            self.query_one(StatusBar).set_engine("down", "not connected")
+        self.set_interval(AUTOSAVE_S, self._autosave)
+        if self.session.warning:
+            self.notify(self.session.warning, severity="warning", timeout=10)
+
+    async def on_unmount(self) -> None:
+        self._autosave()
+        await self.engine.stop()
+
+    def _autosave(self) -> None:
+        try:
+            self.session.save_if_dirty()
+        except OSError as e:
+            self.notify(f"could not autosave the session to {self.session.path}: {e}",
+                        severity="error")
+
+    # -- panes ----------------------------------------------------------------------
+    @property
+    def current_pane(self) -> Pane:
+        active = self.query_one(TabbedContent).active
+        return self.query_one(f"#pane-{active}", Pane)
+
+    def action_show_pane(self, pane_id: str) -> None:
+        self.query_one(TabbedContent).active = pane_id
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane_id = event.pane.id or ""
+        self.session.set_pane(pane_id)
+        self.query_one(f"#pane-{pane_id}", Pane).focus()
+
+    def action_help(self) -> None:
+        sections: list[tuple[str, list]] = [("Everywhere", list(self.BINDINGS))]
+        sections += [(f"{p.TITLE} pane", list(p.BINDINGS)) for p in PANES if p.BINDINGS]
+        self.push_screen(HelpScreen(sections))
+
+    # -- engine ---------------------------------------------------------------------
+    def on_engine_state_changed(self, message: EngineStateChanged) -> None:
+        self.query_one(StatusBar).set_engine(message.state, message.detail)
+        if message.state == "down" and self.engine.restarts:
+            self.notify(f"engine: {message.detail}", severity="warning", timeout=4)
+
+    def on_jobs_changed(self, message: JobsChanged) -> None:
+        self.jobs = message.jobs
+        self.query_one(StatusBar).set_jobs(message.jobs)
+
+    async def action_restart_engine(self) -> None:
+        if self.engine.client is not None:
+            try:
+                await self.engine.call("engine.shutdown")
+            except Exception:  # noqa: BLE001 - it is going away either way
+                pass
+
+    async def action_engine_check(self) -> None:
+        self.run_worker(self._engine_check(), exclusive=True, group="engine-check")
+
+    async def _engine_check(self) -> None:
+        try:
+            info = await self.engine.call("engine.tf_info")
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self.notify(f"engine check failed: {e}", severity="error")
+            return
+        gpu = "GPU available" if info["gpu"] else "no GPU: running on the CPU"
+        self.notify(f"TensorFlow {info['tensorflow']} · {gpu}")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for pane in PANES:
+            yield SystemCommand(f"Go to {pane.TITLE}", f"Show the {pane.TITLE} pane (key {pane.KEY})",
+                                lambda p=pane.PANE_ID: self.action_show_pane(p))
+        yield SystemCommand("Help: keys", "List every key binding", self.action_help)
+        yield SystemCommand("Engine: restart", "Stop the engine; it is started again at once",
+                            self.action_restart_engine)
+        yield SystemCommand("Engine: check TensorFlow and GPU", "Run a small TF job in the engine",
+                            self.action_engine_check)
+
+
+def run_app() -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    MagstationApp().run()
+    return 0

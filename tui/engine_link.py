@@ -1,0 +1,95 @@
+"""The TUI's connection to the engine: starts it on demand, notices when it dies,
+restarts it and reconnects, and relays job snapshots to the app. No TensorFlow."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+from textual.app import App
+
+from engine import launcher, paths
+from engine.client import EngineClient, EngineUnavailable, ProgressCallback, Request
+from tui.messages import EngineStateChanged, JobsChanged
+
+STARTING, READY, DOWN = "starting", "ready", "down"
+
+
+class EngineLink:
+    def __init__(self, app: App, socket_path: Path | None = None, autostart: bool = True,
+                 retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0)) -> None:
+        self.app = app
+        self.socket_path = socket_path or paths.default_socket_path()
+        self.autostart = autostart
+        self.retry_delays = retry_delays
+        self.state = STARTING
+        self.detail = ""
+        self.client: EngineClient | None = None
+        self.restarts = 0
+        self.history: deque[str] = deque(maxlen=32)  # recent states, newest last
+        self._task: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self.client is not None:
+            await self.client.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _set(self, state: str, detail: str = "") -> None:
+        self.state, self.detail = state, detail
+        self.history.append(state)
+        self.app.post_message(EngineStateChanged(state, detail))
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            self._set(STARTING, "starting the engine" if attempt == 0 else "restarting the engine")
+            try:
+                if self.autostart:
+                    await asyncio.to_thread(launcher.ensure_engine, self.socket_path)
+                client = EngineClient("tui")
+                self._closed.clear()
+                client.on_close = self._closed.set
+                client.on_event = self._on_event
+                welcome = await client.connect_unix(self.socket_path)
+                await client.call("engine.subscribe", {"topics": ["jobs"]})
+            except (EngineUnavailable, RuntimeError, OSError) as e:
+                delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
+                self._set(DOWN, f"{e}; retrying in {delay:g} s")
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            self.client = client
+            attempt = 0
+            self._set(READY, f"pid {welcome.get('pid')}")
+            await self._closed.wait()
+            self.client = None
+            if self._stopping:
+                return
+            self.restarts += 1
+            self.app.post_message(JobsChanged([]))
+            self._set(DOWN, "the engine stopped; restarting it")
+
+    def _on_event(self, msg: dict[str, Any], blob: bytes | None) -> None:
+        if msg.get("event") == "jobs":
+            self.app.post_message(JobsChanged(list(msg.get("jobs", []))))
+
+    async def start_request(self, method: str, params: dict[str, Any] | None = None,
+                            on_progress: ProgressCallback | None = None) -> Request:
+        if self.client is None or not self.client.connected:
+            raise EngineUnavailable("the engine is not connected yet; it is being (re)started")
+        return await self.client.start(method, params, on_progress)
+
+    async def call(self, method: str, params: dict[str, Any] | None = None,
+                   on_progress: ProgressCallback | None = None) -> dict[str, Any]:
+        req = await self.start_request(method, params, on_progress)
+        return await req.result()

@@ -1,0 +1,28 @@
+"""Messages the engine link posts to the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class EngineStateChanged(Message):
+    """The engine connection changed: starting, ready, down or restarting."""
+
+    def __init__(self, state: str, detail: str = "") -> None:
+        super().__init__()
+        self.state = state
+        self.detail = detail
+
+
+class JobsChanged(Message):
+    """A snapshot of the engine's queued and running jobs."""
+
+    def __init__(self, jobs: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.jobs = jobs
+
+    def can_replace(self, message: Message) -> bool:
+        # A flood of progress snapshots collapses into the newest one.
+        return isinstance(message, JobsChanged)

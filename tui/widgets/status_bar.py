@@ -1,0 +1,71 @@
+"""The bottom bar: engine state on the left, running jobs with progress bars on the right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label, ProgressBar
+
+STATE_STYLE = {"ready": "green", "starting": "yellow", "down": "red"}
+MAX_JOBS_SHOWN = 3
+
+
+def job_label(job: dict[str, Any]) -> str:
+    eta = job.get("eta_s")
+    eta_s = f" {eta:4.0f}s left" if isinstance(eta, (int, float)) else ""
+    state = "queued " if job.get("state") == "queued" else ""
+    return f"{state}{job.get('method', '?')}{eta_s}"
+
+
+class JobRow(Horizontal):
+    def __init__(self, job: dict[str, Any]) -> None:
+        super().__init__(classes="job-row")
+        self.job = job
+
+    def compose(self) -> ComposeResult:
+        yield Label(job_label(self.job), classes="job-label")
+        yield ProgressBar(total=None, show_eta=False, classes="job-bar")
+
+    def on_mount(self) -> None:
+        self.refresh_job(self.job)
+
+    def refresh_job(self, job: dict[str, Any]) -> None:
+        self.job = job
+        self.query_one(".job-label", Label).update(job_label(job))
+        total = job.get("total") or 0
+        bar = self.query_one(ProgressBar)
+        if total > 0:
+            bar.update(total=total, progress=job.get("done", 0))
+
+
+class StatusBar(Horizontal):
+    """Shows what the engine is doing; updated by the app from engine messages."""
+
+    def compose(self) -> ComposeResult:
+        yield Label("engine: starting", id="engine-state")
+        yield Horizontal(id="jobs")
+        yield Label("", id="jobs-more")
+
+    def set_engine(self, state: str, detail: str) -> None:
+        label = self.query_one("#engine-state", Label)
+        color = STATE_STYLE.get(state, "white")
+        label.update(f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
+        label.set_class(state == "down", "engine-down")
+
+    def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
+        box = self.query_one("#jobs", Horizontal)
+        shown = jobs[:MAX_JOBS_SHOWN]
+        rows = {r.job["job"]: r for r in box.query(JobRow)}
+        keep = {j["job"] for j in shown}
+        for job_id, row in rows.items():
+            if job_id not in keep:
+                row.remove()
+        for job in shown:
+            if job["job"] in rows:
+                rows[job["job"]].refresh_job(job)
+            else:
+                box.mount(JobRow(job))
+        more = len(jobs) - len(shown)
+        self.query_one("#jobs-more", Label).update(f"+{more} more" if more > 0 else "")
