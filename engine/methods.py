@@ -36,6 +36,7 @@ REGISTRY: dict[str, Method] = {}
 HANDLER_MODULES = [
     "engine.handlers.system",
     "engine.handlers.audio",
+    "engine.handlers.nsynth",
 ]
 
 

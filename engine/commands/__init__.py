@@ -8,4 +8,5 @@ COMMAND_MODULES = [
     "engine.commands.core",
     "engine.commands.listen",
     "engine.commands.models",
+    "engine.commands.nsynth",
 ]

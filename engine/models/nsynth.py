@@ -20,17 +20,16 @@ encodings -> the same audio as magenta.
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
 from engine.audio.mulaw import NUM_CLASSES, class_to_audio_table, network_input
-from engine.errors import BadInput, CheckpointError, ModelNotInstalled
+from engine.errors import BadInput, BadRequest, CheckpointError
+from engine.models import tf_checkpoint
 
 SAMPLE_RATE = 16000
 HOP_LENGTH = 512  # samples per encoding frame (ae_hop_length)
@@ -70,65 +69,94 @@ def trim_for_encoding(audio: np.ndarray, max_length: int | None = None) -> np.nd
     return audio[..., : (n // HOP_LENGTH) * HOP_LENGTH]
 
 
-def resolve_checkpoint(path: str | os.PathLike) -> str:
-    """A checkpoint prefix from a prefix, an `.index` file or a directory holding one."""
-    p = Path(path).expanduser()
-    if p.is_dir():
-        indexes = sorted(p.glob("*.index"), key=_step_of)
-        if not indexes:
-            raise ModelNotInstalled(
-                f"no checkpoint (*.index) in {p}: unpack wavenet-ckpt.tar there, or pass "
-                "--checkpoint PATH/wavenet-ckpt/model.ckpt-200000", path=str(p))
-        return str(indexes[-1])[: -len(".index")]
-    if p.suffix == ".index" and p.exists():
-        return str(p)[: -len(".index")]
-    if Path(str(p) + ".index").exists():
-        return str(p)
-    raise ModelNotInstalled(
-        f"NSynth checkpoint not found at {p}: give the folder wavenet-ckpt/ or the prefix "
-        "wavenet-ckpt/model.ckpt-200000", path=str(p))
+def variable_shapes_for(sizes: NSynthSizes) -> dict[str, tuple[int, ...]]:
+    """Every variable the model reads (raw weights), name -> shape."""
+    s = sizes
+    out: dict[str, tuple[int, ...]] = {}
+
+    def conv(name: str, k: int, cin: int, cout: int) -> None:
+        out[f"{name}/W"] = (1, k, cin, cout)
+        out[f"{name}/biases"] = (cout,)
+
+    conv("ae_startconv", 3, 1, s.ae_width)
+    for i in range(1, s.ae_num_layers + 1):
+        conv(f"ae_dilatedconv_{i}", 3, s.ae_width, s.ae_width)
+        conv(f"ae_res_{i}", 1, s.ae_width, s.ae_width)
+    conv("ae_bottleneck", 1, s.ae_width, s.bottleneck)
+    conv("startconv", 3, 1, s.width)
+    conv("skip_start", 1, s.width, s.skip_width)
+    for i in range(1, s.num_layers + 1):
+        conv(f"dilatedconv_{i}", 3, s.width, 2 * s.width)
+        conv(f"cond_map_{i}", 1, s.bottleneck, 2 * s.width)
+        conv(f"res_{i}", 1, s.width, s.width)
+        conv(f"skip_{i}", 1, s.width, s.skip_width)
+    conv("out1", 1, s.skip_width, s.skip_width)
+    conv("cond_map_out1", 1, s.bottleneck, s.skip_width)
+    conv("logits", 1, s.skip_width, NUM_CLASSES)
+    return out
 
 
-def _step_of(index_path: Path) -> int:
-    m = re.search(r"-(\d+)\.index$", index_path.name)
-    return int(m.group(1)) if m else -1
+H512_BO16 = NSynthSizes(num_layers=30, width=512, skip_width=256, ae_num_layers=30,
+                        ae_width=128, bottleneck=16)
 
 
-def read_checkpoint_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The raw (non-EMA) `<layer>/W` and `<layer>/biases` tensors of an NSynth checkpoint."""
-    prefix = resolve_checkpoint(path)
-    try:
-        reader = tf.train.load_checkpoint(prefix)
-        shapes = reader.get_variable_to_shape_map()
-    except Exception as e:  # noqa: BLE001 - TF raises several types for bad files
-        raise CheckpointError(f"cannot read NSynth checkpoint {prefix}: {e}. Re-download "
-                              "wavenet-ckpt.tar; the file may be truncated.",
-                              path=prefix) from e
-    names = [n for n in shapes if re.fullmatch(r"[A-Za-z0-9_]+/(W|biases)", n)]
-    try:
-        return {n: reader.get_tensor(n).astype(np.float32) for n in names}
-    except Exception as e:  # noqa: BLE001
-        raise CheckpointError(f"cannot read tensors from {prefix}: {e}", path=prefix) from e
+def expected_variables(config: str = "h512_bo16") -> dict[str, tuple[int, ...]]:
+    """For `magstation models verify`: the variables the official checkpoint must hold."""
+    if config != "h512_bo16":
+        raise BadRequest(f"unknown NSynth config {config!r}; the one known is h512_bo16")
+    return variable_shapes_for(H512_BO16)
+
+
+def sizes_from_shapes(shapes: dict[str, tuple[int, ...]], source: str) -> NSynthSizes:
+    """Layer counts and widths of a checkpoint, from its variable shapes."""
+    def need(name: str) -> tuple[int, ...]:
+        if name not in shapes:
+            raise CheckpointError(
+                f"checkpoint {source} has no variable `{name}`: it is not an NSynth WaveNet "
+                "(h512_bo16) checkpoint, or it is incomplete; download it again "
+                "(`magstation models pull nsynth-wavenet --force`)", path=source, variable=name)
+        return shapes[name]
+
+    def count(prefix: str) -> int:
+        n = 0
+        while f"{prefix}{n + 1}/W" in shapes:
+            n += 1
+        if n == 0:
+            need(f"{prefix}1/W")
+        return n
+
+    return NSynthSizes(num_layers=count("dilatedconv_"), width=need("startconv/W")[-1],
+                       skip_width=need("skip_start/W")[-1],
+                       ae_num_layers=count("ae_dilatedconv_"),
+                       ae_width=need("ae_startconv/W")[-1],
+                       bottleneck=need("ae_bottleneck/W")[-1])
 
 
 class NSynth:
     """The WaveNet autoencoder with its weights loaded; reusable across jobs."""
 
     def __init__(self, weights: dict[str, np.ndarray], source: str = "<weights>",
-                 jit_compile: bool = True) -> None:
+                 key: str | None = None, jit_compile: bool = True) -> None:
         self.source = source
+        self.key = key or source  # identifies the weights (encoding cache key)
         self.jit_compile = jit_compile  # XLA; False runs the same loop as a plain TF graph
-        self.sizes = _infer_sizes(weights, source)
+        self.sizes = sizes_from_shapes({k: tuple(v.shape) for k, v in weights.items()}, source)
         self._w = weights
-        self._check_shapes()
+        for name, shape in variable_shapes_for(self.sizes).items():
+            self._get(name, shape)
         self._build_encoder()
         self._build_decoder()
         self._chunk_fns: dict[int, Callable] = {}
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "NSynth":
-        prefix = resolve_checkpoint(path)
-        return cls(read_checkpoint_weights(prefix), source=prefix)
+    def load(cls, path: str | os.PathLike, jit_compile: bool = True) -> "NSynth":
+        """From a checkpoint prefix, a folder holding one, or wavenet-ckpt.tar. Reads the
+        raw weights only (not the EMA shadows), like magenta's fastgen."""
+        prefix = tf_checkpoint.resolve_prefix(path)
+        sizes = sizes_from_shapes(tf_checkpoint.variable_shapes(prefix), str(prefix))
+        weights = tf_checkpoint.read_variables(prefix, list(variable_shapes_for(sizes)))
+        return cls(weights, source=str(prefix), key=tf_checkpoint.checkpoint_key(prefix),
+                   jit_compile=jit_compile)
 
     # ------------------------------------------------------------------ weights
     def _get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -148,24 +176,6 @@ class NSynth:
     def _conv(self, name: str, k: int, cin: int, cout: int) -> tuple[np.ndarray, np.ndarray]:
         return (self._get(f"{name}/W", (1, k, cin, cout)),
                 self._get(f"{name}/biases", (cout,)))
-
-    def _check_shapes(self) -> None:
-        s = self.sizes
-        self._conv("ae_startconv", 3, 1, s.ae_width)
-        for i in range(1, s.ae_num_layers + 1):
-            self._conv(f"ae_dilatedconv_{i}", 3, s.ae_width, s.ae_width)
-            self._conv(f"ae_res_{i}", 1, s.ae_width, s.ae_width)
-        self._conv("ae_bottleneck", 1, s.ae_width, s.bottleneck)
-        self._conv("startconv", 3, 1, s.width)
-        self._conv("skip_start", 1, s.width, s.skip_width)
-        for i in range(1, s.num_layers + 1):
-            self._conv(f"dilatedconv_{i}", 3, s.width, 2 * s.width)
-            self._conv(f"cond_map_{i}", 1, s.bottleneck, 2 * s.width)
-            self._conv(f"res_{i}", 1, s.width, s.width)
-            self._conv(f"skip_{i}", 1, s.width, s.skip_width)
-        self._conv("out1", 1, s.skip_width, s.skip_width)
-        self._conv("cond_map_out1", 1, s.bottleneck, s.skip_width)
-        self._conv("logits", 1, s.skip_width, NUM_CLASSES)
 
     # ------------------------------------------------------------------ encoder
     def _build_encoder(self) -> None:
@@ -409,32 +419,3 @@ class NSynth:
             return out.stack()
 
         return run(tf.constant(x), tf.constant(enc)).numpy()
-
-
-def _infer_sizes(w: dict[str, np.ndarray], source: str) -> NSynthSizes:
-    def need(name: str) -> np.ndarray:
-        if name not in w:
-            raise CheckpointError(
-                f"checkpoint {source} has no variable {name!r}: it is not an NSynth WaveNet "
-                "(h512_bo16) checkpoint, or it is incomplete. Re-download wavenet-ckpt.tar.",
-                path=source, variable=name)
-        return w[name]
-
-    def count(prefix: str) -> int:
-        n = 0
-        while f"{prefix}{n + 1}/W" in w:
-            n += 1
-        return n
-
-    start = need("startconv/W")
-    skip = need("skip_start/W")
-    ae = need("ae_startconv/W")
-    bott = need("ae_bottleneck/W")
-    num_layers, ae_layers = count("dilatedconv_"), count("ae_dilatedconv_")
-    if num_layers == 0:
-        need("dilatedconv_1/W")
-    if ae_layers == 0:
-        need("ae_dilatedconv_1/W")
-    return NSynthSizes(num_layers=num_layers, width=int(start.shape[-1]),
-                       skip_width=int(skip.shape[-1]), ae_num_layers=ae_layers,
-                       ae_width=int(ae.shape[-1]), bottleneck=int(bott.shape[-1]))
