@@ -42,6 +42,7 @@ HANDLER_MODULES = [
     "engine.handlers.melody",
     "engine.handlers.gansynth",
     "engine.handlers.library",
+    "engine.handlers.nsynth",
 ]
 
 

@@ -11,4 +11,5 @@ COMMAND_MODULES = [
     "engine.commands.generate",
     "engine.commands.gansynth",
     "engine.commands.library",
+    "engine.commands.nsynth",
 ]

@@ -1,0 +1,421 @@
+"""NSynth WaveNet autoencoder (`h512_bo16`), native TensorFlow 2.
+
+Reads Magenta's `wavenet-ckpt` by variable name (the RAW `W`/`biases`, not the
+`/ExponentialMovingAverage` shadows: that is what magenta's encode/generate restore).
+Sizes (layers, widths) come from the checkpoint, so small test checkpoints work too.
+
+- `NSynth.encode(audio)`: non-causal dilated encoder -> [B, T, 16] frames, one per 512
+  samples (audio trimmed to a multiple of 512 as magenta does).
+- `NSynth.synthesize(encodings, seed)`: autoregressive "fast generation": each causal
+  layer keeps a ring buffer of its last 2·d inputs, so one step costs one pass through
+  the layers. The loop runs inside an XLA-compiled `tf.while_loop` in chunks; between
+  chunks it reports progress and honours cancellation, returning the audio made so far.
+
+Sampling draws u ~ U[0, 1) per step and voice from `np.random.RandomState(seed).rand`,
+in the order magenta's `fastgen.synthesize` draws from `np.random` after
+`np.random.seed(seed)`, and picks the first class whose CDF reaches u. Same seed, same
+encodings -> the same audio as magenta.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from engine.audio.mulaw import NUM_CLASSES, class_to_audio_table, network_input
+from engine.errors import BadInput, BadRequest, CheckpointError
+from engine.models import tf_checkpoint
+
+SAMPLE_RATE = 16000
+HOP_LENGTH = 512  # samples per encoding frame (ae_hop_length)
+NUM_STAGES = 10  # dilation of layer i is 2 ** (i % NUM_STAGES), fixed by the config
+FILTER_LENGTH = 3
+
+ProgressFn = Callable[[int, int], None]  # (samples done per voice, total per voice)
+CancelledFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class NSynthSizes:
+    num_layers: int  # decoder residual layers (30)
+    width: int  # decoder residual width (512)
+    skip_width: int  # (256)
+    ae_num_layers: int  # encoder layers (30)
+    ae_width: int  # (128)
+    bottleneck: int  # encoding channels (16)
+
+
+@dataclass
+class SynthResult:
+    audio: np.ndarray  # [B, samples_done] float32 at 16 kHz
+    codes: np.ndarray  # [B, samples_done] int16 softmax classes (μ-law code + 128)
+    samples_done: int
+    total_samples: int
+    seconds: float
+
+    @property
+    def partial(self) -> bool:
+        return self.samples_done < self.total_samples
+
+
+def trim_for_encoding(audio: np.ndarray, max_length: int | None = None) -> np.ndarray:
+    """Cut audio ([L] or [B, L]) to a multiple of 512 samples (at most `max_length`)."""
+    n = audio.shape[-1] if max_length is None else min(max_length, audio.shape[-1])
+    return audio[..., : (n // HOP_LENGTH) * HOP_LENGTH]
+
+
+def variable_shapes_for(sizes: NSynthSizes) -> dict[str, tuple[int, ...]]:
+    """Every variable the model reads (raw weights), name -> shape."""
+    s = sizes
+    out: dict[str, tuple[int, ...]] = {}
+
+    def conv(name: str, k: int, cin: int, cout: int) -> None:
+        out[f"{name}/W"] = (1, k, cin, cout)
+        out[f"{name}/biases"] = (cout,)
+
+    conv("ae_startconv", 3, 1, s.ae_width)
+    for i in range(1, s.ae_num_layers + 1):
+        conv(f"ae_dilatedconv_{i}", 3, s.ae_width, s.ae_width)
+        conv(f"ae_res_{i}", 1, s.ae_width, s.ae_width)
+    conv("ae_bottleneck", 1, s.ae_width, s.bottleneck)
+    conv("startconv", 3, 1, s.width)
+    conv("skip_start", 1, s.width, s.skip_width)
+    for i in range(1, s.num_layers + 1):
+        conv(f"dilatedconv_{i}", 3, s.width, 2 * s.width)
+        conv(f"cond_map_{i}", 1, s.bottleneck, 2 * s.width)
+        conv(f"res_{i}", 1, s.width, s.width)
+        conv(f"skip_{i}", 1, s.width, s.skip_width)
+    conv("out1", 1, s.skip_width, s.skip_width)
+    conv("cond_map_out1", 1, s.bottleneck, s.skip_width)
+    conv("logits", 1, s.skip_width, NUM_CLASSES)
+    return out
+
+
+H512_BO16 = NSynthSizes(num_layers=30, width=512, skip_width=256, ae_num_layers=30,
+                        ae_width=128, bottleneck=16)
+
+
+def expected_variables(config: str = "h512_bo16") -> dict[str, tuple[int, ...]]:
+    """For `magstation models verify`: the variables the official checkpoint must hold."""
+    if config != "h512_bo16":
+        raise BadRequest(f"unknown NSynth config {config!r}; the one known is h512_bo16")
+    return variable_shapes_for(H512_BO16)
+
+
+def sizes_from_shapes(shapes: dict[str, tuple[int, ...]], source: str) -> NSynthSizes:
+    """Layer counts and widths of a checkpoint, from its variable shapes."""
+    def need(name: str) -> tuple[int, ...]:
+        if name not in shapes:
+            raise CheckpointError(
+                f"checkpoint {source} has no variable `{name}`: it is not an NSynth WaveNet "
+                "(h512_bo16) checkpoint, or it is incomplete; download it again "
+                "(`magstation models pull nsynth-wavenet --force`)", path=source, variable=name)
+        return shapes[name]
+
+    def count(prefix: str) -> int:
+        n = 0
+        while f"{prefix}{n + 1}/W" in shapes:
+            n += 1
+        if n == 0:
+            need(f"{prefix}1/W")
+        return n
+
+    return NSynthSizes(num_layers=count("dilatedconv_"), width=need("startconv/W")[-1],
+                       skip_width=need("skip_start/W")[-1],
+                       ae_num_layers=count("ae_dilatedconv_"),
+                       ae_width=need("ae_startconv/W")[-1],
+                       bottleneck=need("ae_bottleneck/W")[-1])
+
+
+class NSynth:
+    """The WaveNet autoencoder with its weights loaded; reusable across jobs."""
+
+    def __init__(self, weights: dict[str, np.ndarray], source: str = "<weights>",
+                 key: str | None = None, jit_compile: bool = True) -> None:
+        self.source = source
+        self.key = key or source  # identifies the weights (encoding cache key)
+        self.jit_compile = jit_compile  # XLA; False runs the same loop as a plain TF graph
+        self.sizes = sizes_from_shapes({k: tuple(v.shape) for k, v in weights.items()}, source)
+        self._w = weights
+        for name, shape in variable_shapes_for(self.sizes).items():
+            self._get(name, shape)
+        self._build_encoder()
+        self._build_decoder()
+        self._chunk_fns: dict[int, Callable] = {}
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, jit_compile: bool = True) -> "NSynth":
+        """From a checkpoint prefix, a folder holding one, or wavenet-ckpt.tar. Reads the
+        raw weights only (not the EMA shadows), like magenta's fastgen."""
+        prefix = tf_checkpoint.resolve_prefix(path)
+        sizes = sizes_from_shapes(tf_checkpoint.variable_shapes(prefix), str(prefix))
+        weights = tf_checkpoint.read_variables(prefix, list(variable_shapes_for(sizes)))
+        return cls(weights, source=str(prefix), key=tf_checkpoint.checkpoint_key(prefix),
+                   jit_compile=jit_compile)
+
+    # ------------------------------------------------------------------ weights
+    def _get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        if name not in self._w:
+            raise CheckpointError(
+                f"checkpoint {self.source} has no variable {name!r}: it is not an NSynth "
+                "WaveNet (h512_bo16) checkpoint, or it is incomplete. Re-download "
+                "wavenet-ckpt.tar.", path=self.source, variable=name)
+        a = self._w[name]
+        if tuple(a.shape) != shape:
+            raise CheckpointError(
+                f"variable {name!r} in {self.source} has shape {tuple(a.shape)}, expected "
+                f"{shape}: the checkpoint does not match the h512_bo16 layout.",
+                path=self.source, variable=name)
+        return a
+
+    def _conv(self, name: str, k: int, cin: int, cout: int) -> tuple[np.ndarray, np.ndarray]:
+        return (self._get(f"{name}/W", (1, k, cin, cout)),
+                self._get(f"{name}/biases", (cout,)))
+
+    # ------------------------------------------------------------------ encoder
+    def _build_encoder(self) -> None:
+        s = self.sizes
+        # [1, k, cin, cout] -> conv1d filters [k, cin, cout]
+        def conv(name, k, cin, cout):
+            w, b = self._conv(name, k, cin, cout)
+            return tf.constant(w[0]), tf.constant(b)
+
+        self._enc_start = conv("ae_startconv", 3, 1, s.ae_width)
+        self._enc_layers = [
+            (2 ** (i % NUM_STAGES),
+             conv(f"ae_dilatedconv_{i + 1}", 3, s.ae_width, s.ae_width),
+             conv(f"ae_res_{i + 1}", 1, s.ae_width, s.ae_width))
+            for i in range(s.ae_num_layers)]
+        self._enc_bottleneck = conv("ae_bottleneck", 1, s.ae_width, s.bottleneck)
+        self._encode_fn = tf.function(self._encode_graph, reduce_retracing=True)
+
+    def _encode_graph(self, x: tf.Tensor) -> tf.Tensor:
+        """x: [B, L, 1] μ-law network input, L a multiple of 512 -> [B, L/512, bottleneck]."""
+        def conv(v, wb, d=1):
+            w, b = wb
+            return tf.nn.conv1d(v, w, stride=1, padding="SAME", dilations=d) + b
+
+        en = conv(x, self._enc_start)
+        for d, dil, res in self._enc_layers:
+            h = tf.nn.relu(conv(tf.nn.relu(en), dil, d))
+            en = en + conv(h, res)
+        en = conv(en, self._enc_bottleneck)
+        shape = tf.shape(en)
+        en = tf.reshape(en, [shape[0], shape[1] // HOP_LENGTH, HOP_LENGTH, shape[2]])
+        return tf.reduce_mean(en, axis=2)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Samples either side of a point that the encoder output depends on."""
+        return 1 + sum(2 ** (i % NUM_STAGES) for i in range(self.sizes.ae_num_layers))
+
+    def encode(self, audio: np.ndarray, max_chunk: int = 16000 * 20) -> np.ndarray:
+        """Audio [L] or [B, L] (float, 16 kHz, in [−1, 1]) -> encodings [B, L // 512, 16].
+
+        Long audio is encoded in windows of `max_chunk` samples with enough overlap that
+        the result equals a single pass (the encoder's receptive field is finite).
+        """
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim == 1:
+            audio = audio[None]
+        if audio.ndim != 2:
+            raise BadInput(f"audio must be [samples] or [batch, samples], got {audio.shape}")
+        audio = trim_for_encoding(audio)
+        n = audio.shape[1]
+        if n == 0:
+            raise BadInput("audio is shorter than 512 samples (32 ms at 16 kHz): nothing "
+                           "to encode; use a longer sound")
+        x = network_input(audio)[..., None]
+        margin = -(-self.receptive_radius // HOP_LENGTH) * HOP_LENGTH
+        step = max(HOP_LENGTH, (max_chunk // HOP_LENGTH) * HOP_LENGTH)
+        if n <= step + 2 * margin:
+            return self._encode_fn(tf.constant(x)).numpy()
+        frames = []
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            lo, hi = max(0, start - margin), min(n, stop + margin)
+            enc = self._encode_fn(tf.constant(x[:, lo:hi])).numpy()
+            first = (start - lo) // HOP_LENGTH
+            frames.append(enc[:, first: first + (stop - start) // HOP_LENGTH])
+        return np.concatenate(frames, axis=1)
+
+    # ------------------------------------------------------------------ decoder
+    def _build_decoder(self) -> None:
+        s = self.sizes
+        L, W, S = s.num_layers, s.width, s.skip_width
+        g = self._conv
+        self._dilations = [2 ** (i % NUM_STAGES) for i in range(L)]
+        sw, sb = g("startconv", 3, 1, W)
+        self._start_w = tf.constant(sw[0, :, 0, :])  # [3, W]: taps t-2, t-1, t
+        self._start_b = tf.constant(sb)
+        # Per layer: [3W, 2W] kernel over concat(x[t-2d], x[t-d], x[t]).
+        self._dil_w = [tf.constant(g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[0][0].reshape(3 * W, 2 * W))
+                       for i in range(L)]
+        self._res_w = [tf.constant(g(f"res_{i + 1}", 1, W, W)[0][0, 0]) for i in range(L)]
+        self._res_b = [tf.constant(g(f"res_{i + 1}", 1, W, W)[1]) for i in range(L)]
+        # Conditioning of every layer and of out1 in one matmul; the dilated-conv and
+        # out1 biases are folded into its bias (all are added before the nonlinearity).
+        cond_w = [g(f"cond_map_{i + 1}", 1, s.bottleneck, 2 * W)[0][0, 0] for i in range(L)]
+        cond_b = [g(f"cond_map_{i + 1}", 1, s.bottleneck, 2 * W)[1]
+                  + g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[1] for i in range(L)]
+        cw1, cb1 = g("cond_map_out1", 1, s.bottleneck, S)
+        o1w, o1b = g("out1", 1, S, S)
+        self._cond_w = tf.constant(np.concatenate(cond_w + [cw1[0, 0]], axis=1))
+        self._cond_b = tf.constant(np.concatenate(cond_b + [cb1 + o1b]))
+        # All skip projections (skip_start on the first residual input, skip_i on each
+        # gate output) summed by one matmul over their concatenated inputs.
+        ssw, ssb = g("skip_start", 1, W, S)
+        skip_w = [ssw[0, 0]] + [g(f"skip_{i + 1}", 1, W, S)[0][0, 0] for i in range(L)]
+        skip_b = ssb + sum(g(f"skip_{i + 1}", 1, W, S)[1] for i in range(L))
+        self._skip_w = tf.constant(np.concatenate(skip_w, axis=0))
+        self._skip_b = tf.constant(skip_b)
+        self._out1_w = tf.constant(o1w[0, 0])
+        lw, lb = g("logits", 1, S, NUM_CLASSES)
+        self._logits_w = tf.constant(lw[0, 0])
+        self._logits_b = tf.constant(lb)
+        # Ring buffers of all dilated layers live in one [slots, B, W] tensor; layer i
+        # owns 2·d_i slots from offset o_i. Slot o_i + t mod 2d holds x[t-2d] (read, then
+        # overwritten by x[t]); slot o_i + (t+d) mod 2d holds x[t-d].
+        sizes = np.array([2 * d for d in self._dilations], np.int32)
+        self._ring_sizes = tf.constant(sizes)
+        self._ring_half = tf.constant(sizes // 2)
+        self._ring_offsets = tf.constant(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int32))
+        self._num_slots = int(sizes.sum())
+        self._class_audio = tf.constant(class_to_audio_table())
+
+    def _initial_state(self, batch: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        ring = tf.zeros([self._num_slots, batch, self.sizes.width], tf.float32)
+        start_hist = tf.zeros([batch, 2], tf.float32)  # startconv inputs x[t-2], x[t-1]
+        prev = tf.zeros([batch], tf.float32)  # network input of this step (last sample)
+        return ring, start_hist, prev
+
+    def _step(self, ring, start_hist, x_in, t, e):
+        """One sample for every voice. x_in [B]: this step's input (q/128 of the previous
+        sample); e [B, 16]: its encoding frame. Returns the new state and logits [B, 256]."""
+        W = self.sizes.width
+        taps = tf.concat([start_hist, x_in[:, None]], axis=1)  # [B, 3]
+        l = tf.matmul(taps, self._start_w) + self._start_b
+        start_hist = taps[:, 1:]
+        cond = tf.matmul(e, self._cond_w) + self._cond_b
+        slot_old = self._ring_offsets + tf.math.floormod(t, self._ring_sizes)
+        slot_mid = self._ring_offsets + tf.math.floormod(t + self._ring_half, self._ring_sizes)
+        old = tf.gather(ring, slot_old)  # [L, B, W] x[t-2d]
+        mid = tf.gather(ring, slot_mid)  # [L, B, W] x[t-d]
+        inputs, gates = [], []
+        for i in range(self.sizes.num_layers):
+            inputs.append(l)
+            h = tf.concat([old[i], mid[i], l], axis=1)
+            d = tf.matmul(h, self._dil_w[i]) + cond[:, 2 * W * i: 2 * W * (i + 1)]
+            z = tf.sigmoid(d[:, :W]) * tf.tanh(d[:, W:])
+            gates.append(z)
+            l = l + tf.matmul(z, self._res_w[i]) + self._res_b[i]
+        ring = tf.tensor_scatter_nd_update(ring, slot_old[:, None], tf.stack(inputs))
+        s = tf.matmul(tf.concat([inputs[0]] + gates, axis=1), self._skip_w) + self._skip_b
+        s = tf.nn.relu(tf.matmul(tf.nn.relu(s), self._out1_w) + cond[:, 2 * W * self.sizes.num_layers:])
+        logits = tf.matmul(s, self._logits_w) + self._logits_b
+        return ring, start_hist, logits
+
+    def _chunk_fn(self, max_steps: int) -> Callable:
+        if max_steps not in self._chunk_fns:
+            def chunk(ring, start_hist, prev, t0, n, u, frames, frame0):
+                """Run n ≤ max_steps steps from sample t0. u [max_steps, B] float64;
+                frames [B, K, 16] encoding frames starting at frame index frame0."""
+                batch = tf.shape(u)[1]
+                codes = tf.zeros([max_steps, batch], tf.int32)
+
+                def body(i, ring, start_hist, prev, codes):
+                    t = t0 + i
+                    e = tf.gather(frames, t // HOP_LENGTH - frame0, axis=1)
+                    ring, start_hist, logits = self._step(ring, start_hist, prev, t, e)
+                    cdf = tf.cumsum(tf.cast(tf.nn.softmax(logits), tf.float64), axis=1)
+                    k = tf.reduce_sum(tf.cast(cdf < u[i][:, None], tf.int32), axis=1)
+                    k = tf.minimum(k, NUM_CLASSES - 1)
+                    codes = tf.tensor_scatter_nd_update(codes, [[i]], k[None])
+                    prev = tf.cast(k - NUM_CLASSES // 2, tf.float32) / 128.0
+                    return i + 1, ring, start_hist, prev, codes
+
+                _, ring, start_hist, prev, codes = tf.while_loop(
+                    lambda i, *_: i < n, body, (tf.constant(0), ring, start_hist, prev, codes))
+                return ring, start_hist, prev, codes
+
+            self._chunk_fns[max_steps] = tf.function(chunk, jit_compile=self.jit_compile)
+        return self._chunk_fns[max_steps]
+
+    def synthesize(self, encodings: np.ndarray, seed: int = 0, *,
+                   progress: ProgressFn | None = None,
+                   cancelled: CancelledFn | None = None,
+                   chunk_seconds: float = 0.5, max_chunk: int = 512) -> SynthResult:
+        """Encodings [B, T, 16] (or [T, 16]) -> audio [B, T·512], sampled with `seed`.
+
+        Every voice draws from the same seeded stream, interleaved per step, exactly as
+        magenta does for a batch. `progress(done, total)` is called between chunks of
+        about `chunk_seconds`; when `cancelled()` turns true the audio generated so far
+        is returned (`result.partial`).
+        """
+        enc = np.asarray(encodings, dtype=np.float32)
+        if enc.ndim == 2:
+            enc = enc[None]
+        if enc.ndim != 3 or enc.shape[2] != self.sizes.bottleneck or enc.shape[1] == 0:
+            raise BadInput(f"encodings must be [batch, frames, {self.sizes.bottleneck}] "
+                           f"with at least one frame, got {enc.shape}")
+        batch, frames, _ = enc.shape
+        total = frames * HOP_LENGTH
+        rng = np.random.RandomState(seed)
+        fn = self._chunk_fn(max_chunk)
+        k = max_chunk // HOP_LENGTH + 2  # frames one chunk can touch
+        enc_padded = np.concatenate([enc, np.zeros([batch, k, enc.shape[2]], np.float32)], 1)
+        ring, start_hist, prev = self._initial_state(batch)
+        codes = np.zeros([batch, total], np.int16)
+        done, n = 0, min(16, max_chunk)
+        t_start = time.perf_counter()
+        while done < total:
+            if cancelled is not None and cancelled():
+                break
+            n = min(n, total - done)
+            u = np.zeros([max_chunk, batch])
+            u[:n] = rng.rand(n, batch)  # row i = magenta's np.random.rand(batch) at step i
+            f0 = done // HOP_LENGTH
+            t0 = time.perf_counter()
+            ring, start_hist, prev, c = fn(ring, start_hist, prev, tf.constant(done), tf.constant(n),
+                                           tf.constant(u), tf.constant(enc_padded[:, f0:f0 + k]),
+                                           tf.constant(f0))
+            codes[:, done:done + n] = c.numpy()[:n].T
+            done += n
+            dt = time.perf_counter() - t0
+            if progress is not None:
+                progress(done, total)
+            # Size the next chunk to about chunk_seconds (the first call also compiles).
+            n = int(np.clip(n * chunk_seconds / max(dt, 1e-6), 1, max_chunk)) if done > 16 else n * 2
+        out = codes[:, :done]
+        audio = class_to_audio_table()[out.astype(np.int64)]
+        return SynthResult(audio=audio, codes=out, samples_done=done, total_samples=total,
+                           seconds=time.perf_counter() - t_start)
+
+    def teacher_forced_logits(self, inputs: np.ndarray, encodings: np.ndarray) -> np.ndarray:
+        """Logits [N, B, 256] of the fast generator fed audio `inputs[:, t-1]` at step t
+        (input 0 at t = 0). For parity tests and scoring; runs the same step as synthesis."""
+        x = network_input(np.asarray(inputs, np.float32))
+        x = np.concatenate([np.zeros([x.shape[0], 1], np.float32), x[:, :-1]], axis=1)
+        enc = np.asarray(encodings, np.float32)
+
+        @tf.function(jit_compile=self.jit_compile)
+        def run(x, enc):
+            n = tf.shape(x)[1]
+            ring, start_hist, _ = self._initial_state(x.shape[0])
+            out = tf.TensorArray(tf.float32, size=n)
+
+            def body(t, ring, start_hist, out):
+                e = tf.gather(enc, t // HOP_LENGTH, axis=1)
+                ring, start_hist, logits = self._step(ring, start_hist, x[:, t], t, e)
+                return t + 1, ring, start_hist, out.write(t, logits)
+
+            _, _, _, out = tf.while_loop(lambda t, *_: t < n, body,
+                                         (tf.constant(0), ring, start_hist, out))
+            return out.stack()
+
+        return run(tf.constant(x), tf.constant(enc)).numpy()

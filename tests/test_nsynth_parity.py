@@ -1,0 +1,150 @@
+"""Native NSynth vs magenta's own fastgen, on a reduced-width checkpoint in the official
+format (tests/reference/make_nsynth_goldens.py made the checkpoint and the goldens)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.audio.mulaw import class_to_audio_table, mu_law_decode, mu_law_encode
+from engine.errors import BadInput, CheckpointError
+from engine.models.nsynth import NSynth, variable_shapes_for
+from engine.models import tf_checkpoint
+
+FIX = Path(__file__).parent / "fixtures" / "nsynth"
+CKPT = FIX / "ckpt"
+
+
+@pytest.fixture(scope="module")
+def golden():
+    return dict(np.load(FIX / "goldens.npz"))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return NSynth.load(CKPT)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_sizes_are_read_from_the_checkpoint(model):
+    s = model.sizes
+    assert (s.num_layers, s.width, s.skip_width) == (12, 32, 24)
+    assert (s.ae_num_layers, s.ae_width, s.bottleneck) == (12, 20, 16)
+
+
+def test_mu_law_round_trip_matches_magenta(golden):
+    codes, requantized = golden["mu_law_table"]
+    assert np.array_equal(mu_law_encode(mu_law_decode(codes)), requantized)
+    assert mu_law_decode(np.array([0]))[0] == 0.0  # magenta's special case
+    assert np.array_equal(class_to_audio_table(), mu_law_decode(np.arange(256) - 128))
+
+
+def test_encode_matches_magenta_and_trims_to_512(model, golden):
+    audio = golden["encode_audio"]  # 2348 samples: magenta trims to 2048 -> 4 frames
+    enc = model.encode(audio)
+    assert enc.shape == golden["encodings"].shape == (2, 4, 16)
+    np.testing.assert_allclose(enc, golden["encodings"], atol=2e-5, rtol=1e-5)
+
+
+def test_long_audio_in_windows_equals_one_pass(model, golden):
+    whole = model.encode(golden["encode_audio"])
+    windowed = model.encode(golden["encode_audio"], max_chunk=512)
+    np.testing.assert_allclose(windowed, whole, atol=2e-5)
+
+
+def test_encode_rejects_too_short_audio(model):
+    with pytest.raises(BadInput, match="shorter than 512"):
+        model.encode(np.zeros(300, np.float32))
+
+
+def test_teacher_forced_distributions_match_fastgen(model, golden):
+    logits = model.teacher_forced_logits(golden["tf_inputs"], golden["tf_encodings"])
+    probs = softmax(logits)
+    assert probs.shape == (1400, 2, 256)
+    np.testing.assert_allclose(probs[golden["tf_steps"]], golden["tf_probs"], atol=2e-6)
+    # greedy choice agrees at every one of the 1400 steps (covers the dilation-512 queues)
+    assert np.array_equal(probs.argmax(-1), golden["tf_argmax"])
+
+
+def test_synthesis_with_the_same_seed_is_magentas_audio(model, golden):
+    result = model.synthesize(golden["synth_encodings"], seed=int(golden["synth_seed"]))
+    assert not result.partial
+    assert result.audio.shape == golden["synth_audio"].shape == (2, 1024)
+    np.testing.assert_array_equal(result.audio, golden["synth_audio"])
+
+
+def test_same_seed_same_audio_other_seed_other_audio(model, golden):
+    enc = golden["synth_encodings"][:1, :1]
+    a = model.synthesize(enc, seed=5).audio
+    b = model.synthesize(enc, seed=5).audio
+    c = model.synthesize(enc, seed=6).audio
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_cancel_keeps_the_audio_made_so_far(model, golden):
+    enc = golden["synth_encodings"]
+    full = model.synthesize(enc, seed=9)
+    seen: list[int] = []
+    part = model.synthesize(enc, seed=9, progress=lambda d, t: seen.append(d),
+                            cancelled=lambda: len(seen) >= 1)
+    assert part.partial and 0 < part.samples_done < part.total_samples == 1024
+    assert part.audio.shape == (2, part.samples_done)
+    assert seen == [part.samples_done]
+    np.testing.assert_array_equal(part.audio, full.audio[:, : part.samples_done])
+
+
+def test_progress_reaches_the_total(model, golden):
+    seen: list[tuple[int, int]] = []
+    model.synthesize(golden["synth_encodings"][:, :1], seed=1,
+                     progress=lambda d, t: seen.append((d, t)))
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == 512 and {t for _, t in seen} == {512}
+
+
+def test_fixture_distinguishes_raw_weights_from_ema(golden):
+    """fastgen restores the RAW weights; a model built from the EMA shadows must not match
+    the goldens (otherwise the parity tests could not catch that mistake)."""
+    prefix = tf_checkpoint.resolve_prefix(CKPT)
+    raw = NSynth.load(CKPT)
+    names = list(variable_shapes_for(raw.sizes))
+    ema = tf_checkpoint.read_variables(prefix, [n + "/ExponentialMovingAverage" for n in names])
+    shadow = NSynth({n: ema[n + "/ExponentialMovingAverage"] for n in names})
+    assert np.abs(shadow.encode(golden["encode_audio"]) - golden["encodings"]).max() > 1e-2
+
+
+def _write_checkpoint(prefix: Path, tensors: dict[str, np.ndarray]) -> None:
+    import tensorflow as tf
+
+    names = sorted(tensors)
+    tf.raw_ops.SaveV2(prefix=str(prefix), tensor_names=names, shape_and_slices=[""] * len(names),
+                      tensors=[tf.constant(tensors[n]) for n in names])
+
+
+def test_missing_variable_is_a_checkpoint_error(tmp_path, model):
+    prefix = tf_checkpoint.resolve_prefix(CKPT)
+    names = [n for n in variable_shapes_for(model.sizes) if n != "res_3/biases"]
+    _write_checkpoint(tmp_path / "model.ckpt-1", tf_checkpoint.read_variables(prefix, names))
+    with pytest.raises(CheckpointError, match="res_3/biases"):
+        NSynth.load(tmp_path)
+
+
+def test_wrong_shape_is_a_checkpoint_error(tmp_path, model):
+    prefix = tf_checkpoint.resolve_prefix(CKPT)
+    weights = tf_checkpoint.read_variables(prefix, list(variable_shapes_for(model.sizes)))
+    weights["cond_map_2/W"] = weights["cond_map_2/W"][..., :10]
+    _write_checkpoint(tmp_path / "model.ckpt-1", weights)
+    with pytest.raises(CheckpointError, match="cond_map_2/W"):
+        NSynth.load(tmp_path)
+
+
+def test_not_an_nsynth_checkpoint(tmp_path):
+    _write_checkpoint(tmp_path / "model.ckpt-1", {"decoder/kernel": np.zeros([2, 2], np.float32)})
+    with pytest.raises(CheckpointError, match="not an NSynth"):
+        NSynth.load(tmp_path)
