@@ -429,9 +429,21 @@ def overview(store: Store, path: str, columns: int, bands: int,
 
 
 def audition_buffer(store: Store, path: str, ctx: JobContext | None = None) -> dict[str, Any]:
-    """The 16 kHz float buffer a sound plays from (written on demand)."""
+    """The 16 kHz float buffer of a sound, as the models hear it (written on demand)."""
     p, digest = usable(store, path, ctx)
     out = derivative(p, digest)
     frames = sf.info(str(out)).frames
     return {"path": str(p), "buffer_path": str(out), "rate": MODEL_RATE,
             "seconds": frames / MODEL_RATE, "hash": digest}
+
+
+def audition_audio(store: Store, path: str, model_rate: bool = False,
+                   ctx: JobContext | None = None) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """What an audition plays: the original file at its own rate (mixed to mono), or with
+    `model_rate` the 16 kHz version the models hear. Also prepares that 16 kHz buffer.
+    Returns `(samples, rate, audition_buffer's dict)`."""
+    buffer = audition_buffer(store, path, ctx)
+    if model_rate:
+        return read_model_wav(Path(buffer["buffer_path"])), MODEL_RATE, buffer
+    samples, rate = read_sound(Path(buffer["path"]))
+    return samples, rate, buffer
