@@ -14,8 +14,6 @@ import hashlib
 import os
 import re
 import shutil
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +21,8 @@ import numpy as np
 import soundfile as sf
 
 from engine import paths
+from engine.audio import io as audio_io
+from engine.audio.io import MODEL_RATE, AudioInfo
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest
 from engine.fsutil import atomic_write, atomic_write_text
@@ -30,9 +30,8 @@ from engine.store import Sound, Store
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
 IMPORT_SUFFIXES = (".wav", ".flac", ".mp3")
-MODEL_RATE = 16000
-MAX_BYTES = 200 * 1024 * 1024   # a bigger file is almost surely an album, not a sample
-MAX_SECONDS = 600.0
+MAX_BYTES = audio_io.DEFAULT_MAX_BYTES   # a bigger file is almost surely an album
+MAX_SECONDS = audio_io.DEFAULT_MAX_SECONDS
 RATE_RANGE = (8000, 192000)     # outside this a "sample rate" is a broken header
 MAX_CHANNELS = 8
 TAG_RE = re.compile(r"^[\w.+#-]{1,32}$")
@@ -77,81 +76,24 @@ def add_folder(store: Store, folder: str) -> Path:
 
 
 # ---------------------------------------------------------------------- reading audio
-# TODO(lead): swap `_probe` / `_load` for engine.audio.io.probe / load_audio once the audio
-# branch is merged; they follow the same contract (BadInput with a `reason`).
-
-@dataclass(frozen=True)
-class _Info:
-    format: str
-    subtype: str
-    rate: int
-    channels: int
-    frames: int
-
-    @property
-    def seconds(self) -> float:
-        return self.frames / self.rate if self.rate else 0.0
-
+# Decoding and the checks on the file itself (missing, empty, not audio, truncated...)
+# are engine.audio.io's; the library adds only its own limits, with the same `reason`s.
 
 def _bad(path: Path, reason: str, message: str, **details: Any) -> BadInput:
     return BadInput(f"{path}: {message}", path=str(path), reason=reason, **details)
 
 
-def _wav_missing_bytes(path: Path, size: int) -> int:
-    """How many bytes a RIFF WAV's data chunk says it has beyond the end of the file
-    (libsndfile silently reads a cut-off file as a shorter one)."""
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return 0
-        pos = 12
-        while pos + 8 <= size:
-            fh.seek(pos)
-            cid, csize = struct.unpack("<4sI", fh.read(8))
-            if cid == b"data":
-                return 0 if csize in (0, 0xFFFFFFFF) else max(0, csize - (size - pos - 8))
-            pos += 8 + csize + (csize & 1)
-    return 0
+def _probe(path: Path) -> AudioInfo:
+    """What a file holds, without decoding it; BadInput (with a `reason`) if the library
+    can't use it."""
+    info = audio_io.probe(path, max_bytes=MAX_BYTES)
+    _check_limits(path, info)
+    return info
 
 
-def _probe(path: Path) -> _Info:
-    """What a file holds, without decoding it; BadInput (with a `reason`) if unusable."""
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise _bad(path, "missing", f"cannot be read ({e.strerror}). Check the path.") from e
-    if size == 0:
-        raise _bad(path, "empty", "the file is empty (0 bytes). Re-export or download it again.")
-    if size > MAX_BYTES:
-        raise _bad(path, "too_large", f"the file is too large ({size / 2**20:.0f} MiB, limit "
-                   f"{MAX_BYTES / 2**20:.0f} MiB). Trim it to the part you need.")
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as e:
-        text = str(e)
-        if "unimplemented format" in text:
-            raise _bad(path, "odd_format", "its sample format is not supported. Re-export it "
-                       "as 16- or 24-bit PCM or 32-bit float WAV.") from e
-        if "Format not recognised" in text:
-            raise _bad(path, "not_audio", "this is not an audio file (format not recognised). "
-                       "Use WAV, FLAC, MP3, OGG or AIFF.") from e
-        reason = re.sub(r"^Error( opening '[^']*')?\s*:\s*", "", text).strip().rstrip(".")
-        raise _bad(path, "unreadable", f"the audio file is damaged or truncated ({reason}). "
-                   "Get it again or re-export it.") from e
-    if info.format == "WAV" and (missing := _wav_missing_bytes(path, size)):
-        raise _bad(path, "truncated", f"the WAV file is truncated ({missing} bytes of audio "
-                   "missing). It was cut off while copying or downloading: get it again.")
-    if int(info.frames) <= 0:
-        raise _bad(path, "empty", "the file holds no audio (0 samples).")
-    found = _Info(info.format, info.subtype, int(info.samplerate), int(info.channels), int(info.frames))
-    _check_limits(path, found)
-    return found
-
-
-def _check_limits(path: Path, info: _Info) -> None:
-    """What the library refuses even when it decodes: odd rates, many channels, too long.
-    (Stays when `_probe` becomes engine.audio.io.probe.)"""
-    rate, channels, frames = info.rate, info.channels, info.frames
+def _check_limits(path: Path, info: AudioInfo) -> None:
+    """What the library refuses even when it decodes: odd rates, many channels, too long."""
+    rate, channels, frames = info.rate, info.channels, audio_io.require_length(info)
     if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
         raise _bad(path, "odd_rate", f"its sample rate {rate} Hz is outside "
                    f"{RATE_RANGE[0]}-{RATE_RANGE[1]} Hz; the header is probably wrong. "
@@ -164,29 +106,16 @@ def _check_limits(path: Path, info: _Info) -> None:
                    f"{MAX_SECONDS:.0f} s). Trim it to the part you need.")
 
 
-def _load(path: Path, rate: int = MODEL_RATE) -> np.ndarray:
-    """Decode to float32 mono at `rate`; BadInput for files that turn out broken."""
-    info = _probe(path)
-    try:
-        data, native = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as e:
-        raise _bad(path, "corrupt", f"the audio data is corrupt ({e}). Get the file again.") from e
-    if len(data) < info.frames - max(2304, info.frames // 100):  # MP3/OGG counts are estimates
-        raise _bad(path, "truncated", f"the file is truncated (decoded {len(data)} of "
-                   f"{info.frames} samples). Get it again.")
-    if len(data) == 0:
-        raise _bad(path, "empty", "the file holds no audio (0 samples).")
-    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    if not np.all(np.isfinite(mono)):
-        raise _bad(path, "non_finite", "the file contains invalid samples (NaN or infinity). "
-                   "Re-export it.")
-    if native != rate:
-        from math import gcd
+def read_sound(path: Path) -> tuple[np.ndarray, int]:
+    """A library sound decoded to float32 mono at its own rate: `(samples, rate)`."""
+    _probe(path)
+    return audio_io.read_audio(path, max_bytes=MAX_BYTES, max_seconds=MAX_SECONDS)
 
-        from scipy.signal import resample_poly
-        g = gcd(int(native), int(rate))
-        mono = resample_poly(mono, rate // g, int(native) // g)
-    return np.ascontiguousarray(mono, dtype=np.float32)
+
+def _load(path: Path) -> np.ndarray:
+    """A library sound as the models hear it: float32 mono at 16 kHz."""
+    samples, rate = read_sound(path)
+    return audio_io.resample(samples, rate, MODEL_RATE)
 
 
 def file_hash(path: Path, ctx: JobContext | None = None) -> str:
@@ -500,9 +429,21 @@ def overview(store: Store, path: str, columns: int, bands: int,
 
 
 def audition_buffer(store: Store, path: str, ctx: JobContext | None = None) -> dict[str, Any]:
-    """The 16 kHz float buffer a sound plays from (written on demand)."""
+    """The 16 kHz float buffer of a sound, as the models hear it (written on demand)."""
     p, digest = usable(store, path, ctx)
     out = derivative(p, digest)
     frames = sf.info(str(out)).frames
     return {"path": str(p), "buffer_path": str(out), "rate": MODEL_RATE,
             "seconds": frames / MODEL_RATE, "hash": digest}
+
+
+def audition_audio(store: Store, path: str, model_rate: bool = False,
+                   ctx: JobContext | None = None) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """What an audition plays: the original file at its own rate (mixed to mono), or with
+    `model_rate` the 16 kHz version the models hear. Also prepares that 16 kHz buffer.
+    Returns `(samples, rate, audition_buffer's dict)`."""
+    buffer = audition_buffer(store, path, ctx)
+    if model_rate:
+        return read_model_wav(Path(buffer["buffer_path"])), MODEL_RATE, buffer
+    samples, rate = read_sound(Path(buffer["path"]))
+    return samples, rate, buffer

@@ -93,7 +93,7 @@ def test_resample_round_trip_preserves_a_band_limited_tone():
 def test_missing_file(tmp_path):
     with pytest.raises(BadInput, match="no such file") as e:
         load_audio(tmp_path / "nope.wav")
-    assert "nope.wav" in e.value.message
+    assert "nope.wav" in e.value.message and e.value.details["reason"] == "missing"
 
 
 def test_empty_file(tmp_path):
@@ -114,9 +114,37 @@ def test_header_only_wav_has_no_audio(tmp_path):
 def test_non_audio_file(tmp_path):
     path = tmp_path / "notes.wav"
     path.write_text("these are my lyrics, not a sound\n" * 20)
+    with pytest.raises(BadInput, match="not an audio file") as e:
+        load_audio(path)
+    assert "notes.wav" in e.value.message and e.value.details["reason"] == "not_audio"
+
+
+def riff(bits: int, data: bytes = b"\0" * 800) -> bytes:
+    """A hand-made 16 kHz mono integer-PCM WAV: lets a test write headers no audio
+    library would."""
+    align = (bits + 7) // 8
+    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 16000 * align, align, bits)
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", len(data)) + data)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_sample_format_libsndfile_lacks(tmp_path):
+    path = tmp_path / "int64.wav"
+    path.write_bytes(riff(bits=64))
+    with pytest.raises(BadInput, match="sample format is not supported") as e:
+        probe(path)
+    assert "int64.wav" in e.value.message and e.value.details["reason"] == "odd_format"
+    assert "Re-export" in e.value.message
+
+
+def test_damaged_header_is_unreadable(tmp_path):
+    path = tmp_path / "header-cut.wav"
+    sf.write(path, sine(440, 0.1, 16000), 16000)
+    path.write_bytes(path.read_bytes()[:30])  # cut inside the header: no data chunk
     with pytest.raises(BadInput, match="not a readable audio file") as e:
         load_audio(path)
-    assert "notes.wav" in e.value.message and e.value.details["reason"] == "unreadable"
+    assert "header-cut.wav" in e.value.message and e.value.details["reason"] == "unreadable"
 
 
 def test_truncated_wav(tmp_path):
@@ -125,9 +153,11 @@ def test_truncated_wav(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(BadInput, match="truncated") as e:
-        load_audio(path)
-    assert "cut.wav" in e.value.message
+        probe(path)  # found from the header and the file size, before any decoding
+    assert "cut.wav" in e.value.message and e.value.details["reason"] == "truncated"
     assert e.value.details["missing_bytes"] == len(data) - len(data) // 2
+    with pytest.raises(BadInput, match="truncated"):
+        load_audio(path)
 
 
 @pytest.mark.parametrize("fmt,ext,subtype", [
@@ -185,8 +215,9 @@ def test_non_finite_samples_are_rejected(tmp_path):
 
 
 def test_directory_is_not_audio(tmp_path):
-    with pytest.raises(BadInput, match="not a regular file"):
+    with pytest.raises(BadInput, match="not a regular file") as e:
         load_audio(tmp_path)
+    assert e.value.details["reason"] == "not_a_file"
 
 
 # ---------------------------------------------------------------- writing

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine import library
+from engine import library, player
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest, JobCancelled
 from engine.local import run_method
@@ -151,6 +151,18 @@ def test_a_too_long_sound_is_reported_not_loaded(sounds, monkeypatch):
     assert r["status"] == "too_long" and "Trim it" in r["error"]
 
 
+def test_a_sound_whose_header_hides_its_length_is_reported(sounds):
+    path = sounds / "stream.flac"
+    sf.write(path, tone(0.25, RATE), RATE, format="FLAC")
+    b = bytearray(path.read_bytes())  # zero STREAMINFO's 36-bit sample count, as streamers do
+    b[18:26] = (int.from_bytes(b[18:26], "big") & ~((1 << 36) - 1)).to_bytes(8, "big")
+    path.write_bytes(bytes(b))
+    scan(sounds)
+    r = listing(sounds)["stream.flac"]
+    assert r["status"] == "unknown_length" and r["error"].startswith(str(path))
+    assert "Convert it to WAV" in r["error"] and r["hash"] is None
+
+
 def test_scan_reports_progress_and_can_be_cancelled(sounds):
     seen: list[tuple[float, float, str]] = []
     ctx = JobContext(_sink=lambda d, t, m, eta: seen.append((d, t, m)))
@@ -286,10 +298,12 @@ def test_overview_and_audition_of_a_bad_file_say_why(sounds):
 
 def test_audition_prepares_a_16k_mono_buffer(sounds):
     scan(sounds)
+    player.install(None)  # a fresh headless player: its null device records what it plays
     res = run_method("library.audition", {"path": str(sounds / "high-96k.wav")}, quiet=True)
     x, rate = sf.read(res["buffer_path"], dtype="float32")
     assert rate == 16000 and x.ndim == 1 and len(x) == 4000 and res["seconds"] == 0.25
-    assert res["played"] is False  # no playback backend in the engine yet
+    assert res["played"] is True and res["played_rate"] == 96000
+    assert player.get().device.played[-1].rate == 96000
     # 96 kHz -> 16 kHz keeps a 440 Hz tone at 440 Hz
     spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     assert np.fft.rfftfreq(len(x), 1 / 16000)[spectrum.argmax()] == pytest.approx(440, abs=8)
@@ -311,6 +325,35 @@ async def test_over_the_protocol_list_answers_at_once_while_a_job_runs(connect, 
     assert [s["name"] for s in listed["sounds"]] == ["stereo.wav"]
     with pytest.raises(BadRequest):
         await client.call("library.tag", {"path": 3})
+
+
+async def test_audition_plays_the_original_or_what_the_models_hear(connect, server, sounds):
+    client = await connect()
+    await client.call("library.scan", {"only": [str(sounds)]})
+    stereo = sounds / "stereo.wav"
+    st = await client.call("library.audition", {"path": str(stereo)})
+    heard = server.player.device.played[-1]
+    original, rate = sf.read(stereo, dtype="float32")
+    assert st["played"] and st["playing"] and st["label"] == "stereo.wav" and not st["loop"]
+    # the file itself, at its own rate, both channels mixed to mono
+    assert heard.rate == rate == st["played_rate"] == 44100 and not heard.loop
+    np.testing.assert_allclose(heard.samples, original.mean(axis=1), atol=1e-6)
+    assert st["duration_s"] == pytest.approx(0.25)
+    # model_rate: exactly the 16 kHz buffer the models read, here looped over what plays
+    st = await client.call("library.audition", {"path": str(stereo), "model_rate": True,
+                                                "loop": True, "layer": True})
+    heard = server.player.device.played[-1]
+    buffer, buffer_rate = sf.read(st["buffer_path"], dtype="float32")
+    assert heard.rate == buffer_rate == st["played_rate"] == 16000 and st["model_rate"]
+    np.testing.assert_array_equal(heard.samples, buffer)
+    assert heard.loop and heard.layer and st["loop"]
+    # a sound that can't be used plays nothing and says why
+    count = len(server.player.device.played)
+    with pytest.raises(BadInput, match="truncated"):
+        await client.call("library.audition", {"path": str(sounds / "data-cut.wav")})
+    with pytest.raises(BadRequest, match="model_rate"):
+        await client.call("library.audition", {"path": str(stereo), "model_rate": "yes"})
+    assert len(server.player.device.played) == count
 
 
 def test_an_unplugged_folder_keeps_its_sounds_and_tags(sounds, tmp_path):

@@ -3,7 +3,9 @@
 Inside the engine audio is float32 mono at the model's rate (16 kHz). `load_audio`
 turns any WAV (8/16/24/32-bit int or float), FLAC, MP3, OGG or AIFF file into that;
 `write_wav` writes a WAV atomically and never replaces a file unless asked to.
-Every problem with a user's file becomes a `BadInput` that names the file and the fix.
+Every problem with a user's file becomes a `BadInput` that names the file and the fix,
+with `details["reason"]` saying which problem it is (see REASONS), so callers such as
+the sample library can record or count it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,10 @@ DEFAULT_MAX_SECONDS = 600.0
 
 ProgressFn = Callable[[float, float, str], None]
 
+# The `reason` of a BadInput about a file, from the first check to the last.
+REASONS = ("missing", "not_a_file", "empty", "too_large", "not_audio", "odd_format",
+           "unreadable", "truncated", "unknown_length", "too_long", "corrupt", "non_finite")
+
 
 @dataclass(frozen=True)
 class AudioInfo:
@@ -54,12 +61,18 @@ class AudioInfo:
 # ---------------------------------------------------------------------------- reading
 
 def _check_file(path: Path, max_bytes: int | None) -> int:
-    if not path.exists():
-        raise BadInput(f"{path}: no such file. Check the path.", path=str(path))
-    if not path.is_file():
+    try:
+        st = path.stat()
+    except FileNotFoundError as e:
+        raise BadInput(f"{path}: no such file. Check the path.", path=str(path),
+                       reason="missing") from e
+    except OSError as e:
+        raise BadInput(f"{path}: cannot be read ({e.strerror}). Check the path and its "
+                       "permissions.", path=str(path), reason="unreadable") from e
+    if not stat.S_ISREG(st.st_mode):
         raise BadInput(f"{path}: not a regular file. Pick an audio file ({READABLE}).",
-                       path=str(path))
-    size = path.stat().st_size
+                       path=str(path), reason="not_a_file")
+    size = st.st_size
     if size == 0:
         raise BadInput(f"{path}: the file is empty (0 bytes). Re-export or re-download it.",
                        path=str(path), reason="empty")
@@ -97,17 +110,15 @@ _BLOCK_FRAMES = 1 << 16
 
 def probe(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> AudioInfo:
     """What is in an audio file, without decoding it. Raises BadInput for files that
-    are missing, empty, too large, truncated or not audio."""
+    are missing, empty, too large, not audio, in a sample format libsndfile lacks, or
+    (WAV, judged by its header against the file size) truncated."""
     p = Path(path)
     size = _check_file(p, max_bytes)
     try:
         with capture_stderr():
             info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError) as e:
-        raise BadInput(
-            f"{p}: not a readable audio file ({_soundfile_reason(e)}). "
-            f"Use {READABLE}; if it is one, it may be truncated or corrupt.",
-            path=str(p), reason="unreadable") from e
+        raise _unreadable(p, e) from e
     missing = _wav_data_shortfall(p, size) if info.format == "WAV" else 0
     if missing:
         raise BadInput(
@@ -120,6 +131,33 @@ def probe(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES)
                        path=str(p), reason="empty")
     return AudioInfo(p, info.format, info.subtype, int(info.samplerate),
                      int(info.channels), frames)
+
+
+def _unreadable(p: Path, e: Exception) -> BadInput:
+    """Why libsndfile would not open a file, in the user's terms."""
+    text = str(e)
+    if "unimplemented format" in text:  # e.g. 64-bit integer PCM
+        return BadInput(f"{p}: its sample format is not supported. Re-export it as 16- or "
+                        "24-bit PCM or 32-bit float WAV.", path=str(p), reason="odd_format")
+    if "Format not recognised" in text:
+        return BadInput(f"{p}: this is not an audio file (format not recognised). "
+                        f"Use {READABLE}.", path=str(p), reason="not_audio")
+    return BadInput(
+        f"{p}: not a readable audio file ({_soundfile_reason(e)}). "
+        f"Use {READABLE}; if it is one, it may be truncated or corrupt: get it again "
+        "or re-export it.", path=str(p), reason="unreadable")
+
+
+def require_length(info: AudioInfo) -> int:
+    """The file's length in frames; BadInput when its header does not say, because
+    libsndfile cannot decode such a file through its public API (every read seeks)."""
+    if info.frames is None:
+        raise BadInput(
+            f"{info.path}: the file's header does not say how long the sound is (a streamed "
+            f"{info.format} file), so it cannot be decoded. Convert it to WAV or "
+            "re-encode it with a desktop audio tool.",
+            path=str(info.path), reason="unknown_length")
+    return info.frames
 
 
 def _soundfile_reason(e: Exception) -> str:
@@ -143,15 +181,9 @@ def read_audio(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_B
             f"{max_seconds:.0f} s). Trim it to the part you need first.",
             path=str(p), reason="too_long", seconds=seconds, limit=max_seconds)
 
-    if info.frames is None:
-        # libsndfile cannot read these through its public API (every read seeks)
-        raise BadInput(
-            f"{p}: the file's header does not say how long the sound is (a streamed "
-            f"{info.format} file), so it cannot be decoded. Convert it to WAV or "
-            "re-encode it with a desktop audio tool.",
-            path=str(p), reason="unknown_length")
-    if max_seconds is not None and info.seconds > max_seconds:
-        raise too_long(info.seconds)
+    frames = require_length(info)
+    if max_seconds is not None and frames / info.rate > max_seconds:
+        raise too_long(frames / info.rate)
     # Decoded block by block so that a stream longer than its header promised
     # still stops at the limit instead of filling memory.
     limit = None if max_seconds is None else int(max_seconds * info.rate)
@@ -175,10 +207,10 @@ def read_audio(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_B
     # headers are exact; MP3/OGG lengths can be estimates (VBR without a Xing header),
     # so only a clear shortfall counts there.
     exact = info.format in ("WAV", "FLAC", "AIFF")
-    slack = 0 if exact else max(2304, info.frames // 20)
-    if len(data) < info.frames - slack:
+    slack = 0 if exact else max(2304, frames // 20)
+    if len(data) < frames - slack:
         raise BadInput(
-            f"{p}: the file is truncated (decoded {len(data)} of {info.frames} samples). "
+            f"{p}: the file is truncated (decoded {len(data)} of {frames} samples). "
             "Get the file again or re-export it.",
             path=str(p), reason="truncated", decoder=noise.tail())
     if len(data) == 0:

@@ -1,4 +1,5 @@
-"""Sample library methods: scan, list, tag, folders, import, overview, audition.
+"""Sample library methods: scan, list, tag, folders, import, overview, audition (plays
+through the engine's player).
 
 Quick database reads and writes (`list`, `tag`, `add_folder`, `remove_folder`) are answered
 at once on the server thread, so browsing never waits behind a long model job. Anything
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from pathlib import Path
 from typing import Any
 
+from engine import player
 from engine.context import JobContext
 from engine.errors import BadRequest, EngineError
 from engine.methods import JobFunc, method
@@ -48,6 +51,13 @@ def _str_list(params: dict, key: str) -> list[Any]:
     return v
 
 
+def _bool(params: dict, key: str) -> bool:
+    v = params.get(key, False)
+    if not isinstance(v, bool):
+        raise BadRequest(f"{key} must be true or false, got {v!r}")
+    return v
+
+
 def _int(params: dict, key: str, default: int, lo: int, hi: int) -> int:
     v = params.get(key, default)
     if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
@@ -69,10 +79,7 @@ def scan(params: dict, ctx: JobContext) -> dict:
     Bad files are recorded with the reason, never stop the scan."""
     from engine import library
     only = _str_list(params, "only") or None
-    rehash = params.get("rehash", False)
-    if not isinstance(rehash, bool):
-        raise BadRequest(f"rehash must be true or false, got {rehash!r}")
-    return library.scan(get_store(), ctx, only=only, rehash=rehash)
+    return library.scan(get_store(), ctx, only=only, rehash=_bool(params, "rehash"))
 
 
 @method("library.list", job=False, cacheable=False)
@@ -145,9 +152,15 @@ def overview(params: dict, ctx: JobContext) -> dict:
 @method("library.audition", cacheable=False)
 @_db_errors
 def audition(params: dict, ctx: JobContext) -> dict:
-    """Prepare the sound at `path` for playback: its 16 kHz mono float32 buffer
-    (`buffer_path`). `played` says whether the engine played it."""
+    """Play the sound at `path`: the original file at its own rate, or with `model_rate`
+    the 16 kHz version the models hear (`buffer_path`, prepared either way). `loop` and
+    `layer` (over what is playing) are optional. Returns the player's status."""
     from engine import library
-    result = library.audition_buffer(get_store(), _str(params, "path"), ctx)
-    # TODO: play `buffer_path` through engine.audio.playback's Transport once it is merged.
-    return {**result, "played": False}
+    model_rate = _bool(params, "model_rate")
+    loop, layer = _bool(params, "loop"), _bool(params, "layer")
+    samples, rate, result = library.audition_audio(get_store(), _str(params, "path"),
+                                                   model_rate, ctx)
+    player.get().transport.audition(samples, rate, label=Path(result["path"]).name,
+                                    loop=loop, layer=layer)
+    return {**result, **player.get().status(), "played": True, "played_rate": rate,
+            "model_rate": model_rate}

@@ -298,11 +298,7 @@ class LibraryPane(Pane):
             self._error("audition failed", e)
             return
         self.last_audition = res
-        if res.get("played"):
-            self.mag.notify(f"▶ {display_name(sound)}", timeout=2)
-        else:
-            self.mag.notify(f"{display_name(sound)}: 16 kHz buffer ready (no playback device in "
-                            "the engine yet)", timeout=3)
+        self.mag.notify(f"▶ {display_name(sound)}", timeout=2)
 
     def action_send_to_mix(self) -> None:
         sound = self.selected
