@@ -7,6 +7,7 @@ the server loop, never queued behind model jobs) drive it.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -54,16 +55,55 @@ class FanoutBackend(PlaybackBackend):
 
 
 class Player:
+    """The transport, safe to drive from the server loop and the worker threads at once:
+    use these methods rather than `transport` directly."""
+
     def __init__(self, device: PlaybackBackend, send_to_listeners: Callable[[bytes, int, dict], None]) -> None:
         self.device = device
         self.network = NetworkBackend(send_to_listeners)
         self.transport = Transport(FanoutBackend([device, self.network]))
+        self._lock = threading.RLock()
+
+    def audition(self, buffer: np.ndarray, rate: int, *, label: str = "", loop: bool = False,
+                 layer: bool = False, start: float = 0.0, update: bool = False) -> dict[str, Any]:
+        """Play a sound (stopping the last unless `layer`). With `update`, a sound that is
+        playing is swapped for this one without losing its place (an edited loop)."""
+        with self._lock:
+            if update and self.transport.is_playing:
+                self.transport.update(buffer, rate)
+            else:
+                self.transport.audition(buffer, rate, label=label, loop=loop, layer=layer, start=start)
+            return self.status()
+
+    def stop(self) -> dict[str, Any]:
+        with self._lock:
+            self.transport.stop()
+            return self.status()
+
+    def resume(self) -> dict[str, Any]:
+        with self._lock:
+            self.transport.play()
+            return self.status()
+
+    def seek(self, seconds: float) -> dict[str, Any]:
+        with self._lock:
+            self.transport.seek(seconds)
+            return self.status()
+
+    def set_loop(self, loop: bool) -> dict[str, Any]:
+        with self._lock:
+            self.transport.set_loop(loop)
+            return self.status()
 
     @classmethod
     def open(cls, kind: str, send_to_listeners: Callable[[bytes, int, dict], None]) -> "Player":
         return cls(open_backend(kind), send_to_listeners)
 
     def status(self) -> dict[str, Any]:
+        with self._lock:
+            return self._status()
+
+    def _status(self) -> dict[str, Any]:
         t = self.transport
         return {"playing": t.is_playing, "position_s": t.position(), "duration_s": t.duration,
                 "loop": t.loop, "label": t.label, "device": self.device.name,

@@ -20,39 +20,34 @@ def play(params: dict, ctx: JobContext) -> dict:
     if not isinstance(path, str):
         raise BadRequest("audio.play needs the path of a sound file")
     samples, rate = read_audio(Path(path))
-    t = player.get().transport
-    t.audition(samples, rate, label=params.get("label") or Path(path).name,
-               loop=bool(params.get("loop", False)), layer=bool(params.get("layer", False)),
-               start=player.check_seconds(params.get("start", 0.0), "start"))
-    return player.get().status()
+    return player.get().audition(samples, rate, label=params.get("label") or Path(path).name,
+                                 loop=bool(params.get("loop", False)),
+                                 layer=bool(params.get("layer", False)),
+                                 start=player.check_seconds(params.get("start", 0.0), "start"))
 
 
 @method("audio.stop", job=False, cacheable=False)
 def stop(params: dict, ctx: JobContext) -> dict:
     """Stop the audition (the playhead stays; audio.resume goes on from there)."""
-    player.get().transport.stop()
-    return player.get().status()
+    return player.get().stop()
 
 
 @method("audio.resume", job=False, cacheable=False)
 def resume(params: dict, ctx: JobContext) -> dict:
     """Play the last audition again from the playhead."""
-    player.get().transport.play()
-    return player.get().status()
+    return player.get().resume()
 
 
 @method("audio.seek", job=False, cacheable=False)
 def seek(params: dict, ctx: JobContext) -> dict:
     """Move the playhead to `seconds`."""
-    player.get().transport.seek(player.check_seconds(params.get("seconds")))
-    return player.get().status()
+    return player.get().seek(player.check_seconds(params.get("seconds")))
 
 
 @method("audio.loop", job=False, cacheable=False)
 def loop(params: dict, ctx: JobContext) -> dict:
     """Turn looping on or off (`loop`: true/false) without restarting."""
-    player.get().transport.set_loop(bool(params.get("loop", True)))
-    return player.get().status()
+    return player.get().set_loop(bool(params.get("loop", True)))
 
 
 @method("audio.status", job=False, cacheable=False)

@@ -144,13 +144,10 @@ def audition(params: dict, ctx: JobContext) -> dict:
     ns = heard_sequence(grids, swing)
     length = sum(g.steps * g.step_seconds for g in grids)
     audio = render_drums(ns, KIT_RATE, seconds=length, wrap=True)
-    transport = player.get().transport
-    if params.get("update") and transport.is_playing:
-        transport.update(audio, KIT_RATE)
-    else:
-        transport.audition(audio, KIT_RATE, label=str(params.get("label") or "drums"),
-                           loop=bool(params.get("loop", True)))
-    return {**player.get().status(), "step_s": grids[0].step_seconds}
+    status = player.get().audition(audio, KIT_RATE, label=str(params.get("label") or "drums"),
+                                   loop=bool(params.get("loop", True)),
+                                   update=bool(params.get("update")))
+    return {**status, "step_s": grids[0].step_seconds}
 
 
 @method("drums.import_midi", cacheable=False, light=True)

@@ -71,7 +71,7 @@ def _folders() -> list[dict[str, Any]]:
             for p, kind in library.roots(get_store())]
 
 
-@method("library.scan", cacheable=False)
+@method("library.scan", cacheable=False, light=True)
 @_db_errors
 def scan(params: dict, ctx: JobContext) -> dict:
     """Index the sound folders (shipped `sounds/`, your library, added folders) by content
@@ -126,7 +126,7 @@ def tag(params: dict, ctx: JobContext) -> dict:
     return {"path": path, "tags": tags}
 
 
-@method("library.import", cacheable=False)
+@method("library.import", cacheable=False, light=True)
 @_db_errors
 def import_sound(params: dict, ctx: JobContext) -> dict:
     """Copy a WAV, FLAC or MP3 file (`path`, absolute) into your library folder, optionally
@@ -138,7 +138,7 @@ def import_sound(params: dict, ctx: JobContext) -> dict:
     return library.import_file(get_store(), _str(params, "path"), ctx, name=name)
 
 
-@method("library.overview", cacheable=False)
+@method("library.overview", cacheable=False, light=True)
 @_db_errors
 def overview(params: dict, ctx: JobContext) -> dict:
     """Waveform envelope (`min`/`max` in `columns` slices) and a `bands` x `columns`
@@ -149,7 +149,7 @@ def overview(params: dict, ctx: JobContext) -> dict:
     return library.overview(get_store(), _str(params, "path"), columns, bands, ctx)
 
 
-@method("library.audition", cacheable=False)
+@method("library.audition", cacheable=False, light=True)
 @_db_errors
 def audition(params: dict, ctx: JobContext) -> dict:
     """Play the sound at `path`: the original file at its own rate, or with `model_rate`
@@ -160,7 +160,6 @@ def audition(params: dict, ctx: JobContext) -> dict:
     loop, layer = _bool(params, "loop"), _bool(params, "layer")
     samples, rate, result = library.audition_audio(get_store(), _str(params, "path"),
                                                    model_rate, ctx)
-    player.get().transport.audition(samples, rate, label=Path(result["path"]).name,
-                                    loop=loop, layer=layer)
-    return {**result, **player.get().status(), "played": True, "played_rate": rate,
-            "model_rate": model_rate}
+    status = player.get().audition(samples, rate, label=Path(result["path"]).name,
+                                   loop=loop, layer=layer)
+    return {**result, **status, "played": True, "played_rate": rate, "model_rate": model_rate}
