@@ -142,8 +142,8 @@ class MusicVae:
         self.z_size = int(self._mu[0].shape[1])
 
         if cfg.decoder == "hierarchical":
-            init_w = w[f"{CONDUCTOR}/initial_state/kernel"]
-            self._cond_init = (tf.constant(init_w), tf.constant(w[f"{CONDUCTOR}/initial_state/bias"]))
+            init = f"{CONDUCTOR}/initial_state"
+            self._cond_init = (tf.constant(w[f"{init}/kernel"]), tf.constant(w[f"{init}/bias"]))
             layers, width = [], 1
             for k in range(len(cfg.dec_rnn_size)):
                 p = f"{CONDUCTOR}/cell_{k}/lstm_cell"
