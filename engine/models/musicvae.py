@@ -142,8 +142,8 @@ class MusicVae:
         self.z_size = int(self._mu[0].shape[1])
 
         if cfg.decoder == "hierarchical":
-            init_w = w[f"{CONDUCTOR}/initial_state/kernel"]
-            self._cond_init = (tf.constant(init_w), tf.constant(w[f"{CONDUCTOR}/initial_state/bias"]))
+            init = f"{CONDUCTOR}/initial_state"
+            self._cond_init = (tf.constant(w[f"{init}/kernel"]), tf.constant(w[f"{init}/bias"]))
             layers, width = [], 1
             for k in range(len(cfg.dec_rnn_size)):
                 p = f"{CONDUCTOR}/cell_{k}/lstm_cell"
@@ -305,14 +305,25 @@ class MusicVae:
     # -- compiled graph functions
 
     def _compile(self) -> None:
+        # Closures, not bound methods: TF counts traces per Python function, so several
+        # loaded models sharing one method would log spurious "retracing" warnings.
+        def encode(x, lengths):
+            return self._encode(x, lengths)
+
+        def decode(z, length, temperature, greedy, seed):
+            return self._decode(z, length, temperature, greedy, seed)
+
+        def teacher_forced(z, targets):
+            return self._teacher_forced(z, targets)
+
         z_spec = tf.TensorSpec([None, self.z_size], tf.float32)
-        self._encode_fn = tf.function(self._encode, input_signature=[
+        self._encode_fn = tf.function(encode, input_signature=[
             tf.TensorSpec([None, None, self.input_depth], tf.float32),
             tf.TensorSpec([None], tf.int32)])
-        self._decode_fn = tf.function(self._decode, input_signature=[
+        self._decode_fn = tf.function(decode, input_signature=[
             z_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
             tf.TensorSpec([], tf.bool), tf.TensorSpec([2], tf.int32)])
-        self._logits_fn = tf.function(self._teacher_forced, input_signature=[
+        self._logits_fn = tf.function(teacher_forced, input_signature=[
             z_spec, tf.TensorSpec([None, None, self.output_depth], tf.float32)])
 
     def _encode(self, x: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
