@@ -127,9 +127,10 @@ async def test_filter_prompt_is_autosaved_and_escape_closes_it(mag_home):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1", "slash", *"snare #dry")
         row = app.query_one("#library-prompt-row")
-        assert row.display and pane(app).state["filter"] == "snare #dry"
+        await wait_until(pilot, lambda: pane(app).state["filter"] == "snare #dry")
+        assert row.display
         await pilot.press("2")  # typed into the prompt, not a pane switch
-        assert pane(app).state["filter"] == "snare #dry2"
+        await wait_until(pilot, lambda: pane(app).state["filter"] == "snare #dry2")
         await pilot.press("escape")
         assert not row.display and app.focused is pane(app)
         await pilot.pause(1.3)

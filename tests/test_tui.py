@@ -21,7 +21,7 @@ from tui.widgets.status_bar import JobRow
 SIZE = (120, 32)
 
 
-async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
+async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not predicate():
@@ -100,7 +100,7 @@ async def test_starts_the_engine_shows_jobs_and_stays_responsive(kill_spawned_en
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.engine.state == "ready")
         assert "ready" in engine_label(app)
-        req = await app.engine.start_request("engine.sleep", {"seconds": 3, "steps": 30})
+        req = await app.engine.start_request("engine.sleep", {"seconds": 60, "steps": 600})
         await wait_until(pilot, lambda: len(app.query(JobRow)) == 1)
         # keys still work while the engine is busy
         for key in "1234":
