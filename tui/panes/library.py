@@ -175,7 +175,8 @@ class LibraryPane(Pane):
             text += f"  [yellow]{self.scanning}[/]"
         if self.busy:
             text += f"  [yellow]{self.busy}…[/]"
-        self.query_one("#library-info", Static).update(text)
+        for info in self.query("#library-info").results(Static):  # none while the app closes
+            info.update(text)
 
     # -- engine -------------------------------------------------------------------------
     @work(group="library-engine")
