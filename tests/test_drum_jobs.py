@@ -11,7 +11,7 @@ import pretty_midi
 import pytest
 
 from engine import checkpoints, player
-from engine.errors import BadRequest, ModelNotInstalled, OutputExists
+from engine.errors import BadInput, BadRequest, ModelNotInstalled, OutputExists
 from engine.local import run_method
 from tests.conftest import ROOT
 
@@ -171,3 +171,31 @@ def test_cli_drums_sample_prints_the_seed_and_writes_channel_10(tmp_path):
     assert len(files) == 2
     pm = pretty_midi.PrettyMIDI(str(files[0]))
     assert all(i.is_drum for i in pm.instruments)
+
+
+def _write_midi(path, drums: bool) -> None:
+    pm = pretty_midi.PrettyMIDI(initial_tempo=90)
+    inst = pretty_midi.Instrument(program=0, is_drum=drums)
+    for i in range(40):
+        t = i * 60 / 90 / 4
+        inst.notes.append(pretty_midi.Note(100, 36 if i % 4 == 0 else 42, t, t + 0.1))
+    pm.instruments.append(inst)
+    pm.write(str(path))
+
+
+def test_import_drum_midi_into_patterns(tmp_path):
+    _write_midi(tmp_path / "beat.mid", drums=True)
+    res = run("drums.import_midi", path=str(tmp_path / "beat.mid"))
+    assert res["qpm"] == pytest.approx(90, abs=0.01)  # MIDI stores microseconds per beat
+    assert len(res["patterns"]) == 2  # 40 sixteenths → two 2-bar patterns
+    vel = np.array(res["patterns"][0]["velocities"])
+    assert (vel[0, ::4] == 100).all() and vel[2, 1] == 100
+
+
+def test_import_midi_without_drums_says_so(tmp_path):
+    _write_midi(tmp_path / "piano.mid", drums=False)
+    with pytest.raises(BadInput, match="no drum notes.*channel 10"):
+        run("drums.import_midi", path=str(tmp_path / "piano.mid"))
+    (tmp_path / "junk.mid").write_bytes(b"MThd nonsense")
+    with pytest.raises(BadInput, match="junk.mid"):
+        run("drums.import_midi", path=str(tmp_path / "junk.mid"))
