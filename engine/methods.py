@@ -40,6 +40,7 @@ HANDLER_MODULES = [
     "engine.handlers.drums",
     "engine.handlers.melody",
     "engine.handlers.gansynth",
+    "engine.handlers.timeline",
 ]
 
 
