@@ -190,7 +190,7 @@ class TimelinePane(Pane):
         else:
             num, den = song["time_signature"]
             bar = int(cursor // song["bar_seconds"]) + 1 if song["bar_seconds"] > 0 else 1
-            head = (f"[b]{Path(song['path']).name}[/] · {song['qpm']:g} bpm {num}/{den} · "
+            head = (f"[b]{escape(Path(song['path']).name)}[/] · {song['qpm']:g} bpm {num}/{den} · "
                     f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})")
         self.query_one("#timeline-info", Static).update(
             f"{head}\n{model} · {st['secs_per_instrument']:g} s per instrument · "
@@ -209,7 +209,7 @@ class TimelinePane(Pane):
         render = st.get("render") or {}
         warnings = render.get("warnings") or []
         self.query_one("#timeline-warnings", Static).update(
-            "\n".join(f"[yellow]⚠ {w}[/]" for w in warnings[:4]))
+            "\n".join(f"[yellow]⚠ {escape(w)}[/]" for w in warnings[:4]))
 
     def _tracks_text(self) -> str:
         if not self.song:
@@ -280,9 +280,9 @@ class TimelinePane(Pane):
         return await self.mag.engine.call(method, params)
 
     def _error(self, what: str, e: Exception) -> None:
-        msg = getattr(e, "message", None) or str(e)
-        self.status = f"[red]{what}: {msg}[/]"
-        self.mag.notify(f"{what}: {msg}", severity="error", timeout=10)
+        msg = escape(f"{what}: {getattr(e, 'message', None) or e}")
+        self.status = f"[red]{msg}[/]"
+        self.mag.notify(msg, severity="error", timeout=10)
         self._redraw()
 
     @work(exclusive=True, group="timeline-load")
@@ -605,7 +605,8 @@ class TimelinePane(Pane):
                        "space plays, e exports")
         self._redraw()
         if result.get("warnings"):
-            self.mag.notify("\n".join(result["warnings"][:3]), severity="warning", timeout=6)
+            self.mag.notify(escape("\n".join(result["warnings"][:3])), severity="warning",
+                            timeout=6)
 
     def action_cancel(self) -> None:
         if self._prompt_kind is not None:
@@ -705,12 +706,12 @@ class TimelinePane(Pane):
             result = await self._call("timeline.export", params)
         except Exception as e:  # noqa: BLE001
             if getattr(e, "code", "") == "output_exists":
-                self._prompt("overwrite", f"{e.message} Type y to overwrite", "",
+                self._prompt("overwrite", f"{getattr(e, 'message', e)} Type y to overwrite", "",
                              lambda v: self._export(folder, True) if v.lower() in ("y", "yes")
                              else self.mag.notify("export not written", timeout=3))
                 return
             self._error("export failed", e)
             return
-        self.status = "exported " + ", ".join(short_path(f) for f in result["files"])
+        self.status = escape("exported " + ", ".join(short_path(f) for f in result["files"]))
         self.mag.notify(self.status, timeout=5)
         self._redraw()
