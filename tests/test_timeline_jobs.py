@@ -163,3 +163,32 @@ def test_export_writes_wav_and_midi_and_refuses_to_overwrite(tmp_path, fresh_mod
     assert sf.info(out / "song.wav").samplerate == 44100
     with pytest.raises(BadRequest):
         timeline.export({**params, "name": "../x"}, JobContext())
+
+
+def test_cli_render_by_model_name_and_tracks(tmp_path, monkeypatch, capsys):
+    """`magstation gansynth render --model NAME` finds the checkpoint through
+    engine.checkpoints; a missing model prints the pull command."""
+    import argparse
+    import shutil
+
+    from engine.commands import gansynth as cmd
+
+    monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path / "ck"))
+    shutil.copytree(CKPT, tmp_path / "ck" / "gansynth-acoustic_only" / "acoustic_only")
+    parser = argparse.ArgumentParser()
+    cmd.register(parser.add_subparsers())
+    midi = two_track_midi(tmp_path / "a.mid")
+    out = tmp_path / "out.wav"
+    args = parser.parse_args(["gansynth", "render", str(midi), "-o", str(out),
+                              "--model", "gansynth-acoustic_only", "--tracks", "1"])
+    assert args.func(args) == 0
+    assert "1 notes" in capsys.readouterr().out
+    assert sf.info(out).frames == int(1.5 + 3) * 16000
+    args = parser.parse_args(["gansynth", "render", str(midi), "-o", str(out),
+                              "--model", "all_instruments"])
+    assert args.func(args) == 1
+    assert "magstation models pull gansynth-all_instruments" in capsys.readouterr().err
+    args = parser.parse_args(["gansynth", "tracks", str(midi)])
+    assert args.func(args) == 0
+    listing = capsys.readouterr().out
+    assert "violin" in listing and "drums" in listing

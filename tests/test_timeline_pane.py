@@ -218,6 +218,15 @@ async def test_bad_midi_and_missing_model_are_shown(kill_spawned_engines, tmp_pa
         res = await render(pilot, app)
         assert any("pitch 12" in w for w in res["warnings"])
         assert "pitch 12" in str(app.query_one("#timeline-warnings").render())
+        # escape cancels a render between batches; the pane says so
+        await open_midi(pilot, app, ROOT / "midi" / "cs1-1pre-short.mid")
+        assert len(p.song["notes"]) == 210
+        await pilot.press("enter")
+        bar = app.query_one("#timeline-progress", ProgressBar)
+        await wait_until(pilot, lambda: (bar.progress or 0) > 0)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "cancelled" in p.status)
+        assert not bar.display and p.state["render"] is None  # nothing half-rendered is kept as a result
 
 
 def _low_midi(path: Path) -> Path:

@@ -288,6 +288,7 @@ class TimelinePane(Pane):
     @work(exclusive=True, group="timeline-load")
     async def _load(self, path: str, restore: bool = False) -> None:
         self.busy = "loading"
+        self.status = f"opening {escape(short_path(path))}"
         self._redraw()
         try:
             song = await self._call("timeline.load_midi", {"path": path})

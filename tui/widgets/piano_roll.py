@@ -126,6 +126,8 @@ class PianoRoll(Widget):
                     break
         for c, (ch, style) in enumerate(lane):
             out.append(ch, style=style + bg(c))
+        if not v.notes:
+            return out
         # notes
         hi, per_row = self._pitch_rows(rows)
         grid: list[list[int | None]] = [[None] * cols for _ in range(rows)]
