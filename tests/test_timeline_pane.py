@@ -195,6 +195,16 @@ async def test_edit_keyframes_render_audition_export(kill_spawned_engines, tmp_p
         await wait_until(pilot, lambda: wav.read_bytes() != b"keep me")
         assert sf.info(wav).frames == 4 * 16000
 
+    # a restarted TUI reopens the file with the same keyframes, tracks and render
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await wait_until(pilot, lambda: pane(again).song is not None)
+        assert times(again) == [0.0, 1.0, 2.125, 2.75]
+        assert pane(again).state["keyframes"][1]["name"] == "brass"
+        assert pane(again).state["tracks"] == [0, 1]
+        assert pane(again).state["render"]["notes"] == 4
+
 
 async def test_bad_midi_and_missing_model_are_shown(kill_spawned_engines, tmp_path, monkeypatch):
     monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path / "no-checkpoints"))
