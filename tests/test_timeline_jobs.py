@@ -38,12 +38,17 @@ def two_track_midi(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def loaded_model():
+    return GANSynth.load(CKPT, cache=NoteCache())
+
+
 @pytest.fixture
-def fresh_model():
-    """A model with its own empty note cache, installed as the handler's loaded model."""
-    m = GANSynth.load(CKPT, cache=NoteCache())
-    gansynth._models[str(CKPT.resolve())] = m
-    yield m
+def fresh_model(loaded_model):
+    """The fixture model with an empty note cache, installed as the handler's model."""
+    loaded_model.cache.clear()
+    gansynth._models[str(CKPT.resolve())] = loaded_model
+    yield loaded_model
     gansynth._models.pop(str(CKPT.resolve()), None)
 
 

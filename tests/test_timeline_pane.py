@@ -231,6 +231,17 @@ async def test_bad_midi_and_missing_model_are_shown(kill_spawned_engines, tmp_pa
         # escape cancels a render between batches; the pane says so
         await open_midi(pilot, app, ROOT / "midi" / "cs1-1pre-short.mid")
         assert len(p.song["notes"]) == 210
+        # the roll: notes and bar lines; a page on scrolls the view with the cursor
+        from tui.widgets.piano_roll import PianoRoll
+        roll = app.query_one(PianoRoll)
+        drawn = roll.render().plain
+        assert "█" in drawn and "│" in drawn and " bar 1" in drawn
+        await pilot.press("pagedown")
+        assert p.scroll == roll.columns and p.state["cursor"] == roll.columns * 0.125
+        assert roll.render().plain.splitlines()[0] != drawn.splitlines()[0]  # other bars
+        await pilot.press("minus", "minus", "minus")
+        assert p.secs_per_col == 1.0 and p.scroll == 0  # the whole piece fits
+        await pilot.press("home", "plus", "plus", "plus")
         await pilot.press("enter")
         bar = app.query_one("#timeline-progress", ProgressBar)
         await wait_until(pilot, lambda: (bar.progress or 0) > 0)

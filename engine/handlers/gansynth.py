@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest, ModelNotInstalled
+from engine.errors import BadRequest, ModelNotInstalled
 from engine.fsutil import atomic_write_bytes
 from engine.methods import method
 

@@ -70,6 +70,8 @@ class TimelinePane(Pane):
         ("ctrl+left", "bar(-1)", "Previous bar"),
         ("ctrl+right", "bar(1)", "Next bar"),
         ("home", "home", "Cursor to the start"),
+        ("pageup", "page(-1)", "Scroll a screen back"),
+        ("pagedown", "page(1)", "Scroll a screen on"),
         ("plus,equals_sign", "zoom(-1)", "Zoom in"),
         ("minus", "zoom(1)", "Zoom out"),
         ("up", "track(-1)", "Previous track"),
@@ -337,6 +339,11 @@ class TimelinePane(Pane):
         bar = self.song["bar_seconds"] if self.song else 2.0
         n = int(self.state["cursor"] // bar + 1e-9) + direction
         self._set_cursor(n * bar)
+
+    def action_page(self, direction: int) -> None:
+        cols = self.query_one(PianoRoll).columns
+        self.scroll = max(0, self.scroll + direction * cols)
+        self.action_move(direction * cols)
 
     def action_home(self) -> None:
         self._set_cursor(0.0)
