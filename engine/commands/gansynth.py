@@ -20,11 +20,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = r.add_mutually_exclusive_group()
     src.add_argument("--checkpoint", type=Path, help="checkpoint folder (with experiment.json)")
     src.add_argument("--model", default="acoustic_only",
-                     help="installed model name: acoustic_only | all_instruments")
+                     help="installed model: acoustic_only | all_instruments (or the "
+                          "manifest name gansynth-acoustic_only ...)")
+    r.add_argument("--tracks", type=_tracks,
+                   help="comma-separated track numbers to render (as `magstation gansynth "
+                        "tracks` lists them; default: every pitched track)")
     r.add_argument("--batch-size", type=int, default=None, help="notes per generator batch")
     r.add_argument("--include-drums", action="store_true",
                    help="also play drum-channel notes as pitched notes")
     r.set_defaults(func=cmd_render)
+    t = gsub.add_parser("tracks", help="list the tracks of a MIDI file (numbers for --tracks)")
+    t.add_argument("midi", type=Path, help="MIDI file (.mid)")
+    t.set_defaults(func=cmd_tracks)
+
+
+def _tracks(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--tracks takes numbers like 0,2; got {text!r}") from None
+
+
+def cmd_tracks(args: argparse.Namespace) -> int:
+    from engine.context import JobContext
+    from engine.errors import EngineError
+    from engine.handlers.timeline import load_midi
+
+    try:
+        song = load_midi({"path": str(args.midi)}, JobContext())
+    except EngineError as e:
+        print(f"magstation gansynth tracks: {e.message}", file=sys.stderr)
+        return 1
+    for t in song["tracks"]:
+        kind = "drums" if t["is_drum"] else f"program {t['program']}"
+        print(f"{t['index']:3d}  {t['name']:<24} {kind:<12} {t['notes']} notes")
+    print(f"{song['qpm']:g} bpm, {song['time_signature'][0]}/{song['time_signature'][1]}, "
+          f"{song['total_time']:.1f} s")
+    return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -41,6 +73,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         params["checkpoint"] = str(args.checkpoint)
     if args.batch_size:
         params["batch_size"] = args.batch_size
+    if args.tracks:
+        params["tracks"] = args.tracks
     ctx = JobContext(job_id="cli-gansynth.render", work_dir=out.parent, _sink=local._bar)
     try:
         result = render(params, ctx)

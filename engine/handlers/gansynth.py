@@ -13,47 +13,39 @@ from pathlib import Path
 import numpy as np
 
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest, ModelNotInstalled
+from engine.errors import BadRequest, ModelNotInstalled
 from engine.fsutil import atomic_write_bytes
 from engine.methods import method
 
 DEFAULT_SECS_PER_INSTRUMENT = 6.0  # gansynth_generate.py's flag default
+DEFAULT_MODEL = "acoustic_only"  # manifest name gansynth-acoustic_only
 
 _models: dict[str, object] = {}
 _models_lock = threading.Lock()
 
 
-def read_midi_notes(path: str | os.PathLike, include_drums: bool = False):
-    """All notes of a MIDI file as `NoteArrays` (instrument by instrument, as
-    note_seq orders them), plus warnings. Kept small and local on purpose: the
-    engine's MIDI helpers can replace it."""
-    import pretty_midi
+def read_midi_notes(path: str | os.PathLike, include_drums: bool = False,
+                    tracks: list[int] | None = None):
+    """The notes GANSynth plays from a MIDI file as `NoteArrays` (track by track, as
+    note_seq orders them), the notes themselves and warnings."""
+    notes, warnings, _ = _read_chosen(path, include_drums, tracks)
+    return _arrays(notes), warnings
 
+
+def _read_chosen(path, include_drums: bool, tracks: list[int] | None):
+    from engine.music.arrangement import chosen_notes
+    from engine.music.midi_io import read_midi
+
+    ns = read_midi(Path(path).expanduser())
+    notes, warnings = chosen_notes(ns, tracks, include_drums)
+    return notes, warnings, ns
+
+
+def _arrays(notes):
     from engine.models.gansynth import NoteArrays
 
-    path = Path(path)
-    try:
-        pm = pretty_midi.PrettyMIDI(str(path))
-    except FileNotFoundError:
-        raise BadInput(f"MIDI file {path} does not exist", path=str(path)) from None
-    except Exception as e:  # noqa: BLE001 - pretty_midi/mido raise many types
-        raise BadInput(f"{path} is not a readable MIDI file ({e}); export it again as a "
-                       "standard MIDI file (.mid)", path=str(path)) from None
-    warnings: list[str] = []
-    notes = []
-    drums = 0
-    for inst in pm.instruments:
-        if inst.is_drum and not include_drums:
-            drums += len(inst.notes)
-            continue
-        notes += [(n.pitch, n.velocity, n.start, n.end) for n in inst.notes]
-    if drums:
-        warnings.append(f"skipped {drums} drum-channel notes (GANSynth plays pitched notes)")
-    if not notes:
-        raise BadInput(f"{path} has no notes GANSynth can play", path=str(path))
-    a = np.array(notes, np.float64)
-    return NoteArrays(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3]), \
-        warnings
+    a = np.array([(n.pitch, n.velocity, n.start_time, n.end_time) for n in notes], np.float64)
+    return NoteArrays(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
 
 
 def resolve_checkpoint(params: dict) -> Path:
@@ -63,7 +55,7 @@ def resolve_checkpoint(params: dict) -> Path:
 
     if params.get("checkpoint"):
         return Path(params["checkpoint"]).expanduser()
-    name = str(params.get("model") or "acoustic_only")
+    name = str(params.get("model") or DEFAULT_MODEL)
     try:
         from engine.checkpoints import resolve
     except ImportError:
@@ -103,7 +95,12 @@ def _keyframes(params: dict, model, total_time: float) -> tuple[np.ndarray, np.n
     keys = params.get("keyframes")
     if keys:
         times, zs = [], []
+        if not isinstance(keys, list) or not all(isinstance(k, dict) and "time" in k
+                                                 for k in keys):
+            raise BadRequest("keyframes must be a list of {time, seed} or {time, z}")
         for k in sorted(keys, key=lambda k: float(k["time"])):
+            if times and float(k["time"]) <= times[-1]:
+                raise BadRequest(f"two keyframes at {float(k['time']):.3f} s; move one of them")
             times.append(float(k["time"]))
             if "z" in k:
                 z = np.asarray(k["z"], np.float32)
@@ -127,23 +124,33 @@ def _keyframes(params: dict, model, total_time: float) -> tuple[np.ndarray, np.n
 # cheap anyway, the per-note cache in the model skips every unchanged note.
 @method("gansynth.render", cacheable=False)
 def render(params: dict, ctx: JobContext) -> dict:
-    """Render a MIDI file with GANSynth. Params: midi, seed, secs_per_instrument |
-    keyframes [{time, z|seed}], checkpoint (folder) | model (name), output (file name
-    in the job folder), batch_size, include_drums. Returns path, duration, notes,
-    notes_rendered, notes_cached, warnings, keyframe times."""
+    """Render a MIDI file with GANSynth. Params: midi, tracks (track numbers as
+    timeline.load_midi lists them; all when absent), seed, secs_per_instrument |
+    keyframes [{time, z|seed}] (the instrument is held before the first and after the
+    last), checkpoint (folder) | model (name), output (file name in the job folder),
+    batch_size, include_drums. Returns path, midi_path (the notes as played), duration,
+    notes, notes_rendered, notes_cached, warnings (octave-shifted pitches, skipped
+    drums), keyframe times."""
     import soundfile as sf
 
     from engine.models.gansynth import render_arrangement
+    from engine.music.arrangement import played_sequence
+    from engine.music.midi_io import write_midi
 
     if not params.get("midi"):
         raise BadRequest("gansynth.render needs `midi`: the path of a MIDI file")
-    notes, warnings = read_midi_notes(params["midi"], bool(params.get("include_drums")))
+    tracks = params.get("tracks")
+    if tracks is not None and (not isinstance(tracks, list)
+                               or not all(isinstance(t, int) for t in tracks)):
+        raise BadRequest("tracks must be a list of track numbers")
+    chosen, warnings, ns = _read_chosen(params["midi"], bool(params.get("include_drums")), tracks)
+    notes = _arrays(chosen)
     model = load_model(resolve_checkpoint(params))
     key_times, key_z = _keyframes(params, model, float(notes.end_times.max()))
     result = render_arrangement(
         model, notes, key_times, key_z, batch_size=params.get("batch_size"),
         progress=lambda done, total: ctx.progress(done, total, "rendering notes"),
-        cancelled=lambda: ctx.cancelled)
+        cancelled=lambda: ctx.cancelled, hold_outside=bool(params.get("keyframes")))
     warnings += result.warnings
 
     work_dir = Path(ctx.work_dir or ".")
@@ -151,8 +158,11 @@ def render(params: dict, ctx: JobContext) -> dict:
     buf = io.BytesIO()
     sf.write(buf, result.audio, result.sample_rate, format="WAV", subtype="PCM_16")
     out = atomic_write_bytes(work_dir / name, buf.getvalue())
+    midi_out = write_midi(played_sequence(ns, chosen, result.pitches), out.with_suffix(".mid"))
     return {
         "path": str(out),
+        "midi_path": str(midi_out),
+        "tracks": sorted({int(n.instrument) for n in chosen}),
         "duration": len(result.audio) / result.sample_rate,
         "sample_rate": result.sample_rate,
         "notes": len(notes),
@@ -162,3 +172,20 @@ def render(params: dict, ctx: JobContext) -> dict:
         "keyframe_times": [float(t) for t in key_times],
         "seed": int(params.get("seed", 0)),
     }
+
+
+@method("gansynth.random_z", job=False, cacheable=False)
+def random_z(params: dict, ctx: JobContext) -> dict:
+    """Random instrument latents for seeds, without loading a model: `seed` (or `seeds`),
+    `latent_size` (256 for the released checkpoints). The same seed gives the same z as
+    a {time, seed} keyframe in gansynth.render, so a keyframe can be copied as its z."""
+    from engine.params import integer
+
+    size = integer(params, "latent_size", 256, 1, 4096)
+    seeds = params.get("seeds", [params.get("seed", 0)])
+    if not isinstance(seeds, list) or not seeds or not all(
+            isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**32 for s in seeds):
+        raise BadRequest("seed(s) must be whole numbers from 0 to 2**32-1")
+    # Model.random_instruments(1, seed)[0], without importing the model (TF).
+    zs = [np.random.RandomState(s).normal(size=(1, size)).astype(np.float32)[0] for s in seeds]
+    return {"z": [[float(v) for v in z] for z in zs], "seeds": seeds}

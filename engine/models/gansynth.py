@@ -485,18 +485,26 @@ class ArrangementResult:
     notes_rendered: int  # notes that went through the network this time
     notes_cached: int
     warnings: list[str] = field(default_factory=list)
+    pitches: np.ndarray | None = None  # as played (after octave shifts)
 
 
 def render_arrangement(model: GANSynth, notes: NoteArrays, key_times: np.ndarray,
                        key_z: np.ndarray, *, batch_size: int | None = None,
                        progress: ProgressFn | None = None,
-                       cancelled: Callable[[], bool] | None = None) -> ArrangementResult:
+                       cancelled: Callable[[], bool] | None = None,
+                       hold_outside: bool = False) -> ArrangementResult:
     """Render each note with the latent slerped between the keyframes around its start,
-    then mix them with Magenta's envelopes (`combine_notes`)."""
+    then mix them with Magenta's envelopes (`combine_notes`).
+
+    Magenta extrapolates past the last keyframe; with `hold_outside` (keyframes a user
+    placed) notes before the first / after the last keyframe get that keyframe's latent."""
     if len(notes) == 0:
         raise BadInput("the arrangement has no notes to render")
     pitches, warnings = fit_pitch_range(notes.pitches, MIN_PITCH, model.config.max_pitch)
-    z_notes = interpolate_keyframes(notes.start_times, key_times, key_z).astype(np.float32)
+    times = np.asarray(notes.start_times, np.float64)
+    if hold_outside:
+        times = np.clip(times, key_times[0], key_times[-1])
+    z_notes = interpolate_keyframes(times, key_times, key_z).astype(np.float32)
     before = model.notes_generated
     audio = model.generate(z_notes, pitches, batch_size=batch_size, progress=progress,
                            cancelled=cancelled)
@@ -504,4 +512,4 @@ def render_arrangement(model: GANSynth, notes: NoteArrays, key_times: np.ndarray
     clip = combine_notes(audio, notes.start_times, notes.end_times, notes.velocities,
                          model.config.spec.sample_rate)
     return ArrangementResult(clip, model.config.spec.sample_rate, rendered,
-                             len(notes) - rendered, warnings)
+                             len(notes) - rendered, warnings, pitches)

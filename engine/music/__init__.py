@@ -1,7 +1,11 @@
 """Music data code, no TensorFlow: drum classes (`drums`), drum grids and MusicVAE drum
 tensors (`grids`), GrooVAE tensors (`groove`), melody and trio tensors (`melody`), the
-converter for each MusicVAE config (`converters`), NoteSequence helpers (`sequences`) and
-MIDI files (`midi_io`)."""
+converter for each MusicVAE config (`converters`), NoteSequence helpers (`sequences`),
+MIDI files (`midi_io`) and GANSynth arrangements (`arrangement`).
+
+Importing this package does not import note_seq (the TUI imports `drums` and must start
+fast); the modules that use note_seq import it themselves.
+"""
 
 import warnings as _warnings
 

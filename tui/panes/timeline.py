@@ -1,20 +1,725 @@
-"""Arrangement timeline: a MIDI file rendered by GANSynth with instrument keyframes."""
+"""Arrangement timeline: a MIDI file rendered note by note with GANSynth, the instrument
+morphing between keyframes placed along time.
+
+Everything musical comes from the engine as JSON (`timeline.load_midi`,
+`gansynth.render`, `timeline.export`, `audio.*`); this module never reads MIDI itself.
+
+Autosaved state (the session's "timeline" entry): midi (absolute path), tracks (the
+track numbers rendered), keyframes [{time, seed, name}], secs_per_instrument, zoom,
+cursor, model ("acoustic_only" | "all_instruments"), checkpoint (a checkpoint folder;
+when set it wins over `model`: tests and people with unpacked checkpoints use it),
+export_dir, render (the last render's result).
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+import asyncio
+import random
+from pathlib import Path
+from typing import Any, Callable
 
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Input, ProgressBar, Static
+
+from engine import paths
+from engine.client import EngineUnavailable
+from tui.drum_pattern import EditHistory
 from tui.panes.base import Pane
+from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
+
+ZOOMS = (0.025, 0.05, 0.0625, 0.125, 0.25, 0.5, 1.0)  # seconds per column
+DEFAULT_ZOOM = 3
+MODELS = ("acoustic_only", "all_instruments")
+SHIPPED_MIDI = paths.PROJECT_ROOT / "midi" / "cs1-1pre-short.mid"
+DEFAULT_SECS_PER_INSTRUMENT = 6.0  # Magenta's gansynth_generate.py default
+SECS_RANGE = (0.5, 120.0)
+PLAYHEAD_POLL_S = 0.2
+ENGINE_WAIT_S = 60.0
+RENDER_NAME = "timeline.wav"
+
+
+def new_seed() -> int:
+    return random.randrange(2**31)
+
+
+def layout_keyframes(total_time: float, secs: float) -> list[dict[str, Any]]:
+    """Magenta's layout: max(2, total // secs) random instruments spread evenly over the
+    piece, first at 0 and last at the end."""
+    n = max(2, int(total_time / secs))
+    step = total_time / (n - 1) if n > 1 else 0.0
+    return [{"time": round(i * step, 4), "seed": new_seed(), "name": ""} for i in range(n)]
+
+
+def short_path(p: str) -> str:
+    try:
+        return str(Path(p).relative_to(Path.cwd()))
+    except ValueError:
+        return p.replace(str(Path.home()), "~", 1)
 
 
 class TimelinePane(Pane):
     PANE_ID = "timeline"
     TITLE = "Timeline"
     KEY = "3"
-    BINDINGS: list = []
+    BINDINGS = [
+        ("o", "open", "Open a MIDI file"),
+        ("left", "move(-1)", "Cursor left"),
+        ("right", "move(1)", "Cursor right"),
+        ("ctrl+left", "bar(-1)", "Previous bar"),
+        ("ctrl+right", "bar(1)", "Next bar"),
+        ("home", "home", "Cursor to the start"),
+        ("pageup", "page(-1)", "Scroll a screen back"),
+        ("pagedown", "page(1)", "Scroll a screen on"),
+        ("plus,equals_sign", "zoom(-1)", "Zoom in"),
+        ("minus", "zoom(1)", "Zoom out"),
+        ("up", "track(-1)", "Previous track"),
+        ("down", "track(1)", "Next track"),
+        ("t", "toggle_track", "Render the track or not"),
+        ("k", "add_key", "Add a keyframe at the cursor"),
+        ("comma", "select_key(-1)", "Previous keyframe"),
+        ("full_stop", "select_key(1)", "Next keyframe"),
+        ("shift+left", "move_key(-1)", "Move the keyframe earlier"),
+        ("shift+right", "move_key(1)", "Move the keyframe later"),
+        ("x", "delete_key", "Delete the keyframe"),
+        ("N", "name_key", "Name the keyframe"),
+        ("r", "reroll_key", "Re-roll the keyframe's instrument"),
+        ("c", "copy_key", "Copy the keyframe's instrument"),
+        ("v", "paste_key", "Paste the instrument at the cursor"),
+        ("s", "secs_per_instrument", "Random keyframes every N seconds"),
+        ("ctrl+z,u", "undo", "Undo a keyframe edit"),
+        ("ctrl+y,U", "redo", "Redo a keyframe edit"),
+        ("m", "model", "Switch the GANSynth model"),
+        ("b", "mark", "Mark a selection (again: clear)"),
+        ("enter", "render", "Render with GANSynth"),
+        ("escape", "cancel", "Cancel the render / stop playing"),
+        ("space", "play", "Play from the cursor or the selection"),
+        ("e", "export", "Export WAV and MIDI"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Arrangement timeline[/b] · render a MIDI file with GANSynth instruments "
                      "that morph along time", classes="pane-title")
-        yield Static("No MIDI loaded.", id="timeline-body")
+        yield Static(id="timeline-info")
+        yield Static(id="timeline-tracks")
+        yield PianoRoll(id="timeline-roll")
+        yield Static(id="timeline-key")
+        yield ProgressBar(total=None, show_eta=True, id="timeline-progress")
+        yield Static(id="timeline-status")
+        yield Static(id="timeline-warnings")
+        yield Input(id="timeline-input")
+
+    # -- state (autosaved) ----------------------------------------------------------
+    def on_mount(self) -> None:
+        st = self.state
+        st.setdefault("midi", None)
+        st.setdefault("tracks", [])
+        st.setdefault("keyframes", [])
+        st.setdefault("secs_per_instrument", DEFAULT_SECS_PER_INSTRUMENT)
+        st.setdefault("zoom", DEFAULT_ZOOM)
+        st.setdefault("cursor", 0.0)
+        st.setdefault("model", MODELS[0])
+        st.setdefault("export_dir", str(paths.home() / "exports"))
+        st.setdefault("render", None)
+        self.song: dict[str, Any] | None = None  # timeline.load_midi's answer
+        self.edits = EditHistory()
+        self.track_sel = 0
+        self.selected_key: int | None = 0 if st["keyframes"] else None
+        self.clipboard: dict[str, Any] | None = None
+        self.mark: float | None = None
+        self.playhead: float | None = None
+        self.play_end: float | None = None
+        self.scroll = 0
+        self.busy = ""
+        self.status = ""
+        self._render_req = None
+        self._poll = None
+        self._prompt_kind: str | None = None
+        self._prompt_then: Callable[[str], None] | None = None
+        self.query_one("#timeline-input", Input).display = False
+        self.query_one("#timeline-progress", ProgressBar).display = False
+        if st["midi"] and self.mag.connect_engine:
+            self._load(st["midi"], restore=True)
+        self._redraw()
+
+    def _keys_changed(self) -> None:
+        self.state["keyframes"].sort(key=lambda k: k["time"])
+        self.saved()
+        self._redraw()
+
+    def _edit(self, change: Callable[[list[dict[str, Any]]], bool | None]) -> None:
+        """Apply `change` to a copy of the keyframes; keep it (undoably) if it changed."""
+        before = [dict(k) for k in self.state["keyframes"]]
+        after = [dict(k) for k in before]
+        change(after)
+        if after != before:
+            self.edits.record(before)
+            self.state["keyframes"] = after
+            self._keys_changed()
+
+    # -- drawing --------------------------------------------------------------------
+    @property
+    def secs_per_col(self) -> float:
+        return ZOOMS[self.state["zoom"]]
+
+    def _follow_cursor(self) -> None:
+        roll = self.query_one(PianoRoll)
+        if roll.size.width == 0:  # not laid out yet
+            return
+        cols = roll.columns
+        col = int(self.state["cursor"] / self.secs_per_col + 1e-9)
+        if col < self.scroll:
+            self.scroll = col
+        elif col >= self.scroll + cols:
+            self.scroll = col - cols + 1
+        if self.playhead is not None:
+            pcol = int(self.playhead / self.secs_per_col)
+            if not self.scroll <= pcol < self.scroll + cols:
+                self.scroll = max(0, pcol - cols // 4)
+
+    def _redraw(self) -> None:
+        st = self.state
+        song = self.song
+        model = (f"checkpoint {short_path(st['checkpoint'])}" if st.get("checkpoint")
+                 else f"model [b]{st['model']}[/]")
+        busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
+        cursor = st["cursor"]
+        if song is None:
+            head = ("No MIDI loaded: [b]o[/] opens a file "
+                    f"(try {short_path(str(SHIPPED_MIDI))})" if not st["midi"]
+                    else f"loading {short_path(st['midi'])}")
+        else:
+            num, den = song["time_signature"]
+            bar = int(cursor // song["bar_seconds"]) + 1 if song["bar_seconds"] > 0 else 1
+            head = (f"[b]{escape(Path(song['path']).name)}[/] · {song['qpm']:g} bpm {num}/{den} · "
+                    f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})")
+        self.query_one("#timeline-info", Static).update(
+            f"{head}\n{model} · {st['secs_per_instrument']:g} s per instrument · "
+            f"zoom {self.secs_per_col:g} s/column{busy}")
+        self.query_one("#timeline-tracks", Static).update(self._tracks_text())
+        roll = self.query_one(PianoRoll)
+        self._follow_cursor()
+        roll.show(RollView(
+            notes=song["notes"] if song else [], enabled=set(st["tracks"]),
+            keyframes=st["keyframes"], selected_key=self.selected_key, cursor=cursor,
+            mark=self.mark, playhead=self.playhead, secs_per_col=self.secs_per_col,
+            scroll=self.scroll, bar_seconds=song["bar_seconds"] if song else 2.0,
+            total_time=song["total_time"] if song else 0.0))
+        self.query_one("#timeline-key", Static).update(self._key_text())
+        self.query_one("#timeline-status", Static).update(self.status)
+        render = st.get("render") or {}
+        warnings = render.get("warnings") or []
+        self.query_one("#timeline-warnings", Static).update(
+            "\n".join(f"[yellow]⚠ {escape(w)}[/]" for w in warnings[:4]))
+
+    def _tracks_text(self) -> str:
+        if not self.song:
+            return ""
+        lines = []
+        for i, t in enumerate(self.song["tracks"]):
+            on = t["index"] in self.state["tracks"]
+            color = TRACK_STYLES[t["index"] % len(TRACK_STYLES)]
+            pointer = "▶" if i == self.track_sel else " "
+            box = "☑" if on else "☐"
+            kind = "drums" if t["is_drum"] else f"program {t['program']}"
+            lines.append(f"{pointer} {box} [{color}]■[/] {t['index']} {escape(t['name'])} · {kind} · "
+                         f"{t['notes']} notes")
+        return "\n".join(lines)
+
+    def _key_text(self) -> str:
+        keys = self.state["keyframes"]
+        clip = f" · clipboard seed {self.clipboard['seed']}" if self.clipboard else ""
+        if self.selected_key is None or not keys:
+            return f"no keyframes: [b]k[/] adds one at the cursor, [b]s[/] lays them out{clip}"
+        k = keys[self.selected_key]
+        name = f" “{escape(k['name'])}”" if k.get("name") else ""
+        return (f"keyframe {self.selected_key + 1}/{len(keys)}{name} at {k['time']:.3f} s · "
+                f"instrument seed {k['seed']}{clip}")
+
+    # -- prompts --------------------------------------------------------------------
+    def _prompt(self, kind: str, placeholder: str, value: str, then: Callable[[str], None]) -> None:
+        box = self.query_one("#timeline-input", Input)
+        box.placeholder = placeholder
+        box.border_title = placeholder
+        box.value = value
+        box.display = True
+        self._prompt_kind, self._prompt_then = kind, then
+        box.focus()
+
+    def _close_prompt(self) -> None:
+        box = self.query_one("#timeline-input", Input)
+        box.display = False
+        self._prompt_kind = self._prompt_then = None
+        self.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        then = self._prompt_then
+        self._close_prompt()
+        if then is not None:
+            then(event.value.strip())
+
+    # -- files ----------------------------------------------------------------------
+    def action_open(self) -> None:
+        current = self.state["midi"]
+        default = short_path(current) if current else short_path(str(SHIPPED_MIDI))
+        self._prompt("open", "MIDI file to open (enter: open, escape: cancel)", default,
+                     lambda v: self._load(str(Path(v).expanduser().resolve())) if v else None)
+
+    async def _engine_ready(self) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + ENGINE_WAIT_S
+        link = self.mag.engine
+        while link.client is None or not link.client.connected:
+            if not self.mag.connect_engine or loop.time() > end:
+                raise EngineUnavailable("the engine is not connected: it is starting, or see "
+                                        "the status bar")
+            await asyncio.sleep(0.1)
+
+    async def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        await self._engine_ready()
+        return await self.mag.engine.call(method, params)
+
+    def _error(self, what: str, e: Exception) -> None:
+        msg = escape(f"{what}: {getattr(e, 'message', None) or e}")
+        self.status = f"[red]{msg}[/]"
+        self.mag.notify(msg, severity="error", timeout=10)
+        self._redraw()
+
+    @work(exclusive=True, group="timeline-load")
+    async def _load(self, path: str, restore: bool = False) -> None:
+        self.busy = "loading"
+        self.status = f"opening {escape(short_path(path))}"
+        self._redraw()
+        try:
+            song = await self._call("timeline.load_midi", {"path": path})
+        except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
+            self._error(f"could not open {short_path(path)}", e)
+            return
+        finally:
+            self.busy = ""
+        st = self.state
+        same = restore or song["path"] == st["midi"]
+        self.song = song
+        known = {t["index"] for t in song["tracks"]}
+        if not same or not st["tracks"]:
+            st["tracks"] = [t["index"] for t in song["tracks"] if not t["is_drum"]]
+        st["tracks"] = [t for t in st["tracks"] if t in known]
+        if not same:
+            st["midi"] = song["path"]
+            st["render"] = None
+            st["cursor"] = 0.0
+            self.edits = EditHistory()
+            st["keyframes"] = layout_keyframes(song["total_time"], st["secs_per_instrument"])
+            self.selected_key = 0
+        self.track_sel = min(self.track_sel, max(0, len(song["tracks"]) - 1))
+        self.status = "" if restore else f"opened {short_path(song['path'])}"
+        self.saved()
+        self._redraw()
+
+    # -- cursor, zoom, tracks -------------------------------------------------------
+    def _set_cursor(self, t: float) -> None:
+        end = self.song["total_time"] if self.song else 0.0
+        self.state["cursor"] = round(min(max(0.0, t), max(end, 0.0)), 6)
+        # landing on a keyframe selects it
+        col = int(self.state["cursor"] / self.secs_per_col + 1e-9)
+        for i, k in enumerate(self.state["keyframes"]):
+            if int(k["time"] / self.secs_per_col + 1e-9) == col:
+                self.selected_key = i
+                break
+        self.saved()
+        self._redraw()
+
+    def action_move(self, cols: int) -> None:
+        col = int(self.state["cursor"] / self.secs_per_col + 1e-9) + cols
+        self._set_cursor(col * self.secs_per_col)
+
+    def action_bar(self, direction: int) -> None:
+        bar = self.song["bar_seconds"] if self.song else 2.0
+        n = int(self.state["cursor"] // bar + 1e-9) + direction
+        self._set_cursor(n * bar)
+
+    def action_page(self, direction: int) -> None:
+        cols = self.query_one(PianoRoll).columns
+        self.scroll = max(0, self.scroll + direction * cols)
+        self.action_move(direction * cols)
+
+    def action_home(self) -> None:
+        self._set_cursor(0.0)
+
+    def action_zoom(self, direction: int) -> None:
+        self.state["zoom"] = min(len(ZOOMS) - 1, max(0, self.state["zoom"] + direction))
+        cols = self.query_one(PianoRoll).columns
+        self.scroll = max(0, int(self.state["cursor"] / self.secs_per_col) - cols // 2)
+        self.saved()
+        self._redraw()
+
+    def action_track(self, delta: int) -> None:
+        if self.song and self.song["tracks"]:
+            self.track_sel = (self.track_sel + delta) % len(self.song["tracks"])
+            self._redraw()
+
+    def action_toggle_track(self) -> None:
+        if not self.song or not self.song["tracks"]:
+            return
+        t = self.song["tracks"][self.track_sel]
+        tracks = set(self.state["tracks"])
+        tracks ^= {t["index"]}
+        self.state["tracks"] = sorted(tracks)
+        if t["is_drum"] and t["index"] in tracks:
+            self.mag.notify("GANSynth plays pitched notes: it skips drum tracks",
+                            severity="warning")
+        self.saved()
+        self._redraw()
+
+    # -- keyframes ------------------------------------------------------------------
+    def _need_song(self) -> bool:
+        if self.song is None:
+            self.mag.notify("open a MIDI file first: o", severity="warning")
+            return False
+        return True
+
+    def _key_at_cursor(self, keys: list[dict[str, Any]]) -> int | None:
+        col = int(self.state["cursor"] / self.secs_per_col + 1e-9)
+        for i, k in enumerate(keys):
+            if int(k["time"] / self.secs_per_col + 1e-9) == col:
+                return i
+        return None
+
+    def _select_time(self, t: float) -> None:
+        keys = self.state["keyframes"]
+        self.selected_key = next((i for i, k in enumerate(keys) if k["time"] == t), None)
+
+    def _add_key(self, key: dict[str, Any]) -> None:
+        t = round(self.state["cursor"], 6)
+
+        def change(keys: list[dict[str, Any]]) -> None:
+            i = self._key_at_cursor(keys)
+            if i is not None:  # one keyframe per column: replace its instrument
+                keys[i] = {**keys[i], "seed": key["seed"], "name": key.get("name", "")}
+            else:
+                keys.append({**key, "time": t})
+        self._edit(change)
+        i = self._key_at_cursor(self.state["keyframes"])
+        self.selected_key = i
+        self._redraw()
+
+    def action_add_key(self) -> None:
+        if self._need_song():
+            self._add_key({"seed": new_seed(), "name": ""})
+
+    def action_select_key(self, delta: int) -> None:
+        keys = self.state["keyframes"]
+        if not keys:
+            return
+        i = 0 if self.selected_key is None else (self.selected_key + delta) % len(keys)
+        self.selected_key = i
+        self.state["cursor"] = keys[i]["time"]
+        self.saved()
+        self._redraw()
+
+    def _selected(self) -> int | None:
+        if self.selected_key is None or self.selected_key >= len(self.state["keyframes"]):
+            self.mag.notify("no keyframe selected: , and . pick one, k adds one",
+                            severity="warning")
+            return None
+        return self.selected_key
+
+    def action_move_key(self, cols: int) -> None:
+        i = self._selected()
+        if i is None:
+            return
+        keys = self.state["keyframes"]
+        spc = self.secs_per_col
+        t = round((int(keys[i]["time"] / spc + 1e-9) + cols) * spc, 6)
+        lo = keys[i - 1]["time"] if i > 0 else None
+        hi = keys[i + 1]["time"] if i + 1 < len(keys) else None
+        if t < 0 or (lo is not None and t <= lo) or (hi is not None and t >= hi):
+            self.mag.notify("a keyframe cannot pass its neighbour or the start", timeout=2)
+            return
+
+        def change(ks: list[dict[str, Any]]) -> None:
+            ks[i]["time"] = t
+        self._edit(change)
+        self.state["cursor"] = t
+        self.selected_key = i
+        self._redraw()
+
+    def action_delete_key(self) -> None:
+        i = self._selected()
+        if i is None:
+            return
+        self._edit(lambda ks: ks.pop(i))
+        n = len(self.state["keyframes"])
+        self.selected_key = min(i, n - 1) if n else None
+        self._redraw()
+
+    def action_name_key(self) -> None:
+        i = self._selected()
+        if i is None:
+            return
+
+        def done(name: str) -> None:
+            def change(ks: list[dict[str, Any]]) -> None:
+                ks[i]["name"] = name[:40]
+            self._edit(change)
+        self._prompt("name", "keyframe name (enter: keep, escape: cancel)",
+                     self.state["keyframes"][i].get("name", ""), done)
+
+    def action_reroll_key(self) -> None:
+        i = self._selected()
+        if i is None:
+            return
+        seed = new_seed()
+
+        def change(ks: list[dict[str, Any]]) -> None:
+            ks[i]["seed"] = seed
+        self._edit(change)
+
+    def action_copy_key(self) -> None:
+        i = self._selected()
+        if i is None:
+            return
+        k = self.state["keyframes"][i]
+        self.clipboard = {"seed": k["seed"], "name": k.get("name", "")}
+        self.mag.notify(f"copied instrument seed {k['seed']}", timeout=2)
+        self._redraw()
+
+    def action_paste_key(self) -> None:
+        if self.clipboard is None:
+            self.mag.notify("nothing copied yet: c copies the selected keyframe",
+                            severity="warning")
+            return
+        if self._need_song():
+            self._add_key(dict(self.clipboard))
+
+    def action_secs_per_instrument(self) -> None:
+        if not self._need_song():
+            return
+
+        def done(text: str) -> None:
+            try:
+                secs = float(text)
+            except ValueError:
+                secs = -1.0
+            lo, hi = SECS_RANGE
+            if not lo <= secs <= hi:
+                self.mag.notify(f"seconds per instrument must be a number from {lo:g} to "
+                                f"{hi:g}", severity="error")
+                return
+            self.state["secs_per_instrument"] = secs
+            keys = layout_keyframes(self.song["total_time"], secs)
+
+            def change(ks: list[dict[str, Any]]) -> None:
+                ks[:] = keys
+            self._edit(change)
+            self.selected_key = 0
+            self._redraw()
+        self._prompt("secs", "seconds per instrument: new random keyframes every N seconds",
+                     f"{self.state['secs_per_instrument']:g}", done)
+
+    def action_undo(self) -> None:
+        if (keys := self.edits.undo(self.state["keyframes"])) is not None:
+            self.state["keyframes"] = keys
+            self._fix_selection()
+            self._keys_changed()
+
+    def action_redo(self) -> None:
+        if (keys := self.edits.redo(self.state["keyframes"])) is not None:
+            self.state["keyframes"] = keys
+            self._fix_selection()
+            self._keys_changed()
+
+    def _fix_selection(self) -> None:
+        n = len(self.state["keyframes"])
+        if not n:
+            self.selected_key = None
+        elif self.selected_key is None or self.selected_key >= n:
+            self.selected_key = n - 1
+
+    # -- model ----------------------------------------------------------------------
+    def action_model(self) -> None:
+        st = self.state
+        st["model"] = MODELS[(MODELS.index(st["model"]) + 1) % len(MODELS)
+                             if st["model"] in MODELS else 0]
+        if st.get("checkpoint"):
+            self.mag.notify("a checkpoint folder is set for this session and wins over the "
+                            "model name", severity="warning")
+        self.saved()
+        self._redraw()
+
+    # -- render ---------------------------------------------------------------------
+    def render_params(self) -> dict[str, Any]:
+        st = self.state
+        params: dict[str, Any] = {
+            "midi": st["midi"], "tracks": list(st["tracks"]), "output": RENDER_NAME,
+            "keyframes": [{"time": k["time"], "seed": k["seed"]} for k in st["keyframes"]],
+            "secs_per_instrument": st["secs_per_instrument"]}
+        if st.get("checkpoint"):
+            params["checkpoint"] = st["checkpoint"]
+        else:
+            params["model"] = st["model"]
+        return params
+
+    def action_render(self) -> None:
+        if not self._need_song():
+            return
+        if not self.state["tracks"]:
+            self.mag.notify("no track chosen: t toggles the track under ▶", severity="warning")
+            return
+        self._render_job(self.render_params())
+
+    def _on_progress(self, msg: dict[str, Any]) -> None:
+        bar = self.query_one("#timeline-progress", ProgressBar)
+        total = msg.get("total") or 0
+        if total > 0:
+            bar.update(total=total, progress=msg.get("done", 0))
+        self.status = f"rendering notes {int(msg.get('done', 0))}/{int(total)}"
+        self.query_one("#timeline-status", Static).update(self.status)
+
+    @work(exclusive=True, group="timeline-render")
+    async def _render_job(self, params: dict[str, Any]) -> None:
+        bar = self.query_one("#timeline-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self.busy = "rendering"
+        self.status = "waiting for the engine"
+        self._redraw()
+        try:
+            await self._engine_ready()
+            self._render_req = await self.mag.engine.start_request(
+                "gansynth.render", params, self._on_progress)
+            result = await self._render_req.result()
+        except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
+            if getattr(e, "code", "") == "cancelled":
+                self.status = "render cancelled (finished notes are kept for the next one)"
+                self.mag.notify("render cancelled", timeout=3)
+                self._redraw()
+            else:
+                self._error("render failed", e)
+            return
+        finally:
+            self._render_req = None
+            self.busy = ""
+            bar.display = False
+        self.state["render"] = {k: result.get(k) for k in (
+            "path", "midi_path", "duration", "notes", "notes_rendered", "notes_cached",
+            "warnings", "tracks")}
+        self.state["render"]["keyframes"] = params["keyframes"]
+        self.saved()
+        self.status = (f"rendered {result['notes']} notes ({result['notes_rendered']} new, "
+                       f"{result['notes_cached']} cached) · {result['duration']:.1f} s · "
+                       "space plays, e exports")
+        self._redraw()
+        if result.get("warnings"):
+            self.mag.notify(escape("\n".join(result["warnings"][:3])), severity="warning",
+                            timeout=6)
+
+    def action_cancel(self) -> None:
+        if self._prompt_kind is not None:
+            self._close_prompt()
+            return
+        if self._render_req is not None:
+            self.run_worker(self._render_req.cancel(), group="timeline-cancel")
+            self.status = "cancelling…"
+            self._redraw()
+        elif self.playhead is not None:
+            self._stop_playing()
+
+    # -- audition -------------------------------------------------------------------
+    def action_play(self) -> None:
+        render = self.state.get("render")
+        if not render or not render.get("path"):
+            self.mag.notify("nothing rendered yet: enter renders", severity="warning")
+            return
+        if self.playhead is not None:
+            self._stop_playing()
+            return
+        start = self.state["cursor"]
+        self.play_end = None
+        if self.mark is not None:
+            start, self.play_end = sorted((self.mark, self.state["cursor"]))
+        self._play(render["path"], start)
+
+    @work(exclusive=True, group="timeline-play")
+    async def _play(self, path: str, start: float) -> None:
+        try:
+            status = await self._call("audio.play", {"path": path, "start": start,
+                                                     "label": "timeline"})
+        except Exception as e:  # noqa: BLE001
+            self._error("could not play", e)
+            return
+        self.playhead = float(status.get("position_s", start))
+        if self._poll is None:
+            self._poll = self.set_interval(PLAYHEAD_POLL_S, self._poll_playhead)
+        self._redraw()
+
+    def _poll_playhead(self) -> None:
+        self.run_worker(self._update_playhead(), exclusive=True, group="timeline-playhead")
+
+    async def _update_playhead(self) -> None:
+        try:
+            status = await self._call("audio.status", {})
+        except Exception:  # noqa: BLE001 - the engine restarting stops the playhead
+            status = {"playing": False}
+        if not status.get("playing") or status.get("label") != "timeline":
+            self._playhead_off()
+            return
+        self.playhead = float(status.get("position_s", 0.0))
+        if self.play_end is not None and self.playhead >= self.play_end:
+            self._stop_playing()
+            return
+        self._redraw()
+
+    def _playhead_off(self) -> None:
+        if self._poll is not None:
+            self._poll.stop()
+            self._poll = None
+        self.playhead = None
+        self._redraw()
+
+    def _stop_playing(self) -> None:
+        self._playhead_off()
+        self.run_worker(self._call("audio.stop", {}), group="timeline-stop", exit_on_error=False)
+
+    def action_mark(self) -> None:
+        self.mark = None if self.mark is not None else self.state["cursor"]
+        self._redraw()
+
+    # -- export ---------------------------------------------------------------------
+    def action_export(self) -> None:
+        render = self.state.get("render")
+        if not render or not render.get("path"):
+            self.mag.notify("nothing rendered yet: enter renders", severity="warning")
+            return
+        self._prompt("export", "export WAV + MIDI to this folder", self.state["export_dir"],
+                     lambda folder: self._export(folder, False) if folder else None)
+
+    def export_name(self) -> str:
+        st = self.state
+        stem = Path(st["midi"]).stem if st["midi"] else "timeline"
+        model = Path(st["checkpoint"]).name if st.get("checkpoint") else st["model"]
+        return f"{stem}_gansynth-{model}"
+
+    @work(exclusive=True, group="timeline-export")
+    async def _export(self, folder: str, overwrite: bool) -> None:
+        render = self.state["render"]
+        self.state["export_dir"] = folder
+        self.saved()
+        params = {"path": render["path"], "midi_path": render.get("midi_path"),
+                  "folder": str(Path(folder).expanduser()), "name": self.export_name(),
+                  "overwrite": overwrite}
+        try:
+            result = await self._call("timeline.export", params)
+        except Exception as e:  # noqa: BLE001
+            if getattr(e, "code", "") == "output_exists":
+                self._prompt("overwrite", f"{getattr(e, 'message', e)} Type y to overwrite", "",
+                             lambda v: self._export(folder, True) if v.lower() in ("y", "yes")
+                             else self.mag.notify("export not written", timeout=3))
+                return
+            self._error("export failed", e)
+            return
+        self.status = escape("exported " + ", ".join(short_path(f) for f in result["files"]))
+        self.mag.notify(self.status, timeout=5)
+        self._redraw()

@@ -1,0 +1,77 @@
+"""Arrangement timeline: read a MIDI file for the piano roll, export a render.
+
+Rendering itself is `gansynth.render` (engine/handlers/gansynth.py); these are the
+pieces around it. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.context import JobContext
+from engine.errors import BadInput, BadRequest, OutputExists
+from engine.fsutil import atomic_write_bytes
+from engine.methods import method
+
+
+@method("timeline.load_midi", job=False, cacheable=False)
+def load_midi(params: dict, ctx: JobContext) -> dict:
+    """Read a MIDI file: `path` -> tracks [{index, program, name, is_drum, notes}], notes
+    [[start, end, pitch, velocity, track]...], qpm, time_signature, bar_seconds,
+    total_time, path (absolute)."""
+    from engine.music.arrangement import summary
+    from engine.music.midi_io import read_midi
+
+    path = params.get("path")
+    if not isinstance(path, str) or not path.strip():
+        raise BadRequest("timeline.load_midi needs `path`: a MIDI file")
+    p = Path(path).expanduser().resolve()
+    if p.is_dir():
+        raise BadInput(f"{p} is a folder; give a MIDI file (.mid)", path=str(p))
+    return {"path": str(p), **summary(read_midi(p))}
+
+
+@method("timeline.export", cacheable=False)
+def export(params: dict, ctx: JobContext) -> dict:
+    """Copy a render into `folder`: the WAV (`path`, from gansynth.render; `rate`
+    resamples it) and the MIDI of the notes as played (`midi_path`), as `name`.wav/.mid.
+    Nothing is overwritten unless `overwrite`; OutputExists lists what is there."""
+    from engine.audio.io import read_audio, write_wav
+    from engine.params import integer
+
+    src = params.get("path")
+    folder = params.get("folder")
+    if not isinstance(src, str) or not src:
+        raise BadRequest("timeline.export needs `path`: the rendered WAV (render first)")
+    if not isinstance(folder, str) or not folder.strip():
+        raise BadRequest("timeline.export needs `folder`")
+    src_p = Path(src)
+    if not src_p.exists():
+        raise BadInput(f"{src_p} is gone (the engine's job folder was cleared); render again",
+                       path=str(src_p))
+    name = str(params.get("name") or src_p.stem)
+    if "/" in name or name in (".", ".."):
+        raise BadRequest(f"the export name {name!r} must be a plain file name")
+    name = name.removesuffix(".wav")
+    folder_p = Path(folder).expanduser()
+    midi_src = params.get("midi_path")
+    planned = [folder_p / f"{name}.wav"] + ([folder_p / f"{name}.mid"] if midi_src else [])
+    overwrite = bool(params.get("overwrite", False))
+    existing = [str(p) for p in planned if p.exists()]
+    if existing and not overwrite:
+        raise OutputExists(f"{', '.join(existing)} already exist(s); choose another name or "
+                           "confirm overwrite", paths=existing)
+    try:
+        folder_p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadRequest(f"cannot create the folder {folder_p}: {e.strerror or e}",
+                         path=str(folder_p)) from None
+    samples, rate = read_audio(src_p, max_seconds=None)
+    out_rate = integer(params, "rate", rate, 8000, 96000)
+    wav = write_wav(planned[0], samples, rate, out_rate=out_rate, overwrite=True,
+                    progress=lambda d, t, m: ctx.progress(d, t + 1, m))
+    files = [str(wav)]
+    if midi_src:
+        files.append(str(atomic_write_bytes(planned[1], Path(midi_src).read_bytes())))
+    ctx.progress(1, 1, "done")
+    return {"files": files, "rate": out_rate}
