@@ -14,7 +14,7 @@ from engine.fsutil import atomic_write_bytes
 from engine.methods import method
 
 
-@method("timeline.load_midi", job=False, cacheable=False)
+@method("timeline.load_midi", cacheable=False, light=True)
 def load_midi(params: dict, ctx: JobContext) -> dict:
     """Read a MIDI file: `path` -> tracks [{index, program, name, is_drum, notes}], notes
     [[start, end, pitch, velocity, track]...], qpm, time_signature, bar_seconds,
@@ -31,7 +31,7 @@ def load_midi(params: dict, ctx: JobContext) -> dict:
     return {"path": str(p), **summary(read_midi(p))}
 
 
-@method("timeline.export", cacheable=False)
+@method("timeline.export", cacheable=False, light=True)
 def export(params: dict, ctx: JobContext) -> dict:
     """Copy a render into `folder`: the WAV (`path`, from gansynth.render; `rate`
     resamples it) and the MIDI of the notes as played (`midi_path`), as `name`.wav/.mid.
