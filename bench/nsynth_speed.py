@@ -53,7 +53,8 @@ def main() -> None:
         ref = os.path.join(args.checkpoint or "", f"magenta_b{batch}.npy")
         if args.checkpoint and os.path.exists(ref):
             want = np.load(ref)
-            same = np.mean(result.audio[:, : want.shape[1]] == want)
+            n = min(want.shape[1], result.audio.shape[1])
+            same = np.mean(result.audio[:, :n] == want[:, :n])
             line += f"; same audio as magenta: {same * 100:.2f}% of samples"
         print(line, flush=True)
 
