@@ -1,56 +1,62 @@
-"""NSynth synthesis speed on full-size (h512_bo16) random weights.
+"""NSynth synthesis speed of the native model on full-size (h512_bo16) weights.
 
-    python bench/nsynth_speed.py [BATCH ...]
+    python bench/nsynth_speed.py [--checkpoint PREFIX] [--samples N] [BATCH ...]
 
-Prints ms per step and per voice-sample after the first (compiling) chunk. Compare with
-magenta's fastgen: tests/reference nsynth_test.py N B in the reference env.
+With --checkpoint /tmp/magref/work/nsynth_full (made by bench/nsynth_magenta_speed.py in
+the reference env) it also checks the audio against magenta's for the same seed and
+encodings. Without, it uses random full-size weights. Prints ms per step and per
+voice-sample, timed after the first (compiling) chunk.
 """
-import sys
+import argparse
+import os
 import time
 
 import numpy as np
 
-from engine.models.nsynth import NSynth
+from engine.models.nsynth import H512_BO16, NSynth, variable_shapes_for
 
 
 def random_full_weights(seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.RandomState(seed)
-    w: dict[str, np.ndarray] = {}
-
-    def conv(name, k, cin, cout):
-        w[f"{name}/W"] = (rng.randn(1, k, cin, cout) / np.sqrt(k * cin)).astype(np.float32)
-        w[f"{name}/biases"] = (0.05 * rng.randn(cout)).astype(np.float32)
-
-    conv("ae_startconv", 3, 1, 128)
-    for i in range(1, 31):
-        conv(f"ae_dilatedconv_{i}", 3, 128, 128)
-        conv(f"ae_res_{i}", 1, 128, 128)
-    conv("ae_bottleneck", 1, 128, 16)
-    conv("startconv", 3, 1, 512)
-    conv("skip_start", 1, 512, 256)
-    for i in range(1, 31):
-        conv(f"dilatedconv_{i}", 3, 512, 1024)
-        conv(f"cond_map_{i}", 1, 16, 1024)
-        conv(f"res_{i}", 1, 512, 512)
-        conv(f"skip_{i}", 1, 512, 256)
-    conv("out1", 1, 256, 256)
-    conv("cond_map_out1", 1, 16, 256)
-    conv("logits", 1, 256, 256)
+    w = {}
+    for name, shape in variable_shapes_for(H512_BO16).items():
+        fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        scale = 1 / np.sqrt(fan_in) if len(shape) > 1 else 0.05
+        w[name] = (scale * rng.randn(*shape)).astype(np.float32)
     return w
 
 
 def main() -> None:
-    batches = [int(b) for b in sys.argv[1:]] or [1, 16]
-    model = NSynth(random_full_weights())
-    for batch in batches:
-        enc = np.random.RandomState(1).randn(batch, 4, 16).astype(np.float32)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("batches", nargs="*", type=int, default=[1, 16])
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--samples", type=int, default=1024)
+    ap.add_argument("--no-jit", action="store_true")
+    args = ap.parse_args()
+    jit = not args.no_jit
+    model = (NSynth.load(args.checkpoint, jit_compile=jit) if args.checkpoint
+             else NSynth(random_full_weights(), jit_compile=jit))
+    for batch in args.batches:
+        if args.checkpoint:
+            enc = np.load(os.path.join(args.checkpoint, "enc.npy"))[:batch, : args.samples // 512]
+        else:
+            enc = np.random.RandomState(1).randn(batch, args.samples // 512, 16).astype(np.float32)
         marks: list[tuple[int, float]] = []
-        model.synthesize(enc, seed=0, progress=lambda d, t: marks.append((d, time.perf_counter())),
-                         chunk_seconds=2.0)
-        (d0, t0), (d1, t1) = marks[0], marks[-1]
+        result = model.synthesize(enc, seed=0, chunk_seconds=1.0,
+                                  progress=lambda d, t: marks.append((d, time.perf_counter(), time.process_time())))
+        (d0, t0, c0), (d1, t1, c1) = marks[0], marks[-1]
         step_ms = (t1 - t0) / (d1 - d0) * 1000
-        print(f"batch {batch}: {step_ms:.2f} ms/step, {step_ms / batch:.2f} ms per voice-sample "
-              f"({d1 - d0} steps timed)", flush=True)
+        cpu_ms = (c1 - c0) / (d1 - d0) * 1000
+        line = (f"native batch {batch}: {step_ms:.2f} ms/step wall ({cpu_ms:.2f} ms CPU), "
+                f"{step_ms / batch:.2f} ms per voice-sample ({d1 - d0} steps timed, jit={jit}, "
+                f"load {os.getloadavg()[0]:.1f})")
+        ref = os.path.join(args.checkpoint or "", f"magenta_b{batch}.npy")
+        if args.checkpoint and os.path.exists(ref):
+            want = np.load(ref)
+            n = min(want.shape[1], result.audio.shape[1])
+            same = np.mean(result.audio[:, :n] == want[:, :n])
+            line += f"; same audio as magenta: {same * 100:.2f}% of samples"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

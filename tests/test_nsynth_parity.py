@@ -72,7 +72,9 @@ def test_teacher_forced_distributions_match_fastgen(model, golden):
     assert np.array_equal(probs.argmax(-1), golden["tf_argmax"])
 
 
-def test_synthesis_with_the_same_seed_is_magentas_audio(model, golden):
+@pytest.mark.parametrize("jit", [True, False], ids=["xla", "graph"])
+def test_synthesis_with_the_same_seed_is_magentas_audio(model, golden, jit):
+    model = model if jit else NSynth(model._w, jit_compile=False)
     result = model.synthesize(golden["synth_encodings"], seed=int(golden["synth_seed"]))
     assert not result.partial
     assert result.audio.shape == golden["synth_audio"].shape == (2, 1024)

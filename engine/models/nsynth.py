@@ -147,6 +147,7 @@ class NSynth:
         self._build_encoder()
         self._build_decoder()
         self._chunk_fns: dict[int, Callable] = {}
+        self._ring_vars: dict[int, tf.Variable] = {}
 
     @classmethod
     def load(cls, path: str | os.PathLike, jit_compile: bool = True) -> "NSynth":
@@ -294,6 +295,17 @@ class NSynth:
         prev = tf.zeros([batch], tf.float32)  # network input of this step (last sample)
         return ring, start_hist, prev
 
+    def _ring_variable(self, batch: int) -> tf.Variable:
+        """The plain-graph path keeps the ring buffers in a variable (one per batch size)."""
+        var = self._ring_vars.get(batch)
+        if var is None:
+            var = tf.Variable(tf.zeros([self._num_slots, batch, self.sizes.width]),
+                              trainable=False)
+            self._ring_vars[batch] = var
+        else:
+            var.assign(tf.zeros_like(var))
+        return var
+
     def _step(self, ring, start_hist, x_in, t, e):
         """One sample for every voice. x_in [B]: this step's input (q/128 of the previous
         sample); e [B, 16]: its encoding frame. Returns the new state and logits [B, 256]."""
@@ -314,7 +326,10 @@ class NSynth:
             z = tf.sigmoid(d[:, :W]) * tf.tanh(d[:, W:])
             gates.append(z)
             l = l + tf.matmul(z, self._res_w[i]) + self._res_b[i]
-        ring = tf.tensor_scatter_nd_update(ring, slot_old[:, None], tf.stack(inputs))
+        if isinstance(ring, tf.Variable):  # plain-graph path: update in place
+            ring.scatter_nd_update(slot_old[:, None], tf.stack(inputs))
+        else:  # XLA updates the loop-carried tensor in place
+            ring = tf.tensor_scatter_nd_update(ring, slot_old[:, None], tf.stack(inputs))
         s = tf.matmul(tf.concat([inputs[0]] + gates, axis=1), self._skip_w) + self._skip_b
         s = tf.nn.relu(tf.matmul(tf.nn.relu(s), self._out1_w) + cond[:, 2 * W * self.sizes.num_layers:])
         logits = tf.matmul(s, self._logits_w) + self._logits_b
@@ -324,24 +339,31 @@ class NSynth:
         if max_steps not in self._chunk_fns:
             def chunk(ring, start_hist, prev, t0, n, u, frames, frame0):
                 """Run n ≤ max_steps steps from sample t0. u [max_steps, B] float64;
-                frames [B, K, 16] encoding frames starting at frame index frame0."""
+                frames [B, K, 16] encoding frames starting at frame index frame0.
+                `ring` is a tensor (XLA) or a tf.Variable updated in place."""
                 batch = tf.shape(u)[1]
                 codes = tf.zeros([max_steps, batch], tf.int32)
+                stateful = isinstance(ring, tf.Variable)
 
-                def body(i, ring, start_hist, prev, codes):
+                def body(i, ring_t, start_hist, prev, codes):
                     t = t0 + i
                     e = tf.gather(frames, t // HOP_LENGTH - frame0, axis=1)
-                    ring, start_hist, logits = self._step(ring, start_hist, prev, t, e)
+                    ring_t, start_hist, logits = self._step(ring if stateful else ring_t,
+                                                            start_hist, prev, t, e)
                     cdf = tf.cumsum(tf.cast(tf.nn.softmax(logits), tf.float64), axis=1)
                     k = tf.reduce_sum(tf.cast(cdf < u[i][:, None], tf.int32), axis=1)
                     k = tf.minimum(k, NUM_CLASSES - 1)
                     codes = tf.tensor_scatter_nd_update(codes, [[i]], k[None])
                     prev = tf.cast(k - NUM_CLASSES // 2, tf.float32) / 128.0
-                    return i + 1, ring, start_hist, prev, codes
+                    return i + 1, (0.0 if stateful else ring_t), start_hist, prev, codes
 
-                _, ring, start_hist, prev, codes = tf.while_loop(
-                    lambda i, *_: i < n, body, (tf.constant(0), ring, start_hist, prev, codes))
-                return ring, start_hist, prev, codes
+                # One iteration at a time: with a Variable ring, step i+1 must read what
+                # step i wrote.
+                _, ring_t, start_hist, prev, codes = tf.while_loop(
+                    lambda i, *_: i < n, body,
+                    (tf.constant(0), tf.constant(0.0) if stateful else ring, start_hist, prev,
+                     codes), parallel_iterations=1)
+                return (ring if stateful else ring_t), start_hist, prev, codes
 
             self._chunk_fns[max_steps] = tf.function(chunk, jit_compile=self.jit_compile)
         return self._chunk_fns[max_steps]
@@ -370,6 +392,8 @@ class NSynth:
         k = max_chunk // HOP_LENGTH + 2  # frames one chunk can touch
         enc_padded = np.concatenate([enc, np.zeros([batch, k, enc.shape[2]], np.float32)], 1)
         ring, start_hist, prev = self._initial_state(batch)
+        if not self.jit_compile:
+            ring = self._ring_variable(batch)
         codes = np.zeros([batch, total], np.int16)
         done, n = 0, min(16, max_chunk)
         t_start = time.perf_counter()
