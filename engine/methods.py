@@ -43,6 +43,7 @@ HANDLER_MODULES = [
     "engine.handlers.gansynth",
     "engine.handlers.library",
     "engine.handlers.nsynth",
+    "engine.handlers.mix",
 ]
 
 
