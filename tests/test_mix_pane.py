@@ -179,3 +179,30 @@ async def test_cancel_mid_render_keeps_partial_audio(kill_spawned_engines, tmp_p
         await pilot.press("enter")
         status = await playing(pilot, app, "mix #1")
         assert status["duration_s"] == pytest.approx(audio.size / RATE)
+
+
+async def test_sounds_sent_from_the_library_show_up_with_default_weights(mag_home, tmp_path):
+    a = tone(tmp_path / "a.wav", 440, 0.1)
+    b = tone(tmp_path / "b.wav", 330, 0.1)
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        p = pane(app)
+        assert p.sources == [] and p.recipe() is None  # nothing to render: a note says why
+        await pilot.press("1")
+        app.session.get("mix")["sources"] += [a, b]  # what the library pane's `m` does
+        await pilot.press("2")
+        assert p.sources == [a, b] and p.state["weights"] == [0.5, 0.5]
+        await pilot.press("right", "x")
+        assert p.state["mode"] == "xy" and p.state["weights"] == [0.55, 0.5]
+        # two sounds on the pad: A top-left and B top-right; the puck's row decides nothing else
+        await pilot.press(*["left"] * 10)
+        assert p.state["xy"] == [0.0, 0.5] and p.mix_weights() == [1.0, 0.0]
+        await pilot.press("down", "down")
+        assert p.recipe()["weights"] == [1.0, 0.0]
+        await pilot.press(*["down"] * 8)  # bottom-left corner holds no sound: nothing to render
+        assert p.state["xy"] == [0.0, 1.0] and p.recipe() is None
+        await pilot.press("x")
+        recipe = p.recipe()
+        assert recipe["weights"] == pytest.approx([0.5238, 0.4762], abs=1e-4)
+        assert recipe["seed"] is None and recipe["model"] == "nsynth-wavenet"

@@ -247,13 +247,16 @@ class LatentMixPane(Pane):
                 view.show(p["plot"] if p else None, caption, lo, hi, selected=i == st["selected"],
                           message="encoding…" if self.busy.startswith("encod") else "not encoded (e)")
         mix_view = self.query_one("#mix-enc-mix", EncodingView)
-        mix_view.display = len(self.sources) >= MIN_SOURCES
-        if len(have) == len(plots) and len(plots) >= MIN_SOURCES:
+        if not self.sources:
+            mix_view.show(None, "encodings", lo, hi,
+                          message="No sounds yet: in the library (1) m sends one here; o adds a file.")
+        elif len(have) == len(plots) and len(plots) >= MIN_SOURCES:
             mixed = blend([p["plot"] for p in have], [p["frames"] for p in have], self.mix_weights(),
                           PLOT_COLUMNS)
             mix_view.show(mixed, "mix (preview)", lo, hi)
         else:
-            mix_view.show(None, "mix (preview)", lo, hi, message="encode to preview")
+            wait = "add a second sound" if len(self.sources) < MIN_SOURCES else "encode to preview"
+            mix_view.show(None, "mix (preview)", lo, hi, message=wait)
 
     def _render_line(self, entry: dict[str, Any], selected: bool) -> str:
         r = entry["recipe"]
