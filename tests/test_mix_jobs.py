@@ -3,6 +3,7 @@ keeping a render with its recipe, listing kept recipes, and rendering a recipe a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,25 @@ def test_keep_stores_the_recipe_and_it_renders_the_same_sound_again(sounds, tmp_
     again = run_method("nsynth.synth", back["synth_params"], work_dir=tmp_path / "r2", quiet=True)
     np.testing.assert_array_equal(sf.read(again["wavs"][0]["wav_path"], dtype="float32")[0],
                                   sf.read(path, dtype="float32")[0])
+
+
+def test_cli_lists_kept_mixes_and_renders_one_again(sounds, tmp_path, capsys):
+    from engine.cli import main
+
+    recipe = {"sources": [str(s) for s in sounds], "weights": [0.5, 0.5], "seed": 3,
+              "model": "nsynth-wavenet", "checkpoint": CKPT}
+    first = run_method("nsynth.synth", handler.synth_params(recipe), work_dir=tmp_path / "r", quiet=True)
+    kept = run_method("mix.keep", {"wav_path": first["wavs"][0]["wav_path"], "recipe": recipe,
+                                   "name": "duo"}, quiet=True)["sound"]["path"]
+    capsys.readouterr()
+    assert main(["mix", "recipes"]) == 0
+    listed = json.loads(capsys.readouterr().out)["recipes"]
+    assert [(k["path"], k["recipe"]) for k in listed] == [(kept, recipe)]
+    assert main(["mix", "rerender", kept, "--out", str(tmp_path / "again")]) == 0
+    np.testing.assert_array_equal(sf.read(tmp_path / "again" / "duo.wav", dtype="float32")[0],
+                                  sf.read(kept, dtype="float32")[0])
+    assert main(["mix", "rerender", str(sounds[0])]) == 1  # not a kept mix: a clear message
+    assert "no mix recipe" in capsys.readouterr().err
 
 
 def test_keep_and_recipe_reject_bad_input(sounds, tmp_path):
