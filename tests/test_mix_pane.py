@@ -175,10 +175,16 @@ async def test_cancel_mid_render_keeps_partial_audio(kill_spawned_engines, tmp_p
         assert entry["status"] == "partial"
         audio = wav(entry["wav_path"])
         assert 0 < audio.size == entry["samples"] == entry["done"] < entry["total"] == 124 * 512
-        # the partial take can be auditioned
+        # the partial take can be auditioned and kept, with the recipe of the whole render
         await pilot.press("enter")
         status = await playing(pilot, app, "mix #1")
         assert status["duration_s"] == pytest.approx(audio.size / RATE)
+        await pilot.press("k")
+        await type_answer(pilot, app, "half")
+        await wait_until(pilot, lambda: entry.get("kept"), 30)
+        back = await app.engine.call("mix.recipe", {"path": entry["kept"]})
+        assert back["recipe"]["stretch"] == 4.0 and back["recipe"]["seed"] == entry["recipe"]["seed"]
+        np.testing.assert_array_equal(wav(entry["kept"]), audio)
 
 
 async def test_sounds_sent_from_the_library_show_up_with_default_weights(mag_home, tmp_path):
@@ -206,3 +212,25 @@ async def test_sounds_sent_from_the_library_show_up_with_default_weights(mag_hom
         recipe = p.recipe()
         assert recipe["weights"] == pytest.approx([0.5238, 0.4762], abs=1e-4)
         assert recipe["seed"] is None and recipe["model"] == "nsynth-wavenet"
+
+
+async def test_queue_eta_adds_the_running_eta_and_the_waiting_renders(mag_home):
+    plot = [[0.0] * 4 for _ in range(16)]
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        p = pane(app)
+        p.state["plots"] = {"a": {"plot": plot, "frames": 10, "seconds": 0.32},
+                            "b": {"plot": plot, "frames": 20, "seconds": 0.64}}
+        mix = {"sources": ["a", "b"], "weights": [0.5, 0.5]}
+        p.state["renders"] = [
+            {"id": 1, "recipe": mix, "status": "done", "done": 5120, "elapsed_s": 2.0},
+            {"id": 2, "recipe": mix, "status": "running", "done": 1000, "total": 5120, "eta_s": 3.0},
+            {"id": 3, "recipe": {**mix, "stretch": 2.0}, "status": "queued"},
+        ]
+        assert p.expected_samples(p.state["renders"][2]["recipe"]) == 20 * 512
+        assert p.queue_eta() == pytest.approx(3.0 + 20 * 512 / 2560)
+        p._redraw_renders()
+        assert "all done in ~7 s" in str(p.query_one("#mix-renders").render())
+        p.state["renders"][0]["status"] = "failed"  # no finished render: no speed to go by
+        assert p.queue_eta() is None

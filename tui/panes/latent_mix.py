@@ -285,6 +285,32 @@ class LatentMixPane(Pane):
             tail = f"[red]{status}[/] [dim]{entry.get('error', '')}[/]"
         return f"{head}  {tail}"
 
+    def expected_samples(self, recipe: dict[str, Any]) -> int | None:
+        """How long a recipe's render will be, from the encoded sources (None if unknown)."""
+        plots = self.state["plots"]
+        if not all(src in plots for src in recipe["sources"]):
+            return None
+        frames = min(plots[src]["frames"] for src in recipe["sources"])
+        stretch = recipe.get("stretch", 1.0)
+        return max(1, round(frames * stretch)) * 512
+
+    def queue_eta(self) -> float | None:
+        """Seconds until every queued render is done: the running one's ETA from the engine,
+        the waiting ones at the speed of the last finished render (None until one is)."""
+        renders = self.state["renders"]
+        speed = next((e["done"] / e["elapsed_s"] for e in reversed(renders)
+                      if e["status"] == "done" and e.get("elapsed_s") and e.get("done")), None)
+        total = 0.0
+        for e in renders:
+            if e["status"] == "running" and e.get("eta_s") is not None:
+                total += e["eta_s"]
+            elif e["status"] in IN_FLIGHT:
+                n = self.expected_samples(e["recipe"])
+                if speed is None or n is None:
+                    return None
+                total += n / speed
+        return total
+
     def _redraw_renders(self) -> None:
         renders = self.state["renders"]
         if not renders:
@@ -294,8 +320,11 @@ class LatentMixPane(Pane):
         sel = self.state["result_index"]
         start = max(0, min(sel - SHOWN_RENDERS // 2, len(renders) - SHOWN_RENDERS))
         waiting = sum(e["status"] in IN_FLIGHT for e in renders)
-        head = f"Renders {sel + 1}/{len(renders)}" + (f" · {waiting} in the queue" if waiting else "") + \
-            "  [dim](n/p select · enter plays · k keeps · R again · esc cancels)[/]"
+        head = f"Renders {sel + 1}/{len(renders)}"
+        if waiting:
+            eta = self.queue_eta()
+            head += f" · {waiting} in the queue" + (f", all done in ~{eta:.0f} s" if eta is not None else "")
+        head += "  [dim](n/p select · enter plays · k keeps · R again · esc cancels)[/]"
         lines = [head] + [self._render_line(renders[i], i == sel)
                           for i in range(start, min(len(renders), start + SHOWN_RENDERS))]
         self.query_one("#mix-renders", Static).update("\n".join(lines))
