@@ -44,6 +44,7 @@ HANDLER_MODULES = [
     "engine.handlers.library",
     "engine.handlers.nsynth",
     "engine.handlers.timeline",
+    "engine.handlers.mix",
 ]
 
 

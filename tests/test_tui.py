@@ -72,7 +72,15 @@ async def test_command_palette_goes_to_a_pane(mag_home):
         assert app.query_one(TabbedContent).active == "timeline"
 
 
+def two_mix_sources(home) -> None:
+    """A session whose mixer holds two sounds (the mix pane's sliders need sources)."""
+    session = {"version": 1, "pane": "drums",
+               "panes": {"mix": {"sources": [str(home / "a.wav"), str(home / "b.wav")]}}}
+    (home / "session.json").write_text(json.dumps(session))
+
+
 async def test_session_is_autosaved_and_restored(mag_home):
+    two_mix_sources(mag_home)
     app = MagstationApp(connect_engine=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2", "down", "right", "right")
@@ -114,6 +122,7 @@ async def test_starts_the_engine_shows_jobs_and_stays_responsive(kill_spawned_en
 
 
 async def test_engine_crash_is_reported_restarted_and_reconnected(kill_spawned_engines):
+    two_mix_sources(kill_spawned_engines)
     app = MagstationApp()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4", "space")

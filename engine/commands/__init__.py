@@ -12,4 +12,5 @@ COMMAND_MODULES = [
     "engine.commands.gansynth",
     "engine.commands.library",
     "engine.commands.nsynth",
+    "engine.commands.mix",
 ]

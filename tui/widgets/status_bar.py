@@ -33,6 +33,8 @@ class JobRow(Horizontal):
 
     def refresh_job(self, job: dict[str, Any]) -> None:
         self.job = job
+        if not self.query(".job-label"):
+            return  # mounted but not composed yet (a fast second update): on_mount draws it
         self.query_one(".job-label", Label).update(job_label(job))
         total = job.get("total") or 0
         bar = self.query_one(ProgressBar)
