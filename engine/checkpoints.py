@@ -588,18 +588,9 @@ def expected_variables_for(info: CheckpointInfo) -> dict[str, tuple[int, ...] | 
 
 def _read_mag_checkpoint(mag: Path, workdir: Path) -> Path:
     """Write the checkpoint inside a .mag bundle (GeneratorBundle field 2) to a file."""
-    from note_seq.protobuf import generator_pb2
+    from engine.models.mag_bundle import read_bundle, write_checkpoint
 
-    bundle = generator_pb2.GeneratorBundle()
-    try:
-        bundle.ParseFromString(mag.read_bytes())
-    except Exception as e:  # protobuf DecodeError and friends
-        raise CheckpointError(f"{mag}: not a readable .mag bundle ({e})", file=str(mag)) from None
-    if not bundle.checkpoint_file:
-        raise CheckpointError(f"{mag}: the bundle holds no checkpoint", file=str(mag))
-    out = workdir / "model.ckpt"
-    out.write_bytes(bundle.checkpoint_file[0])
-    return out
+    return write_checkpoint(read_bundle(mag), workdir)
 
 
 def _shape_ok(got: Iterable[int], want: Iterable[int | None] | None) -> bool:
