@@ -62,7 +62,7 @@ def expected_variables(config: str) -> dict[str, tuple[int, ...] | None]:
                     f"{base}/attention/attn_w": None, f"{base}/attention/attn_v": None,
                     f"{base}/attn_output_projection/kernel": None})
     else:
-        out["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel"] = (enc.input_size, -1)
+        out["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel"] = None  # [in + units, 4 units]
         out["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias"] = None
     return out
 

@@ -1,0 +1,166 @@
+"""MelodyRNN (basic_rnn, lookback_rnn, attention_rnn) against magenta's own generator.
+
+The fixtures (tests/fixtures/melody_rnn/<config>.{mag,npz}) are `.mag` bundles that
+magenta's MelodyRnnSequenceGenerator wrote itself (small random widths [24, 16], perturbed
+biases) and what that generator did with them: see tests/reference/make_melody_rnn_goldens.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import note_seq
+import numpy as np
+import pytest
+
+from engine import checkpoints as ck
+from engine.errors import BadInput, BadRequest
+from engine.local import run_method
+from engine.models.melody_rnn import (
+    MelodyRnn, expected_variables, normalise_name, read_weights, sequence_from_notes)
+from engine.music.midi_io import read_midi
+
+FIX = Path(__file__).parent / "fixtures" / "melody_rnn"
+CONFIGS = ["basic_rnn", "lookback_rnn", "attention_rnn"]
+IN_RANGE = [[0.0, 0.5, 60, 90], [0.5, 1.0, 62, 90], [1.0, 1.5, 64, 90], [1.5, 2.0, 67, 90]]
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, MelodyRnn]:
+    return {c: MelodyRnn.load(FIX / f"{c}.mag") for c in CONFIGS}
+
+
+@pytest.fixture(scope="module")
+def goldens() -> dict[str, dict[str, np.ndarray]]:
+    return {c: dict(np.load(FIX / f"{c}.npz")) for c in CONFIGS}
+
+
+def _rows(ns) -> np.ndarray:
+    return np.array([[n.start_time, n.end_time, n.pitch, n.velocity] for n in ns.notes]
+                    ).reshape(-1, 4)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_bundle_read_with_widths_from_checkpoint(models, config):
+    m = models[config]
+    assert m.config == config  # from the bundle's generator id
+    assert m.weights.units == [24, 16]
+    assert (m.weights.attention is not None) == (config == "attention_rnn")
+    if m.weights.attention is not None:
+        assert m.weights.attention.layers == 1 and m.weights.attention.length == 40
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_teacher_forced_softmax_matches_magenta(models, goldens, config):
+    g = goldens[config]
+    got = models[config].softmax_of(note_seq.Melody(list(g["tf_events"])))
+    np.testing.assert_allclose(got, g["tf_softmax"], atol=2e-6)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("tag,temperature", [("t10", 1.0), ("t05", 0.5), ("s10", 1.0)])
+def test_generation_matches_magenta(models, goldens, config, tag, temperature):
+    """Magenta's choices replayed (argmax paths, and a sampled path): every step's
+    distribution, the primer handling (squash into range, transposing back, the padding
+    step) and the output NoteSequence match the generator's."""
+    g = goldens[config]
+    chosen = g[f"{tag}_chosen"]
+    res = models[config].generate(sequence_from_notes(g["primer"].tolist()),
+                                  float(g["start_time"]), float(g["end_time"]), temperature,
+                                  choose=lambda p, i: int(chosen[i]))
+    np.testing.assert_allclose(res.softmax, g[f"{tag}_softmax"], atol=2e-6)
+    if tag != "s10":
+        assert (np.argmax(res.softmax, 1) == chosen).all()
+    np.testing.assert_allclose(_rows(res.sequence), g[f"{tag}_notes"], atol=1e-9)
+    assert all(n.start_time >= g["start_time"] - 1e-6 for n in res.notes)
+    assert len(res.notes) == len(res.sequence.notes) - len(g["primer"])
+    assert res.warnings and "outside the model's range" in res.warnings[0]
+
+
+def test_continue_is_seeded_and_in_range_primer_has_no_warning(models):
+    m = models["attention_rnn"]
+    primer = sequence_from_notes(IN_RANGE, qpm=100)
+    a = m.continue_sequence(primer, 32, 1.0, seed=7)
+    b = m.continue_sequence(primer, 32, 1.0, seed=7)
+    c = m.continue_sequence(primer, 32, 1.0, seed=8)
+    assert a.note_rows() == b.note_rows() and a.note_rows() != c.note_rows()
+    assert a.warnings == []
+    step = 60 / 100 / 4
+    assert min(n[0] for n in a.note_rows()) >= 2.0 - 1e-6
+    assert max(n[1] for n in a.note_rows()) <= 2.0 + 32 * step + 1e-6
+    assert all(n[3] == 100 for n in a.note_rows())  # magenta's output velocity
+
+
+def test_old_variable_names_are_normalised(models):
+    assert normalise_name("RNN/MultiRNNCell/Cell1/BasicLSTMCell/Linear/Matrix") == \
+        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel"
+    assert normalise_name("rnn/multi_rnn_cell/cell_0/basic_lstm_cell/biases") == \
+        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias"
+    # A TF 0.x-named copy of the basic_rnn weights loads to the same network.
+    w = models["basic_rnn"].weights
+    old = {"fully_connected/weights": w.out_kernel, "fully_connected/biases": w.out_bias}
+    for k, (kernel, bias) in enumerate(w.lstm):
+        old[f"RNN/MultiRNNCell/Cell{k}/BasicLSTMCell/Linear/Matrix"] = kernel
+        old[f"RNN/MultiRNNCell/Cell{k}/BasicLSTMCell/Linear/Bias"] = bias
+    w2 = read_weights({normalise_name(n): v for n, v in old.items()}, "old.mag", 0)
+    assert w2.units == w.units and all((a[0] == b[0]).all() for a, b in zip(w.lstm, w2.lstm))
+
+
+def test_melody_continue_job(tmp_path):
+    res = run_method("melody.continue", {
+        "primer": IN_RANGE, "qpm": 120, "bars": 2, "seed": 3, "temperature": 0.8,
+        "checkpoint": str(FIX / "basic_rnn.mag"), "folder": str(tmp_path)}, quiet=True)
+    assert res["seed"] == 3 and res["model"] == "basic_rnn" and res["config"] == "basic_rnn"
+    assert res["steps"] == 32 and res["warnings"] == []
+    written = read_midi(res["file"])
+    assert Path(res["file"]).parent == tmp_path
+    assert len(written.notes) == len(IN_RANGE) + len(res["notes"])
+    again = run_method("melody.continue", {
+        "primer": IN_RANGE, "qpm": 120, "steps": 32, "seed": 3, "temperature": 0.8,
+        "checkpoint": str(FIX / "basic_rnn.mag"), "path": str(tmp_path / "b.mid")}, quiet=True)
+    assert again["notes"] == res["notes"]
+    # out-of-range primer: transposed with a warning, the continuation transposed back
+    high = [[s, e, p + 36, v] for s, e, p, v in IN_RANGE]
+    res = run_method("melody.continue", {
+        "primer": high, "bars": 1, "seed": 3, "checkpoint": str(FIX / "basic_rnn.mag"),
+        "path": str(tmp_path / "high.mid")}, quiet=True)
+    assert "outside the model's range" in res["warnings"][0]
+    assert min(n[2] for n in res["notes"]) >= 84  # back in the primer's register
+    with pytest.raises(BadRequest):
+        run_method("melody.continue", {"primer": IN_RANGE, "bars": 1, "steps": 16,
+                                       "checkpoint": str(FIX / "basic_rnn.mag")}, quiet=True)
+    with pytest.raises(BadRequest):
+        run_method("melody.continue", {"bars": 1, "checkpoint": str(FIX / "basic_rnn.mag")},
+                   quiet=True)
+    with pytest.raises(BadInput):
+        run_method("melody.continue", {"primer": [[1, 0, 60, 90]], "bars": 1,
+                                       "checkpoint": str(FIX / "basic_rnn.mag")}, quiet=True)
+
+
+def test_cli_melody_continue(tmp_path, capsys):
+    from engine.cli import main
+
+    primer = sequence_from_notes(IN_RANGE)
+    note_seq.sequence_proto_to_midi_file(primer, str(tmp_path / "p.mid"))
+    out = tmp_path / "out.mid"
+    assert main(["melody", "continue", str(tmp_path / "p.mid"), "--checkpoint",
+                 str(FIX / "attention_rnn.mag"), "--bars", "2", "--seed", "11",
+                 "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "seed: 11" in text and str(out) in text
+    assert len(read_midi(out).notes) > len(IN_RANGE)
+
+
+def test_models_verify_on_bundles(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    for config in CONFIGS:
+        ck.import_checkpoint(FIX / f"{config}.mag", name=config)
+        res = ck.verify(config)
+        assert res.ok, res.problems
+        assert res.checked == len(expected_variables(config))
+    # a bundle of another config under the wrong name fails, naming the variable
+    ck.import_checkpoint(FIX / "attention_rnn.mag", name="basic_rnn")
+    res = ck.verify("basic_rnn")
+    assert not res.ok and any("basic_lstm_cell/kernel" in p for p in res.problems)
+    assert {i.family for n, i in ck.load_manifest().items()
+            if n in CONFIGS + ["performance_with_dynamics"]} == {"melody_rnn"}
