@@ -1,8 +1,9 @@
-"""MelodyRNN (basic_rnn, lookback_rnn, attention_rnn) against magenta's own generator.
+"""MelodyRNN (basic_rnn, lookback_rnn, attention_rnn) and PerformanceRNN
+(performance_with_dynamics) against magenta's own generators.
 
 The fixtures (tests/fixtures/melody_rnn/<config>.{mag,npz}) are `.mag` bundles that
-magenta's MelodyRnnSequenceGenerator wrote itself (small random widths [24, 16], perturbed
-biases) and what that generator did with them: see tests/reference/make_melody_rnn_goldens.py.
+magenta's Melody/PerformanceRnnSequenceGenerator wrote itself (small random widths
+[24, 16] / [20, 16, 12], perturbed biases) and what that generator did with them: see tests/reference/make_melody_rnn_goldens.py.
 """
 
 from __future__ import annotations
@@ -22,17 +23,19 @@ from engine.music.midi_io import read_midi
 
 FIX = Path(__file__).parent / "fixtures" / "melody_rnn"
 CONFIGS = ["basic_rnn", "lookback_rnn", "attention_rnn"]
+PERF = "performance_with_dynamics"
+ALL = CONFIGS + [PERF]
 IN_RANGE = [[0.0, 0.5, 60, 90], [0.5, 1.0, 62, 90], [1.0, 1.5, 64, 90], [1.5, 2.0, 67, 90]]
 
 
 @pytest.fixture(scope="module")
 def models() -> dict[str, MelodyRnn]:
-    return {c: MelodyRnn.load(FIX / f"{c}.mag") for c in CONFIGS}
+    return {c: MelodyRnn.load(FIX / f"{c}.mag") for c in ALL}
 
 
 @pytest.fixture(scope="module")
 def goldens() -> dict[str, dict[str, np.ndarray]]:
-    return {c: dict(np.load(FIX / f"{c}.npz")) for c in CONFIGS}
+    return {c: dict(np.load(FIX / f"{c}.npz")) for c in ALL}
 
 
 def _rows(ns) -> np.ndarray:
@@ -40,11 +43,11 @@ def _rows(ns) -> np.ndarray:
                     ).reshape(-1, 4)
 
 
-@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("config", ALL)
 def test_bundle_read_with_widths_from_checkpoint(models, config):
     m = models[config]
     assert m.config == config  # from the bundle's generator id
-    assert m.weights.units == [24, 16]
+    assert m.weights.units == ([20, 16, 12] if config == PERF else [24, 16])
     assert (m.weights.attention is not None) == (config == "attention_rnn")
     if m.weights.attention is not None:
         assert m.weights.attention.layers == 1 and m.weights.attention.length == 40
@@ -55,6 +58,27 @@ def test_teacher_forced_softmax_matches_magenta(models, goldens, config):
     g = goldens[config]
     got = models[config].softmax_of(note_seq.Melody(list(g["tf_events"])))
     np.testing.assert_allclose(got, g["tf_softmax"], atol=2e-6)
+
+
+def test_performance_teacher_forced_softmax_matches_magenta(models, goldens):
+    g, m = goldens[PERF], models[PERF]
+    q = note_seq.quantize_note_sequence_absolute(sequence_from_notes(g["primer"].tolist()), 100)
+    perf = note_seq.Performance(q, start_step=0, num_velocity_bins=32)
+    assert [m.enc.events_to_label(perf, i) for i in range(len(perf))] == list(g["tf_events"])
+    np.testing.assert_allclose(m.softmax_of(perf), g["tf_softmax"], atol=2e-6)
+
+
+@pytest.mark.parametrize("tag", ["t10", "s10"])
+def test_performance_generation_matches_magenta(models, goldens, tag):
+    """PerformanceRNN: one generation pass sized as magenta's generator sizes it, the
+    result cut to the section, notes with their velocities and expressive timing."""
+    g = goldens[PERF]
+    chosen = g[f"{tag}_chosen"]
+    res = models[PERF].generate(sequence_from_notes(g["primer"].tolist()),
+                                float(g["start_time"]), float(g["end_time"]), 1.0,
+                                choose=lambda p, i: int(chosen[i]))
+    np.testing.assert_allclose(res.softmax, g[f"{tag}_softmax"], atol=2e-6)
+    np.testing.assert_allclose(_rows(res.sequence), g[f"{tag}_notes"], atol=1e-9)
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -115,6 +139,11 @@ def test_melody_continue_job(tmp_path):
     written = read_midi(res["file"])
     assert Path(res["file"]).parent == tmp_path
     assert len(written.notes) == len(IN_RANGE) + len(res["notes"])
+    perf = run_method("melody.continue", {
+        "primer": IN_RANGE, "qpm": 120, "steps": 8, "seed": 3,
+        "checkpoint": str(FIX / f"{PERF}.mag"), "path": str(tmp_path / "p.mid")}, quiet=True)
+    assert perf["config"] == PERF and Path(perf["file"]).is_file()
+    assert all(2.0 - 1e-6 <= n[0] < 3.0 for n in perf["notes"])  # 8 16ths at 120 qpm = 1 s
     again = run_method("melody.continue", {
         "primer": IN_RANGE, "qpm": 120, "steps": 32, "seed": 3, "temperature": 0.8,
         "checkpoint": str(FIX / "basic_rnn.mag"), "path": str(tmp_path / "b.mid")}, quiet=True)
@@ -153,7 +182,7 @@ def test_cli_melody_continue(tmp_path, capsys):
 
 def test_models_verify_on_bundles(tmp_path, monkeypatch):
     monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path / "checkpoints"))
-    for config in CONFIGS:
+    for config in ALL:
         ck.import_checkpoint(FIX / f"{config}.mag", name=config)
         res = ck.verify(config)
         assert res.ok, res.problems
@@ -163,4 +192,4 @@ def test_models_verify_on_bundles(tmp_path, monkeypatch):
     res = ck.verify("basic_rnn")
     assert not res.ok and any("basic_lstm_cell/kernel" in p for p in res.problems)
     assert {i.family for n, i in ck.load_manifest().items()
-            if n in CONFIGS + ["performance_with_dynamics"]} == {"melody_rnn"}
+            if n in ALL} == {"melody_rnn"}

@@ -1,5 +1,7 @@
-"""MelodyRNN (basic_rnn, lookback_rnn, attention_rnn) from Magenta `.mag` bundles, natively
-in TF2 (melody_rnn.md).
+"""MelodyRNN (basic_rnn, lookback_rnn, attention_rnn) and PerformanceRNN
+(performance_with_dynamics) from Magenta `.mag` bundles, natively in TF2 (melody_rnn.md).
+Both are the same event RNN; only the encoding and the primer/section handling differ
+(engine.music.melody_rnn, engine.music.performance_rnn).
 
 Network: a stack of BasicLSTMCells (same math as engine.models.lstm: [x, h] @ kernel,
 gates i, j, f, o, forget bias 1.0), then `fully_connected` logits. attention_rnn wraps the
@@ -23,6 +25,9 @@ from note_seq import NoteSequence
 
 from engine.errors import BadInput, CheckpointError
 from engine.music import melody_rnn as mr
+from engine.music import performance_rnn as pr
+
+CONFIGS = mr.CONFIGS + pr.CONFIGS
 
 OUTPUT_KERNEL, OUTPUT_BIAS = "fully_connected/weights", "fully_connected/biases"
 WRAPPER = "attention_cell_wrapper"
@@ -40,6 +45,11 @@ _RENAMES = [
 ]
 
 
+def encoder_decoder(config: str):
+    """note-seq's encoder-decoder for any supported config."""
+    return pr.encoder_decoder(config) if config in pr.CONFIGS else mr.encoder_decoder(config)
+
+
 def normalise_name(name: str) -> str:
     if name in (OUTPUT_KERNEL, OUTPUT_BIAS):
         return name
@@ -52,7 +62,7 @@ def normalise_name(name: str) -> str:
 def expected_variables(config: str) -> dict[str, tuple[int, ...] | None]:
     """Variables every bundle of `config` holds in today's naming (shapes vary with the
     widths, so only the output layer's class count is fixed). Used by `models verify`."""
-    enc = mr.encoder_decoder(config)
+    enc = encoder_decoder(config)
     out: dict[str, tuple[int, ...] | None] = {
         OUTPUT_KERNEL: (-1, enc.num_classes), OUTPUT_BIAS: (enc.num_classes,)}
     if config == "attention_rnn":
@@ -139,7 +149,7 @@ class MelodyRnn:
 
         self.config = config
         self.name = name or config
-        self.enc = mr.encoder_decoder(config)
+        self.enc = encoder_decoder(config)
         self.weights = weights
         in_size = weights.lstm[0][0].shape[0] - weights.units[0]
         if weights.attention is not None:
@@ -169,9 +179,9 @@ class MelodyRnn:
 
         bundle = read_bundle(path)
         config = config or bundle.generator_id
-        if config not in mr.CONFIGS:
-            raise CheckpointError(f"{path}: bundle for {config!r}, which magstation's MelodyRNN "
-                                  f"does not know ({', '.join(mr.CONFIGS)})", file=str(path))
+        if config not in CONFIGS:
+            raise CheckpointError(f"{path}: bundle for {config!r}, which magstation's event "
+                                  f"RNNs do not know ({', '.join(CONFIGS)})", file=str(path))
         with tempfile.TemporaryDirectory(prefix="magstation-mag-") as tmp:
             prefix = write_checkpoint(bundle, Path(tmp))
             try:
@@ -262,6 +272,9 @@ class MelodyRnn:
         returns primer + continuation (magenta's output) and the continuation's notes."""
         if not temperature > 0:
             raise BadInput(f"temperature must be above 0, got {temperature}")
+        if self.config in pr.CONFIGS:
+            return self._generate_performance(primer, start_time, end_time, temperature,
+                                              choose or mr.sampler(seed))
         prep = mr.prepare_primer(primer, start_time, end_time)
         melody = prep.melody
         dists = mr.generate_events(melody, prep.num_steps, self.enc, self.stepper(),
@@ -271,10 +284,21 @@ class MelodyRnn:
         return Continuation(seq, cont, prep.warnings, np.stack(dists) if dists else
                             np.zeros((0, self.enc.num_classes)))
 
+    def _generate_performance(self, primer, start_time, end_time, temperature, choose):
+        """PerformanceRnnSequenceGenerator.generate (one generation pass, as magenta's
+        generator map configures it; the result is cut or padded to the section)."""
+        prep = pr.prepare_primer(primer, self.config, start_time, end_time)
+        perf = prep.performance
+        dists = mr.generate_events(perf, prep.rnn_steps, self.enc, self.stepper(),
+                                   temperature, choose)
+        seq = pr.performance_sequence(perf, prep.total_steps)
+        cont = [n for n in seq.notes if n.start_time >= start_time - 1e-6]
+        return Continuation(seq, cont, prep.warnings, np.stack(dists))
+
     def continue_sequence(self, primer: NoteSequence, steps: int, temperature: float = 1.0,
                           seed: int = 0) -> "Continuation":
-        """Continue `primer` for `steps` 16th-note steps after its last note ends (plain
-        sampling, no beam search, as magenta's generators by default)."""
+        """Continue `primer` for `steps` 16th notes (at the primer's tempo) after its last
+        note ends (plain sampling, no beam search, as magenta's generators by default)."""
         qpm = float(primer.tempos[0].qpm) if primer.tempos else mr.DEFAULT_QPM
         start = max((n.end_time for n in primer.notes), default=0.0)
         start = max(start, primer.total_time)

@@ -44,32 +44,45 @@ tf.disable_v2_behavior()
 import note_seq  # noqa: E402
 from note_seq.protobuf import generator_pb2  # noqa: E402
 from magenta.models.melody_rnn import melody_rnn_model, melody_rnn_sequence_generator  # noqa: E402
+from magenta.models.performance_rnn import (  # noqa: E402
+    performance_model, performance_sequence_generator)
 from magenta.models.shared import events_rnn_graph  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "melody_rnn")
 SIZES = [24, 16]
 KERNEL_SCALE = 2.5
-CONFIGS = ["basic_rnn", "lookback_rnn", "attention_rnn"]
+CONFIGS = ["basic_rnn", "lookback_rnn", "attention_rnn", "performance_with_dynamics"]
+PERF_SIZES = [20, 16, 12]
+PERF_SECONDS = 1.0  # generate section length for PerformanceRNN (100 steps per second)
+# PerformanceRNN primer: expressive timing and velocities, partly overlapping notes.
+PERF_PRIMER = [(0.0, 0.41, 60, 40), (0.13, 0.62, 64, 75), (0.5, 0.9, 67, 110),
+               (0.77, 1.2, 72, 90), (1.05, 1.33, 48, 60)]
 
 # Primer: F major-ish line, partly above 84 (squash moves it down an octave), 2 bars.
 PRIMER = [(0.0, 0.5, 89, 90), (0.5, 1.0, 91, 90), (1.0, 1.5, 93, 90), (1.5, 2.25, 96, 90),
           (2.5, 3.0, 93, 90), (3.0, 3.5, 89, 90), (3.5, 3.75, 88, 90)]
 
 
-def primer_sequence() -> note_seq.NoteSequence:
+def primer_sequence(notes=PRIMER) -> note_seq.NoteSequence:
     ns = note_seq.NoteSequence()
     ns.tempos.add(qpm=120.0)
     ns.ticks_per_quarter = 220
-    for s, e, p, v in PRIMER:
+    for s, e, p, v in notes:
         ns.notes.add(start_time=s, end_time=e, pitch=p, velocity=v)
     ns.total_time = max(n.end_time for n in ns.notes)
     return ns
 
 
+def default_config(name: str):
+    if name.startswith("performance"):
+        return copy.deepcopy(performance_model.default_configs[name])
+    return copy.deepcopy(melody_rnn_model.default_configs[name])
+
+
 def make_checkpoint(name: str, work: str) -> None:
-    config = copy.deepcopy(melody_rnn_model.default_configs[name])
-    config.hparams.rnn_layer_sizes = SIZES
+    config = default_config(name)
+    config.hparams.rnn_layer_sizes = PERF_SIZES if name.startswith("performance") else SIZES
     config.hparams.batch_size = 1
     rng = np.random.RandomState(sum(map(ord, name)))
     with tf.Graph().as_default():
@@ -168,6 +181,61 @@ def make(name: str) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def make_performance(name: str) -> None:
+    """The same records for PerformanceRNN: `tf_events` are the primer performance's class
+    indices, the generate section is PERF_SECONDS long; magenta's generator is built as
+    its get_generator_map does (fill_generate_section=False)."""
+    work = tempfile.mkdtemp(prefix=f"perf_rnn_{name}_")
+    make_checkpoint(name, work)
+    config = default_config(name)
+    config.hparams.rnn_layer_sizes = PERF_SIZES
+    config.hparams.batch_size = 1
+    gen = performance_sequence_generator.get_generator_map()[name](checkpoint=work)
+    gen._model._config.hparams.rnn_layer_sizes = PERF_SIZES
+    gen._model._config.hparams.batch_size = 1
+    gen.initialize()
+    os.makedirs(OUT, exist_ok=True)
+    bundle = os.path.join(OUT, f"{name}.mag")
+    gen.create_bundle_file(bundle, "magstation test bundle (random weights)")
+
+    from magenta.models.shared import sequence_generator_bundle
+    b = sequence_generator_bundle.read_bundle_file(bundle)
+    gen = performance_sequence_generator.get_generator_map()[name](checkpoint=None, bundle=b)
+    gen._model._config.hparams.batch_size = 1
+    gen.initialize()
+
+    primer = primer_sequence(PERF_PRIMER)
+    start, end = primer.total_time, primer.total_time + PERF_SECONDS
+    out = {"primer": notes_of(primer), "start_time": start, "end_time": end}
+    q = note_seq.quantize_note_sequence_absolute(primer, config.steps_per_second)
+    perf = note_seq.Performance(q, start_step=0, num_velocity_bins=config.num_velocity_bins)
+    enc = config.encoder_decoder
+    sess = gen._model._session
+    graph = sess.graph
+    inputs = enc.get_inputs_batch([perf], full_length=True)
+    feed = {graph.get_collection("inputs")[0]: inputs,
+            graph.get_collection("temperature")[0]: 1.0}
+    out["tf_events"] = np.array([enc.events_to_label(perf, i) for i in range(len(perf))],
+                                np.int64)
+    out["tf_softmax"] = sess.run(graph.get_collection("softmax")[0], feed)[0]
+    for tag, temp, greedy in (("t10", 1.0, True), ("s10", 1.0, False)):
+        opts = generator_pb2.GeneratorOptions()
+        opts.args["temperature"].float_value = temp
+        opts.generate_sections.add(start_time=start, end_time=end)
+        chooser = RecordingChoice(greedy)
+        np.random.choice = chooser
+        try:
+            res = gen.generate(primer, opts)
+        finally:
+            np.random.choice = chooser.orig
+        out[f"{tag}_softmax"] = np.stack(chooser.record)
+        out[f"{tag}_chosen"] = np.array(chooser.chosen, np.int64)
+        out[f"{tag}_notes"] = notes_of(res)
+        print(name, tag, len(chooser.record), "steps;", len(res.notes), "notes")
+    np.savez_compressed(os.path.join(OUT, f"{name}.npz"), **out)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
     for n in sys.argv[1:] or CONFIGS:
-        make(n)
+        (make_performance if n.startswith("performance") else make)(n)
