@@ -567,6 +567,15 @@ class VerifyResult:
         return not self.problems
 
 
+def _family_renamer(info: CheckpointInfo) -> Callable[[str], str] | None:
+    """The family module's `normalise_name` (old variable-name generations), if any."""
+    modname = FAMILY_MODULES.get(info.family)
+    try:
+        return getattr(importlib.import_module(modname), "normalise_name", None) if modname else None
+    except ImportError:
+        return None
+
+
 def expected_variables_for(info: CheckpointInfo) -> dict[str, tuple[int, ...] | None]:
     """Ask the family module which variables (name -> shape) the config needs.
     EngineError with a clear message when the module or function is not there."""
@@ -601,10 +610,12 @@ def _shape_ok(got: Iterable[int], want: Iterable[int | None] | None) -> bool:
 
 
 def check_variables(prefix: str | os.PathLike, expected: dict[str, tuple[int, ...] | None] | None,
-                    *, read_values: bool = True, label: str | None = None) -> VerifyResult:
+                    *, read_values: bool = True, label: str | None = None,
+                    rename: Callable[[str], str] | None = None) -> VerifyResult:
     """Open a TF checkpoint and check that every expected variable exists with its shape
     and (with `read_values`) can be read in full. Without `expected`, reads every
-    non-training variable."""
+    non-training variable. `rename` maps the file's names to the expected naming
+    (older TF generations in .mag bundles)."""
     import tensorflow as tf  # only here: verify is an explicit, slow-ish command
 
     prefix = str(prefix)
@@ -613,7 +624,9 @@ def check_variables(prefix: str | os.PathLike, expected: dict[str, tuple[int, ..
                      Path(prefix))
     try:
         reader = tf.train.load_checkpoint(prefix)
-        shapes = reader.get_variable_to_shape_map()
+        raw_shapes = reader.get_variable_to_shape_map()
+        original = {(rename(n) if rename else n): n for n in raw_shapes}
+        shapes = {n: raw_shapes[o] for n, o in original.items()}
     except Exception as e:  # tf.errors.* (DataLoss, NotFound...)
         raise CheckpointError(f"{prefix}: cannot open the checkpoint ({type(e).__name__}: "
                               f"{str(e).splitlines()[0] if str(e) else ''})",
@@ -630,7 +643,7 @@ def check_variables(prefix: str | os.PathLike, expected: dict[str, tuple[int, ..
             continue
         if read_values:
             try:
-                reader.get_tensor(var)
+                reader.get_tensor(original[var])
             except Exception as e:
                 msg = str(e).splitlines()[0] if str(e) else type(e).__name__
                 res.problems.append(f"{var}: cannot be read from {data_file} (truncated or "
@@ -664,7 +677,8 @@ def verify(name: str, expected: dict[str, tuple[int, ...] | None] | None = None,
             prefix = _read_mag_checkpoint(path, Path(tmp))
         else:
             prefix = path
-        res = check_variables(prefix, expected, read_values=read_values, label=info.name)
+        res = check_variables(prefix, expected, read_values=read_values, label=info.name,
+                              rename=_family_renamer(info))
     res.name, res.path = info.name, path
     res.notes = notes + res.notes
     return res

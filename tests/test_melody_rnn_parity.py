@@ -22,7 +22,10 @@ from engine.models.melody_rnn import (
 from engine.music.midi_io import read_midi
 
 FIX = Path(__file__).parent / "fixtures" / "melody_rnn"
-CONFIGS = ["basic_rnn", "lookback_rnn", "attention_rnn"]
+# attention_rnn_stack.mag: the older attention_rnn structure (wrapper around the whole
+# stack) with TF 0.x variable names (RNN/AttentionCellWrapper/.../Linear/Matrix).
+STACK = "attention_rnn_stack"
+CONFIGS = ["basic_rnn", "lookback_rnn", "attention_rnn", STACK]
 PERF = "performance_with_dynamics"
 ALL = CONFIGS + [PERF]
 IN_RANGE = [[0.0, 0.5, 60, 90], [0.5, 1.0, 62, 90], [1.0, 1.5, 64, 90], [1.5, 2.0, 67, 90]]
@@ -46,11 +49,12 @@ def _rows(ns) -> np.ndarray:
 @pytest.mark.parametrize("config", ALL)
 def test_bundle_read_with_widths_from_checkpoint(models, config):
     m = models[config]
-    assert m.config == config  # from the bundle's generator id
+    assert m.config == ("attention_rnn" if config == STACK else config)  # the generator id
     assert m.weights.units == ([20, 16, 12] if config == PERF else [24, 16])
-    assert (m.weights.attention is not None) == (config == "attention_rnn")
+    assert (m.weights.attention is not None) == config.startswith("attention_rnn")
     if m.weights.attention is not None:
-        assert m.weights.attention.layers == 1 and m.weights.attention.length == 40
+        assert m.weights.attention.layers == (2 if config == STACK else 1)
+        assert m.weights.attention.length == 40
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -182,14 +186,20 @@ def test_cli_melody_continue(tmp_path, capsys):
 
 def test_models_verify_on_bundles(tmp_path, monkeypatch):
     monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path / "checkpoints"))
-    for config in ALL:
+    for config in CONFIGS[:3] + [PERF]:
         ck.import_checkpoint(FIX / f"{config}.mag", name=config)
         res = ck.verify(config)
         assert res.ok, res.problems
         assert res.checked == len(expected_variables(config))
+    # an older attention_rnn bundle (TF 0.x names, wrapper around the stack) verifies too
+    ck.import_checkpoint(FIX / f"{STACK}.mag", name="attention_rnn")
+    assert ck.verify("attention_rnn").ok
     # a bundle of another config under the wrong name fails, naming the variable
     ck.import_checkpoint(FIX / "attention_rnn.mag", name="basic_rnn")
     res = ck.verify("basic_rnn")
     assert not res.ok and any("basic_lstm_cell/kernel" in p for p in res.problems)
+    ck.import_checkpoint(FIX / "basic_rnn.mag", name="lookback_rnn")  # 38 classes, not 40
+    res = ck.verify("lookback_rnn")
+    assert not res.ok and any("fully_connected/weights" in p for p in res.problems)
     assert {i.family for n, i in ck.load_manifest().items()
             if n in ALL} == {"melody_rnn"}

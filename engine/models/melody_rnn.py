@@ -40,8 +40,10 @@ _RENAMES = [
     (r"basiclstmcell", "basic_lstm_cell"), (r"attentioncellwrapper", WRAPPER),
     (r"attnoutputprojection", "attn_output_projection"),
     (r"attention_output_projection", "attn_output_projection"),
-    (r"/attnw_0$", "/attention/attn_w"), (r"/attnv_0$", "/attention/attn_v"),
     (r"/attention_0/", "/attention/"),
+    (r"(?<!/attention)/attnw(_0)?$", "/attention/attn_w"),
+    (r"(?<!/attention)/attnv(_0)?$", "/attention/attn_v"),
+    (r"/attnw(_0)?$", "/attn_w"), (r"/attnv(_0)?$", "/attn_v"),
 ]
 
 
@@ -60,18 +62,14 @@ def normalise_name(name: str) -> str:
 
 
 def expected_variables(config: str) -> dict[str, tuple[int, ...] | None]:
-    """Variables every bundle of `config` holds in today's naming (shapes vary with the
-    widths, so only the output layer's class count is fixed). Used by `models verify`."""
+    """Variables every bundle of `config` holds, in today's naming (`normalise_name` maps
+    older generations). Widths vary, so only the class count is a fixed shape. For
+    attention_rnn only the output layer: where the attention wrapper's variables live
+    depends on the bundle's structure (first layer or whole stack). Used by `models verify`."""
     enc = encoder_decoder(config)
     out: dict[str, tuple[int, ...] | None] = {
         OUTPUT_KERNEL: (-1, enc.num_classes), OUTPUT_BIAS: (enc.num_classes,)}
-    if config == "attention_rnn":
-        base = f"rnn/multi_rnn_cell/cell_0/{WRAPPER}"
-        out.update({f"{base}/kernel": None, f"{base}/bias": None,
-                    f"{base}/basic_lstm_cell/kernel": None,
-                    f"{base}/attention/attn_w": None, f"{base}/attention/attn_v": None,
-                    f"{base}/attn_output_projection/kernel": None})
-    else:
+    if config != "attention_rnn":
         out["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel"] = None  # [in + units, 4 units]
         out["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias"] = None
     return out

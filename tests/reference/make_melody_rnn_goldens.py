@@ -34,6 +34,7 @@ magenta_compat.apply()
 import common  # noqa: E402,F401  (env, quiet logs)
 
 import copy  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
@@ -52,7 +53,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "melody_rnn")
 SIZES = [24, 16]
 KERNEL_SCALE = 2.5
-CONFIGS = ["basic_rnn", "lookback_rnn", "attention_rnn", "performance_with_dynamics"]
+CONFIGS = ["basic_rnn", "lookback_rnn", "attention_rnn", "performance_with_dynamics",
+           "attention_rnn_stack"]
+# attention_rnn_stack: the older attention_rnn structure (the wrapper around the whole
+# MultiRNNCell, as magenta built it before May 2017 and magenta-js expects), recorded with
+# today's names, then saved as `attention_rnn_stack.mag` (generator id attention_rnn) with
+# the variables renamed to the TF 0.x naming generation (melody_rnn.md §1).
+STACK = "attention_rnn_stack"
 PERF_SIZES = [20, 16, 12]
 PERF_SECONDS = 1.0  # generate section length for PerformanceRNN (100 steps per second)
 # PerformanceRNN primer: expressive timing and velocities, partly overlapping notes.
@@ -122,7 +129,57 @@ def notes_of(ns) -> np.ndarray:
                     np.float64).reshape(-1, 4)
 
 
+def _stack_cell(rnn_layer_sizes, dropout_keep_prob=1.0, attn_length=0, **_kw):
+    from magenta.contrib import rnn as contrib_rnn
+    cell = tf.nn.rnn_cell.MultiRNNCell(
+        [tf.nn.rnn_cell.BasicLSTMCell(n) for n in rnn_layer_sizes])
+    if attn_length:
+        cell = contrib_rnn.AttentionCellWrapper(cell, attn_length, state_is_tuple=True)
+    return cell
+
+
+def _tf0_name(name: str) -> str:
+    """Today's variable name -> the TF 0.x generation's (CamelCase scopes, Linear/Matrix)."""
+    if name.startswith("fully_connected/"):
+        return name
+    for a, b in (("rnn/", "RNN/"), ("attention_cell_wrapper", "AttentionCellWrapper"),
+                 ("multi_rnn_cell", "MultiRNNCell"), ("basic_lstm_cell", "BasicLSTMCell"),
+                 ("attn_output_projection", "AttnOutputProjection"),
+                 ("attention/attn_w", "Attention/AttnW"), ("attention/attn_v", "Attention/AttnV"),
+                 ("attention/", "Attention/")):
+        name = name.replace(a, b)
+    name = re.sub(r"cell_(\d+)/", r"Cell\1/", name)
+    name = re.sub(r"/kernel$", "/Linear/Matrix", name)
+    return re.sub(r"/bias$", "/Linear/Bias", name)
+
+
+def write_tf0_bundle(work: str, bundle_path: str, generator_id: str) -> None:
+    """A .mag whose single-file V1 checkpoint uses TF 0.x variable names."""
+    ckpt = tf.train.latest_checkpoint(work)
+    with tf.Graph().as_default():
+        vars_ = {_tf0_name(n): tf.Variable(tf.train.load_variable(ckpt, n), name="v%d" % i)
+                 for i, (n, _) in enumerate(tf.train.list_variables(ckpt))}
+        print("TF 0.x names:", sorted(vars_))
+        saver = tf.train.Saver(vars_, sharded=False,
+                               write_version=tf.train.SaverDef.V1)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            os.makedirs(os.path.join(work, "tf0"), exist_ok=True)
+            path = saver.save(sess, os.path.join(work, "tf0", "model.ckpt"),
+                              write_meta_graph=False)
+    bundle = generator_pb2.GeneratorBundle()
+    bundle.generator_details.id = generator_id
+    bundle.bundle_details.description = "magstation test bundle, TF 0.x names"
+    bundle.checkpoint_file.append(open(path, "rb").read())
+    with open(bundle_path, "wb") as f:
+        f.write(bundle.SerializeToString())
+
+
 def make(name: str) -> None:
+    stack = name == STACK
+    if stack:
+        events_rnn_graph.make_rnn_cell = _stack_cell
+        name = "attention_rnn"
     work = tempfile.mkdtemp(prefix=f"melody_rnn_{name}_")
     make_checkpoint(name, work)
     config = copy.deepcopy(melody_rnn_model.default_configs[name])
@@ -134,6 +191,9 @@ def make(name: str) -> None:
     gen.initialize()
     os.makedirs(OUT, exist_ok=True)
     bundle = os.path.join(OUT, f"{name}.mag")
+    if stack:
+        bundle = os.path.join(work, "stack.mag")
+        write_tf0_bundle(work, os.path.join(OUT, f"{STACK}.mag"), name)
     gen.create_bundle_file(bundle, "magstation test bundle (random weights)")
 
     # Reload from the bundle, as users would, and record everything from that generator.
@@ -177,7 +237,7 @@ def make(name: str) -> None:
         out[f"{tag}_chosen"] = np.array(chooser.chosen, np.int64)
         out[f"{tag}_notes"] = notes_of(res)
         print(name, tag, len(chooser.record), "steps;", len(res.notes), "notes")
-    np.savez_compressed(os.path.join(OUT, f"{name}.npz"), **out)
+    np.savez_compressed(os.path.join(OUT, f"{STACK if stack else name}.npz"), **out)
     shutil.rmtree(work, ignore_errors=True)
 
 
