@@ -570,8 +570,10 @@ class VerifyResult:
 def _family_renamer(info: CheckpointInfo) -> Callable[[str], str] | None:
     """The family module's `normalise_name` (old variable-name generations), if any."""
     modname = FAMILY_MODULES.get(info.family)
+    if modname is None:
+        return None
     try:
-        return getattr(importlib.import_module(modname), "normalise_name", None) if modname else None
+        return getattr(importlib.import_module(modname), "normalise_name", None)
     except ImportError:
         return None
 

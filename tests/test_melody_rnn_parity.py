@@ -3,7 +3,8 @@
 
 The fixtures (tests/fixtures/melody_rnn/<config>.{mag,npz}) are `.mag` bundles that
 magenta's Melody/PerformanceRnnSequenceGenerator wrote itself (small random widths
-[24, 16] / [20, 16, 12], perturbed biases) and what that generator did with them: see tests/reference/make_melody_rnn_goldens.py.
+[24, 16] / [20, 16, 12], perturbed biases) and what that generator did with them:
+see tests/reference/make_melody_rnn_goldens.py.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def test_melody_continue_job(tmp_path):
         "primer": IN_RANGE, "qpm": 120, "bars": 2, "seed": 3, "temperature": 0.8,
         "checkpoint": str(FIX / "basic_rnn.mag"), "folder": str(tmp_path)}, quiet=True)
     assert res["seed"] == 3 and res["model"] == "basic_rnn" and res["config"] == "basic_rnn"
-    assert res["steps"] == 32 and res["warnings"] == []
+    assert res["steps"] == 32 and res["warnings"] == [] and res["start_time"] == 2.0
     written = read_midi(res["file"])
     assert Path(res["file"]).parent == tmp_path
     assert len(written.notes) == len(IN_RANGE) + len(res["notes"])

@@ -1,7 +1,9 @@
 """`melody.continue`: continue a melody with MelodyRNN (basic_rnn, lookback_rnn,
-attention_rnn `.mag` bundles). The primer is a MIDI file or a list of notes; the result
-is the continuation's notes, and a MIDI file (primer + continuation, as magenta writes it)
-in `folder`, at `path`, or in the job's own folder."""
+attention_rnn `.mag` bundles; the default is the first of those installed) or a
+performance with PerformanceRNN (`model: performance_with_dynamics`). The primer is a MIDI
+file or a list of notes; the result is the continuation's notes, and a MIDI file
+(primer + continuation, as magenta writes it) in `folder`, at `path`, or in the job's own
+folder. Lengths are in 16th notes (`steps`) or bars of 16 at the primer's tempo."""
 
 from __future__ import annotations
 
@@ -94,5 +96,4 @@ def continue_melody(params: dict, ctx: JobContext) -> dict:
     ctx.progress(2, 2, "done")
     return {"notes": result.note_rows(), "file": str(out), "warnings": result.warnings,
             "seed": params["seed"], "model": model.name, "config": model.config,
-            "temperature": temperature, "steps": steps,
-            "start_time": min((n[0] for n in result.note_rows()), default=None)}
+            "temperature": temperature, "steps": steps, "start_time": result.start_time}

@@ -280,7 +280,7 @@ class MelodyRnn:
         seq = mr.melody_sequence(melody, prep.transpose, prep.qpm)
         cont = [n for n in seq.notes if n.start_time >= start_time - 1e-6]
         return Continuation(seq, cont, prep.warnings, np.stack(dists) if dists else
-                            np.zeros((0, self.enc.num_classes)))
+                            np.zeros((0, self.enc.num_classes)), start_time)
 
     def _generate_performance(self, primer, start_time, end_time, temperature, choose):
         """PerformanceRnnSequenceGenerator.generate (one generation pass, as magenta's
@@ -291,7 +291,7 @@ class MelodyRnn:
                                    temperature, choose)
         seq = pr.performance_sequence(perf, prep.total_steps)
         cont = [n for n in seq.notes if n.start_time >= start_time - 1e-6]
-        return Continuation(seq, cont, prep.warnings, np.stack(dists))
+        return Continuation(seq, cont, prep.warnings, np.stack(dists), start_time)
 
     def continue_sequence(self, primer: NoteSequence, steps: int, temperature: float = 1.0,
                           seed: int = 0) -> "Continuation":
@@ -310,6 +310,7 @@ class Continuation:
     notes: list  # the continuation's NoteSequence.Note objects
     warnings: list[str] = field(default_factory=list)
     softmax: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    start_time: float = 0.0  # where the continuation starts (seconds)
 
     def note_rows(self) -> list[list[float]]:
         return [[n.start_time, n.end_time, n.pitch, n.velocity] for n in self.notes]
