@@ -204,3 +204,24 @@ def test_models_verify_on_bundles(tmp_path, monkeypatch):
     assert not res.ok and any("fully_connected/weights" in p for p in res.problems)
     assert {i.family for n, i in ck.load_manifest().items()
             if n in ALL} == {"melody_rnn"}
+
+
+def test_melody_continue_reports_progress_and_can_be_cancelled(tmp_path):
+    from engine.context import JobContext
+    from engine.errors import JobCancelled
+    from engine.methods import get
+
+    seen: list[tuple[float, str]] = []
+    ctx = JobContext(job_id="t", work_dir=tmp_path,
+                     _sink=lambda done, total, msg, eta: seen.append((done, msg)))
+    params = {"primer": IN_RANGE, "bars": 4, "seed": 1, "checkpoint": str(FIX / "basic_rnn.mag")}
+    get("melody.continue").func(params, ctx)
+    gen = [d for d, m in seen if m == "generating"]
+    assert len(gen) >= 4 and gen == sorted(gen) and 1 <= gen[0] and gen[-1] < 2
+
+    def cancel_when_generating(done, total, msg, eta):
+        if msg == "generating" and done > 1:
+            ctx2.cancel()
+    ctx2 = JobContext(job_id="t2", work_dir=tmp_path / "b", _sink=cancel_when_generating)
+    with pytest.raises(JobCancelled):
+        get("melody.continue").func({**params, "seed": 2}, ctx2)

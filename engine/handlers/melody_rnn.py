@@ -91,7 +91,9 @@ def continue_melody(params: dict, ctx: JobContext) -> dict:
     model = load_model(params)
     out = _output_path(params, ctx, model.name)
     ctx.progress(1, 2, "generating")
-    result = model.continue_sequence(primer, steps, temperature, params["seed"])
+    result = model.continue_sequence(
+        primer, steps, temperature, params["seed"],
+        progress=lambda done, total: ctx.progress(1 + done / max(total, 1), 2, "generating"))
     write_midi(result.sequence, out)
     ctx.progress(2, 2, "done")
     return {"notes": result.note_rows(), "file": str(out), "warnings": result.warnings,

@@ -264,44 +264,46 @@ class MelodyRnn:
 
     # ------------------------------------------------------------------ generation
     def generate(self, primer: NoteSequence, start_time: float, end_time: float,
-                 temperature: float = 1.0, seed: int = 0, choose: mr.Choose | None = None
-                 ) -> "Continuation":
+                 temperature: float = 1.0, seed: int = 0, choose: mr.Choose | None = None,
+                 progress: mr.Progress | None = None) -> "Continuation":
         """MelodyRnnSequenceGenerator.generate for the section [start_time, end_time):
         returns primer + continuation (magenta's output) and the continuation's notes."""
         if not temperature > 0:
             raise BadInput(f"temperature must be above 0, got {temperature}")
         if self.config in pr.CONFIGS:
             return self._generate_performance(primer, start_time, end_time, temperature,
-                                              choose or mr.sampler(seed))
+                                              choose or mr.sampler(seed), progress)
         prep = mr.prepare_primer(primer, start_time, end_time)
         melody = prep.melody
         dists = mr.generate_events(melody, prep.num_steps, self.enc, self.stepper(),
-                                   temperature, choose or mr.sampler(seed))
+                                   temperature, choose or mr.sampler(seed), progress)
         seq = mr.melody_sequence(melody, prep.transpose, prep.qpm)
         cont = [n for n in seq.notes if n.start_time >= start_time - 1e-6]
         return Continuation(seq, cont, prep.warnings, np.stack(dists) if dists else
                             np.zeros((0, self.enc.num_classes)), start_time)
 
-    def _generate_performance(self, primer, start_time, end_time, temperature, choose):
+    def _generate_performance(self, primer, start_time, end_time, temperature, choose,
+                              progress=None):
         """PerformanceRnnSequenceGenerator.generate (one generation pass, as magenta's
         generator map configures it; the result is cut or padded to the section)."""
         prep = pr.prepare_primer(primer, self.config, start_time, end_time)
         perf = prep.performance
         dists = mr.generate_events(perf, prep.rnn_steps, self.enc, self.stepper(),
-                                   temperature, choose)
+                                   temperature, choose, progress)
         seq = pr.performance_sequence(perf, prep.total_steps)
         cont = [n for n in seq.notes if n.start_time >= start_time - 1e-6]
         return Continuation(seq, cont, prep.warnings, np.stack(dists), start_time)
 
     def continue_sequence(self, primer: NoteSequence, steps: int, temperature: float = 1.0,
-                          seed: int = 0) -> "Continuation":
+                          seed: int = 0, progress: mr.Progress | None = None
+                          ) -> "Continuation":
         """Continue `primer` for `steps` 16th notes (at the primer's tempo) after its last
         note ends (plain sampling, no beam search, as magenta's generators by default)."""
         qpm = float(primer.tempos[0].qpm) if primer.tempos else mr.DEFAULT_QPM
         start = max((n.end_time for n in primer.notes), default=0.0)
         start = max(start, primer.total_time)
         return self.generate(primer, start, start + steps * 60.0 / qpm / mr.STEPS_PER_QUARTER,
-                             temperature, seed)
+                             temperature, seed, progress=progress)
 
 
 @dataclass

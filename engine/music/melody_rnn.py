@@ -107,16 +107,21 @@ def prepare_primer(primer: NoteSequence, start_time: float, end_time: float) -> 
 
 Step = Callable[[np.ndarray], np.ndarray]  # one input vector -> logits
 Choose = Callable[[np.ndarray, int], int]  # (softmax, generated step index) -> class
+Progress = Callable[[int, int], None]  # (events drawn, events to draw); may raise to cancel
+PROGRESS_EVERY = 16
 
 
 def generate_events(events, num_steps: int, enc, step: Step, temperature: float,
-                    choose: Choose) -> list[np.ndarray]:
+                    choose: Choose, progress: Progress | None = None) -> list[np.ndarray]:
     """Prime the RNN with every event of `events` (an EventSequence, extended in place),
     then draw classes until it is `num_steps` long. Returns the softmax of each draw."""
     for pos in range(len(events) - 1):
         step(np.asarray(enc.events_to_input(events, pos), np.float32))
-    dists = []
+    dists: list[np.ndarray] = []
+    todo = num_steps - len(events)
     while len(events) < num_steps:
+        if progress is not None and len(dists) % PROGRESS_EVERY == 0:
+            progress(len(dists), todo)
         logits = step(np.asarray(enc.events_to_input(events, len(events) - 1), np.float32))
         z = logits.astype(np.float64) / temperature
         p = np.exp(z - z.max())
