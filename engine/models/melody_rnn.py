@@ -30,6 +30,8 @@ from engine.music import performance_rnn as pr
 CONFIGS = mr.CONFIGS + pr.CONFIGS
 
 OUTPUT_KERNEL, OUTPUT_BIAS = "fully_connected/weights", "fully_connected/biases"
+# Optimizer slots and counters some bundles carry: never read (they triple the memory).
+_TRAINING_ONLY = re.compile(r"(/Adam(_\d+)?$|/Momentum$|^beta[12]_power|global_step$)")
 WRAPPER = "attention_cell_wrapper"
 
 # Older names -> today's (applied in order to the lowercased name).
@@ -185,7 +187,8 @@ class MelodyRnn:
             try:
                 reader = tf.train.load_checkpoint(str(prefix))
                 vars_ = {normalise_name(n): reader.get_tensor(n)
-                         for n in reader.get_variable_to_shape_map()}
+                         for n in reader.get_variable_to_shape_map()
+                         if not _TRAINING_ONLY.search(n)}
             except Exception as e:  # tf.errors.*
                 raise CheckpointError(f"{path}: the bundle's checkpoint cannot be read "
                                       f"({type(e).__name__}); download it again",
