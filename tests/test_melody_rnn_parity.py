@@ -225,3 +225,10 @@ def test_melody_continue_reports_progress_and_can_be_cancelled(tmp_path):
     ctx2 = JobContext(job_id="t2", work_dir=tmp_path / "b", _sink=cancel_when_generating)
     with pytest.raises(JobCancelled):
         get("melody.continue").func({**params, "seed": 2}, ctx2)
+
+
+def test_primer_with_a_tempo_change_is_refused_clearly(models):
+    primer = sequence_from_notes(IN_RANGE)
+    primer.tempos.add(time=1.0, qpm=90)
+    with pytest.raises(BadInput, match="changes tempo"):
+        models["basic_rnn"].continue_sequence(primer, 16, seed=1)

@@ -19,7 +19,7 @@ import numpy as np
 from note_seq import NoteSequence
 
 from engine.errors import BadInput
-from engine.music.sequences import DEFAULT_QPM
+from engine.music.sequences import DEFAULT_QPM, quantize
 
 STEPS_PER_QUARTER = 4
 MIN_NOTE, MAX_NOTE = 48, 84  # the model's pitch range, max exclusive
@@ -73,10 +73,10 @@ def prepare_primer(primer: NoteSequence, start_time: float, end_time: float) -> 
         keep = [n for n in primer.notes if n.instrument == first and not n.is_drum]
         del primer.notes[:]
         primer.notes.extend(keep)
-    try:
-        q = note_seq.quantize_note_sequence(primer, STEPS_PER_QUARTER)
-    except note_seq.sequences_lib.QuantizationError as e:
-        raise BadInput(f"the primer cannot be put on a 16th-note grid ({e})") from None
+    q = quantize(primer, STEPS_PER_QUARTER, steps_per_bar=None)
+    if q is None:
+        raise BadInput("the primer cannot be put on a 16th-note grid: it changes tempo or "
+                       "time signature, or starts before 0; export one section at one tempo")
     warnings: list[str] = []
     steps_per_bar = int(note_seq.steps_per_bar_in_quantized_sequence(q))
     start_step = _quantize_to_step(start_time, sps, 0.0)
