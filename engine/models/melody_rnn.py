@@ -113,18 +113,17 @@ def _get(vars_: dict[str, np.ndarray], name: str, where: str) -> np.ndarray:
 
 def read_weights(vars_: dict[str, np.ndarray], where: str, attn_length: int) -> Weights:
     """Map normalised checkpoint variables to the network's weights."""
-    cells: dict[int, tuple[str, int]] = {}
+    cells: dict[int, str] = {}  # layer -> variable prefix ending in basic_lstm_cell/
     for name in vars_:
         m = re.search(r"cell_(\d+)/(?:.*/)?basic_lstm_cell/kernel$", name)
         if m:
-            cells[int(m.group(1))] = (name[: -len("kernel")], int(m.group(1)))
+            cells[int(m.group(1))] = name[: -len("kernel")]
     if not cells:  # a single layer without MultiRNNCell
-        cells = {0: (n[: -len("kernel")], 0) for n in vars_
-                 if n.endswith("basic_lstm_cell/kernel")}
+        cells = {0: n[: -len("kernel")] for n in vars_ if n.endswith("basic_lstm_cell/kernel")}
     if not cells:
         raise CheckpointError(f"{where}: no LSTM layers found; is this a MelodyRNN bundle?",
                               file=where)
-    lstm = [(_get(vars_, cells[k][0] + "kernel", where), _get(vars_, cells[k][0] + "bias", where))
+    lstm = [(_get(vars_, cells[k] + "kernel", where), _get(vars_, cells[k] + "bias", where))
             for k in sorted(cells)]
     w = Weights(lstm, _get(vars_, OUTPUT_KERNEL, where), _get(vars_, OUTPUT_BIAS, where))
     wrapper = sorted({n[: n.index(WRAPPER) + len(WRAPPER)] for n in vars_ if WRAPPER in n})
