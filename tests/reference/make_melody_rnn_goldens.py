@@ -93,6 +93,7 @@ def make_checkpoint(name: str, work: str) -> None:
     config.hparams.batch_size = 1
     rng = np.random.RandomState(sum(map(ord, name)))
     with tf.Graph().as_default():
+        tf.set_random_seed(sum(map(ord, name)))  # the same weights on every run
         events_rnn_graph.get_build_graph_fn("generate", config)()
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
@@ -177,6 +178,7 @@ def write_tf0_bundle(work: str, bundle_path: str, generator_id: str) -> None:
 
 def make(name: str) -> None:
     stack = name == STACK
+    make_rnn_cell = events_rnn_graph.make_rnn_cell
     if stack:
         events_rnn_graph.make_rnn_cell = _stack_cell
         name = "attention_rnn"
@@ -239,6 +241,7 @@ def make(name: str) -> None:
         print(name, tag, len(chooser.record), "steps;", len(res.notes), "notes")
     np.savez_compressed(os.path.join(OUT, f"{STACK if stack else name}.npz"), **out)
     shutil.rmtree(work, ignore_errors=True)
+    events_rnn_graph.make_rnn_cell = make_rnn_cell
 
 
 def make_performance(name: str) -> None:
