@@ -567,6 +567,17 @@ class VerifyResult:
         return not self.problems
 
 
+def _family_renamer(info: CheckpointInfo) -> Callable[[str], str] | None:
+    """The family module's `normalise_name` (old variable-name generations), if any."""
+    modname = FAMILY_MODULES.get(info.family)
+    if modname is None:
+        return None
+    try:
+        return getattr(importlib.import_module(modname), "normalise_name", None)
+    except ImportError:
+        return None
+
+
 def expected_variables_for(info: CheckpointInfo) -> dict[str, tuple[int, ...] | None]:
     """Ask the family module which variables (name -> shape) the config needs.
     EngineError with a clear message when the module or function is not there."""
@@ -588,18 +599,9 @@ def expected_variables_for(info: CheckpointInfo) -> dict[str, tuple[int, ...] | 
 
 def _read_mag_checkpoint(mag: Path, workdir: Path) -> Path:
     """Write the checkpoint inside a .mag bundle (GeneratorBundle field 2) to a file."""
-    from note_seq.protobuf import generator_pb2
+    from engine.models.mag_bundle import read_bundle, write_checkpoint
 
-    bundle = generator_pb2.GeneratorBundle()
-    try:
-        bundle.ParseFromString(mag.read_bytes())
-    except Exception as e:  # protobuf DecodeError and friends
-        raise CheckpointError(f"{mag}: not a readable .mag bundle ({e})", file=str(mag)) from None
-    if not bundle.checkpoint_file:
-        raise CheckpointError(f"{mag}: the bundle holds no checkpoint", file=str(mag))
-    out = workdir / "model.ckpt"
-    out.write_bytes(bundle.checkpoint_file[0])
-    return out
+    return write_checkpoint(read_bundle(mag), workdir)
 
 
 def _shape_ok(got: Iterable[int], want: Iterable[int | None] | None) -> bool:
@@ -610,10 +612,12 @@ def _shape_ok(got: Iterable[int], want: Iterable[int | None] | None) -> bool:
 
 
 def check_variables(prefix: str | os.PathLike, expected: dict[str, tuple[int, ...] | None] | None,
-                    *, read_values: bool = True, label: str | None = None) -> VerifyResult:
+                    *, read_values: bool = True, label: str | None = None,
+                    rename: Callable[[str], str] | None = None) -> VerifyResult:
     """Open a TF checkpoint and check that every expected variable exists with its shape
     and (with `read_values`) can be read in full. Without `expected`, reads every
-    non-training variable."""
+    non-training variable. `rename` maps the file's names to the expected naming
+    (older TF generations in .mag bundles)."""
     import tensorflow as tf  # only here: verify is an explicit, slow-ish command
 
     prefix = str(prefix)
@@ -622,7 +626,9 @@ def check_variables(prefix: str | os.PathLike, expected: dict[str, tuple[int, ..
                      Path(prefix))
     try:
         reader = tf.train.load_checkpoint(prefix)
-        shapes = reader.get_variable_to_shape_map()
+        raw_shapes = reader.get_variable_to_shape_map()
+        original = {(rename(n) if rename else n): n for n in raw_shapes}
+        shapes = {n: raw_shapes[o] for n, o in original.items()}
     except Exception as e:  # tf.errors.* (DataLoss, NotFound...)
         raise CheckpointError(f"{prefix}: cannot open the checkpoint ({type(e).__name__}: "
                               f"{str(e).splitlines()[0] if str(e) else ''})",
@@ -639,7 +645,7 @@ def check_variables(prefix: str | os.PathLike, expected: dict[str, tuple[int, ..
             continue
         if read_values:
             try:
-                reader.get_tensor(var)
+                reader.get_tensor(original[var])
             except Exception as e:
                 msg = str(e).splitlines()[0] if str(e) else type(e).__name__
                 res.problems.append(f"{var}: cannot be read from {data_file} (truncated or "
@@ -673,7 +679,8 @@ def verify(name: str, expected: dict[str, tuple[int, ...] | None] | None = None,
             prefix = _read_mag_checkpoint(path, Path(tmp))
         else:
             prefix = path
-        res = check_variables(prefix, expected, read_values=read_values, label=info.name)
+        res = check_variables(prefix, expected, read_values=read_values, label=info.name,
+                              rename=_family_renamer(info))
     res.name, res.path = info.name, path
     res.notes = notes + res.notes
     return res

@@ -40,6 +40,7 @@ HANDLER_MODULES = [
     "engine.handlers.audio",
     "engine.handlers.drums",
     "engine.handlers.melody",
+    "engine.handlers.melody_rnn",
     "engine.handlers.gansynth",
     "engine.handlers.library",
     "engine.handlers.nsynth",

@@ -1,4 +1,5 @@
-"""`magstation drums sample|interpolate|humanize|tap` and `magstation melody sample|interpolate`.
+"""`magstation drums sample|interpolate|humanize|tap` and `magstation melody sample|interpolate`
+(`melody continue`, MelodyRNN, lives in engine.commands.melody_rnn).
 
 They run the same jobs as the workstation, in this process, write MIDI files into a
 folder (drums on channel 10, tempo kept) and print the seed they used."""
@@ -55,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=6)
     _model_args(p, "cat-mel_2bar_big")
     p.set_defaults(func=cmd_melody, method="melody.interpolate")
+    from engine.commands.melody_rnn import add_continue
+
+    add_continue(melody)
 
 
 def _common(args: argparse.Namespace) -> dict[str, Any]:

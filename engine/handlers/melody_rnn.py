@@ -1,0 +1,101 @@
+"""`melody.continue`: continue a melody with MelodyRNN (basic_rnn, lookback_rnn,
+attention_rnn `.mag` bundles; the default is the first of those installed) or a
+performance with PerformanceRNN (`model: performance_with_dynamics`). The primer is a MIDI
+file or a list of notes; the result is the continuation's notes, and a MIDI file
+(primer + continuation, as magenta writes it) in `folder`, at `path`, or in the job's own
+folder. Lengths are in 16th notes (`steps`) or bars of 16 at the primer's tempo."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from engine.context import JobContext
+from engine.errors import BadRequest, OutputExists
+from engine.methods import method
+from engine.params import integer, number
+
+MELODY_RNN_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn")
+TEMPERATURE_RANGE = (0.01, 5.0)
+MAX_STEPS = 16 * 64
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: float, size: int, config: str | None, name: str):
+    from engine.models.melody_rnn import MelodyRnn
+
+    return MelodyRnn.load(path, config, name)
+
+
+def load_model(params: dict):
+    """The MelodyRnn for `checkpoint` (a .mag path, config from the bundle unless `config`)
+    or `model` (an installed name), else the first installed default."""
+    from engine.models.resolve import resolve_model
+
+    if params.get("checkpoint"):
+        path = Path(str(params["checkpoint"])).expanduser()
+        config, name = params.get("config"), params.get("model") or path.stem
+        if not path.is_file():
+            raise BadRequest(f"{path}: no such .mag bundle")
+    else:
+        name, config, path = resolve_model(params, MELODY_RNN_MODELS)
+    st = path.stat()
+    return _load_cached(str(path), st.st_mtime, st.st_size, config, name)
+
+
+def _primer(params: dict):
+    from engine.models.melody_rnn import sequence_from_notes
+    from engine.music.midi_io import read_midi
+
+    primer = params.get("primer")
+    if isinstance(primer, str):
+        return read_midi(primer)
+    if isinstance(primer, list) and primer:
+        qpm = number(params, "qpm", 120.0, 20, 400)
+        return sequence_from_notes(primer, qpm)
+    raise BadRequest("melody.continue needs `primer`: a MIDI file path, or notes as "
+                     "[start, end, pitch, velocity] lists (seconds) with `qpm`")
+
+
+def _steps(params: dict) -> int:
+    if params.get("steps") is not None and params.get("bars") is not None:
+        raise BadRequest("give `bars` or `steps`, not both")
+    if params.get("steps") is not None:
+        return integer(params, "steps", 64, 1, MAX_STEPS)
+    return 16 * integer(params, "bars", 4, 1, MAX_STEPS // 16)
+
+
+def _output_path(params: dict, ctx: JobContext, model: str) -> Path:
+    from engine.audio.io import export_name
+
+    if params.get("path"):
+        path = Path(str(params["path"])).expanduser()
+    else:
+        folder = Path(params["folder"]).expanduser() if params.get("folder") else ctx.work_dir
+        assert folder is not None
+        path = folder / export_name("melody", model, params["seed"], "mid", label="continue")
+    if path.exists() and not params.get("overwrite", False):
+        raise OutputExists(f"{path} already exists; choose another name or pass overwrite")
+    return path
+
+
+@method("melody.continue", seeded=True)
+def continue_melody(params: dict, ctx: JobContext) -> dict:
+    """Continue a primer melody for `bars` (default 4) or `steps` 16th notes."""
+    from engine.music.midi_io import write_midi
+
+    steps = _steps(params)
+    temperature = number(params, "temperature", 1.0, *TEMPERATURE_RANGE)
+    primer = _primer(params)
+    ctx.progress(0, 2, "loading the model")
+    model = load_model(params)
+    out = _output_path(params, ctx, model.name)
+    ctx.progress(1, 2, "generating")
+    result = model.continue_sequence(
+        primer, steps, temperature, params["seed"],
+        progress=lambda done, total: ctx.progress(1 + done / max(total, 1), 2, "generating"))
+    write_midi(result.sequence, out)
+    ctx.progress(2, 2, "done")
+    return {"notes": result.note_rows(), "file": str(out), "warnings": result.warnings,
+            "seed": params["seed"], "model": model.name, "config": model.config,
+            "temperature": temperature, "steps": steps, "start_time": result.start_time}
