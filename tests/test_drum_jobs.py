@@ -199,3 +199,15 @@ def test_import_midi_without_drums_says_so(tmp_path):
     (tmp_path / "junk.mid").write_bytes(b"MThd nonsense")
     with pytest.raises(BadInput, match="junk.mid"):
         run("drums.import_midi", path=str(tmp_path / "junk.mid"))
+
+
+def test_wav_export_rate_and_format(tmp_path):
+    import soundfile as sf
+    res = run("drums.export", patterns=[four_on_the_floor()], folder=str(tmp_path), wav=True,
+              rate=48000, format="FLOAT", seed=1)
+    info = sf.info([f for f in res["files"] if f.endswith(".wav")][0])
+    assert info.samplerate == 48000 and info.subtype == "FLOAT"
+    with pytest.raises(BadRequest, match="sample format"):
+        run("drums.export", patterns=[four_on_the_floor()], folder=str(tmp_path / "x"), wav=True,
+            format="MP3", seed=1)
+    assert not (tmp_path / "x").exists()  # nothing half-exported

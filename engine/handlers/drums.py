@@ -178,9 +178,10 @@ def import_midi(params: dict, ctx: JobContext) -> dict:
 @method("drums.export", cacheable=False, light=True)
 def export(params: dict, ctx: JobContext) -> dict:
     """Write patterns as MIDI (drums on channel 10, tempo and swing as heard) and, with
-    `wav`, the rendered audio, into `folder`. Never overwrites unless `overwrite`."""
+    `wav`, the rendered audio (`rate` 8000-96000 Hz, `format` PCM_16/PCM_24/FLOAT), into
+    `folder`. Never overwrites unless `overwrite`."""
     from engine.audio.drum_kit import KIT_RATE, render_drums
-    from engine.audio.io import export_name, write_wav
+    from engine.audio.io import WAV_SUBTYPES, export_name, write_wav
     from engine.music.midi_io import write_midi
 
     grids = _grids(params)
@@ -207,6 +208,9 @@ def export(params: dict, ctx: JobContext) -> dict:
         raise OutputExists(f"{', '.join(existing)} already exist(s); choose another name or "
                            f"confirm overwrite", paths=existing)
     rate = integer(params, "rate", KIT_RATE, 8000, 96000)
+    wav_format = str(params.get("format", "PCM_16"))
+    if wav_format not in WAV_SUBTYPES:  # checked before anything is written
+        raise BadRequest(f"unknown WAV sample format {wav_format!r}; use one of {WAV_SUBTYPES}")
     written = []
     for n, (path, group, kind) in enumerate(planned):
         ctx.progress(n, len(planned), f"writing {path.name}")
@@ -216,7 +220,8 @@ def export(params: dict, ctx: JobContext) -> dict:
         else:
             length = sum(g.steps * g.step_seconds for g in group)
             audio = render_drums(ns, KIT_RATE, seconds=length)
-            write_wav(path, audio, KIT_RATE, out_rate=rate, overwrite=True)
+            write_wav(path, audio, KIT_RATE, out_rate=rate, overwrite=True,
+                      subtype=wav_format)
         written.append(str(path))
     ctx.progress(len(planned), len(planned), "done")
     return {"files": written}

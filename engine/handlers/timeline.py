@@ -34,7 +34,7 @@ def load_midi(params: dict, ctx: JobContext) -> dict:
 @method("timeline.export", cacheable=False, light=True)
 def export(params: dict, ctx: JobContext) -> dict:
     """Copy a render into `folder`: the WAV (`path`, from gansynth.render; `rate`
-    resamples it) and the MIDI of the notes as played (`midi_path`), as `name`.wav/.mid.
+    resamples it, `format` PCM_16/PCM_24/FLOAT) and the MIDI of the notes as played (`midi_path`), as `name`.wav/.mid.
     Nothing is overwritten unless `overwrite`; OutputExists lists what is there."""
     from engine.audio.io import read_audio, write_wav
     from engine.params import integer
@@ -69,6 +69,7 @@ def export(params: dict, ctx: JobContext) -> dict:
     samples, rate = read_audio(src_p, max_seconds=None)
     out_rate = integer(params, "rate", rate, 8000, 96000)
     wav = write_wav(planned[0], samples, rate, out_rate=out_rate, overwrite=True,
+                    subtype=str(params.get("format", "PCM_16")),
                     progress=lambda d, t, m: ctx.progress(d, t + 1, m))
     files = [str(wav)]
     if midi_src:
