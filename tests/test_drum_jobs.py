@@ -211,3 +211,16 @@ def test_wav_export_rate_and_format(tmp_path):
         run("drums.export", patterns=[four_on_the_floor()], folder=str(tmp_path / "x"), wav=True,
             format="MP3", seed=1)
     assert not (tmp_path / "x").exists()  # nothing half-exported
+
+
+def test_audition_with_a_soundfont():
+    from engine.audio.soundfont import pretty_midi_soundfont
+    sf2 = pretty_midi_soundfont()
+    if sf2 is None:
+        pytest.skip("pretty_midi ships no SoundFont in this install")
+    player.install(None)
+    run("drums.audition", patterns=[four_on_the_floor(120)], soundfont=str(sf2))
+    with_sf2 = player.get().device.played[-1].samples
+    run("drums.audition", patterns=[four_on_the_floor(120)])
+    with_kit = player.get().device.played[-1].samples
+    assert len(with_sf2) == len(with_kit) and not np.allclose(with_sf2, with_kit)

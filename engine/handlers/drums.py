@@ -126,6 +126,17 @@ def tap(params: dict, ctx: JobContext) -> dict:
     return _groove_job(params, ctx, TAP_MODELS, "drumming")
 
 
+def _kit(params: dict):
+    """The drum sounds: the shipped kit, or a SoundFont's drum preset (`soundfont`: .sf2 path)."""
+    from engine.audio.drum_kit import KIT_RATE
+    from engine.audio.soundfont import SoundFontKit
+
+    sf2 = params.get("soundfont")
+    if not sf2:
+        return None
+    return SoundFontKit(Path(str(sf2)).expanduser(), KIT_RATE)
+
+
 def _grids(params: dict) -> list:
     raw = params.get("patterns")
     if not isinstance(raw, list) or not raw:
@@ -143,7 +154,7 @@ def audition(params: dict, ctx: JobContext) -> dict:
     swing = check_swing(params.get("swing", 0.0))
     ns = heard_sequence(grids, swing)
     length = sum(g.steps * g.step_seconds for g in grids)
-    audio = render_drums(ns, KIT_RATE, seconds=length, wrap=True)
+    audio = render_drums(ns, KIT_RATE, kit=_kit(params), seconds=length, wrap=True)
     status = player.get().audition(audio, KIT_RATE, label=str(params.get("label") or "drums"),
                                    loop=bool(params.get("loop", True)),
                                    update=bool(params.get("update")))
@@ -219,7 +230,7 @@ def export(params: dict, ctx: JobContext) -> dict:
             write_midi(ns, path)
         else:
             length = sum(g.steps * g.step_seconds for g in group)
-            audio = render_drums(ns, KIT_RATE, seconds=length)
+            audio = render_drums(ns, KIT_RATE, kit=_kit(params), seconds=length)
             write_wav(path, audio, KIT_RATE, out_rate=rate, overwrite=True,
                       subtype=wav_format)
         written.append(str(path))

@@ -78,6 +78,7 @@ class DrumGridPane(Pane):
         Binding("semicolon", "swing(-0.05)", "Less swing"),
         Binding("apostrophe", "swing(0.05)", "More swing"),
         Binding("y", "history", "History of generations"),
+        Binding("F", "soundfont", "Drum sounds from a SoundFont (.sf2)"),
         Binding("o", "open_midi", "Open a drum MIDI file"),
         Binding("e", "export(False)", "Export pattern (MIDI + WAV)"),
         Binding("E", "export(True)", "Export the chain (MIDI + WAV)"),
@@ -353,7 +354,8 @@ class DrumGridPane(Pane):
         try:
             await self.mag.engine.call("drums.audition", {"patterns": patterns, "swing": self.state["swing"],
                                                           "loop": True, "update": update,
-                                                          "label": "drum grid"})
+                                                          "label": "drum grid",
+                                                          "soundfont": self.state.get("soundfont")})
         except Exception as e:  # noqa: BLE001
             self.mag.notify(f"audition failed: {getattr(e, 'message', e)}", severity="error")
             return
@@ -404,6 +406,16 @@ class DrumGridPane(Pane):
                 self._show_result(e["patterns"])
         self.mag.push_screen(Choose("History (enter recalls):", [label(e) for e in entries]), chosen)
 
+    def action_soundfont(self) -> None:
+        def answer(path: str | None) -> None:
+            if path is None:
+                return
+            self._set(soundfont=path.strip() or None)
+            self.mag.notify(f"drums now sound from {path.strip()}" if path.strip()
+                            else "drums sound from the shipped kit again")
+        self.mag.push_screen(AskText("SoundFont (.sf2) for the drums (empty: the shipped kit):",
+                                     self.state.get("soundfont") or ""), answer)
+
     def action_open_midi(self) -> None:
         def answer(path: str | None) -> None:
             if path:
@@ -435,7 +447,7 @@ class DrumGridPane(Pane):
         last = self.state["history"][-1] if self.state["history"] else {}
         params = {"patterns": patterns, "folder": folder, "swing": self.state["swing"], "wav": True,
                   "model": last.get("model") or "drums", "seed": last.get("seed"),
-                  "overwrite": overwrite}
+                  "overwrite": overwrite, "soundfont": self.state.get("soundfont")}
         try:
             result = await self.mag.engine.call("drums.export", params)
         except Exception as e:  # noqa: BLE001
