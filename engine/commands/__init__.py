@@ -10,4 +10,5 @@ COMMAND_MODULES = [
     "engine.commands.models",
     "engine.commands.generate",
     "engine.commands.gansynth",
+    "engine.commands.train",
 ]
