@@ -2,6 +2,7 @@
 
     magstation train drums --data midi/groove --config cat-drums_2bar_small --steps 4000 \
         [--out DIR] [--width small]
+    magstation train eval --checkpoint DIR --config cat-drums_2bar_small --data midi/groove
 
 Progress (step, loss, accuracy, ETA) goes to stderr. Running the same command again with
 the same --out resumes from its last checkpoint; Ctrl-C saves and stops. The output folder
@@ -15,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 from typing import TextIO
+
+import numpy as np
 
 from engine.train.data import TRAIN_CONFIGS
 
@@ -75,6 +78,32 @@ def cmd_train_drums(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_eval(args: argparse.Namespace) -> int:
+    """Test-split metrics, musicality statistics against the data, and sample grids."""
+    from engine.train import evaluate as ev
+
+    metrics = ev.evaluate(args.checkpoint, args.config, args.data, args.split, seed=args.seed)
+    print(f"{args.config} on the {args.split} split ({int(metrics.pop('windows'))} windows):")
+    for k, v in metrics.items():
+        print(f"  {k:<30} {v:.4f}")
+    if args.config.startswith("groovae"):
+        for i, (h, v, o) in enumerate(ev.humanize_examples(args.checkpoint, args.config,
+                                                           args.data, args.show, args.seed)):
+            print(f"\nhumanized test window {i + 1} (o soft, x medium, X loud; mean |offset| "
+                  f"{np.abs(o[h]).mean():.3f} step):\n{ev.text_grid(h, v)}")
+        return 0
+    data = ev.pattern_stats(ev.dataset_hits(args.data, args.split))
+    hits = ev.sample_hits(args.checkpoint, args.config, args.samples, args.temperature, args.seed)
+    samples = ev.pattern_stats(hits)
+    print(f"\n{'statistic':<22} {'data':>8} {'samples':>8}   ({args.samples} samples at "
+          f"temperature {args.temperature}, seed {args.seed})")
+    for k in data:
+        print(f"  {k:<20} {data[k]:8.3f} {samples[k]:8.3f}")
+    for i in range(min(args.show, len(hits))):
+        print(f"\nsample {i + 1}:\n{ev.text_grid(hits[i])}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="train models on your own data")
     sub = p.add_subparsers(dest="train_command", metavar="MODEL", required=True)
@@ -95,3 +124,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--limit-files", type=int, default=None, metavar="N",
                    help="use only the first N training files (quick trials)")
     d.set_defaults(func=cmd_train_drums)
+    e = sub.add_parser("eval", help="test-split metrics and musicality statistics of a "
+                                    "drum checkpoint")
+    e.add_argument("--checkpoint", type=Path, required=True)
+    e.add_argument("--config", choices=TRAIN_CONFIGS, required=True)
+    e.add_argument("--data", type=Path, required=True)
+    e.add_argument("--split", choices=("train", "validation", "test"), default="test")
+    e.add_argument("--samples", type=int, default=200)
+    e.add_argument("--temperature", type=float, default=1.0)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--show", type=int, default=3, help="sample grids to print")
+    e.set_defaults(func=cmd_train_eval)

@@ -11,6 +11,9 @@ Musicality statistics (per 2-bar pattern of 32 16th steps, rows in engine.music.
 order) compare samples with the dataset:
 - kick_on_beats: share of kick hits on quarter-note beats (steps 0, 4, 8, ...);
 - snare_on_backbeat: share of snare hits on beats 2 and 4 (steps 4 and 12 of each bar);
+- snare_backbeat_rate / snare_other_rate: how often a snare plays on a backbeat step /
+  on any other step (ghost notes and fills make the share above small in this dataset;
+  the contrast of the two rates shows the backbeat);
 - hats_per_bar: closed + open hi-hat hits per bar; ride_per_bar likewise for the ride;
 - with_kick_snare_hats: share of patterns with a kick, a snare and a hi-hat or ride;
 - hits_per_bar: all hits per bar.
@@ -41,6 +44,8 @@ def pattern_stats(hits: np.ndarray) -> dict[str, float]:
     return {
         "kick_on_beats": float(kicks[:, on_beat].sum() / max(1, kicks.sum())),
         "snare_on_backbeat": float(snares[:, backbeat].sum() / max(1, snares.sum())),
+        "snare_backbeat_rate": float(snares[:, backbeat].mean()),
+        "snare_other_rate": float(snares[:, ~backbeat].mean()),
         "hats_per_bar": float(hats.sum(axis=1).mean() / bars),
         "ride_per_bar": float(h[:, RIDE].sum(axis=1).mean() / bars),
         "hits_per_bar": float(h.sum(axis=(1, 2)).mean() / bars),
@@ -144,3 +149,30 @@ def dataset_hits(data: Path, split: str = "test", limit_files: int | None = None
 
     w = load_windows(data, "cat-drums_2bar_small", split, limit_files)
     return np.transpose(w.inputs[..., :dm.NUM_DRUM_CLASSES] > 0.5, (0, 2, 1))
+
+
+def sample_hits(checkpoint: str | Path, config: str, n: int, temperature: float = 1.0,
+                seed: int = 0) -> np.ndarray:
+    """Hit grids [n, 9, 32] of n random samples of a cat-drums checkpoint."""
+    from engine.models.musicvae import MusicVae
+
+    model = MusicVae.load(config, str(checkpoint))
+    outputs, _ = model.sample(n, temperature=temperature, seed=seed)
+    return _hits_of_outputs(config, outputs)
+
+
+def humanize_examples(checkpoint: str | Path, config: str, data: Path, n: int = 2,
+                      seed: int = 0, split: str = "test") -> list[tuple[np.ndarray, np.ndarray,
+                                                                       np.ndarray]]:
+    """(hits, velocities, offsets) [9, 32] of the first n test windows humanized at
+    temperature 1.0 (GrooVAE colab style: decode the sampled z)."""
+    from engine.models.musicvae import MusicVae
+    from engine.train.data import load_windows
+
+    model = MusicVae.load(config, str(checkpoint))
+    w = load_windows(data, config, split)
+    pick = np.random.default_rng(seed).choice(len(w), n, replace=False)
+    outputs, _ = model.reconstruct(w.inputs[pick], temperature=1.0, seed=seed)
+    k = dm.NUM_DRUM_CLASSES
+    return [((o[:, :k] > 0.5).T, np.round(o[:, k:2 * k] * 127).T, (o[:, 2 * k:] / 2).T)
+            for o in outputs]
