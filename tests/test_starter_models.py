@@ -59,7 +59,7 @@ def test_samples_have_kick_snare_hat_structure():
     hits = sample_hits(DRUMS, "cat-drums_2bar_small", 64, temperature=1.0, seed=2024)
     s = pattern_stats(hits)
     assert s["kick_on_beats"] > 0.35
-    assert s["snare_backbeat_rate"] > 1.5 * s["snare_other_rate"]
+    assert s["snare_backbeat_rate"] > 1.2 * s["snare_other_rate"]  # chance: equal
     assert s["hats_per_bar"] + s["ride_per_bar"] > 3.0
     assert s["with_kick_snare_hats"] > 0.6
     assert 6 < s["hits_per_bar"] < 40

@@ -4,6 +4,7 @@ Everything runs at the tiny width on a handful of files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +79,11 @@ def test_train_saves_official_names_resumes_and_loads(tmp_path):
     assert extra == ({f"{n}/Adam" for n in model_names} | {f"{n}/Adam_1" for n in model_names}
                      | {"global_step", "beta1_power", "beta2_power"})
     steps_seen = []
-    second = train(opts(out, steps=5), lambda s, total, m: steps_seen.append(s))
+    second = train(opts(out, steps=5, free_bits=4.0), lambda s, total, m: steps_seen.append(s))
     assert steps_seen == [4, 5] and second.step == 5  # the step count continues
+    settings = json.loads((out / "train.json").read_text())
+    assert settings["hparams"]["free_bits"] == 4.0  # a new KL setting holds from step 3 on
+    assert settings["changes"] == [{"from_step": 3, "free_bits": 4.0}]
     assert latest_checkpoint(out) == out / "model.ckpt-5"
     reader = tf.train.load_checkpoint(str(second.checkpoint))
     assert reader.get_tensor("global_step") == 5

@@ -64,7 +64,9 @@ def cmd_train_drums(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{args.config}-{args.width}"
     opts = TrainOptions(data=args.data, config=args.config, steps=args.steps, out=out,
                         width=args.width, batch_size=args.batch_size, seed=args.seed,
-                        save_every=args.save_every, limit_files=args.limit_files)
+                        save_every=args.save_every, limit_files=args.limit_files,
+                        free_bits=args.free_bits, max_beta=args.beta,
+                        dropout_keep=args.dropout_keep)
     result = train(opts, StepProgress())
     mins = result.seconds / 60
     if result.interrupted:
@@ -123,6 +125,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--save-every", type=int, default=250, metavar="STEPS")
     d.add_argument("--limit-files", type=int, default=None, metavar="N",
                    help="use only the first N training files (quick trials)")
+    d.add_argument("--free-bits", type=float, default=None,
+                   help="KL free bits (config default 48); on a resumed run the new value "
+                        "holds from the current step on (recorded in train.json)")
+    d.add_argument("--beta", type=float, default=None, help="KL weight (config default 0.2)")
+    d.add_argument("--dropout-keep", type=float, default=None,
+                   help="LSTM input keep probability (GrooVAE default 0.7)")
     d.set_defaults(func=cmd_train_drums)
     e = sub.add_parser("eval", help="test-split metrics and musicality statistics of a "
                                     "drum checkpoint")

@@ -97,11 +97,17 @@ class Trainer:
         self.out = Path(opts.out)
         settings = self._settings()
         hp = default_hparams(opts.config)
-        overrides = {k: v for k, v in (("free_bits", opts.free_bits), ("max_beta", opts.max_beta),
-                                       ("dropout_keep", opts.dropout_keep),
-                                       ("batch_size", opts.batch_size)) if v is not None}
-        if settings:  # resuming: the recorded settings win over defaults
+        loss_overrides = {k: v for k, v in (("free_bits", opts.free_bits),
+                                            ("max_beta", opts.max_beta),
+                                            ("dropout_keep", opts.dropout_keep)) if v is not None}
+        overrides = loss_overrides | ({"batch_size": opts.batch_size} if opts.batch_size else {})
+        self.changes: list[dict] = list(settings.get("changes", [])) if settings else []
+        if settings:  # resuming: the recorded settings, with new KL/dropout settings if given
             hp = HParams(**settings["hparams"])
+            changed = {k: v for k, v in loss_overrides.items() if getattr(hp, k) != v}
+            if changed:
+                hp = HParams(**(hp.to_dict() | changed))
+                self.changes.append({"from_step": None, **changed})
             w = settings["widths"]
             widths = Widths(w["z"], w["enc"], tuple(w["dec"]))
         else:
@@ -121,6 +127,10 @@ class Trainer:
         latest = latest_checkpoint(self.out)
         if latest is not None:
             self.restore(latest)
+        for change in self.changes:
+            if change["from_step"] is None:
+                change["from_step"] = int(self.global_step.numpy())
+                self._save_settings()
         if not settings:
             self._save_settings()
         self._step_fn = tf.function(self._train_step)
@@ -142,7 +152,7 @@ class Trainer:
         data = {"config": self.opts.config, "width": self.opts.width,
                 "widths": {"z": w.z, "enc": w.enc, "dec": list(w.dec)},
                 "hparams": self.hp.to_dict(), "seed": self.seed, "seconds": self.elapsed,
-                "data": str(self.opts.data)}
+                "data": str(self.opts.data), "changes": self.changes}
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out / SETTINGS_FILE, json.dumps(data, indent=2) + "\n")
 
