@@ -117,7 +117,12 @@ def load_windows(data_dir: Path, config: str, split: str = "train",
     if use_cache and cache.is_file():
         with np.load(cache) as z:
             return Windows(z["inputs"], z["outputs"])
-    parts = [convert_file(f, config) for f in files]
+    parts = []
+    for f in files:
+        try:
+            parts.append(convert_file(f, config))
+        except BadInput as e:  # one unreadable file does not stop a training run
+            warnings.warn(f"skipped: {e.message}", stacklevel=2)
     parts = [p for p in parts if len(p)]
     if not parts:
         raise BadInput(f"{data_dir}: no 2-bar 4/4 drum windows in the {split} split",
