@@ -41,6 +41,10 @@ from engine.paths import PROJECT_ROOT, checkpoints_dir
 
 Progress = Callable[[float, float, str], None]
 
+# Small models the project trains and ships (manifest `path = "starter/..."`) live here,
+# in the source tree, whatever MAGSTATION_CHECKPOINTS says.
+SHIPPED_DIR = PROJECT_ROOT / "checkpoints"
+
 # family -> module with `expected_variables(config) -> {variable name: shape}`.
 FAMILY_MODULES: dict[str, str] = {
     "musicvae": "engine.models.musicvae",
@@ -71,9 +75,12 @@ class CheckpointInfo:
     description: str = ""
     aliases: tuple[str, ...] = ()
     custom: bool = False  # imported under a name the manifest does not know
+    shipped: str = ""  # a model that comes with magstation: its folder under checkpoints/
 
     @property
     def install_dir(self) -> Path:
+        if self.shipped:
+            return SHIPPED_DIR / self.shipped
         return checkpoints_dir() / self.name
 
     @property
@@ -119,12 +126,16 @@ def load_manifest(path: str | os.PathLike | None = None) -> dict[str, Checkpoint
                 url=entry.get("url", ""), archive=entry.get("archive", "tar"),
                 size=int(entry.get("size", 0)), size_estimated=bool(entry.get("size_estimated")),
                 files=tuple(entry.get("files", ())), description=entry.get("description", ""),
-                aliases=tuple(entry.get("aliases", ())))
+                aliases=tuple(entry.get("aliases", ())), shipped=entry.get("path", ""))
         except KeyError as e:
             raise BadInput(f"{p}: checkpoint #{i + 1} has no {e.args[0]!r}", path=str(p)) from None
         if not _NAME_RE.match(info.name) or info.archive not in ARCHIVES:
             raise BadInput(f"{p}: checkpoint {info.name!r}: bad name or archive {info.archive!r}",
                            path=str(p))
+        if info.shipped and (PurePosixPath(info.shipped).is_absolute()
+                             or ".." in PurePosixPath(info.shipped).parts):
+            raise BadInput(f"{p}: checkpoint {info.name!r}: path must be a folder inside "
+                           f"checkpoints/, got {info.shipped!r}", path=str(p))
         out[info.name] = info
     return out
 
@@ -249,6 +260,10 @@ def resolve(name: str) -> Path:
     folder = info.install_dir
     path = _find_load_path(info, folder) if folder.is_dir() else None
     if path is None:
+        if info.shipped:
+            raise ModelNotInstalled(
+                f"{info.name} ships with magstation but {folder} has no checkpoint; restore "
+                f"it from the source tree (git checkout -- {folder})", name=info.name)
         if info.custom:
             raise ModelNotInstalled(
                 f"{info.name} is not installed any more: `magstation models import PATH "
@@ -278,7 +293,7 @@ class CheckpointStatus:
                 "size": i.size, "size_estimated": i.size_estimated,
                 "description": i.description, "installed": self.installed,
                 "path": str(self.path) if self.path else None, "disk_size": self.disk_size,
-                "custom": i.custom}
+                "custom": i.custom, "shipped": bool(i.shipped)}
 
 
 def list_checkpoints() -> list[CheckpointStatus]:
@@ -455,6 +470,8 @@ def pull(name: str, *, url: str | None = None, force: bool = False,
     info = get_info(name)
     if info.custom:
         raise BadRequest(f"{name} was imported by hand; it has no download URL", name=name)
+    if info.shipped:
+        return resolve(info.name)  # nothing to download: it comes with magstation
     if not force:
         existing = installed_path(info.name)
         if existing is not None:
@@ -526,6 +543,9 @@ def import_checkpoint(path: str | os.PathLike, name: str | None = None, *,
         raise BadRequest(f"{name!r} is not a usable checkpoint name (letters, digits, . _ - +)",
                          name=name)
     info = lookup(name, manifest)
+    if info is not None and info.shipped:
+        raise BadRequest(f"{name} ships with magstation; import your checkpoint under another "
+                         f"name (--name)", name=name)
     if info is None or (info.custom and (family or config)):
         fam = family or ("melody_rnn" if src.suffix == ".mag" else "unknown")
         info = CheckpointInfo(name=name, family=fam, config=config or name, custom=True,
@@ -669,6 +689,10 @@ def verify(name: str, expected: dict[str, tuple[int, ...] | None] | None = None,
         except EngineError as e:
             notes.append(f"variable names and shapes not checked: {e.message}")
             expected = None
+        if expected is not None and info.shipped:
+            # the project's own models are trained narrower than the official ones
+            notes.append("a starter model: variable names checked, widths are its own")
+            expected = {k: None for k in expected}
     with tempfile.TemporaryDirectory(prefix="magstation-verify-") as tmp:
         if info.family == "gansynth":
             prefixes = [p for p in _checkpoint_prefixes(path)

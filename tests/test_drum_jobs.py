@@ -76,8 +76,13 @@ def test_out_of_range_parameters_are_refused():
 
 
 def test_missing_model_names_the_pull_command(no_checkpoints):
+    # tap->drums has no starter model to fall back to (sample and humanize do: see
+    # tests/test_starter_models.py)
+    with pytest.raises(ModelNotInstalled,
+                       match="magstation models pull groovae_2bar_tap_fixed_velocity"):
+        run("drums.tap", pattern=four_on_the_floor(), seed=1)
     with pytest.raises(ModelNotInstalled, match="magstation models pull cat-drums_2bar_small.lokl"):
-        run("drums.sample", seed=1)
+        run("drums.sample", seed=1, model="cat-drums_2bar_small.lokl")
 
 
 def test_an_imported_checkpoint_is_used_by_name(no_checkpoints):

@@ -13,4 +13,5 @@ COMMAND_MODULES = [
     "engine.commands.library",
     "engine.commands.nsynth",
     "engine.commands.mix",
+    "engine.commands.train",
 ]

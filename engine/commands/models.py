@@ -62,7 +62,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in rows:
         i = r.info
         size = ck.human_size(r.disk_size) if r.installed else i.size_text
-        status = f"installed  {r.path}" if r.installed else f"not installed  ({i.pull_command})"
+        if i.shipped:
+            status = f"shipped    {r.path}" if r.installed else "shipped, but missing from checkpoints/"
+        else:
+            status = f"installed  {r.path}" if r.installed else f"not installed  ({i.pull_command})"
         if i.custom:
             status += "  [imported]"
         print(f"{i.name:<{name_w}}  {i.family:<10}  {size:>9}  {status}")
