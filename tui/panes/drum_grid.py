@@ -25,7 +25,8 @@ TEMPERATURE_STEP = 0.1
 INTERP_RANGE = (2, 16)
 TEMPO_RANGE = (40.0, 240.0)
 SWING_MAX = 0.45
-MODEL_CHOICES = [None, "cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl"]
+# None = the best installed: official lokl/hikl, else the shipped starter model.
+MODEL_CHOICES = [None, "cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl", "starter-drums_2bar"]
 TAP_HIT, TAP_ACCENT = "x", "X"
 PLAYHEAD_POLL_S = 0.05
 
@@ -58,7 +59,7 @@ class DrumGridPane(Pane):
         Binding("right_square_bracket", "temperature(1)", "Temperature up"),
         Binding("k", "lock_seed", "Lock/unlock the seed"),
         Binding("S", "set_seed", "Type a seed (and lock it)"),
-        Binding("m", "next_model", "Choose the model (auto, lokl, hikl)"),
+        Binding("m", "next_model", "Choose the model (auto, lokl, hikl, starter)"),
         Binding("a", "store('A')", "Keep pattern in slot A"),
         Binding("b", "store('B')", "Keep pattern in slot B"),
         Binding("A", "recall('A')", "Bring back slot A"),
@@ -125,7 +126,7 @@ class DrumGridPane(Pane):
         lock = "🔒" if st["seed_locked"] else "  "
         slots = " ".join(f"{k}:{'✓' if k in st['slots'] else '-'}" for k in "AB")
         busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
-        model = st["model"] or "auto"
+        model = st["model"] or "auto" + (f" → {st['last_model']}" if st.get("last_model") else "")
         self.query_one("#drum-params", Static).update(
             f"T [b]{st['temperature']:.1f}[/]  seed [b]{st['seed']}[/]{lock}  A→B [b]{st['interp_steps']}[/]"
             f"  {slots}  [b]{self.pattern.qpm:g}[/] bpm  swing [b]{st['swing']:.2f}[/]"
@@ -289,6 +290,8 @@ class DrumGridPane(Pane):
                  "time": time.time()}
         self.state["history"] = (self.state["history"] + [entry])[-100:]
         self.state["seed"] = result.get("seed", self.state["seed"])
+        if kind in ("sample", "interpolate"):
+            self.state["last_model"] = result.get("model")
         self._show_result(result["patterns"])
         self.mag.notify(f"{label}: seed {result.get('seed')} · {result.get('model')}", timeout=3)
 
