@@ -95,13 +95,15 @@ class MagstationApp(App[None]):
 
     # -- engine ---------------------------------------------------------------------
     def on_engine_state_changed(self, message: EngineStateChanged) -> None:
-        self.query_one(StatusBar).set_engine(message.state, message.detail)
+        for bar in self.query(StatusBar).results(StatusBar):  # none once the app is closing
+            bar.set_engine(message.state, message.detail)
         if message.state == "down" and self.engine.restarts:
             self.notify(f"engine: {message.detail}", severity="warning", timeout=4)
 
     def on_jobs_changed(self, message: JobsChanged) -> None:
         self.jobs = message.jobs
-        self.query_one(StatusBar).set_jobs(message.jobs)
+        for bar in self.query(StatusBar).results(StatusBar):
+            bar.set_jobs(message.jobs)
 
     async def action_restart_engine(self) -> None:
         if self.engine.client is not None:
