@@ -80,9 +80,10 @@ def export(params: dict, ctx: JobContext) -> dict:
 @method("timeline.save_midi", cacheable=False, light=True)
 def save_midi(params: dict, ctx: JobContext) -> dict:
     """Write the arrangement as edited: the MIDI file `midi` plus the notes `add`
-    ([[start, end, pitch, velocity, track]...], seconds; a track the file does not have
-    becomes a new piano track) to `path` (atomically; it may be overwritten: it is the
-    pane's working copy). -> {path, notes}: the notes now in the file."""
+    ([[start, end, pitch, velocity, track]...], seconds; a track number the file does not
+    have becomes a new piano track, numbered after the file's tracks when read back) to
+    `path` (atomically; it may be overwritten: it is the pane's working copy).
+    -> {path, notes}: the notes now in the file."""
     from engine.music.midi_io import read_midi, write_midi
 
     src, dst, add = params.get("midi"), params.get("path"), params.get("add") or []
