@@ -101,6 +101,22 @@ async def test_continue_reroll_accept_undo_render(kill_spawned_engines, tmp_path
         assert (p.state["continue_bars"], p.state["continue_temperature"],
                 p.state["continue_model"]) == (1, 0.5, "basic_rnn")
 
+        # escape cancels a continuation: here one queued behind a long render
+        await pilot.press("d")
+        await open_midi(pilot, app, ROOT / "midi" / "cs1-1pre-short.mid")
+        await pilot.press("enter")
+        bar = app.query_one("#timeline-progress")
+        await wait_until(pilot, lambda: (bar.progress or 0) > 0)
+        await pilot.press("p")
+        await answer(pilot, app, "60 62 64")
+        await wait_until(pilot, lambda: p._continue_req is not None)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: p._continue_req is None)
+        assert p.proposal is None
+        assert any("continuation cancelled" in n.message for n in app._notifications)
+        await pilot.press("escape")  # and the render
+        await wait_until(pilot, lambda: "cancelled" in p.status and not p.busy)
+
 
 def test_typed_primer():
     assert parse_primer("60 62 64 65 67") == [60, 62, 64, 65, 67]

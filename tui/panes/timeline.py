@@ -937,6 +937,7 @@ class TimelinePane(Pane):
         except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
             if getattr(e, "code", "") == "cancelled":
                 self.status = "continuation cancelled"
+                self.mag.notify("continuation cancelled", timeout=3)
                 self._redraw()
             else:
                 self._error("continuation failed", e)
