@@ -124,3 +124,16 @@ def test_typed_primer():
     for bad in ("H4", "_ .", "200", ""):
         with pytest.raises(ValueError):
             parse_primer(bad)
+
+
+async def test_missing_continuation_model_is_shown(kill_spawned_engines, tmp_path, monkeypatch):
+    monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path / "no-checkpoints"))
+    app = MagstationApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_midi(pilot, app, small_midi(tmp_path / "song.mid"))
+        p = pane(app)
+        await pilot.press("p")
+        await answer(pilot, app, "C4 E4 G4")
+        await wait_until(pilot, lambda: "failed" in p.status)
+        assert "magstation models pull" in p.status and "attention_rnn" in p.status
+        assert p.proposal is None
