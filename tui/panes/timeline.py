@@ -686,8 +686,8 @@ class TimelinePane(Pane):
             return
         finally:
             self._render_req = None
-            self.busy = ""
-            bar.display = False
+            self.busy = "continuing" if self._continue_req is not None else ""
+            bar.display = self._continue_req is not None
         self.state["render"] = {k: result.get(k) for k in (
             "path", "midi_path", "duration", "notes", "notes_rendered", "notes_cached",
             "warnings", "tracks")}
@@ -944,8 +944,8 @@ class TimelinePane(Pane):
             return
         finally:
             self._continue_req = None
-            self.busy = ""
-            bar.display = False
+            self.busy = "rendering" if self._render_req is not None else ""
+            bar.display = self._render_req is not None
         off = job["offset"]
         notes = [list(n) for n in job["typed"]] + [
             [round(s + off, 6), round(e + off, 6), int(p), int(v)]
