@@ -197,3 +197,23 @@ def test_cli_render_by_model_name_and_tracks(tmp_path, monkeypatch, capsys):
     assert args.func(args) == 0
     listing = capsys.readouterr().out
     assert "violin" in listing and "drums" in listing
+
+
+def test_save_midi_adds_notes_to_a_track_and_a_new_one(tmp_path):
+    src = two_track_midi(tmp_path / "a.mid")
+    out = tmp_path / "edit" / "a_edited.mid"
+    add = [[3.0, 3.5, 67, 90, 1], [4.0, 4.25, 72, 80, 5]]
+    res = timeline.save_midi({"midi": str(src), "add": add, "path": str(out)}, JobContext())
+    assert res == {"path": str(out), "notes": 6}
+    back = timeline.load_midi({"path": str(out)}, JobContext())
+    assert [0.0, 0.5, 60, 100, 0] in back["notes"]  # the file's notes are kept
+    assert [(t["index"], t["program"], t["is_drum"], t["notes"]) for t in back["tracks"]] == [
+        (0, 0, False, 2), (1, 40, False, 2), (2, 0, True, 1), (3, 0, False, 1)]
+    # track 1 keeps its violin; a track the file lacks is a new piano track after the others
+    assert sorted(n[2] for n in back["notes"] if n[4] == 1) == [64, 67]
+    assert back["total_time"] == pytest.approx(4.25)
+    for bad in ({"midi": str(src), "add": [[1, 0, 60, 90, 0]], "path": str(out)},
+                {"midi": str(src), "add": [[0, 1, 60, 90]], "path": str(out)},
+                {"midi": str(src), "add": []}):
+        with pytest.raises(BadRequest):
+            timeline.save_midi(bad, JobContext())

@@ -76,3 +76,40 @@ def export(params: dict, ctx: JobContext) -> dict:
         files.append(str(atomic_write_bytes(planned[1], Path(midi_src).read_bytes())))
     ctx.progress(1, 1, "done")
     return {"files": files, "rate": out_rate}
+
+
+@method("timeline.save_midi", cacheable=False, light=True)
+def save_midi(params: dict, ctx: JobContext) -> dict:
+    """Write the arrangement as edited: the MIDI file `midi` plus the notes `add`
+    ([[start, end, pitch, velocity, track]...], seconds; a track number the file does not
+    have becomes a new piano track, numbered after the file's tracks when read back) to
+    `path` (atomically; it may be overwritten: it is the pane's working copy).
+    -> {path, notes}: the notes now in the file."""
+    from engine.music.midi_io import read_midi, write_midi
+
+    src, dst, add = params.get("midi"), params.get("path"), params.get("add") or []
+    if not isinstance(src, str) or not src:
+        raise BadRequest("timeline.save_midi needs `midi`: the arrangement's MIDI file")
+    if not isinstance(dst, str) or not dst:
+        raise BadRequest("timeline.save_midi needs `path`: where to write the edited MIDI")
+    if not isinstance(add, list):
+        raise BadRequest("`add` must be a list of [start, end, pitch, velocity, track]")
+    ns = read_midi(src)
+    programs = {n.instrument: (n.program, n.is_drum) for n in ns.notes}
+    for row in add:
+        if not isinstance(row, (list, tuple)) or len(row) != 5:
+            raise BadRequest(f"a note to add must be [start, end, pitch, velocity, track], "
+                             f"got {row!r}")
+        s, e, p, v, track = (float(row[0]), float(row[1]), int(row[2]), int(row[3]),
+                             int(row[4]))
+        if not (0 <= s < e) or not 0 <= p <= 127 or not 0 < v <= 127 or track < 0:
+            raise BadRequest(f"bad note {row!r}: need 0 <= start < end, pitch 0-127, "
+                             "velocity 1-127, track >= 0")
+        program, is_drum = programs.get(track, (0, False))
+        ns.notes.add(start_time=s, end_time=e, pitch=p, velocity=v, instrument=track,
+                     program=program, is_drum=is_drum)
+        ns.total_time = max(ns.total_time, e)
+    out = Path(dst).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_midi(ns, out)
+    return {"path": str(out), "notes": sum(1 for n in ns.notes if n.velocity > 0)}

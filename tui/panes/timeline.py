@@ -8,7 +8,10 @@ Autosaved state (the session's "timeline" entry): midi (absolute path), tracks (
 track numbers rendered), keyframes [{time, seed, name}], secs_per_instrument, zoom,
 cursor, model ("acoustic_only" | "all_instruments"), checkpoint (a checkpoint folder;
 when set it wins over `model`: tests and people with unpacked checkpoints use it),
-export_dir, render (the last render's result).
+export_dir, render (the last render's result); for melody continuation (`melody.continue`):
+added (accepted notes [start, end, pitch, velocity, track] laid over the MIDI file),
+continue_bars, continue_temperature, continue_model, primer_text, and optionally
+continue_checkpoint (a .mag bundle that wins over continue_model, as `checkpoint` does).
 """
 
 from __future__ import annotations
@@ -38,6 +41,39 @@ SECS_RANGE = (0.5, 120.0)
 PLAYHEAD_POLL_S = 0.2
 ENGINE_WAIT_S = 60.0
 RENDER_NAME = "timeline.wav"
+CONTINUE_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn", "performance_with_dynamics")
+CONTINUE_BARS = (1, 64)
+CONTINUE_TEMPERATURE = (0.01, 5.0)
+DEFAULT_PRIMER = "60 62 64 65 67"
+NOTE_STEPS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+
+
+def parse_primer(text: str) -> list[int | None]:
+    """A typed primer: one 8th note per token, a MIDI number (60) or a note name (C4, F#3,
+    Bb3; C4 = 60), `_` or `.` a rest. ValueError names the token it cannot read."""
+    out: list[int | None] = []
+    for tok in text.replace(",", " ").split():
+        if tok in ("_", "."):
+            out.append(None)
+            continue
+        if tok.isdigit():
+            pitch = int(tok)
+        else:
+            name = tok[0].lower()
+            rest = tok[1:]
+            shift = 0
+            while rest[:1] in ("#", "b") and name in NOTE_STEPS:
+                shift += 1 if rest[0] == "#" else -1
+                rest = rest[1:]
+            if name not in NOTE_STEPS or not rest.lstrip("-").isdigit():
+                raise ValueError(f"cannot read the note {tok!r}: use 60 or C4, F#3, Bb3")
+            pitch = (int(rest) + 1) * 12 + NOTE_STEPS[name] + shift
+        if not 0 <= pitch <= 127:
+            raise ValueError(f"the note {tok!r} is outside MIDI's 0-127")
+        out.append(pitch)
+    if not any(p is not None for p in out):
+        raise ValueError("the primer needs at least one note, e.g. 60 62 64 65 67")
+    return out
 
 
 def new_seed() -> int:
@@ -96,6 +132,14 @@ class TimelinePane(Pane):
         ("escape", "cancel", "Cancel the render / stop playing"),
         ("space", "play", "Play from the cursor or the selection"),
         ("e", "export", "Export WAV and MIDI"),
+        ("C", "continue", "Continue the selection's notes (no selection: a typed primer)"),
+        ("p", "primer", "Type a primer melody and continue it"),
+        ("L", "continue_bars", "Bars to continue"),
+        ("T", "continue_temperature", "Continuation temperature"),
+        ("M", "continue_model", "Switch the continuation model"),
+        ("a", "accept", "Accept the proposed notes"),
+        ("R", "reroll_continue", "Re-roll the proposed notes (new seed)"),
+        ("d", "discard", "Discard the proposed notes"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -122,6 +166,13 @@ class TimelinePane(Pane):
         st.setdefault("model", MODELS[0])
         st.setdefault("export_dir", str(paths.home() / "exports"))
         st.setdefault("render", None)
+        st.setdefault("added", [])
+        st.setdefault("continue_bars", 2)
+        st.setdefault("continue_temperature", 1.0)
+        st.setdefault("continue_model", CONTINUE_MODELS[0])
+        st.setdefault("primer_text", DEFAULT_PRIMER)
+        self.proposal: dict[str, Any] | None = None  # continuation notes not yet accepted
+        self._continue_req = None
         self.song: dict[str, Any] | None = None  # timeline.load_midi's answer
         self.edits = EditHistory()
         self.track_sel = 0
@@ -148,15 +199,24 @@ class TimelinePane(Pane):
         self.saved()
         self._redraw()
 
+    def _snapshot(self) -> dict[str, Any]:
+        """What undo restores: the keyframes and the accepted notes."""
+        return {"keyframes": [dict(k) for k in self.state["keyframes"]],
+                "added": [list(n) for n in self.state["added"]]}
+
     def _edit(self, change: Callable[[list[dict[str, Any]]], bool | None]) -> None:
         """Apply `change` to a copy of the keyframes; keep it (undoably) if it changed."""
-        before = [dict(k) for k in self.state["keyframes"]]
-        after = [dict(k) for k in before]
+        before = self._snapshot()
+        after = [dict(k) for k in before["keyframes"]]
         change(after)
-        if after != before:
+        if after != before["keyframes"]:
             self.edits.record(before)
             self.state["keyframes"] = after
             self._keys_changed()
+
+    def all_notes(self) -> list[list[float]]:
+        """The file's notes and the accepted ones: [start, end, pitch, velocity, track]."""
+        return (self.song["notes"] if self.song else []) + [list(n) for n in self.state["added"]]
 
     # -- drawing --------------------------------------------------------------------
     @property
@@ -194,14 +254,19 @@ class TimelinePane(Pane):
             bar = int(cursor // song["bar_seconds"]) + 1 if song["bar_seconds"] > 0 else 1
             head = (f"[b]{escape(Path(song['path']).name)}[/] · {song['qpm']:g} bpm {num}/{den} · "
                     f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})")
+        cmodel = (f"bundle {short_path(st['continue_checkpoint'])}"
+                  if st.get("continue_checkpoint") else st["continue_model"])
         self.query_one("#timeline-info", Static).update(
             f"{head}\n{model} · {st['secs_per_instrument']:g} s per instrument · "
-            f"zoom {self.secs_per_col:g} s/column{busy}")
+            f"zoom {self.secs_per_col:g} s/column{busy}\n"
+            f"continue: {cmodel} · {st['continue_bars']} bars · temperature "
+            f"{st['continue_temperature']:g}{self._proposal_text()}")
         self.query_one("#timeline-tracks", Static).update(self._tracks_text())
         roll = self.query_one(PianoRoll)
         self._follow_cursor()
         roll.show(RollView(
-            notes=song["notes"] if song else [], enabled=set(st["tracks"]),
+            notes=self.all_notes(), enabled=set(st["tracks"]),
+            proposed=self.proposal["notes"] if self.proposal else [],
             keyframes=st["keyframes"], selected_key=self.selected_key, cursor=cursor,
             mark=self.mark, playhead=self.playhead, secs_per_col=self.secs_per_col,
             scroll=self.scroll, bar_seconds=song["bar_seconds"] if song else 2.0,
@@ -209,9 +274,15 @@ class TimelinePane(Pane):
         self.query_one("#timeline-key", Static).update(self._key_text())
         self.query_one("#timeline-status", Static).update(self.status)
         render = st.get("render") or {}
-        warnings = render.get("warnings") or []
+        warnings = (self.proposal or {}).get("warnings", []) + (render.get("warnings") or [])
         self.query_one("#timeline-warnings", Static).update(
             "\n".join(f"[yellow]⚠ {escape(w)}[/]" for w in warnings[:4]))
+
+    def _proposal_text(self) -> str:
+        if not self.proposal:
+            return ""
+        return (f" · [b]{len(self.proposal['notes'])} proposed notes[/] (seed "
+                f"{self.proposal['seed']}): [b]a[/] accepts, [b]R[/] re-rolls, [b]d[/] discards")
 
     def _tracks_text(self) -> str:
         if not self.song:
@@ -311,6 +382,8 @@ class TimelinePane(Pane):
             st["render"] = None
             st["cursor"] = 0.0
             self.edits = EditHistory()
+            st["added"] = []
+            self.proposal = None
             st["keyframes"] = layout_keyframes(song["total_time"], st["secs_per_instrument"])
             self.selected_key = 0
         self.track_sel = min(self.track_sel, max(0, len(song["tracks"]) - 1))
@@ -520,16 +593,18 @@ class TimelinePane(Pane):
                      f"{self.state['secs_per_instrument']:g}", done)
 
     def action_undo(self) -> None:
-        if (keys := self.edits.undo(self.state["keyframes"])) is not None:
-            self.state["keyframes"] = keys
-            self._fix_selection()
-            self._keys_changed()
+        if (snap := self.edits.undo(self._snapshot())) is not None:
+            self._restore(snap)
 
     def action_redo(self) -> None:
-        if (keys := self.edits.redo(self.state["keyframes"])) is not None:
-            self.state["keyframes"] = keys
-            self._fix_selection()
-            self._keys_changed()
+        if (snap := self.edits.redo(self._snapshot())) is not None:
+            self._restore(snap)
+
+    def _restore(self, snap: dict[str, Any]) -> None:
+        self.state["keyframes"] = snap["keyframes"]
+        self.state["added"] = snap["added"]
+        self._fix_selection()
+        self._keys_changed()
 
     def _fix_selection(self) -> None:
         n = len(self.state["keyframes"])
@@ -562,6 +637,13 @@ class TimelinePane(Pane):
             params["model"] = st["model"]
         return params
 
+    def save_params(self) -> dict[str, Any]:
+        """timeline.save_midi's params: the file plus the accepted notes, written to the
+        pane's working copy under MAGSTATION_HOME/timeline/."""
+        st = self.state
+        path = paths.home() / "timeline" / f"{Path(st['midi']).stem}_edited.mid"
+        return {"midi": st["midi"], "add": [list(n) for n in st["added"]], "path": str(path)}
+
     def action_render(self) -> None:
         if not self._need_song():
             return
@@ -588,6 +670,9 @@ class TimelinePane(Pane):
         self._redraw()
         try:
             await self._engine_ready()
+            if self.state["added"]:  # render the arrangement as edited
+                saved = await self.mag.engine.call("timeline.save_midi", self.save_params())
+                params = {**params, "midi": saved["path"]}
             self._render_req = await self.mag.engine.start_request(
                 "gansynth.render", params, self._on_progress)
             result = await self._render_req.result()
@@ -601,8 +686,8 @@ class TimelinePane(Pane):
             return
         finally:
             self._render_req = None
-            self.busy = ""
-            bar.display = False
+            self.busy = "continuing" if self._continue_req is not None else ""
+            bar.display = self._continue_req is not None
         self.state["render"] = {k: result.get(k) for k in (
             "path", "midi_path", "duration", "notes", "notes_rendered", "notes_cached",
             "warnings", "tracks")}
@@ -619,6 +704,11 @@ class TimelinePane(Pane):
     def action_cancel(self) -> None:
         if self._prompt_kind is not None:
             self._close_prompt()
+            return
+        if self._continue_req is not None:
+            self.run_worker(self._continue_req.cancel(), group="timeline-cancel")
+            self.status = "cancelling…"
+            self._redraw()
             return
         if self._render_req is not None:
             self.run_worker(self._render_req.cancel(), group="timeline-cancel")
@@ -723,3 +813,180 @@ class TimelinePane(Pane):
         self.status = escape("exported " + ", ".join(short_path(f) for f in result["files"]))
         self.mag.notify(self.status, timeout=5)
         self._redraw()
+
+    # -- melody continuation ---------------------------------------------------------
+    def _target_track(self) -> int:
+        """The track under ▶ (accepted notes go into it); 0 for an empty file."""
+        tracks = self.song["tracks"] if self.song else []
+        return tracks[self.track_sel]["index"] if tracks else 0
+
+    def continue_params(self, primer: list[list[float]], seed: int) -> dict[str, Any]:
+        st = self.state
+        params: dict[str, Any] = {
+            "primer": primer, "qpm": self.song["qpm"] if self.song else 120.0,
+            "bars": st["continue_bars"], "temperature": st["continue_temperature"],
+            "seed": seed}
+        if st.get("continue_checkpoint"):
+            params["checkpoint"] = st["continue_checkpoint"]
+        else:
+            params["model"] = st["continue_model"]
+        return params
+
+    def action_continue(self) -> None:
+        if not self._need_song():
+            return
+        if self.mark is None:
+            self.action_primer()
+            return
+        a, b = sorted((self.mark, self.state["cursor"]))
+        track = self._target_track()
+        notes = [n for n in self.all_notes() if int(n[4]) == track and a <= n[0] < b]
+        if not notes:
+            self.mag.notify(f"no notes of track {track} in the selection: ↑ ↓ pick the track",
+                            severity="warning")
+            return
+        # the primer in seconds from the selection's start; the answer is moved back
+        primer = [[round(n[0] - a, 6), round(n[1] - a, 6), int(n[2]), int(n[3])] for n in notes]
+        self._continue_job({"primer": primer, "offset": a, "track": track, "typed": []},
+                           new_seed())
+
+    def action_primer(self) -> None:
+        if not self._need_song():
+            return
+
+        def done(text: str) -> None:
+            try:
+                pitches = parse_primer(text)
+            except ValueError as e:
+                self.mag.notify(str(e), severity="error")
+                return
+            self.state["primer_text"] = text
+            eighth = 30.0 / self.song["qpm"]
+            primer = [[round(i * eighth, 6), round((i + 1) * eighth, 6), p, 100]
+                      for i, p in enumerate(pitches) if p is not None]
+            t0 = self.state["cursor"]
+            typed = [[round(s + t0, 6), round(e + t0, 6), p, v] for s, e, p, v in primer]
+            self._continue_job({"primer": primer, "offset": t0, "track": self._target_track(),
+                                "typed": typed}, new_seed())
+        self._prompt("primer", "primer at the cursor: MIDI numbers or note names, 8th notes, "
+                     "_ a rest (e.g. 60 62 64 65 67)", self.state["primer_text"], done)
+
+    def action_continue_bars(self) -> None:
+        def done(text: str) -> None:
+            lo, hi = CONTINUE_BARS
+            if not text.isdigit() or not lo <= int(text) <= hi:
+                self.mag.notify(f"bars must be a whole number from {lo} to {hi}",
+                                severity="error")
+                return
+            self.state["continue_bars"] = int(text)
+            self.saved()
+            self._redraw()
+        self._prompt("bars", "bars to continue", str(self.state["continue_bars"]), done)
+
+    def action_continue_temperature(self) -> None:
+        def done(text: str) -> None:
+            lo, hi = CONTINUE_TEMPERATURE
+            try:
+                t = float(text)
+            except ValueError:
+                t = -1.0
+            if not lo <= t <= hi:
+                self.mag.notify(f"temperature must be a number from {lo:g} to {hi:g} "
+                                "(1: as trained, lower: safer, higher: wilder)", severity="error")
+                return
+            self.state["continue_temperature"] = t
+            self.saved()
+            self._redraw()
+        self._prompt("temperature", "continuation temperature",
+                     f"{self.state['continue_temperature']:g}", done)
+
+    def action_continue_model(self) -> None:
+        st = self.state
+        cur = st["continue_model"]
+        st["continue_model"] = CONTINUE_MODELS[(CONTINUE_MODELS.index(cur) + 1)
+                                               % len(CONTINUE_MODELS) if cur in CONTINUE_MODELS
+                                               else 0]
+        if st.get("continue_checkpoint"):
+            self.mag.notify("a continuation bundle is set for this session and wins over the "
+                            "model name", severity="warning")
+        self.saved()
+        self._redraw()
+
+    def _on_continue_progress(self, msg: dict[str, Any]) -> None:
+        bar = self.query_one("#timeline-progress", ProgressBar)
+        total = msg.get("total") or 0
+        if total > 0:
+            bar.update(total=total, progress=msg.get("done", 0))
+        self.status = f"continuing: {escape(str(msg.get('message') or msg.get('msg') or ''))}"
+        self.query_one("#timeline-status", Static).update(self.status)
+
+    @work(exclusive=True, group="timeline-continue")
+    async def _continue_job(self, job: dict[str, Any], seed: int) -> None:
+        bar = self.query_one("#timeline-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self.busy = "continuing"
+        self.status = "waiting for the engine"
+        self._redraw()
+        try:
+            await self._engine_ready()
+            self._continue_req = await self.mag.engine.start_request(
+                "melody.continue", self.continue_params(job["primer"], seed),
+                self._on_continue_progress)
+            result = await self._continue_req.result()
+        except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
+            if getattr(e, "code", "") == "cancelled":
+                self.status = "continuation cancelled"
+                self.mag.notify("continuation cancelled", timeout=3)
+                self._redraw()
+            else:
+                self._error("continuation failed", e)
+            return
+        finally:
+            self._continue_req = None
+            self.busy = "rendering" if self._render_req is not None else ""
+            bar.display = self._render_req is not None
+        off = job["offset"]
+        notes = [list(n) for n in job["typed"]] + [
+            [round(s + off, 6), round(e + off, 6), int(p), int(v)]
+            for s, e, p, v in result["notes"]]
+        self.proposal = {**job, "notes": notes, "seed": result["seed"],
+                         "warnings": list(result.get("warnings") or []),
+                         "model": result.get("model")}
+        self.status = (f"{result.get('model')} proposed {len(result['notes'])} notes: "
+                       "a accepts, R re-rolls, d discards")
+        self._redraw()
+
+    def _need_proposal(self) -> bool:
+        if self.proposal is None:
+            self.mag.notify("nothing proposed: C continues the selection, p a typed primer",
+                            severity="warning")
+            return False
+        return True
+
+    def action_reroll_continue(self) -> None:
+        if self._need_proposal():
+            assert self.proposal is not None
+            job = {k: self.proposal[k] for k in ("primer", "offset", "track", "typed")}
+            self._continue_job(job, new_seed())
+
+    def action_discard(self) -> None:
+        if self._need_proposal():
+            self.proposal = None
+            self.status = "proposal discarded"
+            self._redraw()
+
+    def action_accept(self) -> None:
+        if not self._need_proposal():
+            return
+        assert self.proposal is not None
+        track = self.proposal["track"]
+        before = self._snapshot()
+        self.edits.record(before)
+        self.state["added"] = before["added"] + [[*n, track] for n in self.proposal["notes"]]
+        if track not in self.state["tracks"]:
+            self.state["tracks"] = sorted({*self.state["tracks"], track})
+        self.status = (f"added {len(self.proposal['notes'])} notes to track {track} "
+                       "(u undoes; enter renders them)")
+        self.proposal = None
+        self._keys_changed()

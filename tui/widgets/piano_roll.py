@@ -2,7 +2,8 @@
 
 One column is `secs_per_col` seconds; `scroll` is the first column shown. Pitches run
 from high (top) to low; when the file spans more pitches than there are rows, each row
-holds several. Notes of tracks that will not be rendered are drawn faint.
+holds several. Notes of tracks that will not be rendered are drawn faint; proposed notes (a melody
+continuation not yet accepted) are drawn as bright ▓ over everything else.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ GUTTER = 5  # the label column on the left
 HEADER_ROWS = 2  # the bar ruler and the keyframe lane
 TRACK_STYLES = ("cyan", "green", "magenta", "yellow", "bright_blue", "red", "bright_cyan",
                 "bright_green")
+PROPOSED = -1  # grid marker: a proposed (not yet accepted) note
+PROPOSED_STYLE = "bold bright_white"
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
@@ -40,6 +43,7 @@ class RollView:
     scroll: int = 0
     bar_seconds: float = 2.0
     total_time: float = 0.0
+    proposed: list[list[float]] = field(default_factory=list)  # [start, end, pitch, vel]
 
 
 class PianoRoll(Widget):
@@ -63,7 +67,7 @@ class PianoRoll(Widget):
 
     def _pitch_rows(self, rows: int) -> tuple[int, int]:
         """(highest pitch, pitches per row) so that the notes fit in `rows` rows."""
-        pitches = [int(n[2]) for n in self.view.notes] or [60]
+        pitches = [int(n[2]) for n in [*self.view.notes, *self.view.proposed]] or [60]
         lo, hi = min(pitches), max(pitches)
         per_row = max(1, math.ceil((hi - lo + 1) / max(1, rows)))
         return hi, per_row
@@ -126,7 +130,7 @@ class PianoRoll(Widget):
                     break
         for c, (ch, style) in enumerate(lane):
             out.append(ch, style=style + bg(c))
-        if not v.notes:
+        if not v.notes and not v.proposed:
             return out
         # notes
         hi, per_row = self._pitch_rows(rows)
@@ -143,6 +147,15 @@ class PianoRoll(Widget):
                 if grid[r][c] is None or (on and not strong[r][c]):
                     grid[r][c] = int(track)
                     strong[r][c] = on
+        for start, end, pitch, _vel in v.proposed:  # drawn over the arrangement
+            r = (hi - int(pitch)) // per_row
+            if not 0 <= r < rows:
+                continue
+            c0 = self.col_of(start) - first
+            c1 = max(c0 + 1, int(math.ceil(end / v.secs_per_col - 1e-9)) - first)
+            for c in range(max(0, c0), min(cols, c1)):
+                grid[r][c] = PROPOSED
+                strong[r][c] = True
         end_col = self.col_of(v.total_time) - first if v.total_time else None
         for r in range(rows):
             out.append("\n")
@@ -152,7 +165,9 @@ class PianoRoll(Widget):
             out.append(f"{label:>4} ", style="dim")
             for c in range(cols):
                 track = grid[r][c]
-                if track is not None:
+                if track == PROPOSED:
+                    ch, style = "▓", PROPOSED_STYLE
+                elif track is not None:
                     color = TRACK_STYLES[track % len(TRACK_STYLES)]
                     ch, style = ("█", color) if strong[r][c] else ("░", "grey42")
                 elif c in bars:
