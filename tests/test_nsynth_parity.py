@@ -158,3 +158,20 @@ def test_not_an_nsynth_checkpoint(tmp_path):
     _write_checkpoint(tmp_path / "model.ckpt-1", {"decoder/kernel": np.zeros([2, 2], np.float32)})
     with pytest.raises(CheckpointError, match="not an NSynth"):
         NSynth.load(tmp_path)
+
+
+def test_expected_variables_of_the_official_checkpoint():
+    from engine.models.nsynth import expected_variables
+
+    ev = expected_variables("h512_bo16")
+    assert ev["dilatedconv_30/W"] == (1, 3, 512, 1024) and ev["cond_map_out1/W"] == (1, 1, 16, 256)
+    assert sum(int(np.prod(s)) for s in ev.values()) == 61_804_048  # the spec's 61.8 M
+
+
+def test_handler_and_mix_modules_do_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, engine.handlers.nsynth, engine.commands.nsynth, engine.music.latent_mix;"
+            "sys.exit('tensorflow' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent).returncode == 0
