@@ -390,7 +390,7 @@ class NSynth:
     def synthesize(self, encodings: np.ndarray, seed: int = 0, *,
                    progress: ProgressFn | None = None,
                    cancelled: CancelledFn | None = None,
-                   chunk_seconds: float = 0.5, max_chunk: int = 512) -> SynthResult:
+                   chunk_seconds: float = 1.0, max_chunk: int = 512) -> SynthResult:
         """Encodings [B, T, 16] (or [T, 16]) -> audio [B, T·512], sampled with `seed`.
 
         Every voice draws from the same seeded stream, interleaved per step, exactly as
