@@ -8,8 +8,11 @@ Sizes (layers, widths) come from the checkpoint, so small test checkpoints work 
   samples (audio trimmed to a multiple of 512 as magenta does).
 - `NSynth.synthesize(encodings, seed)`: autoregressive "fast generation": each causal
   layer keeps a ring buffer of its last 2·d inputs, so one step costs one pass through
-  the layers. The loop runs inside an XLA-compiled `tf.while_loop` in chunks; between
-  chunks it reports progress and honours cancellation, returning the audio made so far.
+  the layers. The loop runs inside a compiled `tf.while_loop` in chunks of about a
+  second (XLA by default; a plain TF graph with the ring in a tf.Variable when
+  `jit_compile=False` or `precision="bfloat16"`); between chunks it reports progress and
+  honours cancellation, returning the audio made so far. One synthesis at a time per
+  NSynth object (the engine has a single model worker).
 
 Sampling draws u ~ U[0, 1) per step and voice from `np.random.RandomState(seed).rand`,
 in the order magenta's `fastgen.synthesize` draws from `np.random` after
