@@ -32,10 +32,12 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--samples", type=int, default=1024)
     ap.add_argument("--no-jit", action="store_true")
+    ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
     args = ap.parse_args()
     jit = not args.no_jit
-    model = (NSynth.load(args.checkpoint, jit_compile=jit) if args.checkpoint
-             else NSynth(random_full_weights(), jit_compile=jit))
+    model = (NSynth.load(args.checkpoint, jit_compile=jit, precision=args.precision)
+             if args.checkpoint else
+             NSynth(random_full_weights(), jit_compile=jit, precision=args.precision))
     for batch in args.batches:
         if args.checkpoint:
             enc = np.load(os.path.join(args.checkpoint, "enc.npy"))[:batch, : args.samples // 512]
@@ -48,7 +50,7 @@ def main() -> None:
         step_ms = (t1 - t0) / (d1 - d0) * 1000
         cpu_ms = (c1 - c0) / (d1 - d0) * 1000
         line = (f"native batch {batch}: {step_ms:.2f} ms/step wall ({cpu_ms:.2f} ms CPU), "
-                f"{step_ms / batch:.2f} ms per voice-sample ({d1 - d0} steps timed, jit={jit}, "
+                f"{step_ms / batch:.2f} ms per voice-sample ({d1 - d0} steps timed, jit={model.jit_compile}, {model.precision}, "
                 f"load {os.getloadavg()[0]:.1f})")
         ref = os.path.join(args.checkpoint or "", f"magenta_b{batch}.npy")
         if args.checkpoint and os.path.exists(ref):

@@ -8,8 +8,11 @@ Sizes (layers, widths) come from the checkpoint, so small test checkpoints work 
   samples (audio trimmed to a multiple of 512 as magenta does).
 - `NSynth.synthesize(encodings, seed)`: autoregressive "fast generation": each causal
   layer keeps a ring buffer of its last 2·d inputs, so one step costs one pass through
-  the layers. The loop runs inside an XLA-compiled `tf.while_loop` in chunks; between
-  chunks it reports progress and honours cancellation, returning the audio made so far.
+  the layers. The loop runs inside a compiled `tf.while_loop` in chunks of about a
+  second (XLA by default; a plain TF graph with the ring in a tf.Variable when
+  `jit_compile=False` or `precision="bfloat16"`); between chunks it reports progress and
+  honours cancellation, returning the audio made so far. One synthesis at a time per
+  NSynth object (the engine has a single model worker).
 
 Sampling draws u ~ U[0, 1) per step and voice from `np.random.RandomState(seed).rand`,
 in the order magenta's `fastgen.synthesize` draws from `np.random` after
@@ -136,10 +139,18 @@ class NSynth:
     """The WaveNet autoencoder with its weights loaded; reusable across jobs."""
 
     def __init__(self, weights: dict[str, np.ndarray], source: str = "<weights>",
-                 key: str | None = None, jit_compile: bool = True) -> None:
+                 key: str | None = None, jit_compile: bool = True,
+                 precision: str = "float32") -> None:
+        if precision not in ("float32", "bfloat16"):
+            raise BadRequest(f"precision is float32 or bfloat16, got {precision!r}")
         self.source = source
         self.key = key or source  # identifies the weights (encoding cache key)
-        self.jit_compile = jit_compile  # XLA; False runs the same loop as a plain TF graph
+        # float32: magenta's numbers exactly. bfloat16: decoder matmuls in bf16 (AMX on
+        # recent Xeons: much faster for batches, not bit-identical to magenta); it runs as
+        # a plain TF graph, where oneDNN provides the bf16 kernels.
+        self.precision = precision
+        self._mm_dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
+        self.jit_compile = jit_compile and precision == "float32"  # False: plain TF graph
         self.sizes = sizes_from_shapes({k: tuple(v.shape) for k, v in weights.items()}, source)
         self._w = weights
         for name, shape in variable_shapes_for(self.sizes).items():
@@ -150,14 +161,15 @@ class NSynth:
         self._ring_vars: dict[int, tf.Variable] = {}
 
     @classmethod
-    def load(cls, path: str | os.PathLike, jit_compile: bool = True) -> "NSynth":
+    def load(cls, path: str | os.PathLike, jit_compile: bool = True,
+             precision: str = "float32") -> "NSynth":
         """From a checkpoint prefix, a folder holding one, or wavenet-ckpt.tar. Reads the
         raw weights only (not the EMA shadows), like magenta's fastgen."""
         prefix = tf_checkpoint.resolve_prefix(path)
         sizes = sizes_from_shapes(tf_checkpoint.variable_shapes(prefix), str(prefix))
         weights = tf_checkpoint.read_variables(prefix, list(variable_shapes_for(sizes)))
         return cls(weights, source=str(prefix), key=tf_checkpoint.checkpoint_key(prefix),
-                   jit_compile=jit_compile)
+                   jit_compile=jit_compile, precision=precision)
 
     # ------------------------------------------------------------------ weights
     def _get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -255,9 +267,9 @@ class NSynth:
         self._start_w = tf.constant(sw[0, :, 0, :])  # [3, W]: taps t-2, t-1, t
         self._start_b = tf.constant(sb)
         # Per layer: [3W, 2W] kernel over concat(x[t-2d], x[t-d], x[t]).
-        self._dil_w = [tf.constant(g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[0][0].reshape(3 * W, 2 * W))
+        self._dil_w = [self._mm_const(g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[0][0].reshape(3 * W, 2 * W))
                        for i in range(L)]
-        self._res_w = [tf.constant(g(f"res_{i + 1}", 1, W, W)[0][0, 0]) for i in range(L)]
+        self._res_w = [self._mm_const(g(f"res_{i + 1}", 1, W, W)[0][0, 0]) for i in range(L)]
         self._res_b = [tf.constant(g(f"res_{i + 1}", 1, W, W)[1]) for i in range(L)]
         # Conditioning of every layer and of out1 in one matmul; the dilated-conv and
         # out1 biases are folded into its bias (all are added before the nonlinearity).
@@ -266,18 +278,18 @@ class NSynth:
                   + g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[1] for i in range(L)]
         cw1, cb1 = g("cond_map_out1", 1, s.bottleneck, S)
         o1w, o1b = g("out1", 1, S, S)
-        self._cond_w = tf.constant(np.concatenate(cond_w + [cw1[0, 0]], axis=1))
+        self._cond_w = self._mm_const(np.concatenate(cond_w + [cw1[0, 0]], axis=1))
         self._cond_b = tf.constant(np.concatenate(cond_b + [cb1 + o1b]))
         # All skip projections (skip_start on the first residual input, skip_i on each
         # gate output) summed by one matmul over their concatenated inputs.
         ssw, ssb = g("skip_start", 1, W, S)
         skip_w = [ssw[0, 0]] + [g(f"skip_{i + 1}", 1, W, S)[0][0, 0] for i in range(L)]
         skip_b = ssb + sum(g(f"skip_{i + 1}", 1, W, S)[1] for i in range(L))
-        self._skip_w = tf.constant(np.concatenate(skip_w, axis=0))
+        self._skip_w = self._mm_const(np.concatenate(skip_w, axis=0))
         self._skip_b = tf.constant(skip_b)
-        self._out1_w = tf.constant(o1w[0, 0])
+        self._out1_w = self._mm_const(o1w[0, 0])
         lw, lb = g("logits", 1, S, NUM_CLASSES)
-        self._logits_w = tf.constant(lw[0, 0])
+        self._logits_w = self._mm_const(lw[0, 0])
         self._logits_b = tf.constant(lb)
         # Ring buffers of all dilated layers live in one [slots, B, W] tensor; layer i
         # owns 2·d_i slots from offset o_i. Slot o_i + t mod 2d holds x[t-2d] (read, then
@@ -288,6 +300,15 @@ class NSynth:
         self._ring_offsets = tf.constant(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int32))
         self._num_slots = int(sizes.sum())
         self._class_audio = tf.constant(class_to_audio_table())
+
+    def _mm_const(self, w: np.ndarray) -> tf.Tensor:
+        return tf.constant(w, dtype=self._mm_dtype)
+
+    def _mm(self, a: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
+        """a @ w in the model's matmul precision, float32 out."""
+        if w.dtype == tf.float32:
+            return tf.matmul(a, w)
+        return tf.cast(tf.matmul(tf.cast(a, w.dtype), w), tf.float32)
 
     def _initial_state(self, batch: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         ring = tf.zeros([self._num_slots, batch, self.sizes.width], tf.float32)
@@ -313,7 +334,8 @@ class NSynth:
         taps = tf.concat([start_hist, x_in[:, None]], axis=1)  # [B, 3]
         l = tf.matmul(taps, self._start_w) + self._start_b
         start_hist = taps[:, 1:]
-        cond = tf.matmul(e, self._cond_w) + self._cond_b
+        mm = self._mm
+        cond = mm(e, self._cond_w) + self._cond_b
         slot_old = self._ring_offsets + tf.math.floormod(t, self._ring_sizes)
         slot_mid = self._ring_offsets + tf.math.floormod(t + self._ring_half, self._ring_sizes)
         old = tf.gather(ring, slot_old)  # [L, B, W] x[t-2d]
@@ -322,17 +344,17 @@ class NSynth:
         for i in range(self.sizes.num_layers):
             inputs.append(l)
             h = tf.concat([old[i], mid[i], l], axis=1)
-            d = tf.matmul(h, self._dil_w[i]) + cond[:, 2 * W * i: 2 * W * (i + 1)]
+            d = mm(h, self._dil_w[i]) + cond[:, 2 * W * i: 2 * W * (i + 1)]
             z = tf.sigmoid(d[:, :W]) * tf.tanh(d[:, W:])
             gates.append(z)
-            l = l + tf.matmul(z, self._res_w[i]) + self._res_b[i]
+            l = l + mm(z, self._res_w[i]) + self._res_b[i]
         if isinstance(ring, tf.Variable):  # plain-graph path: update in place
             ring.scatter_nd_update(slot_old[:, None], tf.stack(inputs))
         else:  # XLA updates the loop-carried tensor in place
             ring = tf.tensor_scatter_nd_update(ring, slot_old[:, None], tf.stack(inputs))
-        s = tf.matmul(tf.concat([inputs[0]] + gates, axis=1), self._skip_w) + self._skip_b
-        s = tf.nn.relu(tf.matmul(tf.nn.relu(s), self._out1_w) + cond[:, 2 * W * self.sizes.num_layers:])
-        logits = tf.matmul(s, self._logits_w) + self._logits_b
+        s = mm(tf.concat([inputs[0]] + gates, axis=1), self._skip_w) + self._skip_b
+        s = tf.nn.relu(mm(tf.nn.relu(s), self._out1_w) + cond[:, 2 * W * self.sizes.num_layers:])
+        logits = mm(s, self._logits_w) + self._logits_b
         return ring, start_hist, logits
 
     def _chunk_fn(self, max_steps: int) -> Callable:
@@ -371,7 +393,7 @@ class NSynth:
     def synthesize(self, encodings: np.ndarray, seed: int = 0, *,
                    progress: ProgressFn | None = None,
                    cancelled: CancelledFn | None = None,
-                   chunk_seconds: float = 0.5, max_chunk: int = 512) -> SynthResult:
+                   chunk_seconds: float = 1.0, max_chunk: int = 512) -> SynthResult:
         """Encodings [B, T, 16] (or [T, 16]) -> audio [B, T·512], sampled with `seed`.
 
         Every voice draws from the same seeded stream, interleaved per step, exactly as
