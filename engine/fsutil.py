@@ -7,6 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable, IO
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import (os.umask can only be read by setting it)
+
 
 def atomic_write(path: str | os.PathLike, writer: Callable[[IO[bytes]], None]) -> Path:
     """Call `writer` with a binary file object, then move the result onto `path`.
@@ -18,6 +21,9 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[IO[bytes]], None]) -
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
+        # mkstemp makes 0600; a user's file gets the mode a plain open() would give it.
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_UMASK
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             writer(fh)
             fh.flush()
