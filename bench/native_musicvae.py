@@ -56,6 +56,9 @@ def main() -> None:
         return lambda: run_method("drums.sample", {**drums, "n": n, "seed": next(seeds)},
                                   quiet=True)
     r["mvae.sample1"] = measure(sample(1), args.repeats)
+    model = MusicVae.load(drums["config"], args.drums)
+    r["mvae.sample1_model"] = measure(
+        lambda: model.sample(1, temperature=1.0, seed=next(seeds)), args.repeats)
     r["mvae.sample8"] = measure(sample(8), args.repeats)
     a, b = random_pattern(1), random_pattern(2)
     r["mvae.interp6"] = measure(lambda: run_method(
