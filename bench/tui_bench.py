@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,7 @@ def cold(repeats: int) -> dict:
         t0 = time.time()
         p = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=120)
+        shutil.rmtree(home, ignore_errors=True)
         line = [ln for ln in p.stdout.splitlines() if ln.startswith("FIRST_FRAME")]
         if not line:
             raise RuntimeError(f"the TUI painted no frame: {p.stderr[-2000:]}")
