@@ -1,0 +1,1 @@
+"""Benchmarks: the native engine against Magenta itself (`python -m bench`)."""

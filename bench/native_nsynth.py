@@ -1,0 +1,70 @@
+"""Native NSynth synthesis speed and encoding time (engine.models.nsynth).
+
+    python -m bench.native_nsynth CKPT_PREFIX|random --steps N --batches 1,4,16 --repeats R
+
+Generation is autoregressive: every step costs the same, so each batch size is run once
+to compile, then timed over about N steps of one frame of encodings (synthesis is
+cancelled once N steps are done) and extrapolated to 1 s of audio (16,000 steps).
+"random" uses random weights at the official h512_bo16 size (no shared checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.common import emit, measure, once, quiet_tf, stats
+
+quiet_tf()
+
+# ~1 s: magenta's encoder graph needs a multiple of its largest dilation (512)
+ENC_LEN = 31 * 512
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ckpt")
+    ap.add_argument("--steps", type=int, default=256)
+    ap.add_argument("--batches", default="1,4,16")
+    ap.add_argument("--repeats", type=int, default=1)
+    args = ap.parse_args()
+
+    import numpy as np
+    import tensorflow as tf
+    try:
+        from engine.models.nsynth import H512_BO16, NSynth, variable_shapes_for
+    except ImportError as e:
+        emit({"unavailable": f"engine.models.nsynth is not available here ({e})"})
+        return
+
+    if args.ckpt == "random":
+        rng = np.random.RandomState(0)
+        w = {}
+        for name, shape in variable_shapes_for(H512_BO16).items():
+            fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+            w[name] = ((1 / np.sqrt(fan_in) if len(shape) > 1 else 0.05)
+                       * rng.randn(*shape)).astype(np.float32)
+        load, model = once(lambda: NSynth(w))
+    else:
+        load, model = once(lambda: NSynth.load(args.ckpt))
+    r = {"tf_version": tf.__version__, "ns.load": load, "steps": args.steps}
+    audio = (0.3 * np.sin(2 * np.pi * 220 * np.arange(ENC_LEN) / 16000)).astype(np.float32)
+    r["ns.encode"] = measure(lambda: model.encode(audio), max(3, args.repeats))
+    frames = -(-args.steps // 512)
+
+    def run(enc, seed, steps):
+        done = [0]
+        return model.synthesize(enc, seed=seed, progress=lambda d, t: done.__setitem__(0, d),
+                                cancelled=lambda: done[0] >= steps)
+    for b in (int(x) for x in args.batches.split(",")):
+        enc = np.random.RandomState(b).randn(b, frames, 16).astype(np.float32)
+        run(enc, 0, 1)  # compiles for this batch size
+        per_step = []
+        for i in range(args.repeats):
+            res = run(enc, i + 1, args.steps)
+            per_step.append(res.seconds / res.samples_done)
+        r[f"ns.step_b{b}"] = stats(per_step)
+    emit(r)
+
+
+if __name__ == "__main__":
+    main()

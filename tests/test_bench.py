@@ -1,0 +1,51 @@
+"""`python -m bench` runs end to end at tiny sizes and prints its table. No timing is
+asserted here: speed is what the benchmark reports, not what a test checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run_bench(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MAGSTATION_BENCH_CACHE": str(tmp_path / "cache"),
+           "MAGSTATION_BENCH_NO_REFERENCE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "bench", "--quick", "--silent", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def table(stdout: str) -> dict[str, list[str]]:
+    lines = stdout.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("measurement"))
+    rows = {}
+    for ln in lines[start + 2:]:
+        if ln.startswith(("note:", "machine:")) or not ln.strip():
+            break
+        cells = [c for c in ln.split("  ") if c.strip()]
+        rows[cells[0].strip()] = [c.strip() for c in cells[1:]]
+    return rows
+
+
+def test_quick_bench_without_reference_prints_native_rows(tmp_path):
+    p = run_bench(tmp_path, "--only", "musicvae,tui")
+    assert p.returncode == 0, p.stderr
+    rows = table(p.stdout)
+    for label in ("MusicVAE drums sample n=1", "MusicVAE drums sample n=8",
+                  "MusicVAE drums interpolate 6", "GrooVAE humanize 1 pattern",
+                  "TUI cold start to first frame", "TUI keypress to repaint during a render"):
+        assert label in rows, p.stdout
+    native, magenta, ratio, target, met = rows["MusicVAE drums sample n=1"]
+    assert native.endswith(("ms", "s)")) and magenta == "n/a" and ratio == "n/a"
+    assert (target, met) == (">= 3x", "n/a")
+    assert "p95" in rows["TUI keypress to repaint during a render"][0]
+    assert "FAILED" not in p.stdout
+    assert "native numbers only" in p.stdout
+    assert "machine:" in p.stdout and "load average" in p.stdout
+
+
+def test_unknown_section_is_refused(tmp_path):
+    p = run_bench(tmp_path, "--only", "musicvae,nope")
+    assert p.returncode != 0 and "unknown section" in p.stderr
