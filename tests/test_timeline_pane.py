@@ -4,7 +4,6 @@ over the model name)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import soundfile as sf
 from textual.widgets import Input, ProgressBar
 
 from tui.app import MagstationApp
+from tests.test_tui import wait_until
 from tui.panes.timeline import TimelinePane
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,13 +22,6 @@ CKPT = ROOT / "tests" / "fixtures" / "gansynth" / "tiny_ckpt"
 SIZE = (120, 40)
 
 
-async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
 
 
 def small_midi(path: Path) -> Path:

@@ -29,3 +29,35 @@ class Pane(Vertical):
 
     def saved(self) -> None:
         self.mag.session.dirty = True
+
+    def _redraw(self) -> None:
+        """Show the pane's state again (each pane draws its own)."""
+
+    def _set(self, **changes: Any) -> None:
+        """Change pane state: autosaved and shown."""
+        self.state.update(changes)
+        self.saved()
+        self._redraw()
+
+    # -- seeds (panes that generate keep `seed` and `seed_locked` in their state) -----
+    SEED_LOCK_KEY: ClassVar[str] = "k"
+
+    def locked_seed(self) -> int | None:
+        """The locked seed, or None so the engine draws one (and reports it back)."""
+        return self.state["seed"] if self.state["seed_locked"] else None
+
+    def action_lock_seed(self) -> None:
+        self._set(seed_locked=not self.state["seed_locked"])
+
+    def action_set_seed(self) -> None:
+        from tui.widgets.prompt import AskText
+
+        def answer(text: str | None) -> None:
+            if text is None:
+                return
+            if not text.strip().isdigit():
+                self.mag.notify(f"a seed is a whole number, not {text!r}", severity="warning")
+                return
+            self._set(seed=int(text.strip()), seed_locked=True)
+        self.mag.push_screen(AskText(f"Seed (locked until you press {self.SEED_LOCK_KEY}):",
+                                     str(self.state["seed"])), answer)

@@ -203,11 +203,6 @@ class DrumGridPane(Pane):
         self._commit()
 
     # -- parameters -----------------------------------------------------------------
-    def _set(self, **changes: Any) -> None:
-        self.state.update(changes)
-        self.saved()
-        self._redraw()
-
     def action_temperature(self, direction: int) -> None:
         lo, hi = TEMPERATURE_RANGE
         t = round(self.state["temperature"] + direction * TEMPERATURE_STEP, 1)
@@ -221,19 +216,6 @@ class DrumGridPane(Pane):
         self._set(swing=round(min(SWING_MAX, max(0.0, self.state["swing"] + delta)), 2))
         if self.playing:
             self._audition([self.pattern.to_dict()], update=True)
-
-    def action_lock_seed(self) -> None:
-        self._set(seed_locked=not self.state["seed_locked"])
-
-    def action_set_seed(self) -> None:
-        def answer(text: str | None) -> None:
-            if text is None:
-                return
-            if not text.strip().isdigit():
-                self.mag.notify(f"a seed is a whole number, not {text!r}", severity="warning")
-                return
-            self._set(seed=int(text.strip()), seed_locked=True)
-        self.mag.push_screen(AskText("Seed (locked until you press k):", str(self.state["seed"])), answer)
 
     def action_next_model(self) -> None:
         i = MODEL_CHOICES.index(self.state["model"]) if self.state["model"] in MODEL_CHOICES else 0
@@ -269,10 +251,6 @@ class DrumGridPane(Pane):
             params["model"] = self.state["model"]
         return params
 
-    def _seed(self) -> int | None:
-        """The locked seed, or None so the engine draws one (and reports it back)."""
-        return self.state["seed"] if self.state["seed_locked"] else None
-
     @work(exclusive=True, group="drum-generate")
     async def _generate(self, kind: str, params: dict[str, Any], label: str) -> None:
         self.busy = label
@@ -303,7 +281,7 @@ class DrumGridPane(Pane):
 
     def action_sample(self) -> None:
         st = self.state
-        self._generate("sample", {"n": 1, "temperature": st["temperature"], "seed": self._seed(),
+        self._generate("sample", {"n": 1, "temperature": st["temperature"], "seed": self.locked_seed(),
                                   "qpm": self.pattern.qpm}, "sample")
 
     def action_interpolate(self) -> None:
@@ -313,7 +291,7 @@ class DrumGridPane(Pane):
             return
         st = self.state
         self._generate("interpolate", {"a": slots["A"], "b": slots["B"], "steps": st["interp_steps"],
-                                       "temperature": st["temperature"], "seed": self._seed()},
+                                       "temperature": st["temperature"], "seed": self.locked_seed()},
                        "interpolate")
 
     def action_humanize(self, whole_chain: bool) -> None:
@@ -322,7 +300,7 @@ class DrumGridPane(Pane):
             self.mag.notify("the pattern is empty: sample or draw one first", severity="warning")
             return
         self._generate("humanize", {"patterns": patterns, "temperature": self.state["temperature"],
-                                    "seed": self._seed()}, "humanize")
+                                    "seed": self.locked_seed()}, "humanize")
 
     def action_tap(self) -> None:
         def answer(text: str | None) -> None:
@@ -335,7 +313,7 @@ class DrumGridPane(Pane):
             taps = Pattern.empty(self.pattern.steps // STEPS_PER_BAR, self.pattern.qpm)
             taps.velocities[2] = vel
             self._generate("tap", {"pattern": taps.to_dict(), "temperature": self.state["temperature"],
-                                   "seed": self._seed()}, "tap → drums")
+                                   "seed": self.locked_seed()}, "tap → drums")
         self.mag.push_screen(AskText("Tap a rhythm, one character per 16th (x hit, X accent, . rest):",
                                      placeholder="x...x...x.x.x... x...x...x.x.x..."), answer)
 

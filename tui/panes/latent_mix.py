@@ -60,6 +60,7 @@ def error_text(e: BaseException) -> str:
 
 
 class LatentMixPane(Pane):
+    SEED_LOCK_KEY = "L"
     PANE_ID = "mix"
     TITLE = "Latent mix"
     KEY = "2"
@@ -141,11 +142,6 @@ class LatentMixPane(Pane):
         if changed:
             self.saved()
         return changed
-
-    def _set(self, **changes: Any) -> None:
-        self.state.update(changes)
-        self.saved()
-        self._redraw()
 
     # -- the blend --------------------------------------------------------------------
     def mix_weights(self) -> list[float]:
@@ -550,19 +546,6 @@ class LatentMixPane(Pane):
         cur = self.state["stretch"]
         i = min(range(len(STRETCHES)), key=lambda j: abs(STRETCHES[j] - cur))
         self._set(stretch=STRETCHES[max(0, min(len(STRETCHES) - 1, i + direction))])
-
-    def action_lock_seed(self) -> None:
-        self._set(seed_locked=not self.state["seed_locked"])
-
-    def action_set_seed(self) -> None:
-        def answer(text: str | None) -> None:
-            if text is None:
-                return
-            if not text.strip().isdigit():
-                self.mag.notify(f"a seed is a whole number, not {text!r}", severity="warning")
-                return
-            self._set(seed=int(text.strip()), seed_locked=True)
-        self.mag.push_screen(AskText("Seed (locked until you press L):", str(self.state["seed"])), answer)
 
     # -- audition -------------------------------------------------------------------------------
     def action_play_source(self) -> None:
