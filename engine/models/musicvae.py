@@ -317,13 +317,13 @@ class MusicVae:
             return self._teacher_forced(z, targets)
 
         z_spec = tf.TensorSpec([None, self.z_size], tf.float32)
-        self._encode_fn = tf.function(encode, input_signature=[
+        self._encode_fn = tf.function(encode, autograph=False, input_signature=[
             tf.TensorSpec([None, None, self.input_depth], tf.float32),
             tf.TensorSpec([None], tf.int32)])
-        self._decode_fn = tf.function(decode, input_signature=[
+        self._decode_fn = tf.function(decode, autograph=False, input_signature=[
             z_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
             tf.TensorSpec([], tf.bool), tf.TensorSpec([2], tf.int32)])
-        self._logits_fn = tf.function(teacher_forced, input_signature=[
+        self._logits_fn = tf.function(teacher_forced, autograph=False, input_signature=[
             z_spec, tf.TensorSpec([None, None, self.output_depth], tf.float32)])
 
     def _encode(self, x: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
