@@ -317,14 +317,14 @@ class MusicVae:
             return self._teacher_forced(z, targets)
 
         z_spec = tf.TensorSpec([None, self.z_size], tf.float32)
-        self._encode_fn = tf.function(encode, autograph=False, input_signature=[
+        self._encode_fn = _concrete(tf.function(encode, autograph=False, input_signature=[
             tf.TensorSpec([None, None, self.input_depth], tf.float32),
-            tf.TensorSpec([None], tf.int32)])
-        self._decode_fn = tf.function(decode, autograph=False, input_signature=[
+            tf.TensorSpec([None], tf.int32)]))
+        self._decode_fn = _concrete(tf.function(decode, autograph=False, input_signature=[
             z_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
-            tf.TensorSpec([], tf.bool), tf.TensorSpec([2], tf.int32)])
-        self._logits_fn = tf.function(teacher_forced, autograph=False, input_signature=[
-            z_spec, tf.TensorSpec([None, None, self.output_depth], tf.float32)])
+            tf.TensorSpec([], tf.bool), tf.TensorSpec([2], tf.int32)]))
+        self._logits_fn = _concrete(tf.function(teacher_forced, autograph=False, input_signature=[
+            z_spec, tf.TensorSpec([None, None, self.output_depth], tf.float32)]))
 
     def _encode(self, x: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         steps = tf.shape(x)[1]
@@ -523,6 +523,20 @@ def _scan_with_carry(fn, carry, elems, out_like):
 
     _, carry, arrays = tf.while_loop(lambda t, *_: t < steps, body, (0, carry, arrays))
     return carry, tf.nest.map_structure(lambda a: a.stack(), arrays)
+
+
+def _concrete(fn):
+    """Call a tf.function with a full input_signature through its one concrete function,
+    traced on the first call: skips the per-call signature binding and dispatch (~0.3 ms,
+    a few % of a one-pattern sample). Arguments must already be tensors of the signature."""
+    concrete = None
+
+    def call(*args):
+        nonlocal concrete
+        if concrete is None:
+            concrete = fn.get_concrete_function()
+        return concrete(*args)
+    return call
 
 
 def _temperature(temperature: float | None) -> tuple[tf.Tensor, tf.Tensor]:
