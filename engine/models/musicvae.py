@@ -307,6 +307,10 @@ class MusicVae:
     def _compile(self) -> None:
         # Closures, not bound methods: TF counts traces per Python function, so several
         # loaded models sharing one method would log spurious "retracing" warnings.
+        # autograph=False: the loops are explicit tf.while_loops, and AutoGraph's source
+        # conversion was most of the first call's tracing (decode 0.42 s -> 0.05 s).
+        # No jit_compile: XLA made cat-drums slower, and GrooVAE's ~7 ms gain cost ~1 s
+        # of compiling per new batch size (every new chain length).
         def encode(x, lengths):
             return self._encode(x, lengths)
 
