@@ -5,7 +5,3 @@ TensorFlow: the TUI depends on that. Model code imports TensorFlow lazily.
 """
 
 __version__ = "0.1.0"
-
-from engine.note_seq_shim import defer_notebook_utils as _defer_notebook_utils
-
-_defer_notebook_utils()  # no bokeh/pandas/IPython when note_seq is imported (engine start)

@@ -1,7 +1,9 @@
 """note_seq's package __init__ imports its notebook helpers (bokeh, pandas, IPython: about
 half a second to a second of every engine start and first job); the engine never uses them.
 `defer_notebook_utils()` puts a stand-in for `note_seq.notebook_utils` in sys.modules before
-note_seq is first imported; its two functions load the real module if ever called."""
+note_seq is first imported; its two functions load the real module if ever called. It is
+called by engine.methods.load_handlers, not on `import engine`: the TUI must not have any
+note_seq module in sys.modules (tests/test_tui.py checks)."""
 
 from __future__ import annotations
 
