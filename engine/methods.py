@@ -67,6 +67,9 @@ def with_seed(m: Method, params: dict) -> dict:
 
 
 def load_handlers() -> dict[str, Method]:
+    from engine.note_seq_shim import defer_notebook_utils
+
+    defer_notebook_utils()  # before any handler imports note_seq (engine process, CLI)
     for mod in HANDLER_MODULES:
         importlib.import_module(mod)
     return REGISTRY
