@@ -14,7 +14,7 @@ from engine import methods
 from engine.context import JobContext
 
 
-def _bar(done: float, total: float, message: str, eta: float | None) -> None:
+def progress_bar(done: float, total: float, message: str, eta: float | None) -> None:
     if not sys.stderr.isatty():
         return
     frac = 0.0 if total <= 0 else min(1.0, done / total)
@@ -31,5 +31,5 @@ def run_method(name: str, params: dict, work_dir: Path | None = None, quiet: boo
     m = methods.get(name)
     if work_dir is None:
         work_dir = Path(tempfile.mkdtemp(prefix="magstation-"))
-    ctx = JobContext(job_id=f"local-{name}", work_dir=work_dir, _sink=None if quiet else _bar)
+    ctx = JobContext(job_id=f"local-{name}", work_dir=work_dir, _sink=None if quiet else progress_bar)
     return m.func(methods.with_seed(m, params), ctx)

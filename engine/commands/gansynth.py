@@ -75,7 +75,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         params["batch_size"] = args.batch_size
     if args.tracks:
         params["tracks"] = args.tracks
-    ctx = JobContext(job_id="cli-gansynth.render", work_dir=out.parent, _sink=local._bar)
+    ctx = JobContext(job_id="cli-gansynth.render", work_dir=out.parent, _sink=local.progress_bar)
     try:
         result = render(params, ctx)
     except EngineError as e:

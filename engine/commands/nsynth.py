@@ -66,10 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(name: str, params: dict, work_dir: Path) -> dict:
     """Run a job on a worker thread so that Ctrl-C cancels it (partial audio is kept)."""
     from engine import methods
-    from engine.local import _bar
+    from engine.local import progress_bar
 
     m = methods.get(name)
-    ctx = JobContext(job_id=f"cli-{name}", work_dir=work_dir, _sink=_bar)
+    ctx = JobContext(job_id=f"cli-{name}", work_dir=work_dir, _sink=progress_bar)
     box: dict = {}
 
     def work() -> None:
