@@ -11,8 +11,7 @@ both sides of the benchmark read the same files (reference env only).
   its last stage, EMA shadows and biases perturbed, image counter 11,000,000 (every
   resolution block used), saved with the model's Saver plus experiment.json; --tiny
   shrinks fmap_base/fmap_max (for --quick).
-- NSynth: the h512_bo16 graph with raw + EMA weights (bench/nsynth_magenta_speed.py's
-  recipe), global step 200000.
+- NSynth: the h512_bo16 graph with raw + EMA weights, global step 200000.
 """
 import _setup  # noqa: F401
 
