@@ -19,6 +19,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["MAGSTATION_PLAYBACK"] = "null"  # engines the tests start record, never sound
 
 
+HEAVY_MODULES = ("tensorflow", "keras", "magenta", "note_seq", "pretty_midi", "mido", "scipy")
+
+
+def assert_tui_stays_light(home: Path, keys: list[str]) -> None:
+    """Open the TUI in a fresh process, press `keys`, and check that no model or music
+    library was imported (the TUI gets everything musical from the engine as JSON)."""
+    code = (
+        "import sys, asyncio\n"
+        "from tui.app import MagstationApp\n"
+        "async def main():\n"
+        "    app = MagstationApp(connect_engine=False)\n"
+        "    async with app.run_test() as pilot:\n"
+        f"        for k in {keys!r}:\n"
+        "            await pilot.press(k)\n"
+        "asyncio.run(main())\n"
+        f"bad = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY_MODULES!r}))\n"
+        "assert not bad, bad\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "MAGSTATION_HOME": str(home)}, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr
+
+
 @pytest.fixture
 def short_tmp():
     """A short temp dir: AF_UNIX socket paths must stay under ~107 bytes."""

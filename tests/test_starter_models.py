@@ -15,6 +15,7 @@ from engine.models.musicvae import MusicVae, required_variables
 from engine.models.musicvae_configs import get_config
 from engine.train.evaluate import pattern_stats, sample_hits
 from tests.conftest import ROOT
+from tests.test_drum_jobs import four_on_the_floor as drum_jobs_pattern
 
 STARTER = ROOT / "checkpoints" / "starter"
 DRUMS = STARTER / "starter-drums_2bar"
@@ -28,14 +29,7 @@ def no_checkpoints(tmp_path, monkeypatch, mag_home):
 
 
 def four_on_the_floor() -> dict:
-    vel = [[0] * 32 for _ in range(9)]
-    for s in range(0, 32, 4):
-        vel[0][s] = 100
-    for s in range(4, 32, 8):
-        vel[1][s] = 90
-    for s in range(0, 32, 2):
-        vel[2][s] = 70
-    return {"velocities": vel, "offsets": [[0.0] * 32 for _ in range(9)], "qpm": 110}
+    return drum_jobs_pattern(qpm=110)
 
 
 def test_shipped_models_are_small_official_format_checkpoints():
