@@ -3,6 +3,7 @@ export. Patterns travel as the dicts of engine.music.patterns."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -128,13 +129,24 @@ def tap(params: dict, ctx: JobContext) -> dict:
 
 def _kit(params: dict):
     """The drum sounds: the shipped kit, or a SoundFont's drum preset (`soundfont`: .sf2 path)."""
-    from engine.audio.drum_kit import KIT_RATE
-    from engine.audio.soundfont import SoundFontKit
-
     sf2 = params.get("soundfont")
     if not sf2:
         return None
-    return SoundFontKit(Path(str(sf2)).expanduser(), KIT_RATE)
+    path = Path(str(sf2)).expanduser()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0  # SoundFontKit names the missing file
+    return _soundfont_kit(str(path), mtime)
+
+
+@functools.lru_cache(maxsize=4)
+def _soundfont_kit(path: str, mtime: int):
+    """Parsed once per file version: a looping audition re-renders on every edit."""
+    from engine.audio.drum_kit import KIT_RATE
+    from engine.audio.soundfont import SoundFontKit
+
+    return SoundFontKit(Path(path), KIT_RATE)
 
 
 def _grids(params: dict) -> list:
