@@ -43,21 +43,36 @@ class JobRow(Horizontal):
 
 
 class StatusBar(Horizontal):
-    """Shows what the engine is doing; updated by the app from engine messages."""
+    """Shows what the engine is doing; updated by the app from engine messages.
+
+    Engine messages can arrive before the bar is mounted or while the app closes: the
+    bar keeps the latest state and shows it whenever its parts are on screen."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.engine_label = Label("engine: starting", id="engine-state")
+        self.jobs_box = Horizontal(id="jobs")
+        self.more_label = Label("", id="jobs-more")
+        self._jobs: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
-        yield Label("engine: starting", id="engine-state")
-        yield Horizontal(id="jobs")
-        yield Label("", id="jobs-more")
+        yield self.engine_label
+        yield self.jobs_box
+        yield self.more_label
+
+    def on_mount(self) -> None:
+        self.set_jobs(self._jobs)
 
     def set_engine(self, state: str, detail: str) -> None:
-        label = self.query_one("#engine-state", Label)
         color = STATE_STYLE.get(state, "white")
-        label.update(f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
-        label.set_class(state == "down", "engine-down")
+        self.engine_label.update(f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
+        self.engine_label.set_class(state == "down", "engine-down")
 
     def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
-        box = self.query_one("#jobs", Horizontal)
+        self._jobs = jobs
+        box = self.jobs_box
+        if not box.is_attached:
+            return
         shown = jobs[:MAX_JOBS_SHOWN]
         rows = {r.job["job"]: r for r in box.query(JobRow)}
         keep = {j["job"] for j in shown}
@@ -70,4 +85,4 @@ class StatusBar(Horizontal):
             else:
                 box.mount(JobRow(job))
         more = len(jobs) - len(shown)
-        self.query_one("#jobs-more", Label).update(f"+{more} more" if more > 0 else "")
+        self.more_label.update(f"+{more} more" if more > 0 else "")
