@@ -97,6 +97,17 @@ def test_synthesis_with_the_same_seed_is_magentas_audio(model, golden, jit):
     assert np.all(np.abs(got - want)[differ] == 1)
 
 
+def test_chunking_does_not_change_the_audio(model, golden):
+    """Ring buffers and the blocks of past-tap terms carry across chunk calls: one block
+    (64 steps) per call gives what 512 steps per call give."""
+    enc = golden["synth_encodings"]
+    whole = model.synthesize(enc, seed=3, max_chunk=512)
+    seen: list[int] = []
+    pieces = model.synthesize(enc, seed=3, max_chunk=64, progress=lambda d, t: seen.append(d))
+    assert seen == list(range(64, 1025, 64))
+    np.testing.assert_array_equal(pieces.codes, whole.codes)
+
+
 def test_same_seed_same_audio_other_seed_other_audio(model, golden):
     enc = golden["synth_encodings"][:1, :1]
     a = model.synthesize(enc, seed=5).audio

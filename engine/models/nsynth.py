@@ -8,7 +8,9 @@ Sizes (layers, widths) come from the checkpoint, so small test checkpoints work 
   samples (audio trimmed to a multiple of 512 as magenta does).
 - `NSynth.synthesize(encodings, seed)`: autoregressive "fast generation": each causal
   layer keeps a ring buffer of its last 2·d inputs, so one step costs one pass through
-  the layers. The loop runs inside a compiled `tf.while_loop` in chunks of about a
+  the layers, and the terms of its past taps are computed a block of d steps at a time
+  (at batch 1 a step is bound by reading weights; this reads the past-tap half of them
+  once per d steps). The loop runs inside compiled `tf.while_loop`s in chunks of about a
   second (XLA by default; a plain TF graph with the ring in a tf.Variable when
   `jit_compile=False` or `precision="bfloat16"`); between chunks it reports progress and
   honours cancellation, returning the audio made so far. One synthesis at a time per
@@ -38,6 +40,7 @@ SAMPLE_RATE = 16000
 HOP_LENGTH = 512  # samples per encoding frame (ae_hop_length)
 NUM_STAGES = 10  # dilation of layer i is 2 ** (i % NUM_STAGES), fixed by the config
 FILTER_LENGTH = 3
+BLOCK = 64  # decoder steps per compiled block (see NSynth._run)
 
 ProgressFn = Callable[[int, int], None]  # (samples done per voice, total per voice)
 CancelledFn = Callable[[], bool]
@@ -266,9 +269,12 @@ class NSynth:
         sw, sb = g("startconv", 3, 1, W)
         self._start_w = tf.constant(sw[0, :, 0, :])  # [3, W]: taps t-2, t-1, t
         self._start_b = tf.constant(sb)
-        # Per layer: [3W, 2W] kernel over concat(x[t-2d], x[t-d], x[t]).
-        self._dil_w = [self._mm_const(g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[0][0].reshape(3 * W, 2 * W))
-                       for i in range(L)]
+        # Each dilated conv's kernel [3, W, 2W] over (x[t-2d], x[t-d], x[t]) is split into
+        # its past taps [2W, 2W], whose inputs are known d steps ahead and so are applied
+        # to a whole block of steps in one matmul, and its present tap [W, 2W].
+        dil_k = [g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[0][0] for i in range(L)]
+        self._past_w = [self._mm_const(k[:2].reshape(2 * W, 2 * W)) for k in dil_k]
+        self._now_w = [self._mm_const(k[2]) for k in dil_k]
         self._res_w = [self._mm_const(g(f"res_{i + 1}", 1, W, W)[0][0, 0]) for i in range(L)]
         self._res_b = [tf.constant(g(f"res_{i + 1}", 1, W, W)[1]) for i in range(L)]
         # Conditioning of every layer and of out1 in one matmul; the dilated-conv and
@@ -292,13 +298,16 @@ class NSynth:
         self._logits_w = self._mm_const(lw[0, 0])
         self._logits_b = tf.constant(lb)
         # Ring buffers of all dilated layers live in one [slots, B, W] tensor; layer i
-        # owns 2·d_i slots from offset o_i. Slot o_i + t mod 2d holds x[t-2d] (read, then
-        # overwritten by x[t]); slot o_i + (t+d) mod 2d holds x[t-d].
+        # owns 2·d_i slots from offset o_i, and slot o_i + t mod 2d holds x[t] (so, until
+        # step t overwrites it, x[t-2d]).
         sizes = np.array([2 * d for d in self._dilations], np.int32)
         self._ring_sizes = tf.constant(sizes)
-        self._ring_half = tf.constant(sizes // 2)
-        self._ring_offsets = tf.constant(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int32))
+        self._ring_offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int32)
         self._num_slots = int(sizes.sum())
+        # Layer i's past taps are computed at the block level min(d_i, BLOCK) (see _run).
+        self._layers_at: dict[int, list[int]] = {}
+        for i, d in enumerate(self._dilations):
+            self._layers_at.setdefault(min(d, BLOCK), []).append(i)
         self._class_audio = tf.constant(class_to_audio_table())
 
     def _mm_const(self, w: np.ndarray) -> tf.Tensor:
@@ -327,68 +336,125 @@ class NSynth:
             var.assign(tf.zeros_like(var))
         return var
 
-    def _step(self, ring, start_hist, x_in, t, e):
+    # The decoder runs in blocks of BLOCK steps, split recursively in halves down to
+    # single steps. On entering a level of K steps from step t, every layer of dilation
+    # d = K (d ≥ K at the top) gets its past taps for steps t..t+K-1 in one matmul: their
+    # inputs x[t-2d+j] and x[t-d+j] are all known by then. So a layer's [2W, 2W] past
+    # kernel is read once per d steps instead of every step (at batch 1 the step is
+    # bound by reading weights), and the block matmuls are large. Same arithmetic as
+    # one [3W, 2W] matmul per step, summed in a different order.
+
+    def _past_block(self, ring, i: int, t, k: int) -> tf.Tensor:
+        """Layer i's past-tap terms for steps t..t+k-1 (t a multiple of k): [k, B, 2W]."""
+        d, o = self._dilations[i], int(self._ring_offsets[i])
+        rows = tf.range(k)
+        old = o + tf.math.floormod(t, 2 * d) + rows  # x[t-2d+j]
+        mid = o + tf.math.floormod(t + d, 2 * d) + rows  # x[t-d+j]
+        x = tf.gather(ring, tf.concat([old, mid], 0))  # [2k, B, W]
+        shape = tf.shape(x)
+        x = tf.concat([x[:k], x[k:]], axis=2)
+        out = self._mm(tf.reshape(x, [-1, 2 * self.sizes.width]), self._past_w[i])
+        return tf.reshape(out, [k, shape[1], 2 * self.sizes.width])
+
+    def _conditioning(self, frames: tf.Tensor) -> tf.Tensor:
+        """Encoding frames [B, K, 16] -> every layer's conditioning terms [B, K, C] (once per
+        frame of 512 steps, not per step)."""
+        shape = tf.shape(frames)
+        c = self._mm(tf.reshape(frames, [-1, self.sizes.bottleneck]), self._cond_w) + self._cond_b
+        return tf.reshape(c, [shape[0], shape[1], -1])
+
+    def _step(self, ring, start_hist, x_in, t, cond, past):
         """One sample for every voice. x_in [B]: this step's input (q/128 of the previous
-        sample); e [B, 16]: its encoding frame. Returns the new state and logits [B, 256]."""
+        sample); cond [B, C]: its frame's conditioning terms; past: layer -> (its block of
+        past-tap terms, the block's first step). Returns the new ring, history and logits
+        [B, 256]."""
         W = self.sizes.width
         taps = tf.concat([start_hist, x_in[:, None]], axis=1)  # [B, 3]
         l = tf.matmul(taps, self._start_w) + self._start_b
         start_hist = taps[:, 1:]
         mm = self._mm
-        cond = mm(e, self._cond_w) + self._cond_b
-        slot_old = self._ring_offsets + tf.math.floormod(t, self._ring_sizes)
-        slot_mid = self._ring_offsets + tf.math.floormod(t + self._ring_half, self._ring_sizes)
-        old = tf.gather(ring, slot_old)  # [L, B, W] x[t-2d]
-        mid = tf.gather(ring, slot_mid)  # [L, B, W] x[t-d]
         inputs, gates = [], []
         for i in range(self.sizes.num_layers):
             inputs.append(l)
-            h = tf.concat([old[i], mid[i], l], axis=1)
-            d = mm(h, self._dil_w[i]) + cond[:, 2 * W * i: 2 * W * (i + 1)]
+            block, t_block = past[i]
+            d = (tf.gather(block, t - t_block) + mm(l, self._now_w[i])
+                 + cond[:, 2 * W * i: 2 * W * (i + 1)])
             z = tf.sigmoid(d[:, :W]) * tf.tanh(d[:, W:])
             gates.append(z)
-            l = l + mm(z, self._res_w[i]) + self._res_b[i]
+            if i + 1 < self.sizes.num_layers:  # the last residual output feeds nothing
+                l = l + mm(z, self._res_w[i]) + self._res_b[i]
+        slots = self._ring_offsets + tf.math.floormod(t, self._ring_sizes)
         if isinstance(ring, tf.Variable):  # plain-graph path: update in place
-            ring.scatter_nd_update(slot_old[:, None], tf.stack(inputs))
+            ring.scatter_nd_update(slots[:, None], tf.stack(inputs))
         else:  # XLA updates the loop-carried tensor in place
-            ring = tf.tensor_scatter_nd_update(ring, slot_old[:, None], tf.stack(inputs))
+            ring = tf.tensor_scatter_nd_update(ring, slots[:, None], tf.stack(inputs))
         s = mm(tf.concat([inputs[0]] + gates, axis=1), self._skip_w) + self._skip_b
         s = tf.nn.relu(mm(tf.nn.relu(s), self._out1_w) + cond[:, 2 * W * self.sizes.num_layers:])
         logits = mm(s, self._logits_w) + self._logits_b
         return ring, start_hist, logits
 
-    def _chunk_fn(self, max_steps: int) -> Callable:
-        if max_steps not in self._chunk_fns:
-            def chunk(ring, start_hist, prev, t0, n, u, frames, frame0):
-                """Run n ≤ max_steps steps from sample t0. u [max_steps, B] float64;
-                frames [B, K, 16] encoding frames starting at frame index frame0.
-                `ring` is a tensor (XLA) or a tf.Variable updated in place."""
-                batch = tf.shape(u)[1]
-                codes = tf.zeros([max_steps, batch], tf.int32)
-                stateful = isinstance(ring, tf.Variable)
+    @staticmethod
+    def _loop(n, body, ring, carry):
+        """for j < n: ring, carry = body(j, ring, carry), one iteration at a time (with a
+        Variable ring, step j+1 must read what step j wrote). A Variable is captured, not
+        carried."""
+        if isinstance(ring, tf.Variable):
+            def var_body(j, carry):
+                return j + 1, body(j, ring, carry)[1]
+            carry = tf.while_loop(lambda j, _: j < n, var_body, (tf.constant(0), carry),
+                                  parallel_iterations=1)[1]
+            return ring, carry
 
-                def body(i, ring_t, start_hist, prev, codes):
-                    t = t0 + i
-                    e = tf.gather(frames, t // HOP_LENGTH - frame0, axis=1)
-                    ring_t, start_hist, logits = self._step(ring if stateful else ring_t,
-                                                            start_hist, prev, t, e)
+        def tensor_body(j, ring, carry):
+            return (j + 1, *body(j, ring, carry))
+        _, ring, carry = tf.while_loop(lambda j, *_: j < n, tensor_body,
+                                       (tf.constant(0), ring, carry), parallel_iterations=1)
+        return ring, carry
+
+    def _run(self, ring, carry, t0, num_blocks, step):
+        """Graph code: num_blocks·BLOCK steps from t0 (a multiple of BLOCK).
+        step(t, ring, carry, past) -> (ring, carry) does one step's work."""
+        def level(k, t, ring, carry, past):
+            past = dict(past)
+            for i in self._layers_at.get(k, ()):
+                past[i] = (self._past_block(ring, i, t, k), t)
+            if k == 1:
+                return step(t, ring, carry, past)
+            half = k // 2
+            return self._loop(2, lambda j, ring, carry: level(half, t + j * half, ring, carry,
+                                                              past), ring, carry)
+
+        return self._loop(num_blocks, lambda b, ring, carry: level(BLOCK, t0 + b * BLOCK, ring,
+                                                                   carry, {}), ring, carry)
+
+    def _chunk_fn(self, max_blocks: int) -> Callable:
+        if max_blocks not in self._chunk_fns:
+            def chunk(ring, start_hist, prev, t0, blocks, u, frames, frame0):
+                """Run blocks·BLOCK ≤ max_blocks·BLOCK steps from sample t0. u [max steps, B]
+                float64; frames [B, K, 16] encoding frames from frame index frame0.
+                `ring` is a tensor (XLA) or a tf.Variable updated in place."""
+                codes = tf.zeros([max_blocks * BLOCK, tf.shape(u)[1]], tf.int32)
+                cond = self._conditioning(frames)
+
+                def step(t, ring, carry, past):
+                    start_hist, prev, codes = carry
+                    i = t - t0
+                    c = tf.gather(cond, t // HOP_LENGTH - frame0, axis=1)
+                    ring, start_hist, logits = self._step(ring, start_hist, prev, t, c, past)
                     cdf = tf.cumsum(tf.cast(tf.nn.softmax(logits), tf.float64), axis=1)
-                    k = tf.reduce_sum(tf.cast(cdf < u[i][:, None], tf.int32), axis=1)
+                    # (tf.gather, not u[i]: a sliced index would make XLA compile per t0)
+                    k = tf.reduce_sum(tf.cast(cdf < tf.gather(u, i)[:, None], tf.int32), axis=1)
                     k = tf.minimum(k, NUM_CLASSES - 1)
                     codes = tf.tensor_scatter_nd_update(codes, [[i]], k[None])
                     prev = tf.cast(k - NUM_CLASSES // 2, tf.float32) / 128.0
-                    return i + 1, (0.0 if stateful else ring_t), start_hist, prev, codes
+                    return ring, (start_hist, prev, codes)
 
-                # One iteration at a time: with a Variable ring, step i+1 must read what
-                # step i wrote.
-                _, ring_t, start_hist, prev, codes = tf.while_loop(
-                    lambda i, *_: i < n, body,
-                    (tf.constant(0), tf.constant(0.0) if stateful else ring, start_hist, prev,
-                     codes), parallel_iterations=1)
-                return (ring if stateful else ring_t), start_hist, prev, codes
+                ring, (start_hist, prev, codes) = self._run(ring, (start_hist, prev, codes),
+                                                            t0, blocks, step)
+                return ring, start_hist, prev, codes
 
-            self._chunk_fns[max_steps] = tf.function(chunk, jit_compile=self.jit_compile)
-        return self._chunk_fns[max_steps]
+            self._chunk_fns[max_blocks] = tf.function(chunk, jit_compile=self.jit_compile)
+        return self._chunk_fns[max_blocks]
 
     def synthesize(self, encodings: np.ndarray, seed: int = 0, *,
                    progress: ProgressFn | None = None,
@@ -398,8 +464,8 @@ class NSynth:
 
         Every voice draws from the same seeded stream, interleaved per step, exactly as
         magenta does for a batch. `progress(done, total)` is called between chunks of
-        about `chunk_seconds`; when `cancelled()` turns true the audio generated so far
-        is returned (`result.partial`).
+        about `chunk_seconds` (at least BLOCK steps, at most `max_chunk`); when
+        `cancelled()` turns true the audio generated so far is returned (`result.partial`).
         """
         enc = np.asarray(encodings, dtype=np.float32)
         if enc.ndim == 2:
@@ -408,35 +474,38 @@ class NSynth:
             raise BadInput(f"encodings must be [batch, frames, {self.sizes.bottleneck}] "
                            f"with at least one frame, got {enc.shape}")
         batch, frames, _ = enc.shape
-        total = frames * HOP_LENGTH
+        total = frames * HOP_LENGTH  # a multiple of BLOCK
         rng = np.random.RandomState(seed)
-        fn = self._chunk_fn(max_chunk)
-        k = max_chunk // HOP_LENGTH + 2  # frames one chunk can touch
+        max_blocks = max(1, max_chunk // BLOCK)
+        fn = self._chunk_fn(max_blocks)
+        k = max_blocks * BLOCK // HOP_LENGTH + 2  # frames one chunk can touch
         enc_padded = np.concatenate([enc, np.zeros([batch, k, enc.shape[2]], np.float32)], 1)
         ring, start_hist, prev = self._initial_state(batch)
         if not self.jit_compile:
             ring = self._ring_variable(batch)
         codes = np.zeros([batch, total], np.int16)
-        done, n = 0, min(16, max_chunk)
+        done, blocks = 0, 1
         t_start = time.perf_counter()
         while done < total:
             if cancelled is not None and cancelled():
                 break
-            n = min(n, total - done)
-            u = np.zeros([max_chunk, batch])
+            blocks = min(blocks, (total - done) // BLOCK)
+            n = blocks * BLOCK
+            u = np.zeros([max_blocks * BLOCK, batch])
             u[:n] = rng.rand(n, batch)  # row i = magenta's np.random.rand(batch) at step i
             f0 = done // HOP_LENGTH
             t0 = time.perf_counter()
-            ring, start_hist, prev, c = fn(ring, start_hist, prev, tf.constant(done), tf.constant(n),
-                                           tf.constant(u), tf.constant(enc_padded[:, f0:f0 + k]),
-                                           tf.constant(f0))
+            ring, start_hist, prev, c = fn(ring, start_hist, prev, tf.constant(done),
+                                           tf.constant(blocks), tf.constant(u),
+                                           tf.constant(enc_padded[:, f0:f0 + k]), tf.constant(f0))
             codes[:, done:done + n] = c.numpy()[:n].T
             done += n
             dt = time.perf_counter() - t0
             if progress is not None:
                 progress(done, total)
             # Size the next chunk to about chunk_seconds (the first call also compiles).
-            n = int(np.clip(n * chunk_seconds / max(dt, 1e-6), 1, max_chunk)) if done > 16 else n * 2
+            if done > BLOCK:
+                blocks = int(np.clip(blocks * chunk_seconds / max(dt, 1e-6), 1, max_blocks))
         out = codes[:, :done]
         audio = class_to_audio_table()[out.astype(np.int64)]
         return SynthResult(audio=audio, codes=out, samples_done=done, total_samples=total,
@@ -446,22 +515,26 @@ class NSynth:
         """Logits [N, B, 256] of the fast generator fed audio `inputs[:, t-1]` at step t
         (input 0 at t = 0). For parity tests and scoring; runs the same step as synthesis."""
         x = network_input(np.asarray(inputs, np.float32))
-        x = np.concatenate([np.zeros([x.shape[0], 1], np.float32), x[:, :-1]], axis=1)
+        n = x.shape[1]
+        blocks = -(-n // BLOCK)
+        x = np.concatenate([np.zeros([x.shape[0], 1], np.float32), x[:, :-1],
+                            np.zeros([x.shape[0], blocks * BLOCK - n], np.float32)], axis=1)
         enc = np.asarray(encodings, np.float32)
+        enc = np.concatenate([enc, np.repeat(enc[:, -1:], 1 + blocks * BLOCK // HOP_LENGTH, 1)], 1)
 
         @tf.function(jit_compile=self.jit_compile)
         def run(x, enc):
-            n = tf.shape(x)[1]
             ring, start_hist, _ = self._initial_state(x.shape[0])
-            out = tf.TensorArray(tf.float32, size=n)
+            cond = self._conditioning(enc)
 
-            def body(t, ring, start_hist, out):
-                e = tf.gather(enc, t // HOP_LENGTH, axis=1)
-                ring, start_hist, logits = self._step(ring, start_hist, x[:, t], t, e)
-                return t + 1, ring, start_hist, out.write(t, logits)
+            def step(t, ring, carry, past):
+                start_hist, out = carry
+                c = tf.gather(cond, t // HOP_LENGTH, axis=1)
+                ring, start_hist, logits = self._step(ring, start_hist, x[:, t], t, c, past)
+                return ring, (start_hist, out.write(t, logits))
 
-            _, _, _, out = tf.while_loop(lambda t, *_: t < n, body,
-                                         (tf.constant(0), ring, start_hist, out))
+            out = tf.TensorArray(tf.float32, size=blocks * BLOCK)
+            _, (_, out) = self._run(ring, (start_hist, out), tf.constant(0), blocks, step)
             return out.stack()
 
-        return run(tf.constant(x), tf.constant(enc)).numpy()
+        return run(tf.constant(x), tf.constant(enc)).numpy()[:n]
