@@ -49,3 +49,16 @@ def test_quick_bench_without_reference_prints_native_rows(tmp_path):
 def test_unknown_section_is_refused(tmp_path):
     p = run_bench(tmp_path, "--only", "musicvae,nope")
     assert p.returncode != 0 and "unknown section" in p.stderr
+
+
+def test_ratios_compare_like_with_like():
+    """Per-voice and per-sample rows scale each side by its own divisor before the ratio."""
+    from bench.__main__ import table_rows
+    results = {"nsynth": {"native": {"ns.step_b1": 0.010, "ns.step_b16": 0.020},
+                          "magenta": {"ns.step_b1": 0.030, "ns.step_b16": 0.040}}}
+    rows = {r[0]: r[1:] for r in table_rows(results)}
+    assert rows["NSynth batch 1: 1 s of audio (extrap.)"][2:] == ["3.00x", ">= 3x", "yes"]
+    # 16 voices per step: 20 ms / 16 per voice-step against Magenta's 40 ms / 16
+    assert rows["NSynth batch 16: 1 s of audio per voice"][2:] == ["2.00x", ">= 10x", "no"]
+    # ... and against Magenta's 30 ms per step at batch 1
+    assert rows["  same, against Magenta at batch 1"][:3] == ["20.00 s", "480.00 s", "24.00x"]
