@@ -87,6 +87,15 @@ def test_spectrograms_match_magenta(model, goldens):
     _close(spec[:, ::stride, :, 1], goldens["specgrams"][..., 1], 1e-4)
 
 
+def test_direct_upsample_and_conv_matches_magenta_too(goldens):
+    """upsample_conv=False: tile then a 3x3 conv, as Magenta does (the default folds
+    the upsampling into the conv, engine/models/fastconv.py)."""
+    direct = GANSynth.load(CKPT, cache=NoteCache(), upsample_conv=False)
+    assert not direct.upsample_conv
+    spec = direct.specgrams(goldens["z"], goldens["pitches"])
+    _close(spec[:, ::int(goldens["spec_frame_stride"])], goldens["specgrams"], 1e-4)
+
+
 def test_progressive_blend_matches_magenta(tmp_path, goldens):
     """Mid-transition checkpoints blend two blocks' outputs (progress 5.5)."""
     ckpt = _rewrite_checkpoint(tmp_path / "ckpt", global_step=int(goldens["blend_step"]))

@@ -89,6 +89,18 @@ class SpecShape:
         return pad
 
 
+@functools.lru_cache(maxsize=4)
+def _mel_to_linear_tensors(num_bins: int, sample_rate: int):
+    """`mel_to_linear_matrix` as eager float32 and float64 tensors, made once. Created
+    outside any graph so a traced function captures them by reference: as graph
+    constants they were copied into every trace and its optimised forms (~150 MB)."""
+    import tensorflow as tf
+
+    m = mel_to_linear_matrix(num_bins, sample_rate)
+    with tf.init_scope():
+        return tf.constant(m, tf.float32), tf.constant(m, tf.float64)
+
+
 def _unwrap_time(p, tf):
     """numpy-style unwrap along axis 1 (time) with Magenta's tie rule."""
     dd = p[:, 1:] - p[:, :-1]
@@ -112,7 +124,7 @@ def melspecgrams_to_waves(melspecgrams, shape: SpecShape = SpecShape()):
     """
     import tensorflow as tf
 
-    mel2lin = tf.constant(mel_to_linear_matrix(shape.bins, shape.sample_rate), tf.float32)
+    mel2lin, mel2lin64 = _mel_to_linear_tensors(shape.bins, shape.sample_rate)
     logmel2, mel_if = melspecgrams[..., 0], melspecgrams[..., 1]
     mag2 = tf.tensordot(tf.exp(logmel2), mel2lin, 1)
     mag = tf.exp(0.5 * tf.math.log(mag2 + _EPS))
@@ -120,7 +132,6 @@ def melspecgrams_to_waves(melspecgrams, shape: SpecShape = SpecShape()):
     # Phases reach hundreds of radians after the cumsum; GPUs run float32 matmuls in
     # TF32 (10-bit mantissa) by default, which would add ~0.1 rad of phase noise, so
     # this contraction runs in float64 (cheap next to the generator).
-    mel2lin64 = tf.constant(mel_to_linear_matrix(shape.bins, shape.sample_rate), tf.float64)
     phase = tf.cast(tf.tensordot(tf.cast(mel_phase, tf.float64), mel2lin64, 1), tf.float32)
     phase = tf.cumsum(_instantaneous_frequency(phase, tf) * np.pi, axis=1)
     stfts = tf.complex(mag, 0.0) * tf.complex(tf.cos(phase), tf.sin(phase))
