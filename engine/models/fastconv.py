@@ -13,6 +13,8 @@ conv at float32 rounding level (measured: closer to a float64 reference than it)
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 
@@ -34,9 +36,13 @@ def upsample_conv_kernel(kernel: np.ndarray) -> np.ndarray:
     return np.concatenate(phases, axis=-1).astype(np.float32)
 
 
-def upsample_conv2d(x, phase_kernel):
+def upsample_conv2d(x, phase_kernel, pointwise: Callable | None = None):
     """`conv2d(nearest_upsample_2x(x), kernel, SAME)` for `x` `[B, H, W, Cin]` and
-    `phase_kernel = upsample_conv_kernel(kernel)`; returns `[B, 2H, 2W, Cout]`."""
+    `phase_kernel = upsample_conv_kernel(kernel)`; returns `[B, 2H, 2W, Cout]`.
+
+    `pointwise` (an element-wise function of the conv output, applied before the
+    phases are interleaved) lets TF fuse e.g. a bias and activation into the conv;
+    a bias must then be tiled 4x, one copy per phase."""
     import tensorflow as tf
 
     cout = phase_kernel.shape[-1] // 4
@@ -45,6 +51,8 @@ def upsample_conv2d(x, phase_kernel):
     # Padded row p holds low-res row p - 1; phase a of output row 2i + a reads padded
     # rows (i + a, i + a + 1), i.e. conv output row i + a (same for columns).
     out = tf.nn.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), phase_kernel, 1, "VALID")
+    if pointwise is not None:
+        out = pointwise(out)
     ph = [out[:, a:a + h, b:b + w, (2 * a + b) * cout:(2 * a + b + 1) * cout]
           for a in (0, 1) for b in (0, 1)]
     rows = [tf.stack(ph[2 * a:2 * a + 2], axis=3) for a in (0, 1)]  # [B, H, W, 2(b), C]

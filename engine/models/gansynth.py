@@ -251,6 +251,7 @@ class GANSynth:
         if self.upsample_conv:
             for b in range(2, max(self._rgb_blocks) + 1):
                 w[f"{b}/conv0/p"] = upsample_conv_kernel(w.pop(f"{b}/conv0/k"))
+                w[f"{b}/conv0/b"] = np.tile(w[f"{b}/conv0/b"], 4)  # one per phase
         self._w = {k: tf.constant(v) for k, v in w.items()}
         z_spec = tf.TensorSpec([None, config.latent_size], tf.float32)
         x_spec = tf.TensorSpec(self._head_input_shape(), tf.float32)
@@ -321,11 +322,10 @@ class GANSynth:
         c = self.config
         if self._head_from == 1:
             return [None, 1, 1, c.latent_size + c.num_pitches]
-        widths = {b: int(self._w[f"{b}/conv1/b"].shape[0]) for b in range(1, self._head_from)}
+        width = int(self._w[f"{self._head_from - 1}/conv1/b"].shape[0])
         grow = c.scale_base ** (self._head_from - 2)
         h, w = c.start_hw
-        return [None, h * grow, w * (grow if c.scale_mode == "ALL" else 1),
-                widths[self._head_from - 1]]
+        return [None, h * grow, w * (grow if c.scale_mode == "ALL" else 1), width]
 
     def _trunk(self, z, labels):
         """The latent + pitch through blocks 1 .. head_from - 1 (traced, whole batch)."""
@@ -372,12 +372,16 @@ class GANSynth:
         import tensorflow as tf
 
         w = self._w
+
+        def bias_act(y):  # Magenta's order: scale the conv output, add the bias
+            y = w[name + "s"] * y + w[name + "b"]
+            return tf.nn.leaky_relu(y, 0.2) if hidden else y
+
         if upsample:
-            y = upsample_conv2d(x, w[name + "p"])
+            y = upsample_conv2d(x, w[name + "p"], bias_act)
         else:
-            y = tf.nn.conv2d(x, w[name + "k"], 1, padding)
-        y = w[name + "s"] * y + w[name + "b"]
-        return _pixel_norm(tf.nn.leaky_relu(y, 0.2)) if hidden else y
+            y = bias_act(tf.nn.conv2d(x, w[name + "k"], 1, padding))
+        return _pixel_norm(y) if hidden else y
 
     def _upscale(self, x, s: int):
         """Nearest-neighbour upsampling by `s` (time only when scale_mode is "H")."""
