@@ -29,13 +29,13 @@ def test_upsample_conv_equals_upsample_then_conv(b, h, w, cin, cout):
     assert np.abs(got - want).max() <= 4 * np.abs(direct - want).max() + 1e-6
 
 
-def test_upsample_conv_kernel_sums_taps_by_phase():
-    k = np.arange(9, dtype=np.float32).reshape(3, 3, 1, 1)
-    p = upsample_conv_kernel(k)
-    assert p.shape == (2, 2, 1, 4)
-    # phase (0, 0): rows (k0, k1+k2), columns (k0, k1+k2)
-    np.testing.assert_array_equal(p[..., 0, 0], [[0, 1 + 2], [3 + 6, 4 + 5 + 7 + 8]])
-    # phase (1, 1): rows (k0+k1, k2), columns (k0+k1, k2)
-    np.testing.assert_array_equal(p[..., 0, 3], [[0 + 1 + 3 + 4, 2 + 5], [6 + 7, 8]])
+def test_upsample_conv_kernel_folds_taps():
+    k = np.arange(9, dtype=np.float32).reshape(3, 3, 1, 1)  # k[i, j] = 3 i + j
+    t = upsample_conv_kernel(k)
+    assert t.shape == (4, 4, 1, 1)
+    # along each axis the transposed taps are (k2, k1+k2, k0+k1, k0)
+    np.testing.assert_array_equal(t[:, 0, 0, 0], [2 * 3 + 2, 1 * 3 + 2 + 2 * 3 + 2, 0 + 2 + 3 + 2, 2])
+    np.testing.assert_array_equal(t[3, :, 0, 0], [2, 1 + 2, 0 + 1, 0])
+    assert upsample_conv_kernel(np.zeros((3, 3, 5, 7), np.float32)).shape == (4, 4, 7, 5)
     with pytest.raises(ValueError, match="3x3"):
         upsample_conv_kernel(np.zeros((1, 1, 2, 2), np.float32))

@@ -253,16 +253,15 @@ class GANSynth:
         # time: their activations are the big ones (batch 8 at 128x1024x64 would be
         # 268 MB a tensor), and per note they stay in cache at the same speed.
         self._head_from = min(PER_NOTE_FROM_BLOCK, min(self._rgb_blocks))
-        # upsample + 3x3 conv as one conv on the small image (fastconv.py); needs the
-        # released models' 2x upsampling on both axes.
+        # upsample + 3x3 conv as one transposed conv of the small image (fastconv.py);
+        # needs the released models' 2x upsampling on both axes.
         self.upsample_conv = upsample_conv and config.scale_base == 2 and \
             config.scale_mode == "ALL"
         w = dict(weights)
         if self.upsample_conv:
             for b in range(2, max(self._rgb_blocks) + 1):
-                w[f"{b}/conv0/p"] = upsample_conv_kernel(w.pop(f"{b}/conv0/k"))
-                w[f"{b}/conv0/b"] = np.tile(w[f"{b}/conv0/b"], 4)  # one per phase
-        self._w = {k: tf.constant(v, self._conv_dtype if k.endswith(("conv0/k", "conv1/k", "/p"))
+                w[f"{b}/conv0/t"] = upsample_conv_kernel(w.pop(f"{b}/conv0/k"))
+        self._w = {k: tf.constant(v, self._conv_dtype if k.endswith(("conv0/k", "conv1/k", "/t"))
                                else tf.float32) for k, v in w.items()}
         z_spec = tf.TensorSpec([None, config.latent_size], tf.float32)
         x_spec = tf.TensorSpec(self._head_input_shape(), tf.float32)
@@ -384,16 +383,13 @@ class GANSynth:
 
         w = self._w
 
-        def bias_act(y):  # Magenta's order: scale the conv output, add the bias
-            y = w[name + "s"] * tf.cast(y, tf.float32) + w[name + "b"]
-            return tf.nn.leaky_relu(y, 0.2) if hidden else y
-
         if upsample:
-            y = upsample_conv2d(tf.cast(x, self._conv_dtype), w[name + "p"], bias_act)
+            y = upsample_conv2d(tf.cast(x, self._conv_dtype), w[name + "t"])
         else:
             k = w[name + "k"]
-            y = bias_act(tf.nn.conv2d(tf.cast(x, k.dtype), k, 1, padding))
-        return _pixel_norm(y) if hidden else y
+            y = tf.nn.conv2d(tf.cast(x, k.dtype), k, 1, padding)
+        y = w[name + "s"] * tf.cast(y, tf.float32) + w[name + "b"]  # Magenta's order
+        return _pixel_norm(tf.nn.leaky_relu(y, 0.2)) if hidden else y
 
     def _upscale(self, x, s: int):
         """Nearest-neighbour upsampling by `s` (time only when scale_mode is "H")."""
