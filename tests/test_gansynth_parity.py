@@ -173,6 +173,22 @@ def test_batch_size_independent(model, goldens):
     assert model.generator_calls - calls == 2  # 3 notes at batch 2: no padding to 8
 
 
+def test_cached_notes_are_shared_read_only_arrays(goldens):
+    """generate_notes hands out the cached arrays themselves (no second copy), so they
+    are read-only; generate stacks them into a fresh writable array."""
+    m = GANSynth.load(CKPT, cache=NoteCache())
+    z = np.concatenate([goldens["z"][:2], goldens["z"][:1]])
+    pitches = [int(goldens["pitches"][0]), int(goldens["pitches"][1]), int(goldens["pitches"][0])]
+    notes = m.generate_notes(z, pitches)
+    assert m.notes_generated == 2 and notes[0] is notes[2]  # a repeated note renders once
+    assert all(not n.flags.writeable and n.shape == (64000,) for n in notes)
+    assert m.generate_notes(z, pitches)[1] is notes[1] and m.notes_generated == 2
+    audio = m.generate(z, pitches)
+    assert audio.flags.writeable and audio.shape == (3, 64000)
+    np.testing.assert_array_equal(audio[1], notes[1])
+    _close(audio[:2], goldens["waves"][:2], 2e-4)
+
+
 def test_moving_one_keyframe_rerenders_only_its_notes(tmp_path):
     m = GANSynth.load(CKPT, cache=NoteCache())
     key_t = np.array([0.0, 1.0, 2.0, 3.0])

@@ -139,7 +139,7 @@ def melspecgrams_to_waves(melspecgrams, shape: SpecShape = SpecShape()):
     else:
         phase = tf.tensordot(mel_phase, mel2lin, 1)
     phase = tf.cumsum(_instantaneous_frequency(phase, tf) * np.pi, axis=1)
-    stfts = tf.complex(mag, 0.0) * tf.complex(tf.cos(phase), tf.sin(phase))
+    stfts = tf.complex(mag * tf.cos(phase), mag * tf.sin(phase))  # = mag * e^(i phase)
     stfts = tf.pad(stfts, [[0, 0], [0, 0], [1, 0]])  # the dropped DC bin
     waves = tf.signal.inverse_stft(
         stfts, frame_length=shape.n_fft, frame_step=shape.hop, fft_length=shape.n_fft,

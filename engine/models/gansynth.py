@@ -402,10 +402,10 @@ class GANSynth:
         x = tf.tile(x[:, :, None, :, None, :], [1, 1, s, 1, sw, 1])
         return tf.reshape(x, [shape[0], shape[1] * s, shape[2] * sw, shape[3]])
 
-    def _run(self, z: np.ndarray, labels: np.ndarray, head_fn) -> np.ndarray:
-        """Trunk on the whole batch, then the head one note at a time."""
+    def _run(self, z: np.ndarray, labels: np.ndarray, head_fn) -> list[np.ndarray]:
+        """Trunk on the whole batch, then the head one note at a time: one array per note."""
         x = self._trunk_fn(z, labels)
-        return np.concatenate([head_fn(x[i:i + 1]).numpy() for i in range(len(z))])
+        return [head_fn(x[i:i + 1]).numpy()[0] for i in range(len(z))]
 
     # -- public API ---------------------------------------------------------
 
@@ -429,7 +429,7 @@ class GANSynth:
         """The denormalised generator output `[n, frames, bins, 2]` (no cache)."""
         p = self.check_pitches(pitches)
         z = self._check_z(z, len(p))
-        return self._run(z, (p - MIN_PITCH).astype(np.int32), self._head_specgrams_fn)
+        return np.stack(self._run(z, (p - MIN_PITCH).astype(np.int32), self._head_specgrams_fn))
 
     def random_instruments(self, n: int, seed: int) -> np.ndarray:
         """`n` random instrument latents `[n, latent]`; the same seed gives the same ones
@@ -448,10 +448,21 @@ class GANSynth:
         called (it may raise JobCancelled) and `cancelled()` checked; notes finished
         before a cancel stay cached.
         """
+        return np.stack(self.generate_notes(z, pitches, batch_size=batch_size,
+                                            progress=progress, cancelled=cancelled,
+                                            use_cache=use_cache))
+
+    def generate_notes(self, z: np.ndarray, pitches: Sequence[int], *,
+                       batch_size: int | None = None, progress: ProgressFn | None = None,
+                       cancelled: Callable[[], bool] | None = None,
+                       use_cache: bool = True) -> list[np.ndarray]:
+        """`generate` as a list of read-only `[audio_length]` arrays, shared with the
+        note cache (no second copy of every note: a long arrangement's notes are tens
+        of MB)."""
         p = self.check_pitches(pitches)
         z = self._check_z(z, len(p))
         bs = max(1, int(batch_size or self.batch_size))
-        out = np.zeros((len(p), self.config.spec.audio_length), np.float32)
+        out: list[np.ndarray | None] = [None] * len(p)
         keys = [NoteCache.key(self.model_id, z[i], int(p[i])) for i in range(len(p))]
         todo: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
@@ -473,13 +484,14 @@ class GANSynth:
             self.generator_calls += 1
             self.notes_generated += len(rows)
             for wave, i in zip(waves, rows):
+                wave.flags.writeable = False  # shared by the cache and every caller
                 for j in todo[keys[i]]:
                     out[j] = wave
                 if use_cache:
-                    self.cache.put(keys[i], wave.copy())
+                    self.cache.put(keys[i], wave)
             if progress is not None:
                 progress(min(s + bs, total), total)
-        return out
+        return out  # type: ignore[return-value]  # every slot filled above
 
 
 def _pixel_norm(x):
@@ -579,8 +591,8 @@ def render_arrangement(model: GANSynth, notes: NoteArrays, key_times: np.ndarray
         times = np.clip(times, key_times[0], key_times[-1])
     z_notes = interpolate_keyframes(times, key_times, key_z).astype(np.float32)
     before = model.notes_generated
-    audio = model.generate(z_notes, pitches, batch_size=batch_size, progress=progress,
-                           cancelled=cancelled)
+    audio = model.generate_notes(z_notes, pitches, batch_size=batch_size, progress=progress,
+                                 cancelled=cancelled)
     rendered = model.notes_generated - before
     clip = combine_notes(audio, notes.start_times, notes.end_times, notes.velocities,
                          model.config.spec.sample_rate)
