@@ -313,6 +313,14 @@ def test_cli_render(tmp_path, model, capsys):
     audio, sr = sf.read(out)
     assert sr == 16000 and len(audio) == 7 * 16000 and np.abs(audio).max() > 0.4
     assert "wrote" in capsys.readouterr().out
+    fast = tmp_path / "fast.wav"
+    args = parser.parse_args(["gansynth", "render", str(FIX / "arrangement.mid"), "-o", str(fast),
+                              "--seed", "3", "--secs-per-instrument", "2",
+                              "--checkpoint", str(CKPT), "--precision", "bfloat16"])
+    assert args.func(args) == 0
+    assert handler._models[str(CKPT.resolve()) + "|bfloat16"].precision == "bfloat16"
+    bf16, _ = sf.read(fast)
+    assert bf16.shape == audio.shape and not np.array_equal(bf16, audio)
     args = parser.parse_args(["gansynth", "render", str(tmp_path / "missing.mid"), "-o",
                               str(out), "--checkpoint", str(CKPT)])
     assert args.func(args) == 1
