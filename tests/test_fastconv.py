@@ -33,9 +33,12 @@ def test_upsample_conv_kernel_folds_taps():
     k = np.arange(9, dtype=np.float32).reshape(3, 3, 1, 1)  # k[i, j] = 3 i + j
     t = upsample_conv_kernel(k)
     assert t.shape == (4, 4, 1, 1)
-    # along each axis the transposed taps are (k2, k1+k2, k0+k1, k0)
-    np.testing.assert_array_equal(t[:, 0, 0, 0], [2 * 3 + 2, 1 * 3 + 2 + 2 * 3 + 2, 0 + 2 + 3 + 2, 2])
-    np.testing.assert_array_equal(t[3, :, 0, 0], [2, 1 + 2, 0 + 1, 0])
+    # along each axis the transposed taps are (k2, k1+k2, k0+k1, k0): column tap 0 is
+    # the kernel's column 2 alone, row tap 3 its row 0 alone
+    c = k[:, 2, 0, 0]
+    np.testing.assert_array_equal(t[:, 0, 0, 0], [c[2], c[1] + c[2], c[0] + c[1], c[0]])
+    r = k[0, :, 0, 0]
+    np.testing.assert_array_equal(t[3, :, 0, 0], [r[2], r[1] + r[2], r[0] + r[1], r[0]])
     assert upsample_conv_kernel(np.zeros((3, 3, 5, 7), np.float32)).shape == (4, 4, 7, 5)
     with pytest.raises(ValueError, match="3x3"):
         upsample_conv_kernel(np.zeros((1, 1, 2, 2), np.float32))

@@ -131,8 +131,8 @@ def render(params: dict, ctx: JobContext) -> dict:
     last), checkpoint (folder) | model (name), output (file name in the job folder),
     batch_size, include_drums, precision ("float32": Magenta's numbers; "bfloat16":
     faster convs on CPUs with AMX, close but not the same). Returns path, midi_path (the
-    notes as played), duration, notes, notes_rendered, notes_cached, warnings (octave-shifted pitches, skipped
-    drums), keyframe times."""
+    notes as played), duration, notes, notes_rendered, notes_cached, warnings
+    (octave-shifted pitches, skipped drums), keyframe times."""
     import soundfile as sf
 
     from engine.models.gansynth import render_arrangement
