@@ -26,6 +26,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--big-repeats", type=int, default=1)
     ap.add_argument("--secs", type=float, default=6.0, help="seconds per random instrument")
+    ap.add_argument("--precision", default="float32",
+                    help="bfloat16: the opt-in bf16 convs (the orchestrator measures float32)")
     args = ap.parse_args()
 
     import numpy as np
@@ -35,7 +37,7 @@ def main() -> None:
     from engine.local import run_method
 
     rss0 = peak_rss_mb()
-    load, model = once(lambda: load_model(Path(args.ckpt)))
+    load, model = once(lambda: load_model(Path(args.ckpt), args.precision))
     r = {"tf_version": tf.__version__, "gs.load": load, "rss_after_import_mb": rss0,
          "gs.load_mem": peak_rss_mb()}
 
@@ -49,7 +51,7 @@ def main() -> None:
     r["gs.b64"] = measure(notes(64, 64), args.big_repeats, warmup=0)  # 8 batches of 8
     r["gs.arrangement"], out = once(lambda: run_method(
         "gansynth.render", {"midi": args.midi, "checkpoint": args.ckpt, "seed": 0,
-                             "secs_per_instrument": args.secs},
+                             "secs_per_instrument": args.secs, "precision": args.precision},
         work_dir=Path(tempfile.mkdtemp(prefix="bench-gs-")), quiet=True))
     r["gs.arrangement_notes"] = out["notes"]
     r["gs.peak_mem"] = peak_rss_mb()

@@ -8,6 +8,8 @@ added at its start time; the clip is then normalised to a peak of 0.5.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 MAX_NOTE_LENGTH = 3.0
@@ -27,9 +29,9 @@ def envelope(note_length: float, sample_rate: int = 16000, t_attack: float = 0.0
     return env
 
 
-def combine_notes(audio_notes: np.ndarray, start_times: np.ndarray, end_times: np.ndarray,
+def combine_notes(audio_notes: np.ndarray | Sequence[np.ndarray], start_times: np.ndarray, end_times: np.ndarray,
                   velocities: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
-    """`audio_notes [n, samples]` -> one float32 clip of `int(max(end) + 3 s)` seconds.
+    """`audio_notes [n, samples]` (or a list of n notes) -> one float32 clip of `int(max(end) + 3 s)` seconds.
 
     Like Magenta, each note is normalised by its plain maximum (not the absolute one);
     a note whose maximum is not positive (silent) is left unscaled instead of

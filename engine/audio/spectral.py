@@ -89,6 +89,18 @@ class SpecShape:
         return pad
 
 
+@functools.lru_cache(maxsize=4)
+def _mel_to_linear_tensor(num_bins: int, sample_rate: int, dtype: str = "float32"):
+    """`mel_to_linear_matrix` as an eager tensor, made once per dtype. Created
+    outside any graph so a traced function captures it by reference: as graph
+    constants the matrices were copied into every trace and its optimised forms (~150 MB)."""
+    import tensorflow as tf
+
+    m = mel_to_linear_matrix(num_bins, sample_rate)
+    with tf.init_scope():
+        return tf.constant(m, dtype)
+
+
 def _unwrap_time(p, tf):
     """numpy-style unwrap along axis 1 (time) with Magenta's tie rule."""
     dd = p[:, 1:] - p[:, :-1]
@@ -112,18 +124,22 @@ def melspecgrams_to_waves(melspecgrams, shape: SpecShape = SpecShape()):
     """
     import tensorflow as tf
 
-    mel2lin = tf.constant(mel_to_linear_matrix(shape.bins, shape.sample_rate), tf.float32)
+    mel2lin = _mel_to_linear_tensor(shape.bins, shape.sample_rate)
     logmel2, mel_if = melspecgrams[..., 0], melspecgrams[..., 1]
     mag2 = tf.tensordot(tf.exp(logmel2), mel2lin, 1)
     mag = tf.exp(0.5 * tf.math.log(mag2 + _EPS))
     mel_phase = tf.cumsum(mel_if * np.pi, axis=1)
     # Phases reach hundreds of radians after the cumsum; GPUs run float32 matmuls in
     # TF32 (10-bit mantissa) by default, which would add ~0.1 rad of phase noise, so
-    # this contraction runs in float64 (cheap next to the generator).
-    mel2lin64 = tf.constant(mel_to_linear_matrix(shape.bins, shape.sample_rate), tf.float64)
-    phase = tf.cast(tf.tensordot(tf.cast(mel_phase, tf.float64), mel2lin64, 1), tf.float32)
+    # there this contraction runs in float64. CPUs compute float32 matmuls in full
+    # float32, as Magenta does (float64 cost ~12 ms a note there).
+    if tf.config.list_logical_devices("GPU"):
+        mel2lin64 = _mel_to_linear_tensor(shape.bins, shape.sample_rate, "float64")
+        phase = tf.cast(tf.tensordot(tf.cast(mel_phase, tf.float64), mel2lin64, 1), tf.float32)
+    else:
+        phase = tf.tensordot(mel_phase, mel2lin, 1)
     phase = tf.cumsum(_instantaneous_frequency(phase, tf) * np.pi, axis=1)
-    stfts = tf.complex(mag, 0.0) * tf.complex(tf.cos(phase), tf.sin(phase))
+    stfts = tf.complex(mag * tf.cos(phase), mag * tf.sin(phase))  # = mag * e^(i phase)
     stfts = tf.pad(stfts, [[0, 0], [0, 0], [1, 0]])  # the dropped DC bin
     waves = tf.signal.inverse_stft(
         stfts, frame_length=shape.n_fft, frame_step=shape.hop, fft_length=shape.n_fft,

@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--batch-size", type=int, default=None, help="notes per generator batch")
     r.add_argument("--include-drums", action="store_true",
                    help="also play drum-channel notes as pitched notes")
+    r.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                   help="bfloat16: convolutions in bf16, faster on CPUs with AMX, not "
+                        "Magenta's numbers (float32 is)")
     r.set_defaults(func=cmd_render)
     t = gsub.add_parser("tracks", help="list the tracks of a MIDI file (numbers for --tracks)")
     t.add_argument("midi", type=Path, help="MIDI file (.mid)")
@@ -68,7 +71,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     out = args.output.expanduser().resolve()
     params = {"midi": str(args.midi), "seed": args.seed, "output": out.name,
               "secs_per_instrument": args.secs_per_instrument, "model": args.model,
-              "include_drums": args.include_drums}
+              "include_drums": args.include_drums, "precision": args.precision}
     if args.checkpoint:
         params["checkpoint"] = str(args.checkpoint)
     if args.batch_size:

@@ -25,11 +25,13 @@ import numpy as np
 from engine.audio.note_mix import combine_notes
 from engine.audio.spectral import SpecShape, melspecgrams_to_waves
 from engine.errors import BadInput, CheckpointError, JobCancelled
+from engine.models.fastconv import upsample_conv2d, upsample_conv_kernel
 from engine.music.latent import interpolate_keyframes
 
 MIN_PITCH = 24  # NSynth's lowest pitch: one-hot label = pitch - MIN_PITCH
 BLOCK = "Generator/progressive_gan_generator/progressive_gan_block_{}/"
 EMA = "/ExponentialMovingAverage"
+PER_NOTE_FROM_BLOCK = 5  # blocks 5.. (32x256 and up) run note by note: see GANSynth.__init__
 
 # Magenta `model.set_flags` defaults, used for keys missing from experiment.json.
 _FLAG_DEFAULTS: dict = {
@@ -225,27 +227,53 @@ class GANSynth:
 
     def __init__(self, config: GANSynthConfig, weights: dict[str, np.ndarray], model_id: str,
                  cache: NoteCache | None = None, batch_size: int = 8,
-                 jit_compile: bool = False) -> None:
+                 jit_compile: bool = False, upsample_conv: bool = True,
+                 precision: str = "float32") -> None:
         import tensorflow as tf
 
+        if precision not in ("float32", "bfloat16"):
+            raise BadInput(f"precision is float32 or bfloat16, got {precision!r}")
+
         self.config = config
-        self.model_id = model_id
+        # bfloat16 notes differ from float32 ones: keep them apart in the note cache
+        self.model_id = model_id if precision == "float32" else f"{model_id}:{precision}"
         self.cache = NOTE_CACHE if cache is None else cache
         self.batch_size = batch_size
+        # float32: Magenta's numbers at float32 rounding level. bfloat16 (opt-in): the
+        # 3x3 convs take bfloat16 inputs and kernels (AMX / AVX512-BF16 on recent
+        # Xeons), everything else stays float32; ~0.4% error per conv.
+        self.precision = precision
+        self._conv_dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
         self.generator_calls = 0  # batches run through the network (tests, stats)
         self.notes_generated = 0
         alphas = block_alphas(config.progress, config.num_blocks)
         self._rgb_blocks = [b for b, a in enumerate(alphas, 1) if a > 0]
         self._alphas = {b: alphas[b - 1] for b in self._rgb_blocks}
-        self._w = {k: tf.constant(v) for k, v in weights.items()}
-        sig = [tf.TensorSpec([None, config.latent_size], tf.float32),
-               tf.TensorSpec([None], tf.int32)]
-        # jit_compile (XLA) fuses the element-wise pixel norms; worth trying on GPUs.
-        self._specgrams_fn = tf.function(self._specgrams, input_signature=sig,
-                                         jit_compile=jit_compile)
-        self._waves_fn = tf.function(
-            lambda z, labels: melspecgrams_to_waves(self._specgrams(z, labels), config.spec),
-            input_signature=sig, jit_compile=jit_compile)
+        # Blocks from `_head_from` on (every to_rgb block among them) run one note at a
+        # time: their activations are the big ones (batch 8 at 128x1024x64 would be
+        # 268 MB a tensor), and per note they stay in cache at the same speed.
+        self._head_from = min(PER_NOTE_FROM_BLOCK, min(self._rgb_blocks))
+        # upsample + 3x3 conv as one transposed conv of the small image (fastconv.py);
+        # needs the released models' 2x upsampling on both axes.
+        self.upsample_conv = upsample_conv and config.scale_base == 2 and \
+            config.scale_mode == "ALL"
+        w = dict(weights)
+        if self.upsample_conv:
+            for b in range(2, max(self._rgb_blocks) + 1):
+                w[f"{b}/conv0/t"] = upsample_conv_kernel(w.pop(f"{b}/conv0/k"))
+        self._w = {k: tf.constant(v, self._conv_dtype if k.endswith(("conv0/k", "conv1/k", "/t"))
+                               else tf.float32) for k, v in w.items()}
+        z_spec = tf.TensorSpec([None, config.latent_size], tf.float32)
+        x_spec = tf.TensorSpec(self._head_input_shape(), tf.float32)
+        # jit_compile (XLA) fuses the element-wise pixel norms; worth trying on GPUs
+        # (on a CPU it was slower).
+        self._trunk_fn = tf.function(self._trunk, jit_compile=jit_compile,
+                                     input_signature=[z_spec, tf.TensorSpec([None], tf.int32)])
+        self._head_specgrams_fn = tf.function(self._head, jit_compile=jit_compile,
+                                              input_signature=[x_spec])
+        self._head_waves_fn = tf.function(
+            lambda x: melspecgrams_to_waves(self._head(x), config.spec),
+            input_signature=[x_spec], jit_compile=jit_compile)
 
     # -- loading ------------------------------------------------------------
 
@@ -299,47 +327,86 @@ class GANSynth:
 
     # -- the network --------------------------------------------------------
 
-    def _specgrams(self, z, labels):
-        """Denormalised `[B, frames, bins, 2]` mel spectrogram + IF (traced)."""
+    def _head_input_shape(self) -> list[int | None]:
+        """Shape of the trunk's output (the head's input), batch dimension open."""
+        c = self.config
+        if self._head_from == 1:
+            return [None, 1, 1, c.latent_size + c.num_pitches]
+        width = int(self._w[f"{self._head_from - 1}/conv1/b"].shape[0])
+        grow = c.scale_base ** (self._head_from - 2)
+        h, w = c.start_hw
+        return [None, h * grow, w * (grow if c.scale_mode == "ALL" else 1), width]
+
+    def _trunk(self, z, labels):
+        """The latent + pitch through blocks 1 .. head_from - 1 (traced, whole batch)."""
         import tensorflow as tf
 
-        c, w = self.config, self._w
+        x = tf.concat([z, tf.one_hot(labels, self.config.num_pitches)], axis=1)
+        x = _pixel_norm(x[:, None, None, :])
+        for b in range(1, self._head_from):
+            x = self._block(x, b)
+        return x
 
-        def pixel_norm(x):
-            return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=3, keepdims=True) + 1e-8)
+    def _head(self, x):
+        """Trunk output -> denormalised `[B, frames, bins, 2]` mel spectrogram + IF."""
+        import tensorflow as tf
 
-        def conv(x, name, padding="SAME", hidden=True):
-            y = w[name + "s"] * tf.nn.conv2d(x, w[name + "k"], 1, padding) + w[name + "b"]
-            return pixel_norm(tf.nn.leaky_relu(y, 0.2)) if hidden else y
-
-        def upscale(x, s):
-            if s == 1:
-                return x
-            sw = s if c.scale_mode == "ALL" else 1
-            shape = tf.shape(x)
-            x = tf.tile(x[:, :, None, :, None, :], [1, 1, s, 1, sw, 1])
-            return tf.reshape(x, [shape[0], shape[1] * s, shape[2] * sw, shape[3]])
-
-        x = tf.concat([z, tf.one_hot(labels, c.num_pitches)], axis=1)[:, None, None, :]
-        x = pixel_norm(x)
-        h, wd = c.start_hw
-        x = tf.pad(x, [[0, 0], [h - 1, h - 1], [wd - 1, wd - 1], [0, 0]])
-        x = conv(x, "1/conv0/", "VALID")
-        x = conv(x, "1/conv1/")
+        c = self.config
         out = None
-        for b in range(1, max(self._rgb_blocks) + 1):
-            if b > 1:
-                x = upscale(x, c.scale_base)
-                x = conv(x, f"{b}/conv0/")
-                x = conv(x, f"{b}/conv1/")
+        for b in range(self._head_from, max(self._rgb_blocks) + 1):
+            x = self._block(x, b)
             if b in self._rgb_blocks:
-                rgb = conv(x, f"{b}/to_rgb/", hidden=False)
+                rgb = self._conv(x, f"{b}/to_rgb/", hidden=False)
                 rgb = tf.tanh(rgb) if c.to_rgb_activation == "tanh" else rgb
-                rgb = upscale(rgb, c.scale_base ** (c.num_resolutions - b)) * self._alphas[b]
+                rgb = self._upscale(rgb, c.scale_base ** (c.num_resolutions - b)) * self._alphas[b]
                 out = rgb if out is None else out + rgb
         a = tf.constant(c.normalizer_a, tf.float32)
         bias = tf.constant(c.normalizer_b, tf.float32)
         return (out - bias) / a
+
+    def _block(self, x, b: int):
+        import tensorflow as tf
+
+        if b == 1:  # the 1x1 latent, zero-padded so a VALID conv gives start_hw
+            h, wd = self.config.start_hw
+            x = tf.pad(x, [[0, 0], [h - 1, h - 1], [wd - 1, wd - 1], [0, 0]])
+            x = self._conv(x, "1/conv0/", "VALID")
+        elif self.upsample_conv:
+            x = self._conv(x, f"{b}/conv0/", upsample=True)
+        else:
+            x = self._conv(self._upscale(x, self.config.scale_base), f"{b}/conv0/")
+        return self._conv(x, f"{b}/conv1/")
+
+    def _conv(self, x, name: str, padding: str = "SAME", hidden: bool = True,
+              upsample: bool = False):
+        import tensorflow as tf
+
+        w = self._w
+        if upsample:
+            y = upsample_conv2d(tf.cast(x, self._conv_dtype), w[name + "t"])
+        else:
+            k = w[name + "k"]
+            y = tf.nn.conv2d(tf.cast(x, k.dtype), k, 1, padding)
+        y = w[name + "s"] * tf.cast(y, tf.float32) + w[name + "b"]  # Magenta's order
+        return _pixel_norm(tf.nn.leaky_relu(y, 0.2)) if hidden else y
+
+    def _upscale(self, x, s: int):
+        """Nearest-neighbour upsampling by `s` (time only when scale_mode is "H")."""
+        import tensorflow as tf
+
+        if s == 1:
+            return x
+        sw = s if self.config.scale_mode == "ALL" else 1
+        shape = tf.shape(x)
+        x = tf.tile(x[:, :, None, :, None, :], [1, 1, s, 1, sw, 1])
+        return tf.reshape(x, [shape[0], shape[1] * s, shape[2] * sw, shape[3]])
+
+    def _run(self, z: np.ndarray, labels: np.ndarray, head_fn) -> list[np.ndarray]:
+        """Trunk on the whole batch, then the head one note at a time: one array per note."""
+        if len(z) == 0:
+            return []
+        x = self._trunk_fn(z, labels)
+        return [head_fn(x[i:i + 1]).numpy()[0] for i in range(len(z))]
 
     # -- public API ---------------------------------------------------------
 
@@ -363,7 +430,10 @@ class GANSynth:
         """The denormalised generator output `[n, frames, bins, 2]` (no cache)."""
         p = self.check_pitches(pitches)
         z = self._check_z(z, len(p))
-        return self._specgrams_fn(z, (p - MIN_PITCH).astype(np.int32)).numpy()
+        c = self.config
+        specs = self._run(z, (p - MIN_PITCH).astype(np.int32), self._head_specgrams_fn)
+        return np.stack(specs) if specs else np.zeros((0, c.spec.frames, c.spec.bins, 2),
+                                                      np.float32)
 
     def random_instruments(self, n: int, seed: int) -> np.ndarray:
         """`n` random instrument latents `[n, latent]`; the same seed gives the same ones
@@ -382,10 +452,22 @@ class GANSynth:
         called (it may raise JobCancelled) and `cancelled()` checked; notes finished
         before a cancel stay cached.
         """
+        notes = self.generate_notes(z, pitches, batch_size=batch_size, progress=progress,
+                                    cancelled=cancelled, use_cache=use_cache)
+        return np.stack(notes) if notes else np.zeros((0, self.config.spec.audio_length),
+                                                      np.float32)
+
+    def generate_notes(self, z: np.ndarray, pitches: Sequence[int], *,
+                       batch_size: int | None = None, progress: ProgressFn | None = None,
+                       cancelled: Callable[[], bool] | None = None,
+                       use_cache: bool = True) -> list[np.ndarray]:
+        """`generate` as a list of read-only `[audio_length]` arrays, shared with the
+        note cache (no second copy of every note: a long arrangement's notes are tens
+        of MB)."""
         p = self.check_pitches(pitches)
         z = self._check_z(z, len(p))
         bs = max(1, int(batch_size or self.batch_size))
-        out = np.zeros((len(p), self.config.spec.audio_length), np.float32)
+        out: list[np.ndarray | None] = [None] * len(p)
         keys = [NoteCache.key(self.model_id, z[i], int(p[i])) for i in range(len(p))]
         todo: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
@@ -402,25 +484,34 @@ class GANSynth:
             if cancelled is not None and cancelled():
                 raise JobCancelled("GANSynth rendering cancelled")
             rows = first[s:s + bs]
-            waves = self._waves_fn(z[rows], (p[rows] - MIN_PITCH).astype(np.int32)).numpy()
+            waves = self._run(z[rows], (p[rows] - MIN_PITCH).astype(np.int32),
+                              self._head_waves_fn)
             self.generator_calls += 1
             self.notes_generated += len(rows)
             for wave, i in zip(waves, rows):
+                wave.flags.writeable = False  # shared by the cache and every caller
                 for j in todo[keys[i]]:
                     out[j] = wave
                 if use_cache:
-                    self.cache.put(keys[i], wave.copy())
+                    self.cache.put(keys[i], wave)
             if progress is not None:
                 progress(min(s + bs, total), total)
-        return out
+        return out  # type: ignore[return-value]  # every slot filled above
+
+
+def _pixel_norm(x):
+    import tensorflow as tf
+
+    return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=3, keepdims=True) + 1e-8)
 
 
 def _load_weights(reader: _Reader, c: GANSynthConfig) -> dict[str, np.ndarray]:
     """EMA kernels, biases and the equalised-learning-rate scale of each conv.
 
     Magenta multiplies each conv's *output* by sqrt(2 / fan_in) (to_rgb: sqrt(1 / fan_in)).
-    It is kept as a post-scale rather than folded into the kernel: that is bit-exact
-    with Magenta at equal batch size, folding is not (pixel norms amplify rounding).
+    It is kept as a post-scale rather than folded into the kernel: folding (which would
+    let TF fuse conv + bias + activation) moved the fixture's golden error past its
+    tolerance, as pixel norms amplify rounding.
     """
     rgb_blocks = [b for b, a in enumerate(block_alphas(c.progress, c.num_blocks), 1) if a > 0]
     w: dict[str, np.ndarray] = {}
@@ -506,8 +597,8 @@ def render_arrangement(model: GANSynth, notes: NoteArrays, key_times: np.ndarray
         times = np.clip(times, key_times[0], key_times[-1])
     z_notes = interpolate_keyframes(times, key_times, key_z).astype(np.float32)
     before = model.notes_generated
-    audio = model.generate(z_notes, pitches, batch_size=batch_size, progress=progress,
-                           cancelled=cancelled)
+    audio = model.generate_notes(z_notes, pitches, batch_size=batch_size, progress=progress,
+                                 cancelled=cancelled)
     rendered = model.notes_generated - before
     clip = combine_notes(audio, notes.start_times, notes.end_times, notes.velocities,
                          model.config.spec.sample_rate)
