@@ -42,6 +42,14 @@ def model():
     return GANSynth.load(CKPT, cache=NoteCache())
 
 
+# Tolerances relative to the golden's peak: float32 rounding, amplified by pixel norms
+# and exp(), moves these fixtures' outputs by up to ~1e-4 (spectrograms) and ~2e-4
+# (audio) for the same math summed in another order; Magenta's own graph differs from
+# itself by 1.7e-4 / 3.5e-4 between oneDNN's SSE4.1 and AVX-512 kernels. A real slip (a
+# dropped bias, a wrong scale or pitch) is orders of magnitude larger.
+SPEC_TOL, AUDIO_TOL = 2e-4, 4e-4
+
+
 def _close(actual, expected, rel):
     """Max abs error relative to the golden's peak (batch size changes conv summation
     order, and pixel norms and exp() amplify float32 rounding)."""
@@ -83,8 +91,8 @@ def test_spectrograms_match_magenta(model, goldens):
     spec = model.specgrams(goldens["z"], goldens["pitches"])
     assert spec.shape == (3, 128, 1024, 2)
     stride = int(goldens["spec_frame_stride"])
-    _close(spec[:, ::stride, :, 0], goldens["specgrams"][..., 0], 1e-4)
-    _close(spec[:, ::stride, :, 1], goldens["specgrams"][..., 1], 1e-4)
+    _close(spec[:, ::stride, :, 0], goldens["specgrams"][..., 0], SPEC_TOL)
+    _close(spec[:, ::stride, :, 1], goldens["specgrams"][..., 1], SPEC_TOL)
 
 
 def test_direct_upsample_and_conv_matches_magenta_too(goldens):
@@ -93,7 +101,7 @@ def test_direct_upsample_and_conv_matches_magenta_too(goldens):
     direct = GANSynth.load(CKPT, cache=NoteCache(), upsample_conv=False)
     assert not direct.upsample_conv
     spec = direct.specgrams(goldens["z"], goldens["pitches"])
-    _close(spec[:, ::int(goldens["spec_frame_stride"])], goldens["specgrams"], 1e-4)
+    _close(spec[:, ::int(goldens["spec_frame_stride"])], goldens["specgrams"], SPEC_TOL)
 
 
 def test_bfloat16_precision_is_opt_in_and_stays_close(model, goldens):
@@ -117,13 +125,13 @@ def test_progressive_blend_matches_magenta(tmp_path, goldens):
     m = GANSynth.load(ckpt, cache=NoteCache())
     assert m.config.progress == 5.5
     spec = m.specgrams(goldens["z"][:1], goldens["pitches"][:1])
-    _close(spec[:, ::int(goldens["spec_frame_stride"])], goldens["specgrams_blend"], 1e-4)
+    _close(spec[:, ::int(goldens["spec_frame_stride"])], goldens["specgrams_blend"], SPEC_TOL)
 
 
 def test_audio_matches_magenta(model, goldens):
     waves = model.generate(goldens["z"], goldens["pitches"], use_cache=False)
     assert waves.shape == (3, 64000) and waves.dtype == np.float32
-    _close(waves, goldens["waves"], 2e-4)
+    _close(waves, goldens["waves"], AUDIO_TOL)
 
 
 def test_arrangement_matches_magenta(model, goldens, tmp_path):
@@ -148,7 +156,7 @@ def test_arrangement_matches_magenta(model, goldens, tmp_path):
     assert res["duration"] == pytest.approx(len(goldens["clip"]) / 16000)
     audio, sr = sf.read(res["path"], dtype="float32")
     assert sr == 16000 and audio.shape == goldens["clip"].shape
-    assert np.abs(audio - goldens["clip"]).max() < 2e-4 + 1 / 32768  # PCM_16 file
+    assert np.abs(audio - goldens["clip"]).max() < AUDIO_TOL + 1 / 32768  # PCM_16 file
 
 
 def test_combine_notes_matches_magenta_envelopes():
@@ -167,7 +175,7 @@ def test_combine_notes_matches_magenta_envelopes():
 def test_batch_size_independent(model, goldens):
     one = model.generate(goldens["z"], goldens["pitches"], batch_size=1, use_cache=False)
     three = model.generate(goldens["z"], goldens["pitches"], batch_size=3, use_cache=False)
-    _close(one, three, 2e-4)
+    _close(one, three, AUDIO_TOL)
     calls = model.generator_calls
     model.generate(goldens["z"], goldens["pitches"], batch_size=2, use_cache=False)
     assert model.generator_calls - calls == 2  # 3 notes at batch 2: no padding to 8
@@ -186,7 +194,7 @@ def test_cached_notes_are_shared_read_only_arrays(goldens):
     audio = m.generate(z, pitches)
     assert audio.flags.writeable and audio.shape == (3, 64000)
     np.testing.assert_array_equal(audio[1], notes[1])
-    _close(audio[:2], goldens["waves"][:2], 2e-4)
+    _close(audio[:2], goldens["waves"][:2], AUDIO_TOL)
 
 
 def test_moving_one_keyframe_rerenders_only_its_notes(tmp_path):
