@@ -578,24 +578,35 @@ def _zigzag_matmul(h: tf.Tensor, w_a: tf.Tensor, w_b: tf.Tensor, odd: bool) -> t
 def _scan_with_carry(fn, carry, elems, out_like, unroll: int = UNROLL):
     """A time loop: fn(carry, elems[t], j) -> (carry, outputs_t), j = t's place in the
     loop body (0..unroll-1). Returns the final carry and the stacked outputs (shaped like
-    `out_like` with a leading time axis). The loop body runs `unroll` steps; a second loop
-    does the steps left over."""
+    `out_like` with a leading time axis). The loop body runs `unroll` steps, reading and
+    writing them as one block; a second loop does the steps left over."""
     steps = tf.shape(tf.nest.flatten(elems)[0])[0]
+    main = steps - steps % unroll
     arrays = tf.nest.map_structure(
-        lambda t: tf.TensorArray(t.dtype, size=steps, element_shape=t.shape), out_like)
+        lambda o: tf.TensorArray(o.dtype, size=steps, element_shape=o.shape), out_like)
 
-    def loop(k, t, carry, arrays):
-        def body(t, carry, arrays):
+    def loop(k, start, stop, carry, arrays):
+        chunked = [tf.reshape(e[start:stop], tf.concat([[-1, k], tf.shape(e)[1:]], 0))
+                   for e in tf.nest.flatten(elems)]  # [n, k, ...]
+
+        def body(i, carry, arrays):
+            block = [tf.unstack(tf.gather(c, i), num=k) for c in chunked]
+            outs = []
             for j in range(k):
-                carry, out = fn(carry, tf.nest.map_structure(lambda e: e[t + j], elems), j)
-                arrays = tf.nest.map_structure(lambda a, o: a.write(t + j, o), arrays, out)
-            return t + k, carry, arrays
-        return tf.while_loop(lambda t, *_: t + k <= steps, body, (t, carry, arrays))
+                step = tf.nest.pack_sequence_as(elems, [b[j] for b in block])
+                carry, out = fn(carry, step, j)
+                outs.append(out)
+            at = tf.range(k) + (start + i * k)
+            arrays = tf.nest.map_structure(lambda a, *o: a.scatter(at, tf.stack(o)), arrays, *outs)
+            return i + 1, carry, arrays
 
-    state = loop(unroll, 0, carry, arrays)
+        n = (stop - start) // k
+        _, carry, arrays = tf.while_loop(lambda i, *_: i < n, body, (0, carry, arrays))
+        return carry, arrays
+
+    carry, arrays = loop(unroll, 0, main, carry, arrays)
     if unroll > 1:
-        state = loop(1, *state)
-    _, carry, arrays = state
+        carry, arrays = loop(1, main, steps, carry, arrays)
     return carry, tf.nest.map_structure(lambda a: a.stack(), arrays)
 
 
