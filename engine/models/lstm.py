@@ -3,10 +3,11 @@
 Kernel rows are [input; h], gate columns are [i, c~, f, o] (TF's ICFO layout), a forget
 bias of 1.0 is added at run time, no peepholes, no cell clipping.
 
-Step loops are op-dispatch bound at small batches, so a step is kept to few ops: one
-sigmoid over all four gates (the c~ quarter is computed and unused, cheaper than three
-slices), and callers that run many steps fold the forget bias into the bias once
-(`fold_forget_bias`, then `forget_bias=0`).
+Step loops are op-dispatch bound at small batches, so MusicVAE keeps a step to few ops:
+it folds the forget bias into the bias once (`fold_forget_bias`, then `forget_bias=0`),
+and that path takes one sigmoid over all four gates (the c~ quarter is computed and
+unused, cheaper than three slices). Same math; the last bits can differ from the
+reference formulation, which `forget_bias != 0` keeps.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ def lstm_gates_step(gates: tf.Tensor, c: tf.Tensor,
                     forget_bias: float = FORGET_BIAS) -> tuple[tf.Tensor, tf.Tensor]:
     """One step from precomputed pre-activations `gates` = [x, h] @ kernel + bias
     (`forget_bias=0` when the bias already holds it). Returns the new (c, h)."""
-    if forget_bias:
-        u = gates.shape[-1] // 4  # adding 0 elsewhere keeps every value bit-identical
-        gates = gates + np.repeat(np.float32([0, 0, forget_bias, 0]), u)
+    if forget_bias:  # the reference formulation (Melody RNN's goldens are this tight)
+        i, j, f, o = tf.split(gates, 4, axis=-1)
+        c = tf.sigmoid(f + forget_bias) * c + tf.sigmoid(i) * tf.tanh(j)
+        return c, tf.sigmoid(o) * tf.tanh(c)
     i, _, f, o = tf.split(tf.sigmoid(gates), 4, axis=-1)
     j = tf.split(gates, 4, axis=-1)[1]
     c = f * c + i * tf.tanh(j)
