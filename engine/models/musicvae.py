@@ -33,6 +33,9 @@ _TINY = 1e-20
 # Time steps per loop iteration: the while loop's own ops (per loop variable) are paid once
 # per UNROLL steps. 4 measured best at batch 1-8 (8 was no faster and traces slower).
 UNROLL = 4
+# Row blocks of an encoder's recurrent kernel (_zigzag_matmul). A 512-unit kernel's 1 MB
+# quarters keep oneDNN on one thread up to batch ~100 (halves: batch 2).
+ZIG_BLOCKS = 4
 
 
 # ----------------------------------------------------------------------------- weights
@@ -47,19 +50,24 @@ class _Lstm:
     w_in: tf.Tensor                  # [input, 4u] (decoder layer 0: previous-output rows)
     w_h: tf.Tensor                   # [u, 4u]
     w_z: tf.Tensor | None = None     # decoder layer 0: rows that multiply z / the embedding
+    w_h_blocks: tuple[tf.Tensor, ...] = ()  # encoders: w_h in ZIG_BLOCKS row blocks
 
 
-def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int) -> _Lstm:
+def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
+                h_blocks: int = 0) -> _Lstm:
     """Check a checkpoint kernel against its input widths (units come from the bias) and
-    split it into row blocks [*row_blocks, h]."""
+    split it into row blocks [*row_blocks, h] (and w_h into `h_blocks` more)."""
     units = bias.shape[0] // 4
     if kernel.shape != (sum(row_blocks) + units, 4 * units):
         raise ValueError(f"kernel {kernel.shape} does not fit inputs {row_blocks} + {units} units")
     bias = fold_forget_bias(bias)
     edges = np.cumsum((0,) + row_blocks)
     blocks = [tf.constant(kernel[a:b]) for a, b in zip(edges[:-1], edges[1:])]
-    return _Lstm(b=tf.constant(bias), units=units, w_in=blocks[0],
-                 w_h=tf.constant(kernel[edges[-1]:]), w_z=blocks[1] if len(blocks) > 1 else None)
+    w_h = kernel[edges[-1]:]
+    h_edges = [units * i // h_blocks for i in range(h_blocks + 1)] if h_blocks else []
+    return _Lstm(b=tf.constant(bias), units=units, w_in=blocks[0], w_h=tf.constant(w_h),
+                 w_z=blocks[1] if len(blocks) > 1 else None,
+                 w_h_blocks=tuple(tf.constant(w_h[a:b]) for a, b in zip(h_edges[:-1], h_edges[1:])))
 
 
 def _layer_step(layer: _Lstm, x: tf.Tensor, c: tf.Tensor, h: tf.Tensor):
@@ -138,7 +146,8 @@ class MusicVae:
             pair = []
             for direction in ("fw", "bw"):
                 p = ENC_LSTM.format(level=level, direction=direction)
-                pair.append(_split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], width))
+                pair.append(_split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], width,
+                                        h_blocks=ZIG_BLOCKS))
             if pair[0].units != pair[1].units:
                 raise ValueError(f"encoder level {level}: fw and bw widths differ")
             levels.append(tuple(pair))
@@ -542,13 +551,10 @@ def _run_lstm(cell: _Lstm, seq: tf.Tensor, mask: tf.Tensor | None,
     x_gates = tf.transpose(tf.einsum("btd,dg->btg", seq, cell.w_in) + cell.b, [1, 0, 2])
     zero = tf.zeros([batch, cell.units])
 
-    half = cell.units // 2
-    w_a, w_b = cell.w_h[:half], cell.w_h[half:]
-
     def step(carry, elems, j):
         c, h = carry
         g, m = elems if mask is not None else (elems, None)
-        c2, h2 = _gates_step(g + _zigzag_matmul(h, w_a, w_b, odd=j % 2 == 1), c)
+        c2, h2 = _gates_step(g + _zigzag_matmul(h, cell.w_h_blocks, odd=j % 2 == 1), c)
         if m is not None:
             c2, h2, out = tf.where(m, c2, c), tf.where(m, h2, h), tf.where(m, h2, 0.0)
         else:
@@ -560,21 +566,21 @@ def _run_lstm(cell: _Lstm, seq: tf.Tensor, mask: tf.Tensor | None,
     return (tf.transpose(out[0], [1, 0, 2]) if outputs else None), h
 
 
-def _zigzag_matmul(h: tf.Tensor, w_a: tf.Tensor, w_b: tf.Tensor, odd: bool) -> tf.Tensor:
-    """h @ [w_a; w_b], reading the two row halves in turns (a, b on even steps, b, a on odd
-    ones): the half read last is still in the core's L2 cache when the next step starts
-    with it. A 512-unit encoder's recurrent kernel (4 MB) does not fit a 2 MB L2, and read
-    in one order every step streams it all from L3 (measured: ~25% off the encoder)."""
-    h_a, h_b = tf.split(h, [w_a.shape[0], w_b.shape[0]], axis=-1)
-    if odd:
-        p_b = tf.matmul(h_b, w_b)
-        with tf.control_dependencies([p_b]):
-            p_a = tf.matmul(h_a, w_a)
-    else:
-        p_a = tf.matmul(h_a, w_a)
-        with tf.control_dependencies([p_a]):
-            p_b = tf.matmul(h_b, w_b)
-    return p_a + p_b
+def _zigzag_matmul(h: tf.Tensor, blocks: tuple[tf.Tensor, ...], odd: bool) -> tf.Tensor:
+    """h @ concat(blocks), reading the row blocks in turns (first to last on even steps,
+    last to first on odd ones): the blocks read last are still in the core's L2 cache
+    when the next step starts with them. A 512-unit encoder's recurrent kernel (4 MB) does
+    not fit a 2 MB L2, and read in one order every step streams it all from L3 (measured:
+    ~25% off the encoder)."""
+    hs = tf.split(h, [int(b.shape[0]) for b in blocks], axis=-1)
+    order = range(len(blocks) - 1, -1, -1) if odd else range(len(blocks))
+    parts: list[tf.Tensor | None] = [None] * len(blocks)
+    last: list[tf.Tensor] = []
+    for i in order:  # each product waits for the one before: the read order is the point
+        with tf.control_dependencies(last):
+            parts[i] = tf.matmul(hs[i], blocks[i])
+        last = [parts[i]]
+    return tf.add_n(parts)  # summed in block order whatever the read order
 
 
 def _scan_with_carry(fn, carry, elems, out_like, unroll: int = UNROLL):
