@@ -48,7 +48,7 @@ class _Lstm:
     b: tf.Tensor                     # [4u]
     units: int
     w_in: tf.Tensor                  # [input, 4u] (decoder layer 0: previous-output rows)
-    w_h: tf.Tensor                   # [u, 4u]
+    w_h: tf.Tensor | None            # [u, 4u]; None where kept as w_h_blocks
     w_z: tf.Tensor | None = None     # decoder layer 0: rows that multiply z / the embedding
     w_h_blocks: tuple[tf.Tensor, ...] = ()  # encoders: w_h in ZIG_BLOCKS row blocks
 
@@ -64,10 +64,13 @@ def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
     edges = np.cumsum((0,) + row_blocks)
     blocks = [tf.constant(kernel[a:b]) for a, b in zip(edges[:-1], edges[1:])]
     w_h = kernel[edges[-1]:]
-    h_edges = [units * i // h_blocks for i in range(h_blocks + 1)] if h_blocks else []
-    return _Lstm(b=tf.constant(bias), units=units, w_in=blocks[0], w_h=tf.constant(w_h),
-                 w_z=blocks[1] if len(blocks) > 1 else None,
-                 w_h_blocks=tuple(tf.constant(w_h[a:b]) for a, b in zip(h_edges[:-1], h_edges[1:])))
+    w_z = blocks[1] if len(blocks) > 1 else None
+    if h_blocks:
+        h_edges = [units * i // h_blocks for i in range(h_blocks + 1)]
+        return _Lstm(b=tf.constant(bias), units=units, w_in=blocks[0], w_h=None, w_z=w_z,
+                     w_h_blocks=tuple(tf.constant(w_h[a:b])
+                                      for a, b in zip(h_edges[:-1], h_edges[1:])))
+    return _Lstm(b=tf.constant(bias), units=units, w_in=blocks[0], w_h=tf.constant(w_h), w_z=w_z)
 
 
 def _layer_step(layer: _Lstm, x: tf.Tensor, c: tf.Tensor, h: tf.Tensor):
@@ -75,8 +78,8 @@ def _layer_step(layer: _Lstm, x: tf.Tensor, c: tf.Tensor, h: tf.Tensor):
     with the checkpoint's [x; h] kernel followed by its bias: TF's oneDNN MatMul runs a
     product on one thread only when its operands fit the L2 cache (and not when fused with
     a bias add). Split, the 256-unit decoders' products all stay on one thread, where
-    splitting them across two cores at every step cost half the decode time (cat-drums
-    decode 7.4 -> 3.9 ms at batch 1, 13.0 -> 6.6 ms at batch 8)."""
+    splitting them across two cores at every step cost half the decode time (2-core Xeon,
+    2 MB L2: cat-drums decode 7.4 -> 3.9 ms at batch 1, 13.0 -> 6.6 ms at batch 8)."""
     return _gates_step(tf.matmul(x, layer.w_in) + tf.matmul(h, layer.w_h) + layer.b, c)
 
 
@@ -428,8 +431,8 @@ class MusicVae:
         first = core.layers[0]
         z_gates = tf.matmul(emb, first.w_z) + first.b  # constant over steps
         kind = self.config.decoder
-        # One-hot free run (categorical, hierarchical cores) carries and stacks sample indices (one-hot after the loop)
-        # and adds the output bias to the noise once, not per step.
+        # One-hot free run (categorical, hierarchical cores): the loop carries and stacks
+        # sample indices (one-hot after it) and the output bias is added to the noise once.
         indices = targets is None and kind not in ("groove", "nade")
         out_b = None if indices else core.out_b
 
