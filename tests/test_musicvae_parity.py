@@ -219,7 +219,7 @@ def test_bad_shapes_are_rejected():
 
 def test_lstm_cell_matches_tf_lstm_block_cell():
     """The cell math against TF's own LSTMBlockCell op (ICFO gates, forget bias 1, no clip)."""
-    from engine.models.lstm import lstm_step
+    from engine.models.lstm import fold_forget_bias, lstm_step
 
     rng = np.random.default_rng(0)
     x, c, h = (rng.standard_normal((3, n)).astype(np.float32) for n in (5, 4, 4))
@@ -232,6 +232,27 @@ def test_lstm_cell_matches_tf_lstm_block_cell():
     c2, h2 = lstm_step(x, c, h, kernel, bias)
     np.testing.assert_allclose(c2, ref.cs, atol=1e-5)
     np.testing.assert_allclose(h2, ref.h, atol=1e-5)
+    # MusicVAE's steps: forget bias folded into the bias once, none added per step
+    c3, h3 = lstm_step(x, c, h, kernel, fold_forget_bias(bias), forget_bias=0)
+    np.testing.assert_allclose(c3, ref.cs, atol=1e-5)
+    np.testing.assert_allclose(h3, ref.h, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cat-drums_2bar_small", "groovae_2bar_humanize"])
+def test_decode_length_is_not_tied_to_the_loop_unrolling(name):
+    """Loops run UNROLL steps per iteration and the rest one by one: any length decodes
+    the same first steps."""
+    from engine.models.musicvae import UNROLL
+
+    vae = model(name)
+    z = goldens(name)["dec_z"]
+    full = vae.decode(z, length=2 * UNROLL, temperature=0)
+    for length in (1, UNROLL - 1, UNROLL + 1):
+        np.testing.assert_array_equal(vae.decode(z, length=length, temperature=0),
+                                      full[:, :length])
+    logits = vae.decode_logits(z, full)
+    np.testing.assert_allclose(vae.decode_logits(z, full[:, :UNROLL + 1]),
+                               logits[:, :UNROLL + 1], atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- slerp
