@@ -54,6 +54,7 @@ ROWS: dict[str, list[Row]] = {
         Row("mvae.sample1", "MusicVAE drums sample n=1", "s", target=3),
         Row("mvae.sample1_model", "  same, model only (no job, no converter)", "s",
             ref_key="mvae.sample1"),
+        Row("mvae.sample1_idle", "  same, each call after 100 ms idle", "s"),
         Row("mvae.sample8", "MusicVAE drums sample n=8", "s", target=3),
         Row("mvae.interp6", "MusicVAE drums interpolate 6", "s", target=3),
         Row("mvae.humanize", "GrooVAE humanize 1 pattern", "s", target=3),

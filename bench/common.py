@@ -45,12 +45,22 @@ def percentile(samples: list[float], q: float) -> float:
     return s[k]
 
 
-def measure(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict[str, Any]:
-    """Call fn `warmup` times untimed, then `repeats` times timed (seconds)."""
+# Warm-up calls for the small, fast per-call measurements (MusicVAE): TF's and oneDNN's
+# thread pools and caches take a few calls to settle on both sides.
+CALL_WARMUP = 5
+
+
+def measure(fn: Callable[[], object], repeats: int, warmup: int = 1,
+            idle: float = 0.0) -> dict[str, Any]:
+    """Call fn `warmup` times untimed, then `repeats` times timed (seconds). `idle`:
+    seconds of sleep before each timed call (a user's click after a pause, when worker
+    threads have gone to sleep), not counted."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
+        if idle:
+            time.sleep(idle)
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)

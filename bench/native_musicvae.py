@@ -11,7 +11,7 @@ import time
 
 T_START = time.perf_counter()
 
-from bench.common import emit, measure, once, quiet_tf  # noqa: E402
+from bench.common import CALL_WARMUP, emit, measure, once, quiet_tf  # noqa: E402
 
 quiet_tf()
 
@@ -55,18 +55,19 @@ def main() -> None:
     def sample(n: int):
         return lambda: run_method("drums.sample", {**drums, "n": n, "seed": next(seeds)},
                                   quiet=True)
-    r["mvae.sample1"] = measure(sample(1), args.repeats)
+    r["mvae.sample1"] = measure(sample(1), args.repeats, CALL_WARMUP)
+    r["mvae.sample1_idle"] = measure(sample(1), args.repeats, CALL_WARMUP, idle=0.1)
     model = MusicVae.load(drums["config"], args.drums)
     r["mvae.sample1_model"] = measure(
-        lambda: model.sample(1, temperature=1.0, seed=next(seeds)), args.repeats)
-    r["mvae.sample8"] = measure(sample(8), args.repeats)
+        lambda: model.sample(1, temperature=1.0, seed=next(seeds)), args.repeats, CALL_WARMUP)
+    r["mvae.sample8"] = measure(sample(8), args.repeats, CALL_WARMUP)
     a, b = random_pattern(1), random_pattern(2)
     r["mvae.interp6"] = measure(lambda: run_method(
         "drums.interpolate", {**drums, "a": a, "b": b, "steps": 6, "seed": next(seeds)},
-        quiet=True), args.repeats)
+        quiet=True), args.repeats, CALL_WARMUP)
     r["mvae.humanize"] = measure(lambda: run_method(
         "drums.humanize", {**groove, "pattern": a, "seed": next(seeds)}, quiet=True),
-        args.repeats)
+        args.repeats, CALL_WARMUP)
     emit(r)
 
 

@@ -13,7 +13,7 @@ import copy  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 
-from bench.common import emit, measure, once  # noqa: E402
+from bench.common import CALL_WARMUP, emit, measure, once  # noqa: E402
 
 
 def main() -> None:
@@ -46,19 +46,21 @@ def main() -> None:
          "mvae.load": load, "mvae.first_sample": first,
          "mvae.cold": {"median": cold, "min": cold, "max": cold, "n": 1}}
     r["mvae.sample1"] = measure(lambda: drums.sample(n=1, length=32, temperature=1.0),
-                                args.repeats)
+                                args.repeats, CALL_WARMUP)
+    r["mvae.sample1_idle"] = measure(lambda: drums.sample(n=1, length=32, temperature=1.0),
+                                     args.repeats, CALL_WARMUP, idle=0.1)
     r["mvae.sample8"] = measure(lambda: drums.sample(n=8, length=32, temperature=1.0),
-                                args.repeats)
+                                args.repeats, CALL_WARMUP)
     a, b = (common.random_drum_sequence(seed=100 + i, bars=2) for i in range(2))
     r["mvae.interp6"] = measure(lambda: drums.interpolate(a, b, num_steps=6, length=32,
-                                                          temperature=0.5), args.repeats)
+                                                          temperature=0.5), args.repeats, CALL_WARMUP)
     groove = TrainedModel(config("groovae_2bar_humanize"), batch_size=4,
                           checkpoint_dir_or_path=args.groove)
 
     def humanize():  # the GrooVAE colab: encode, then decode the sampled z
         z, _, _ = groove.encode([a])
         return groove.decode(z, length=32, temperature=1.0)
-    r["mvae.humanize"] = measure(humanize, args.repeats)
+    r["mvae.humanize"] = measure(humanize, args.repeats, CALL_WARMUP)
     emit(r)
 
 
