@@ -56,8 +56,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("sources", nargs="+", help="sound files or .npy encodings")
     s.add_argument("--out", type=Path, default=Path("."), help="folder for gen_<name>.wav")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
-                   help="bfloat16: faster on CPUs with AMX, not bit-identical to magenta")
     mixing(s)
     common(s)
     s.set_defaults(func=cmd_synth)
@@ -130,6 +128,5 @@ def cmd_synth(args: argparse.Namespace) -> int:
         mixes = [{"sources": [s], **({"stretch": args.stretch} if args.stretch else {})}
                  for s in args.sources]
         names = [f"gen_{Path(s).stem}" for s in args.sources]
-    params = {"mixes": mixes, "names": names, "seed": args.seed, "checkpoint": args.checkpoint,
-              "precision": args.precision}
+    params = {"mixes": mixes, "names": names, "seed": args.seed, "checkpoint": args.checkpoint}
     return _report(lambda: _run("nsynth.synth", params, args.out))

@@ -1,8 +1,7 @@
 """NSynth jobs: encode sounds, mix encodings, synthesize audio from mixes.
 
 Common params: `checkpoint` — a checkpoint name (default "nsynth-wavenet", resolved by
-engine.checkpoints) or a path (prefix, folder or wavenet-ckpt.tar); `precision` —
-"float32" (default: magenta's numbers) or "bfloat16" (faster batches on CPUs with AMX).
+engine.checkpoints) or a path (prefix, folder or wavenet-ckpt.tar).
 
 A *source* is a sound file (encoded through the content cache) or an `.npy` encoding
 [frames, 16]. A *mix* is `{"sources": [2-4 sources], "weights": [...]}` or
@@ -43,20 +42,16 @@ def checkpoint_path(params: dict) -> Path:
     return checkpoints.resolve(ref)
 
 
-def get_model(params: dict, encoder_only: bool = False):
-    """The loaded NSynth for params["checkpoint"] (and "precision"), reused across jobs.
-    The encoder is float32 in every precision, so encoding reuses whichever is loaded."""
+def get_model(params: dict):
+    """The loaded NSynth for params["checkpoint"], reused across jobs."""
     global _model, _model_path
     from engine.models.nsynth import NSynth
 
-    precision = params.get("precision") or "float32"
-    key = f"{checkpoint_path(params)}|{precision}"
+    key = str(checkpoint_path(params))
     with _lock:
-        if encoder_only and _model_path and _model_path.rsplit("|", 1)[0] == key.rsplit("|", 1)[0]:
-            return _model
         if _model is None or _model_path != key:
             _model, _model_path = None, None
-            _model = NSynth.load(str(checkpoint_path(params)), precision=precision)
+            _model = NSynth.load(key)
             _model_path = key
         return _model
 
@@ -94,7 +89,7 @@ def load_source(source: Any, params: dict) -> tuple[np.ndarray, bool]:
     if audio.shape[0] < 512:
         raise BadInput(f"{path} is shorter than 32 ms (512 samples at 16 kHz); NSynth needs "
                        "at least one 512-sample frame", path=str(path))
-    return get_cache().encode(get_model(params, encoder_only=True), audio)
+    return get_cache().encode(get_model(params), audio)
 
 
 def build_mix(spec: Any, params: dict) -> np.ndarray:

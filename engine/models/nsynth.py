@@ -10,10 +10,9 @@ Sizes (layers, widths) come from the checkpoint, so small test checkpoints work 
   layer keeps a ring buffer of its last 2·d inputs, so one step costs one pass through
   the layers, and the terms of its past taps are computed a block of d steps at a time
   (at batch 1 a step is bound by reading weights; this reads the past-tap half of them
-  once per d steps). The loop runs inside compiled `tf.while_loop`s in chunks of about a
-  second (XLA by default; a plain TF graph with the ring in a tf.Variable when
-  `jit_compile=False` or `precision="bfloat16"`); between chunks it reports progress and
-  honours cancellation, returning the audio made so far. One synthesis at a time per
+  once per d steps). The loop runs inside XLA-compiled `tf.while_loop`s in chunks of
+  about a second; between chunks it reports progress and honours cancellation,
+  returning the audio made so far. One synthesis at a time per
   NSynth object (the engine has a single model worker).
 
 Sampling draws u ~ U[0, 1) per step and voice from `np.random.RandomState(seed).rand`,
@@ -142,18 +141,9 @@ class NSynth:
     """The WaveNet autoencoder with its weights loaded; reusable across jobs."""
 
     def __init__(self, weights: dict[str, np.ndarray], source: str = "<weights>",
-                 key: str | None = None, jit_compile: bool = True,
-                 precision: str = "float32") -> None:
-        if precision not in ("float32", "bfloat16"):
-            raise BadRequest(f"precision is float32 or bfloat16, got {precision!r}")
+                 key: str | None = None) -> None:
         self.source = source
         self.key = key or source  # identifies the weights (encoding cache key)
-        # float32: magenta's numbers exactly. bfloat16: decoder matmuls in bf16 (AMX on
-        # recent Xeons: much faster for batches, not bit-identical to magenta); it runs as
-        # a plain TF graph, where oneDNN provides the bf16 kernels.
-        self.precision = precision
-        self._mm_dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
-        self.jit_compile = jit_compile and precision == "float32"  # False: plain TF graph
         self.sizes = sizes_from_shapes({k: tuple(v.shape) for k, v in weights.items()}, source)
         self._w = weights
         for name, shape in variable_shapes_for(self.sizes).items():
@@ -161,18 +151,15 @@ class NSynth:
         self._build_encoder()
         self._build_decoder()
         self._chunk_fns: dict[int, Callable] = {}
-        self._ring_vars: dict[int, tf.Variable] = {}
 
     @classmethod
-    def load(cls, path: str | os.PathLike, jit_compile: bool = True,
-             precision: str = "float32") -> "NSynth":
+    def load(cls, path: str | os.PathLike) -> "NSynth":
         """From a checkpoint prefix, a folder holding one, or wavenet-ckpt.tar. Reads the
         raw weights only (not the EMA shadows), like magenta's fastgen."""
         prefix = tf_checkpoint.resolve_prefix(path)
         sizes = sizes_from_shapes(tf_checkpoint.variable_shapes(prefix), str(prefix))
         weights = tf_checkpoint.read_variables(prefix, list(variable_shapes_for(sizes)))
-        return cls(weights, source=str(prefix), key=tf_checkpoint.checkpoint_key(prefix),
-                   jit_compile=jit_compile, precision=precision)
+        return cls(weights, source=str(prefix), key=tf_checkpoint.checkpoint_key(prefix))
 
     # ------------------------------------------------------------------ weights
     def _get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -273,9 +260,9 @@ class NSynth:
         # its past taps [2W, 2W], whose inputs are known d steps ahead and so are applied
         # to a whole block of steps in one matmul, and its present tap [W, 2W].
         dil_k = [g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[0][0] for i in range(L)]
-        self._past_w = [self._mm_const(k[:2].reshape(2 * W, 2 * W)) for k in dil_k]
-        self._now_w = [self._mm_const(k[2]) for k in dil_k]
-        self._res_w = [self._mm_const(g(f"res_{i + 1}", 1, W, W)[0][0, 0]) for i in range(L)]
+        self._past_w = [tf.constant(k[:2].reshape(2 * W, 2 * W)) for k in dil_k]
+        self._now_w = [tf.constant(k[2]) for k in dil_k]
+        self._res_w = [tf.constant(g(f"res_{i + 1}", 1, W, W)[0][0, 0]) for i in range(L)]
         self._res_b = [tf.constant(g(f"res_{i + 1}", 1, W, W)[1]) for i in range(L)]
         # Conditioning of every layer and of out1 in one matmul; the dilated-conv and
         # out1 biases are folded into its bias (all are added before the nonlinearity).
@@ -284,18 +271,18 @@ class NSynth:
                   + g(f"dilatedconv_{i + 1}", 3, W, 2 * W)[1] for i in range(L)]
         cw1, cb1 = g("cond_map_out1", 1, s.bottleneck, S)
         o1w, o1b = g("out1", 1, S, S)
-        self._cond_w = self._mm_const(np.concatenate(cond_w + [cw1[0, 0]], axis=1))
+        self._cond_w = tf.constant(np.concatenate(cond_w + [cw1[0, 0]], axis=1))
         self._cond_b = tf.constant(np.concatenate(cond_b + [cb1 + o1b]))
         # All skip projections (skip_start on the first residual input, skip_i on each
         # gate output) summed by one matmul over their concatenated inputs.
         ssw, ssb = g("skip_start", 1, W, S)
         skip_w = [ssw[0, 0]] + [g(f"skip_{i + 1}", 1, W, S)[0][0, 0] for i in range(L)]
         skip_b = ssb + sum(g(f"skip_{i + 1}", 1, W, S)[1] for i in range(L))
-        self._skip_w = self._mm_const(np.concatenate(skip_w, axis=0))
+        self._skip_w = tf.constant(np.concatenate(skip_w, axis=0))
         self._skip_b = tf.constant(skip_b)
-        self._out1_w = self._mm_const(o1w[0, 0])
+        self._out1_w = tf.constant(o1w[0, 0])
         lw, lb = g("logits", 1, S, NUM_CLASSES)
-        self._logits_w = self._mm_const(lw[0, 0])
+        self._logits_w = tf.constant(lw[0, 0])
         self._logits_b = tf.constant(lb)
         # Ring buffers of all dilated layers live in one [slots, B, W] tensor; layer i
         # owns 2·d_i slots from offset o_i, and slot o_i + t mod 2d holds x[t] (so, until
@@ -310,31 +297,11 @@ class NSynth:
             self._layers_at.setdefault(min(d, BLOCK), []).append(i)
         self._class_audio = tf.constant(class_to_audio_table())
 
-    def _mm_const(self, w: np.ndarray) -> tf.Tensor:
-        return tf.constant(w, dtype=self._mm_dtype)
-
-    def _mm(self, a: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
-        """a @ w in the model's matmul precision, float32 out."""
-        if w.dtype == tf.float32:
-            return tf.matmul(a, w)
-        return tf.cast(tf.matmul(tf.cast(a, w.dtype), w), tf.float32)
-
     def _initial_state(self, batch: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         ring = tf.zeros([self._num_slots, batch, self.sizes.width], tf.float32)
         start_hist = tf.zeros([batch, 2], tf.float32)  # startconv inputs x[t-2], x[t-1]
         prev = tf.zeros([batch], tf.float32)  # network input of this step (last sample)
         return ring, start_hist, prev
-
-    def _ring_variable(self, batch: int) -> tf.Variable:
-        """The plain-graph path keeps the ring buffers in a variable (one per batch size)."""
-        var = self._ring_vars.get(batch)
-        if var is None:
-            var = tf.Variable(tf.zeros([self._num_slots, batch, self.sizes.width]),
-                              trainable=False)
-            self._ring_vars[batch] = var
-        else:
-            var.assign(tf.zeros_like(var))
-        return var
 
     # The decoder runs in blocks of BLOCK steps, split recursively in halves down to
     # single steps. On entering a level of K steps from step t, every layer of dilation
@@ -353,14 +320,14 @@ class NSynth:
         x = tf.gather(ring, tf.concat([old, mid], 0))  # [2k, B, W]
         shape = tf.shape(x)
         x = tf.concat([x[:k], x[k:]], axis=2)
-        out = self._mm(tf.reshape(x, [-1, 2 * self.sizes.width]), self._past_w[i])
+        out = tf.matmul(tf.reshape(x, [-1, 2 * self.sizes.width]), self._past_w[i])
         return tf.reshape(out, [k, shape[1], 2 * self.sizes.width])
 
     def _conditioning(self, frames: tf.Tensor) -> tf.Tensor:
         """Encoding frames [B, K, 16] -> every layer's conditioning terms [B, K, C] (once per
         frame of 512 steps, not per step)."""
         shape = tf.shape(frames)
-        c = self._mm(tf.reshape(frames, [-1, self.sizes.bottleneck]), self._cond_w) + self._cond_b
+        c = tf.matmul(tf.reshape(frames, [-1, self.sizes.bottleneck]), self._cond_w) + self._cond_b
         return tf.reshape(c, [shape[0], shape[1], -1])
 
     def _step(self, ring, start_hist, x_in, t, cond, past):
@@ -372,42 +339,31 @@ class NSynth:
         taps = tf.concat([start_hist, x_in[:, None]], axis=1)  # [B, 3]
         l = tf.matmul(taps, self._start_w) + self._start_b
         start_hist = taps[:, 1:]
-        mm = self._mm
         inputs, gates = [], []
         for i in range(self.sizes.num_layers):
             inputs.append(l)
             block, t_block = past[i]
-            d = (tf.gather(block, t - t_block) + mm(l, self._now_w[i])
+            d = (tf.gather(block, t - t_block) + tf.matmul(l, self._now_w[i])
                  + cond[:, 2 * W * i: 2 * W * (i + 1)])
             z = tf.sigmoid(d[:, :W]) * tf.tanh(d[:, W:])
             gates.append(z)
             if i + 1 < self.sizes.num_layers:  # the last residual output feeds nothing
-                l = l + mm(z, self._res_w[i]) + self._res_b[i]
+                l = l + tf.matmul(z, self._res_w[i]) + self._res_b[i]
         slots = self._ring_offsets + tf.math.floormod(t, self._ring_sizes)
-        if isinstance(ring, tf.Variable):  # plain-graph path: update in place
-            ring.scatter_nd_update(slots[:, None], tf.stack(inputs))
-        else:  # XLA updates the loop-carried tensor in place
-            ring = tf.tensor_scatter_nd_update(ring, slots[:, None], tf.stack(inputs))
-        s = mm(tf.concat([inputs[0]] + gates, axis=1), self._skip_w) + self._skip_b
-        s = tf.nn.relu(mm(tf.nn.relu(s), self._out1_w) + cond[:, 2 * W * self.sizes.num_layers:])
-        logits = mm(s, self._logits_w) + self._logits_b
+        # XLA updates the loop-carried tensor in place
+        ring = tf.tensor_scatter_nd_update(ring, slots[:, None], tf.stack(inputs))
+        s = tf.matmul(tf.concat([inputs[0]] + gates, axis=1), self._skip_w) + self._skip_b
+        s = tf.nn.relu(tf.matmul(tf.nn.relu(s), self._out1_w)
+                       + cond[:, 2 * W * self.sizes.num_layers:])
+        logits = tf.matmul(s, self._logits_w) + self._logits_b
         return ring, start_hist, logits
 
     @staticmethod
     def _loop(n, body, ring, carry):
-        """for j < n: ring, carry = body(j, ring, carry), one iteration at a time (with a
-        Variable ring, step j+1 must read what step j wrote). A Variable is captured, not
-        carried."""
-        if isinstance(ring, tf.Variable):
-            def var_body(j, carry):
-                return j + 1, body(j, ring, carry)[1]
-            carry = tf.while_loop(lambda j, _: j < n, var_body, (tf.constant(0), carry),
-                                  parallel_iterations=1)[1]
-            return ring, carry
-
-        def tensor_body(j, ring, carry):
+        """for j < n: ring, carry = body(j, ring, carry), one iteration at a time."""
+        def loop_body(j, ring, carry):
             return (j + 1, *body(j, ring, carry))
-        _, ring, carry = tf.while_loop(lambda j, *_: j < n, tensor_body,
+        _, ring, carry = tf.while_loop(lambda j, *_: j < n, loop_body,
                                        (tf.constant(0), ring, carry), parallel_iterations=1)
         return ring, carry
 
@@ -431,8 +387,7 @@ class NSynth:
         if max_blocks not in self._chunk_fns:
             def chunk(ring, start_hist, prev, t0, blocks, u, frames, frame0):
                 """Run blocks·BLOCK ≤ max_blocks·BLOCK steps from sample t0. u [max steps, B]
-                float64; frames [B, K, 16] encoding frames from frame index frame0.
-                `ring` is a tensor (XLA) or a tf.Variable updated in place."""
+                float64; frames [B, K, 16] encoding frames from frame index frame0."""
                 codes = tf.zeros([max_blocks * BLOCK, tf.shape(u)[1]], tf.int32)
                 cond = self._conditioning(frames)
 
@@ -453,7 +408,7 @@ class NSynth:
                                                             t0, blocks, step)
                 return ring, start_hist, prev, codes
 
-            self._chunk_fns[max_blocks] = tf.function(chunk, jit_compile=self.jit_compile)
+            self._chunk_fns[max_blocks] = tf.function(chunk, jit_compile=True)
         return self._chunk_fns[max_blocks]
 
     def synthesize(self, encodings: np.ndarray, seed: int = 0, *,
@@ -481,8 +436,6 @@ class NSynth:
         k = max_blocks * BLOCK // HOP_LENGTH + 2  # frames one chunk can touch
         enc_padded = np.concatenate([enc, np.zeros([batch, k, enc.shape[2]], np.float32)], 1)
         ring, start_hist, prev = self._initial_state(batch)
-        if not self.jit_compile:
-            ring = self._ring_variable(batch)
         codes = np.zeros([batch, total], np.int16)
         done, blocks = 0, 1
         t_start = time.perf_counter()
@@ -522,7 +475,7 @@ class NSynth:
         enc = np.asarray(encodings, np.float32)
         enc = np.concatenate([enc, np.repeat(enc[:, -1:], 1 + blocks * BLOCK // HOP_LENGTH, 1)], 1)
 
-        @tf.function(jit_compile=self.jit_compile)
+        @tf.function(jit_compile=True)
         def run(x, enc):
             ring, start_hist, _ = self._initial_state(x.shape[0])
             cond = self._conditioning(enc)
