@@ -69,7 +69,9 @@ ROWS: dict[str, list[Row]] = {
         Row("gs.b8", "GANSynth batch 8, per note", "s", scale=8, target=2),
         Row("gs.b64", "GANSynth 64 notes, per note", "s", scale=64),
         Row("gs.arrangement", "GANSynth cs1-1pre-short.mid, whole", "s"),
-        Row("gs.peak_mem", "GANSynth peak memory, whole run", "MB"),
+        Row("gs.peak_mem", "GANSynth peak memory, whole run", "MB", target=3),
+        Row("gs.load_mem_over_import", "  after load, over each side's imports", "MB"),
+        Row("gs.peak_mem_over_import", "  whole run, over each side's imports", "MB"),
     ],
     "nsynth": [
         Row("ns.step_b1", "NSynth batch 1: 1 s of audio (extrap.)", "s", scale=1 / 16000,
@@ -221,6 +223,10 @@ class Bench:
         if self.ref:
             sec["magenta"] = run_json([self.ref_py, self._ref_script("gansynth.py"), *args],
                                       "Magenta GANSynth", self.log)
+        for out in sec.values():  # what the model adds to the process once TF is imported
+            for key in ("gs.load_mem", "gs.peak_mem"):
+                if key in out and "rss_after_import_mb" in out:
+                    out[key + "_over_import"] = out[key] - out["rss_after_import_mb"]
 
     def nsynth(self) -> None:
         steps = "64" if self.quick else "160"
