@@ -154,7 +154,7 @@ class Bench:
         self.notes: list[str] = []
         self.log = (lambda m: None) if args.silent else (lambda m: print(m, file=sys.stderr, flush=True))
         r = 2 if self.quick else None
-        self.repeats = {"musicvae": r or 10, "gansynth": 2, "nsynth": 1,
+        self.repeats = {"musicvae": r or 30, "gansynth": r or 3, "nsynth": 1,
                         "tui_cold": 1 if self.quick else 3, "presses": 12 if self.quick else 40,
                         "listen": 5 if self.quick else 20}
 
@@ -229,7 +229,7 @@ class Bench:
                     out[key + "_over_import"] = out[key] - out["rss_after_import_mb"]
 
     def nsynth(self) -> None:
-        steps = "64" if self.quick else "160"
+        steps = "64" if self.quick else "320"
         batches = "1,4" if self.quick else "1,4,16"
         sec = self.results.setdefault("nsynth", {})
         ckpt: str = "random"
