@@ -30,6 +30,9 @@ def main() -> None:
                     help="bfloat16: the opt-in bf16 convs (the orchestrator measures float32)")
     args = ap.parse_args()
 
+    from engine.memory import tune_heap
+
+    tune_heap()  # as the engine process does at start (engine/cli.py), before TF loads
     import numpy as np
     import tensorflow as tf
 

@@ -13,6 +13,7 @@ import sys
 
 from engine.commands import COMMAND_MODULES
 from engine.errors import EngineError
+from engine.memory import tune_heap
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    tune_heap()  # before TensorFlow allocates anything (engine/memory.py)
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)

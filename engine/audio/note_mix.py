@@ -56,4 +56,5 @@ def combine_notes(audio_notes: np.ndarray | Sequence[np.ndarray], start_times: n
     peak = clip.max()
     if peak > 0:
         clip /= peak
-    return (clip / 2.0).astype(np.float32)
+    clip /= 2.0  # in place: a long clip is MBs of float64
+    return clip.astype(np.float32)

@@ -25,6 +25,7 @@ import numpy as np
 from engine.audio.note_mix import combine_notes
 from engine.audio.spectral import SpecShape, melspecgrams_to_waves
 from engine.errors import BadInput, CheckpointError, JobCancelled
+from engine.memory import release_free_heap, tune_heap
 from engine.models.fastconv import upsample_conv2d, upsample_conv_kernel
 from engine.music.latent import interpolate_keyframes
 
@@ -280,6 +281,7 @@ class GANSynth:
     @classmethod
     def load(cls, ckpt_dir: str | os.PathLike, **kwargs) -> "GANSynth":
         """Read a checkpoint folder (experiment.json + stage_NNNNN/)."""
+        tune_heap()  # no-op in the engine (done at start); for in-process users
         root, prefix = find_checkpoint(ckpt_dir)
         flags = _read_flags(root)
         if flags["data_type"] != "mel" or flags["simple_arch"] or \
@@ -494,6 +496,9 @@ class GANSynth:
                     out[j] = wave
                 if use_cache:
                     self.cache.put(keys[i], wave)
+            # the batch's activations are freed: give their pages back, so that kept
+            # notes do not sit on top of a heap grown by every batch (memory.py)
+            release_free_heap()
             if progress is not None:
                 progress(min(s + bs, total), total)
         return out  # type: ignore[return-value]  # every slot filled above

@@ -1,0 +1,62 @@
+"""The C heap (glibc malloc): how freed memory goes back to the system.
+
+TensorFlow's CPU kernels and their temporaries come from malloc. By default glibc
+raises its mmap threshold (and its trim threshold with it) each time a large block
+is freed, so after the first GANSynth note every block up to 32 MB is carved from
+the heap, and freed heap pages stay resident: the per-note activations (tens of MB)
+leave holes that the process keeps for good. Measured on GANSynth's whole benchmark
+run (`python -m bench.native_gansynth`, peak RSS): 907 MB by default, ~865 MB with
+both settings below; each alone saved about half as much. Lower mmap thresholds
+(128 KB - 4 MB) saved as much but cost 3-8% of batch-8 speed (every large block
+then comes from fresh, zeroed pages).
+
+No-ops where the C library is not glibc (macOS, musl).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import threading
+
+_M_MMAP_THRESHOLD = -3  # mallopt parameter number (malloc.h)
+# glibc's largest (and its dynamic default's final) mmap threshold; setting it
+# fixes it there and keeps the trim threshold at its 128 KB default.
+_MMAP_THRESHOLD = 32 << 20
+
+_lock = threading.Lock()
+_libc: ctypes.CDLL | None = None
+_tuned = False
+
+
+def _glibc() -> ctypes.CDLL | None:
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        try:
+            lib = ctypes.CDLL(name) if name else None
+        except OSError:
+            lib = None
+        _libc = lib if lib is not None and hasattr(lib, "malloc_trim") else False  # type: ignore[assignment]
+    return _libc or None
+
+
+def tune_heap() -> None:
+    """Fix glibc's mmap threshold (once per process) so the heap top is trimmed
+    after large frees instead of being kept as a 64 MB cushion."""
+    global _tuned
+    with _lock:
+        if _tuned:
+            return
+        _tuned = True
+        libc = _glibc()
+        if libc is not None:
+            libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+
+
+def release_free_heap() -> None:
+    """Return the heap's free pages to the system (`malloc_trim`). A few ms; call it
+    after a burst of large temporaries (a GANSynth batch), not in tight loops."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
