@@ -1,14 +1,15 @@
 """The C heap (glibc malloc): how freed memory goes back to the system.
 
-TensorFlow's CPU kernels and their temporaries come from malloc. By default glibc
-raises its mmap threshold (and its trim threshold with it) each time a large block
-is freed, so after the first GANSynth note every block up to 32 MB is carved from
-the heap, and freed heap pages stay resident: the per-note activations (tens of MB)
-leave holes that the process keeps for good. Measured on GANSynth's whole benchmark
-run (`python -m bench.native_gansynth`, peak RSS): 907 MB by default, ~865 MB with
-both settings below; each alone saved about half as much. Lower mmap thresholds
-(128 KB - 4 MB) saved as much but cost 3-8% of batch-8 speed (every large block
-then comes from fresh, zeroed pages).
+Much of TensorFlow's CPU memory comes from malloc (its oneDNN allocator pools the
+large tensors itself, in regions it never returns). By default glibc raises
+its mmap threshold (and its trim threshold with it) each time a large block is
+freed, so soon every block up to 32 MB is carved from the heap and freed heap pages
+stay resident: the per-note temporaries leave holes the process keeps, and the notes
+a render keeps land on top of them. Measured on GANSynth's whole benchmark run
+(`python -m bench.native_gansynth`, peak RSS): 906 MB by default, 871 MB with both
+settings below (each alone: ~885 MB). Lower fixed thresholds (128 KB - 4 MB) saved
+nearly as much but cost 3-8% of batch-8 speed (large blocks then come from fresh,
+zeroed pages); the trim itself costs nothing measurable.
 
 No-ops where the C library is not glibc (macOS, musl).
 """
