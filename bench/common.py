@@ -7,6 +7,7 @@ process of its own (cold load times and peak memory are per process).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -95,3 +96,37 @@ def quiet_tf() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import warnings
     warnings.filterwarnings("ignore")
+
+
+# ----------------------------------------------------------------- the measuring scripts
+# Each model's native and Magenta scripts take the same command line (the orchestrator
+# calls both with one argument list) and encode the same test tone.
+
+NSYNTH_ENC_LEN = 31 * 512  # ~1 s: magenta's encoder graph needs a multiple of 512
+
+
+def nsynth_arg_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ckpt")
+    ap.add_argument("--steps", type=int, default=256)
+    ap.add_argument("--batches", default="1,4,16")
+    ap.add_argument("--repeats", type=int, default=1)
+    return ap
+
+
+def nsynth_test_tone():
+    """NSYNTH_ENC_LEN samples of a 220 Hz sine at 16 kHz, float32 (what both sides encode)."""
+    import numpy as np
+
+    t = np.arange(NSYNTH_ENC_LEN) / 16000
+    return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def gansynth_arg_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ckpt")
+    ap.add_argument("midi")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--big-repeats", type=int, default=1)
+    ap.add_argument("--secs", type=float, default=6.0, help="seconds per random instrument")
+    return ap

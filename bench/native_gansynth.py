@@ -10,22 +10,16 @@ on a 2-core CPU and needs ~5 GB).  the arrangement runs the engine's own
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from bench.common import emit, measure, once, peak_rss_mb, quiet_tf
+from bench.common import emit, gansynth_arg_parser, measure, once, peak_rss_mb, quiet_tf
 
 quiet_tf()
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("ckpt")
-    ap.add_argument("midi")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--big-repeats", type=int, default=1)
-    ap.add_argument("--secs", type=float, default=6.0, help="seconds per random instrument")
+    ap = gansynth_arg_parser()
     ap.add_argument("--precision", default="float32",
                     help="bfloat16: the opt-in bf16 convs (the orchestrator measures float32)")
     args = ap.parse_args()

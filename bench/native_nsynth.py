@@ -10,23 +10,14 @@ cancelled once N steps are done) and extrapolated to 1 s of audio (16,000 steps)
 
 from __future__ import annotations
 
-import argparse
 
-from bench.common import emit, measure, once, quiet_tf, stats
+from bench.common import (emit, measure, nsynth_arg_parser, nsynth_test_tone, once, quiet_tf,
+                          stats)
 
 quiet_tf()
 
-# ~1 s: magenta's encoder graph needs a multiple of its largest dilation (512)
-ENC_LEN = 31 * 512
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("ckpt")
-    ap.add_argument("--steps", type=int, default=256)
-    ap.add_argument("--batches", default="1,4,16")
-    ap.add_argument("--repeats", type=int, default=1)
-    args = ap.parse_args()
+    args = nsynth_arg_parser().parse_args()
 
     import numpy as np
     import tensorflow as tf
@@ -47,7 +38,7 @@ def main() -> None:
     else:
         load, model = once(lambda: NSynth.load(args.ckpt))
     r = {"tf_version": tf.__version__, "ns.load": load, "steps": args.steps}
-    audio = (0.3 * np.sin(2 * np.pi * 220 * np.arange(ENC_LEN) / 16000)).astype(np.float32)
+    audio = nsynth_test_tone()
     r["ns.encode"] = measure(lambda: model.encode(audio), max(3, args.repeats))
     frames = -(-args.steps // 512)
 

@@ -17,8 +17,8 @@ No-ops where the C library is not glibc (macOS, musl).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import threading
+from functools import cache
 
 _M_MMAP_THRESHOLD = -3  # mallopt parameter number (malloc.h)
 # glibc's largest (and its dynamic default's final) mmap threshold; setting it
@@ -26,20 +26,18 @@ _M_MMAP_THRESHOLD = -3  # mallopt parameter number (malloc.h)
 _MMAP_THRESHOLD = 32 << 20
 
 _lock = threading.Lock()
-_libc: ctypes.CDLL | None = None
 _tuned = False
 
 
+@cache
 def _glibc() -> ctypes.CDLL | None:
-    global _libc
-    if _libc is None:
-        name = ctypes.util.find_library("c")
-        try:
-            lib = ctypes.CDLL(name) if name else None
-        except OSError:
-            lib = None
-        _libc = lib if lib is not None and hasattr(lib, "malloc_trim") else False  # type: ignore[assignment]
-    return _libc or None
+    """The process's own symbols (libc is loaded already: no library search, which
+    would run `ldconfig` at every start); None where they hold no glibc malloc."""
+    try:
+        lib = ctypes.CDLL(None)
+    except OSError:
+        return None
+    return lib if hasattr(lib, "malloc_trim") and hasattr(lib, "mallopt") else None
 
 
 def tune_heap() -> None:

@@ -8,19 +8,12 @@ every call runs padded batches of 8. The arrangement is gansynth_generate.py's M
 """
 import _setup  # noqa: F401
 
-import argparse  # noqa: E402
 
-from bench.common import emit, measure, once, peak_rss_mb  # noqa: E402
+from bench.common import emit, gansynth_arg_parser, measure, once, peak_rss_mb  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("ckpt")
-    ap.add_argument("midi")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--big-repeats", type=int, default=1)
-    ap.add_argument("--secs", type=float, default=6.0, help="seconds per random instrument")
-    args = ap.parse_args()
+    args = gansynth_arg_parser().parse_args()
 
     import numpy as np
     import tensorflow.compat.v1 as tf

@@ -10,26 +10,17 @@ Encoding: load_nsynth + restore once, then the encoder's sess.run on 1 s of audi
 """
 import _setup  # noqa: F401
 
-import argparse  # noqa: E402
 import os  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from bench.common import emit, measure, stats  # noqa: E402
+from bench.common import (NSYNTH_ENC_LEN, emit, measure, nsynth_arg_parser,  # noqa: E402
+                          nsynth_test_tone, stats)
 
 SKIP = 32
 
-# ~1 s: magenta's encoder graph needs a multiple of its largest dilation (512)
-ENC_LEN = 31 * 512
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("ckpt")
-    ap.add_argument("--steps", type=int, default=256)
-    ap.add_argument("--batches", default="1,4,16")
-    ap.add_argument("--repeats", type=int, default=1)
-    args = ap.parse_args()
+    args = nsynth_arg_parser().parse_args()
 
     import numpy as np
     import tensorflow.compat.v1 as tf
@@ -37,10 +28,10 @@ def main() -> None:
     from magenta.models.nsynth.wavenet import fastgen
 
     r = {"tf_version": tf.__version__, "steps": args.steps}
-    audio = (0.3 * np.sin(2 * np.pi * 220 * np.arange(ENC_LEN) / 16000)).astype(np.float32)
+    audio = nsynth_test_tone()
     soft = tf.ConfigProto(allow_soft_placement=True)  # load_nsynth pins /gpu:0, as fastgen does
     with tf.Graph().as_default(), tf.Session(config=soft) as sess:
-        net = fastgen.load_nsynth(batch_size=1, sample_length=ENC_LEN)
+        net = fastgen.load_nsynth(batch_size=1, sample_length=NSYNTH_ENC_LEN)
         tf.train.Saver().restore(sess, args.ckpt)
         r["ns.encode"] = measure(lambda: sess.run(net["encoding"], {net["X"]: audio[None]}),
                                  max(3, args.repeats))
