@@ -8,7 +8,10 @@ import itertools
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+import msgspec
+
 from engine import errors, protocol as P
+from engine.api.base import Params, method_of
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 EventCallback = Callable[[dict[str, Any], bytes | None], None]
@@ -34,24 +37,23 @@ class Request:
         return await self._future
 
     async def cancel(self) -> None:
-        await self.client._send({"type": P.CANCEL, "id": self.id})
+        await self.client._send(P.Cancel(id=self.id))
 
-    def _deliver(self, msg: dict[str, Any]) -> bool:
+    def _deliver(self, msg: P.EngineMessage) -> bool:
         """Handle a message for this request; True when the request is finished."""
-        kind = msg.get("type")
-        if kind == P.ACCEPTED:
-            self.job, self.params = msg.get("job"), msg.get("params")
-        elif kind == P.PROGRESS:
+        if isinstance(msg, P.Accepted):
+            self.job, self.params = msg.job, msg.params
+        elif isinstance(msg, P.Progress):
             if self.on_progress is not None:
-                self.on_progress(msg)
-        elif kind == P.RESULT:
-            self.cached = bool(msg.get("cached"))
+                self.on_progress(P.as_dict(msg))
+        elif isinstance(msg, P.Result):
+            self.cached = msg.cached
             if not self._future.done():
-                self._future.set_result(msg.get("result") or {})
+                self._future.set_result(msg.result)
             return True
-        elif kind == P.ERROR:
+        elif isinstance(msg, P.Error):
             if not self._future.done():
-                self._future.set_exception(errors.from_dict(msg.get("error") or {}))
+                self._future.set_exception(errors.from_dict(msgspec.to_builtins(msg.error)))
             return True
         return False
 
@@ -97,10 +99,7 @@ class EngineClient:
         self._reader, self._writer = r, w
         self._hello = asyncio.get_running_loop().create_future()
         self._read_task = asyncio.create_task(self._read_loop())
-        hello: dict[str, Any] = {"type": P.HELLO, "v": P.PROTOCOL_VERSION, "client": self.name}
-        if token:
-            hello["token"] = token
-        await self._send(hello)
+        await self._send(P.Hello(v=P.PROTOCOL_VERSION, client=self.name, token=token or None))
         try:
             self.welcome = await asyncio.wait_for(self._hello, timeout)
         except BaseException:
@@ -108,7 +107,7 @@ class EngineClient:
             raise
         return self.welcome
 
-    async def _send(self, msg: dict[str, Any]) -> None:
+    async def _send(self, msg: P.ClientMessage) -> None:
         if not self.connected:
             raise EngineUnavailable("not connected to the engine")
         assert self._writer is not None
@@ -118,20 +117,24 @@ class EngineClient:
         except ConnectionError as e:
             raise EngineUnavailable(f"lost the engine: {e}") from None
 
-    async def start(self, method: str, params: dict[str, Any] | None = None,
+    async def start(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                     on_progress: ProgressCallback | None = None) -> Request:
-        """Send a request and return its handle at once."""
+        """Send a request and return its handle at once. `method` may be a typed params
+        struct (engine/api/), which names its method."""
+        if isinstance(method, Params):
+            method, params = method_of(method), method
+        raw = msgspec.to_builtins(params) if isinstance(params, Params) else (params or {})
         rid = f"{self.name}-{next(self._ids)}"
         req = Request(self, rid, on_progress)
         self._pending[rid] = req
         try:
-            await self._send({"type": P.REQUEST, "id": rid, "method": method, "params": params or {}})
+            await self._send(P.Request(id=rid, method=method, params=raw))
         except BaseException:
             self._pending.pop(rid, None)
             raise
         return req
 
-    async def call(self, method: str, params: dict[str, Any] | None = None,
+    async def call(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                    on_progress: ProgressCallback | None = None) -> dict[str, Any]:
         """Send a request and wait for its result (raises the engine's typed error)."""
         req = await self.start(method, params, on_progress)
@@ -152,7 +155,7 @@ class EngineClient:
         try:
             while True:
                 try:
-                    frame = await P.read_frame(self._reader)
+                    frame = await P.read_engine_frame(self._reader)
                 except P.FrameError:
                     break
                 if frame is None:
@@ -175,21 +178,19 @@ class EngineClient:
                 if asyncio.iscoroutine(res):
                     await res
 
-    def _handle(self, msg: dict[str, Any], blob: bytes | None) -> None:
-        kind = msg.get("type")
-        if kind == P.WELCOME:
+    def _handle(self, msg: P.EngineMessage, blob: bytes | None) -> None:
+        if isinstance(msg, P.Welcome):
             if self._hello is not None and not self._hello.done():
-                self._hello.set_result(msg)
+                self._hello.set_result(P.as_dict(msg))
             return
-        if kind == P.EVENT:
+        if isinstance(msg, P.Event):
             if self.on_event is not None:
-                self.on_event(msg, blob)
+                self.on_event(P.as_dict(msg), blob)
             return
-        rid = msg.get("id")
-        req = self._pending.get(str(rid)) if rid is not None else None
+        req = self._pending.get(msg.id) if msg.id is not None else None
         if req is None:
-            if kind == P.ERROR and self._hello is not None and not self._hello.done():
-                self._hello.set_exception(errors.from_dict(msg.get("error") or {}))
+            if isinstance(msg, P.Error) and self._hello is not None and not self._hello.done():
+                self._hello.set_exception(errors.from_dict(msgspec.to_builtins(msg.error)))
             return
         if req._deliver(msg):
             self._pending.pop(req.id, None)

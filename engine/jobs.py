@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import msgspec
+
 from engine import methods, paths
+from engine.api.base import Params
 from engine.context import JobContext
-from engine.errors import BadRequest, EngineError, JobCancelled
+from engine.errors import EngineError, JobCancelled
 
 # on_event(kind, payload) with kind in {"progress", "result", "error"}; called from the worker.
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -32,7 +35,7 @@ QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed"
 class Job:
     id: str
     method: str
-    params: dict[str, Any]
+    params: Params  # validated against the method's declaration
     owner: str
     on_event: EventSink
     ctx: JobContext
@@ -48,8 +51,10 @@ class Job:
                 "done": self.done, "total": self.total, "eta_s": self.eta_s, "message": self.message}
 
 
-def cache_key(method: str, params: dict[str, Any]) -> str:
-    canon = json.dumps({"m": method, "p": params}, sort_keys=True, separators=(",", ":"), default=str)
+def cache_key(method: str, params: Params) -> str:
+    """Content address of a job: the method and every parameter, defaults filled in."""
+    canon = json.dumps({"m": method, "p": msgspec.to_builtins(params)}, sort_keys=True,
+                       separators=(",", ":"))
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
@@ -73,9 +78,9 @@ class ResultCache:
         if hit is None and self.folder is not None:
             f = self.folder / f"{key}.json"
             try:
-                hit = json.loads(f.read_text())
-            except (OSError, ValueError):
-                hit = None
+                hit = methods.check_result("a cached result", json.loads(f.read_text()))
+            except (OSError, ValueError, EngineError):
+                hit = None  # unreadable, or written before results were checked
         if hit is not None and not _files_exist(hit):
             return None
         if hit is not None:
@@ -132,12 +137,12 @@ class JobRunner:
                              daemon=True).start()
 
     # -- public API ---------------------------------------------------------------------
-    def submit(self, method_name: str, params: dict[str, Any], on_event: EventSink,
+    def submit(self, method_name: str, params: Params | dict[str, Any] | None, on_event: EventSink,
                owner: str = "local") -> Job:
+        """Queue a job; raises UnknownMethod or BadRequest (params checked against the
+        method's declaration) before anything is queued."""
         m = methods.get(method_name)
-        if not isinstance(params, dict):
-            raise BadRequest("params must be a JSON object")
-        params = methods.with_seed(m, params)
+        params = methods.with_seed(m, m.validate(params))
         job_id = f"j{next(self._ids)}"
         ctx = JobContext(job_id=job_id, work_dir=self.work_root / job_id)
         job = Job(job_id, method_name, params, owner, on_event, ctx)
@@ -208,7 +213,7 @@ class JobRunner:
         job.ctx._started = started
         self.on_change()
         try:
-            result = m.func(job.params, job.ctx)
+            result = methods.check_result(job.method, m.func(job.params, job.ctx))
         except JobCancelled as e:
             self._finish(job, CANCELLED, "error", e.to_dict())
         except EngineError as e:
@@ -218,8 +223,6 @@ class JobRunner:
             self._finish(job, FAILED, "error", EngineError(
                 f"{job.method} failed: {type(e).__name__}: {e}", traceback=tb).to_dict())
         else:
-            if not isinstance(result, dict):
-                result = {"value": result}
             if key is not None and not result.get("partial"):
                 self.cache.put(key, result)
             self._finish(job, DONE, "result", {"result": result, "cached": False,

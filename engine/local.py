@@ -10,7 +10,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from typing import Any
+
 from engine import methods
+from engine.api.base import Params
 from engine.context import JobContext
 
 
@@ -27,9 +30,12 @@ def progress_bar(done: float, total: float, message: str, eta: float | None) -> 
     sys.stderr.flush()
 
 
-def run_method(name: str, params: dict, work_dir: Path | None = None, quiet: bool = False) -> dict:
+def run_method(name: str, params: Params | dict[str, Any] | None = None,
+               work_dir: Path | None = None, quiet: bool = False) -> dict:
+    """Validate params against the method's declaration, run it, check its result."""
     m = methods.get(name)
+    typed = methods.with_seed(m, m.validate(params))
     if work_dir is None:
         work_dir = Path(tempfile.mkdtemp(prefix="magstation-"))
     ctx = JobContext(job_id=f"local-{name}", work_dir=work_dir, _sink=None if quiet else progress_bar)
-    return m.func(methods.with_seed(m, params), ctx)
+    return methods.check_result(name, m.func(typed, ctx))

@@ -1,35 +1,47 @@
-"""The registry of what the engine can do. One entry per protocol method.
+"""The registry of what the engine can do: each declared method (engine/api/) bound to the
+function that runs it.
 
-Handler modules (`engine/handlers/*.py`) register functions with `@method(...)`.
+Handler modules (`engine/handlers/*.py`) implement declarations with `@method(name)`.
 They must not import TensorFlow at import time: import model code inside the
-function, which runs on the engine's worker thread.
+function, which runs on a worker thread.
 
-A job function takes `(params: dict, ctx: JobContext)` and returns a JSON-serialisable
-dict. Files it makes (WAV, MIDI) go under `ctx.work_dir` and are returned as paths.
+A job function takes `(params, ctx: JobContext)`, where params is the method's typed
+struct (already validated), and returns a JSON-serialisable dict. Files it makes (WAV,
+MIDI) go under `ctx.work_dir` and are returned as paths.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import secrets
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
+import msgspec
+
+from engine import api
+from engine.api.base import DECLARED, Declaration, Params
 from engine.context import JobContext
-from engine.errors import UnknownMethod
+from engine.errors import EngineError, UnknownMethod
 
-JobFunc = Callable[[dict, JobContext], dict]
+JobFunc = Callable[[Any, JobContext], dict]
 
 
 @dataclass(frozen=True)
 class Method:
-    name: str
+    decl: Declaration
     func: JobFunc
-    job: bool = True  # False: answered at once on the server thread (must be quick, no models)
-    cacheable: bool = True  # results keyed by (name, params) are reused
-    seeded: bool = False  # stochastic: the runner draws and records a seed when none is given
-    light: bool = False  # file work without models: runs on the light worker, never behind a render
-    doc: str = ""
+
+    name = property(lambda self: self.decl.name)
+    job = property(lambda self: self.decl.job)
+    cacheable = property(lambda self: self.decl.cacheable)
+    seeded = property(lambda self: self.decl.seeded)
+    light = property(lambda self: self.decl.light)
+    doc = property(lambda self: self.decl.doc)
+
+    def validate(self, raw: Any) -> Params:
+        return api.validate(self.decl, raw)
 
 
 REGISTRY: dict[str, Method] = {}
@@ -49,20 +61,22 @@ HANDLER_MODULES = [
 ]
 
 
-def method(name: str, *, job: bool = True, cacheable: bool = True, seeded: bool = False,
-           light: bool = False) -> Callable[[JobFunc], JobFunc]:
+def method(name: str) -> Callable[[JobFunc], JobFunc]:
+    """Implement the declared method `name` (engine/api/) with the decorated function."""
     def register(func: JobFunc) -> JobFunc:
-        REGISTRY[name] = Method(name, func, job, cacheable, seeded, light, (func.__doc__ or "").strip())
+        decl = DECLARED.get(name)
+        if decl is None:
+            raise LookupError(f"{name} is not declared in engine/api/; declare its params first")
+        REGISTRY[name] = Method(decl, func)
         return func
     return register
 
 
-def with_seed(m: Method, params: dict) -> dict:
+def with_seed(m: Method, params: Params) -> Params:
     """The params a job runs with: a stochastic method given no seed gets one drawn here,
     and the caller reports it so the result can be reproduced."""
-    params = dict(params)
-    if m.seeded and params.get("seed") is None:
-        params["seed"] = secrets.randbelow(2**31)
+    if m.seeded and getattr(params, "seed", 0) is None:
+        params = msgspec.structs.replace(params, seed=secrets.randbelow(2**31))
     return params
 
 
@@ -82,3 +96,26 @@ def get(name: str) -> Method:
     except KeyError:
         raise UnknownMethod(f"unknown method {name!r}; `magstation methods` lists them",
                             method=name) from None
+
+
+def check_result(name: str, result: Any) -> dict[str, Any]:
+    """A job's result as it may be sent: a dict of plain JSON values, every number finite.
+    Anything else is a typed error (and is never cached)."""
+    if not isinstance(result, dict):
+        result = {"value": result}
+    stack: list[tuple[Any, str]] = [(result, "")]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            raise EngineError(f"{name} produced a non-finite number ({v}) at {where.lstrip('.') or 'the result'}; "
+                              "the input probably holds out-of-range values (e.g. samples far "
+                              "beyond ±1): check or normalise the file", where=where.lstrip("."))
+        if isinstance(v, dict):
+            stack.extend((x, f"{where}.{k}") for k, x in v.items())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, f"{where}[{i}]") for i, x in enumerate(v))
+    try:
+        msgspec.json.encode(result)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise EngineError(f"{name} produced a result that cannot be sent: {e}") from None
+    return result

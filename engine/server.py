@@ -4,6 +4,7 @@ protocol in docs/protocol.md, and hands model work to the JobRunner's worker thr
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import errno
 import hmac
 import itertools
@@ -12,26 +13,31 @@ import os
 import signal
 import socket
 import time
+import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import __version__, methods, paths, player as player_mod, protocol as P
+import msgspec
+
+from engine import __version__, api, methods, paths, player as player_mod, protocol as P
+from engine.api.base import Params
+from engine.context import JobContext
 from engine.errors import (BadRequest, EngineError, ProtocolError, Unauthorized,
                            UnknownMethod)
 from engine.jobs import JobRunner
 
 log = logging.getLogger("magstation.engine")
 
-# Answered on the server's own loop at once; everything else is a job for the worker.
-SERVER_METHODS = {
-    "engine.ping": "Answer at once: is the engine alive?",
-    "engine.status": "Version, pid, uptime, clients and the queued/running jobs.",
-    "engine.methods": "Every method this engine answers, with its description.",
-    "engine.subscribe": "Receive broadcasts: topics 'jobs' (queue snapshots) and 'audio' (listeners).",
-    "engine.shutdown": "Stop the engine (running jobs are cancelled).",
-}
-TOPICS = ("jobs", "audio")
+# Limits that keep one careless or hostile client from taking the engine from others.
+HELLO_TIMEOUT_S = 10.0  # a TCP connection must say hello (with the token) this soon
+MAX_LOCAL_CLIENTS = 64  # unix-socket connections (only the owner can open them)
+MAX_TCP_CLIENTS = 32  # TCP connections, authenticated or not
+MAX_UNAUTHED = 8  # TCP connections that have not yet said hello
+AUDIO_BACKLOG_BYTES = 8 << 20  # per listener: ~47 s of 44.1 kHz float32; older audio is dropped
+REPLY_BACKLOG_BYTES = 64 << 20  # a client that reads none of its replies is disconnected
+QUICK_WORKERS = 8  # threads for quick calls (transport, library lists): file work off the loop
 
 
 class EngineAlreadyRunning(RuntimeError):
@@ -40,20 +46,64 @@ class EngineAlreadyRunning(RuntimeError):
 
 @dataclass(eq=False)
 class Client:
+    """One connection. Replies and events wait in `outbox` until its writer task sends
+    them, so a client that does not read never blocks the loop: its audio backlog is cut
+    from the oldest end, and its reply backlog is capped."""
     name: str
     writer: asyncio.StreamWriter
+    tcp: bool = False
     authed: bool = False
     topics: set[str] = field(default_factory=set)
     requests: dict[str, str] = field(default_factory=dict)  # client request id -> job id
     closed: bool = False
+    outbox: deque[tuple[bytes, float | None]] = field(default_factory=deque)  # (frame, audio seconds)
+    audio_bytes: int = 0
+    reply_bytes: int = 0
+    dropped_frames: int = 0
+    dropped_seconds: float = 0.0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    quick: asyncio.Queue[tuple[str, methods.Method, Params]] = field(default_factory=asyncio.Queue)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def send(self, msg: dict[str, Any], blob: bytes | None = None) -> None:
+    def send(self, msg: P.EngineMessage, blob: bytes | None = None,
+             audio_seconds: float | None = None) -> None:
         if self.closed:
             return
+        frame = P.encode(msg, blob)
+        self.outbox.append((frame, audio_seconds))
+        if audio_seconds is None:
+            self.reply_bytes += len(frame)
+            if self.reply_bytes > REPLY_BACKLOG_BYTES:
+                log.warning("client %s reads none of its replies; disconnecting it", self.name)
+                self.close()
+                return
+        else:
+            self.audio_bytes += len(frame)
+            self._trim_audio()
+        self.wake.set()
+
+    def _trim_audio(self) -> None:
+        """Drop the oldest audio while the backlog is over its cap (a slow listener)."""
+        if self.audio_bytes <= AUDIO_BACKLOG_BYTES:
+            return
+        kept: deque[tuple[bytes, float | None]] = deque()
+        for frame, secs in self.outbox:
+            if secs is not None and self.audio_bytes > AUDIO_BACKLOG_BYTES:
+                self.audio_bytes -= len(frame)
+                self.dropped_frames += 1
+                self.dropped_seconds += secs
+            else:
+                kept.append((frame, secs))
+        self.outbox = kept
+
+    def close(self) -> None:
+        self.closed = True
+        self.outbox.clear()
+        self.wake.set()
         try:
-            self.writer.write(P.encode({"v": P.PROTOCOL_VERSION, **msg}, blob))
-        except (ConnectionError, RuntimeError):
-            self.closed = True
+            self.writer.close()
+        except RuntimeError:
+            pass
 
 
 def check_stale_socket(path: Path) -> None:
@@ -81,18 +131,21 @@ def check_stale_socket(path: Path) -> None:
 class EngineServer:
     def __init__(self, socket_path: Path | None = None, tcp: tuple[str, int] | None = None,
                  token: str | None = None, runner: JobRunner | None = None,
-                 playback: str = "null") -> None:
+                 playback: str = "null", hello_timeout: float = HELLO_TIMEOUT_S) -> None:
         if tcp is not None and not token:
-            raise ValueError("TCP listening needs a token (--token or MAGSTATION_TOKEN)")
+            raise ValueError("TCP listening needs a token (MAGSTATION_TOKEN or --token-file)")
         self.socket_path = socket_path
         self.tcp = tcp
-        self.token = token
+        self._token = token.encode("utf-8", "surrogatepass") if token else None
+        self.hello_timeout = hello_timeout
         self.clients: set[Client] = set()
         self._names = itertools.count(1)
         self._servers: list[asyncio.AbstractServer] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = asyncio.Event()
         self._jobs_dirty = False
+        self._quick_pool = concurrent.futures.ThreadPoolExecutor(
+            QUICK_WORKERS, thread_name_prefix="magstation-quick")
         self.started = time.time()
         self.runner = runner or JobRunner(on_change=self._jobs_changed)
         if runner is not None:
@@ -143,7 +196,7 @@ class EngineServer:
 
     def request_stop(self) -> None:
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._stopped.set)
+            _call_soon(self._loop, self._stopped.set)
 
     async def close(self) -> None:
         self.runner.shutdown()
@@ -155,8 +208,10 @@ class EngineServer:
         for srv in self._servers:
             srv.close()
         for c in list(self.clients):
-            c.closed = True
-            c.writer.close()
+            c.close()
+            for t in c.tasks:
+                t.cancel()
+        self._quick_pool.shutdown(wait=False, cancel_futures=True)
         if self.socket_path is not None:
             try:
                 self.socket_path.unlink()
@@ -164,123 +219,203 @@ class EngineServer:
                 pass
 
     # -- connections --------------------------------------------------------------------
+    def _admit(self, tcp: bool) -> str | None:
+        """Why a new connection is refused, or None to let it in."""
+        local = sum(1 for c in self.clients if not c.tcp)
+        remote = [c for c in self.clients if c.tcp]
+        if not tcp:
+            return (f"too many local connections ({MAX_LOCAL_CLIENTS}); close some clients"
+                    if local >= MAX_LOCAL_CLIENTS else None)
+        if len(remote) >= MAX_TCP_CLIENTS:
+            return f"too many TCP connections ({MAX_TCP_CLIENTS}); close some listeners"
+        if sum(1 for c in remote if not c.authed) >= MAX_UNAUTHED:
+            return "too many connections waiting to say hello; try again shortly"
+        return None
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        is_tcp = isinstance(peer, tuple)
-        client = Client(name=f"c{next(self._names)}", writer=writer, authed=not is_tcp)
+        is_tcp = isinstance(writer.get_extra_info("peername"), tuple)
+        refused = self._admit(is_tcp)
+        if refused is not None:
+            writer.write(P.encode(P.Error(id=None, error=P.ErrorInfo(code="unauthorized", message=refused))))
+            writer.close()
+            return
+        client = Client(name=f"c{next(self._names)}", writer=writer, tcp=is_tcp, authed=not is_tcp)
         self.clients.add(client)
+        client.tasks = [asyncio.create_task(self._write_loop(client)),
+                        asyncio.create_task(self._quick_loop(client))]
         try:
-            while True:
+            while not client.closed:
                 try:
-                    frame = await P.read_frame(reader)
+                    line = await self._read_line(client, reader)
+                    if line is None:
+                        break
+                    self._dispatch(client, P.decode_client(line))
                 except P.FrameError as e:
-                    client.send({"type": P.ERROR, "id": None, "error": ProtocolError(str(e)).to_dict()})
+                    if not client.authed:  # garbage before hello: no second chance
+                        self._send_error(client, None, Unauthorized(
+                            f"expected a hello with the engine's token first ({e})"))
+                        break
+                    if e.request_id is not None or e.is_request:
+                        self._send_error(client, e.request_id, BadRequest(str(e)))
+                    else:
+                        self._send_error(client, None, ProtocolError(str(e)))
                     if e.fatal:
                         break
-                    continue
-                if frame is None:
-                    break
-                msg, _blob = frame
-                try:
-                    self._dispatch(client, msg)
                 except EngineError as e:
-                    client.send({"type": P.ERROR, "id": msg.get("id"), "error": e.to_dict()})
+                    self._send_error(client, getattr(e, "request_id", None), e)
                     if isinstance(e, Unauthorized):
                         break
-                await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
-            self._drop(client)
+            await self._drop(client)
 
-    def _drop(self, client: Client) -> None:
+    async def _read_line(self, client: Client, reader: asyncio.StreamReader) -> bytes | None:
+        if client.authed:
+            return await P.read_line(reader)
+        try:
+            return await asyncio.wait_for(P.read_line(reader), self.hello_timeout)
+        except asyncio.TimeoutError:
+            raise Unauthorized(f"no hello within {self.hello_timeout:g} s; connection closed") from None
+
+    async def _write_loop(self, client: Client) -> None:
+        """Send what is in the client's outbox, at the pace the client reads it."""
+        try:
+            while not client.closed:
+                await client.wake.wait()
+                client.wake.clear()
+                while client.outbox and not client.closed:
+                    if client.dropped_frames:
+                        n, secs = client.dropped_frames, client.dropped_seconds
+                        client.dropped_frames, client.dropped_seconds = 0, 0.0
+                        log.info("listener %s is slow: dropped %d audio frame(s)", client.name, n)
+                        client.writer.write(P.encode(P.Event(event="audio_dropped", dropped=n,
+                                                             seconds=round(secs, 3))))
+                    frame, secs = client.outbox.popleft()
+                    if secs is None:
+                        client.reply_bytes -= len(frame)
+                    else:
+                        client.audio_bytes -= len(frame)
+                    client.writer.write(frame)
+                    await client.writer.drain()
+        except (ConnectionError, RuntimeError):
+            client.close()
+        except asyncio.CancelledError:
+            pass
+
+    async def _quick_loop(self, client: Client) -> None:
+        """This client's quick calls, in the order sent, each on a worker thread."""
+        loop = asyncio.get_running_loop()
+        try:
+            while not client.closed:
+                rid, m, params = await client.quick.get()
+                try:
+                    result = await loop.run_in_executor(self._quick_pool, _run_quick, m, params)
+                except EngineError as e:
+                    self._send_error(client, rid, e)
+                else:
+                    client.send(P.Result(id=rid, result=result))
+                finally:
+                    client.requests.pop(rid, None)
+        except (asyncio.CancelledError, RuntimeError):
+            pass  # the client left, or the engine is stopping
+
+    async def _drop(self, client: Client) -> None:
         """A client went away: cancel its unfinished jobs; others are not affected."""
-        client.closed = True
         self.clients.discard(client)
         n = self.runner.cancel_owner(client.name)
         if n:
             log.info("client %s disconnected; cancelled %d job(s)", client.name, n)
-        try:
-            client.writer.close()
-        except RuntimeError:
-            pass
+        if not client.closed and client.outbox:
+            client.wake.set()
+            try:  # let its last replies (an unauthorized error, say) go out first
+                await asyncio.wait_for(_drained(client), 5.0)
+            except asyncio.TimeoutError:
+                pass
+        client.close()
+        for t in client.tasks:
+            t.cancel()
 
-    def _dispatch(self, client: Client, msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
-        if kind == P.HELLO:
+    def _send_error(self, client: Client, rid: str | None, e: EngineError) -> None:
+        details = e.details
+        try:
+            msgspec.json.encode(details)
+        except (TypeError, ValueError):
+            details = {k: str(v) for k, v in details.items()}
+        client.send(P.Error(id=rid, error=P.ErrorInfo(code=e.code, message=e.message,
+                                                      details=details)))
+
+    def _dispatch(self, client: Client, msg: P.ClientMessage) -> None:
+        if isinstance(msg, P.Hello):
             self._hello(client, msg)
             return
         if not client.authed:
             raise Unauthorized("send hello with the engine's token first")
-        if kind == P.REQUEST:
-            self._request(client, msg)
-        elif kind == P.CANCEL:
-            job_id = client.requests.get(str(msg.get("id")))
-            if job_id is None or not self.runner.cancel(job_id):
-                raise BadRequest(f"no running request with id {msg.get('id')!r} to cancel")
+        if isinstance(msg, P.Request):
+            rid = str(msg.id)
+            try:
+                self._request(client, rid, msg)
+            except EngineError as e:
+                e.request_id = rid  # type: ignore[attr-defined]
+                raise
         else:
-            raise ProtocolError(f"unknown message type {kind!r}; expected hello, request or cancel")
+            rid = str(msg.id)
+            job_id = client.requests.get(rid)
+            if job_id is None or not self.runner.cancel(job_id):
+                raise BadRequest(f"no running job with request id {rid!r} to cancel")
 
-    def _hello(self, client: Client, msg: dict[str, Any]) -> None:
-        v = msg.get("v")
-        if v != P.PROTOCOL_VERSION:
-            raise ProtocolError(f"protocol version {v!r} is not supported; this engine speaks "
+    def _hello(self, client: Client, msg: P.Hello) -> None:
+        if msg.v != P.PROTOCOL_VERSION:
+            raise ProtocolError(f"protocol version {msg.v!r} is not supported; this engine speaks "
                                 f"version {P.PROTOCOL_VERSION}: upgrade the client or the engine")
-        if self.token is not None and not client.authed:
-            given = msg.get("token") or ""
-            if not hmac.compare_digest(str(given), self.token):
-                raise Unauthorized("wrong or missing token; pass the engine's --token")
+        if self._token is not None and not client.authed:
+            given = (msg.token or "").encode("utf-8", "surrogatepass")
+            if not hmac.compare_digest(given, self._token):
+                raise Unauthorized("wrong or missing token; use the engine's token "
+                                   "(MAGSTATION_TOKEN or its token file)")
         client.authed = True
-        if isinstance(msg.get("client"), str):
-            client.name = f"{client.name}:{msg['client'][:32]}"
-        client.send({"type": P.WELCOME, "engine": __version__, "pid": os.getpid(),
-                     "protocol": P.PROTOCOL_VERSION, "client_id": client.name})
+        client.name = f"{client.name}:{msg.client[:32]}"
+        client.send(P.Welcome(engine=__version__, pid=os.getpid(), protocol=P.PROTOCOL_VERSION,
+                              client_id=client.name))
 
-    def _request(self, client: Client, msg: dict[str, Any]) -> None:
-        rid = msg.get("id")
-        if not isinstance(rid, (str, int)) or isinstance(rid, bool):
-            raise BadRequest("every request needs an id (a string or an integer)")
-        rid = str(rid)
-        name = msg.get("method")
-        params = msg.get("params", {})
-        if not isinstance(name, str):
-            raise BadRequest("request without a method name")
-        if not isinstance(params, dict):
-            raise BadRequest("params must be a JSON object")
+    def _request(self, client: Client, rid: str, msg: P.Request) -> None:
         if rid in client.requests:
-            raise BadRequest(f"request id {rid!r} is already in use by a running job")
-        if name in SERVER_METHODS:
-            client.send({"type": P.RESULT, "id": rid, "result": self._server_method(client, name, params),
-                         "cached": False})
+            raise BadRequest(f"request id {rid!r} is already in use by a running request")
+        decl = api.DECLARED.get(msg.method)
+        if decl is None:
+            raise UnknownMethod(f"unknown method {msg.method!r}; `magstation methods` lists them",
+                                method=msg.method)
+        if decl.server:
+            params = api.validate(decl, msg.params)
+            client.send(P.Result(id=rid, result=self._server_method(client, decl.name, params)))
             return
-        m = methods.get(name)  # raises UnknownMethod
+        m = methods.get(msg.method)
         if not m.job:
-            from engine.context import JobContext
-            client.send({"type": P.RESULT, "id": rid, "result": m.func(params, JobContext()),
-                         "cached": False})
+            client.requests[rid] = "quick"
+            client.quick.put_nowait((rid, m, m.validate(msg.params)))
             return
         loop = self._loop
         assert loop is not None
 
         def on_event(kind: str, payload: dict[str, Any]) -> None:  # worker thread
-            loop.call_soon_threadsafe(self._job_event, client, rid, kind, payload)
+            _call_soon(loop, self._job_event, client, rid, kind, payload)
 
-        job = self.runner.submit(name, params, on_event, owner=client.name)
+        job = self.runner.submit(msg.method, msg.params, on_event, owner=client.name)
         client.requests[rid] = job.id
-        client.send({"type": P.ACCEPTED, "id": rid, "job": job.id, "params": job.params,
-                     "queued": sum(1 for j in self.runner.jobs() if j.state == "queued")})
+        client.send(P.Accepted(id=rid, job=job.id, params=msgspec.to_builtins(job.params),
+                               queued=sum(1 for j in self.runner.jobs() if j.state == "queued")))
 
     def _job_event(self, client: Client, rid: str, kind: str, payload: dict[str, Any]) -> None:
         if kind == "progress":
-            client.send({"type": P.PROGRESS, "id": rid, **payload})
+            client.send(P.Progress(id=rid, **payload))
             return
         client.requests.pop(rid, None)
         if kind == "result":
-            client.send({"type": P.RESULT, "id": rid, **payload})
+            client.send(P.Result(id=rid, **payload))
         else:
-            client.send({"type": P.ERROR, "id": rid, "error": payload})
+            client.send(P.Error(id=rid, error=P.ErrorInfo(**payload)))
 
-    def _server_method(self, client: Client, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _server_method(self, client: Client, name: str, params: Params) -> dict[str, Any]:
         if name == "engine.ping":
             return {"pong": True, "time": time.time()}
         if name == "engine.status":
@@ -289,18 +424,13 @@ class EngineServer:
                     "socket": str(self.socket_path) if self.socket_path else None,
                     "tcp_port": self.tcp_port}
         if name == "engine.methods":
-            reg = methods.load_handlers()
-            return {"methods": sorted([*SERVER_METHODS, *reg]),
-                    "docs": {**SERVER_METHODS, **{k: m.doc for k, m in reg.items()}}}
+            return methods_listing()
         if name == "engine.subscribe":
-            topics = params.get("topics", [])
-            bad = [t for t in topics if t not in TOPICS] if isinstance(topics, list) else topics
-            if bad:
-                raise BadRequest(f"unknown topics {bad!r}; choose from {list(TOPICS)}")
-            client.topics = set(topics)
+            assert isinstance(params, api.system.Subscribe)
+            client.topics = set(params.topics)
             if "jobs" in client.topics:
                 asyncio.get_running_loop().call_soon(
-                    client.send, {"type": P.EVENT, "event": "jobs", "jobs": self.runner.active()})
+                    client.send, P.Event(event="jobs", jobs=self.runner.active()))
             return {"topics": sorted(client.topics)}
         if name == "engine.shutdown":
             assert self._loop is not None
@@ -319,7 +449,7 @@ class EngineServer:
             if not self._jobs_dirty:
                 continue
             self._jobs_dirty = False
-            snapshot = {"type": P.EVENT, "event": "jobs", "jobs": self.runner.active()}
+            snapshot = P.Event(event="jobs", jobs=self.runner.active())
             for c in list(self.clients):
                 if "jobs" in c.topics:
                     c.send(snapshot)
@@ -327,9 +457,10 @@ class EngineServer:
     def broadcast_audio(self, pcm: bytes, rate: int, meta: dict[str, Any]) -> int:
         """Send audio (or a transport change) to every client subscribed to 'audio'."""
         n = 0
+        seconds = len(pcm) / 4 / rate if rate else 0.0
         for c in list(self.clients):
             if "audio" in c.topics:
-                c.send({"type": P.EVENT, "event": "audio", "rate": rate, "audio": meta}, pcm)
+                c.send(P.Event(event="audio", rate=rate, audio=meta), pcm, audio_seconds=seconds)
                 n += 1
         return n
 
@@ -342,7 +473,41 @@ class EngineServer:
         if running is self._loop:
             self.broadcast_audio(pcm, rate, meta)
         else:
-            self._loop.call_soon_threadsafe(self.broadcast_audio, pcm, rate, meta)
+            _call_soon(self._loop, self.broadcast_audio, pcm, rate, meta)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, func: Any, *args: Any) -> None:
+    """Hand a call to the server's loop from another thread; a no-op once the loop has
+    closed (a job finishing while the engine stops must not raise on its worker)."""
+    try:
+        loop.call_soon_threadsafe(func, *args)
+    except RuntimeError:
+        pass
+
+
+async def _drained(client: Client) -> None:
+    while client.outbox and not client.closed:
+        await asyncio.sleep(0.01)
+
+
+def _run_quick(m: methods.Method, params: Params) -> dict[str, Any]:
+    """A quick call on a worker thread: its result, checked, or a typed error."""
+    try:
+        return methods.check_result(m.name, m.func(params, JobContext(job_id=f"quick-{m.name}")))
+    except EngineError:
+        raise
+    except Exception as e:  # a bug in a handler must not take the engine down
+        raise EngineError(f"{m.name} failed: {type(e).__name__}: {e}",
+                          traceback=traceback.format_exc(limit=8)) from None
+
+
+def methods_listing() -> dict[str, Any]:
+    """Every declared method with its one-line doc and its parameters' JSON schema."""
+    methods.load_handlers()
+    decls = sorted(api.DECLARED.values(), key=lambda d: d.name)
+    return {"methods": [d.name for d in decls],
+            "docs": {d.name: d.doc for d in decls},
+            "schemas": {d.name: msgspec.json.schema(d.params) for d in decls}}
 
 
 def run(socket_path: Path | None, tcp: tuple[str, int] | None = None, token: str | None = None,

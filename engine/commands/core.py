@@ -30,8 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help="open the workstation (the default)")
     p.set_defaults(func=lambda a: __import__("tui.app", fromlist=["run_app"]).run_app())
 
-    p = sub.add_parser("methods", help="list what the engine can do")
+    p = sub.add_parser("methods", help="list what the engine can do, with every parameter")
+    p.add_argument("method", nargs="?", help="show only this method")
+    p.add_argument("--json", action="store_true", help="print the JSON schema of the params")
     p.set_defaults(func=cmd_methods)
+
+    _add_call(sub)
 
     p = sub.add_parser("run", help="run any engine method: magstation run METHOD '{json params}'")
     p.add_argument("method")
@@ -81,14 +85,52 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return asyncio.run(talk())
 
 
+def _add_call(sub: argparse._SubParsersAction) -> None:
+    """`magstation call METHOD --param value ...`: every declared method, its options made
+    from its params struct (engine/cli_options.py)."""
+    from engine import api
+    from engine.cli_options import add_options
+
+    p = sub.add_parser("call", help="run any engine method with options made from its "
+                                    "declaration: magstation call METHOD --help")
+    p.add_argument("--engine", action="store_true",
+                   help="send it to the running engine instead of running it in this process")
+    calls = p.add_subparsers(dest="method", metavar="METHOD", required=True)
+    for decl in sorted(api.DECLARED.values(), key=lambda d: d.name):
+        if decl.server or decl.name.startswith("test."):
+            continue
+        mp = calls.add_parser(decl.name, help=decl.summary, description=decl.doc)
+        add_options(mp, decl.params)
+        mp.set_defaults(func=cmd_call, decl=decl)
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from engine.cli_options import params_from_args
+
+    params = params_from_args(args.decl.params, args)
+    return _run_and_print(args.method, params, args.engine)
+
+
 def cmd_methods(args: argparse.Namespace) -> int:
-    from engine import methods
-    from engine.server import SERVER_METHODS
-    reg = methods.load_handlers()
-    docs = {**SERVER_METHODS, **{k: m.doc for k, m in reg.items()}}
-    for name in sorted(docs):
-        doc = docs[name].splitlines()[0] if docs[name] else ""
-        print(f"{name:28s} {doc}")
+    from engine import api
+    from engine.api.base import field_help
+    from engine.server import methods_listing
+
+    listing = methods_listing()
+    names = [args.method] if args.method else listing["methods"]
+    unknown = [n for n in names if n not in api.DECLARED]
+    if unknown:
+        print(f"magstation methods: unknown method {unknown[0]!r}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({n: {"doc": listing["docs"][n], "params": listing["schemas"][n]}
+                          for n in names}, indent=2))
+        return 0
+    for name in names:
+        decl = api.DECLARED[name]
+        print(f"{name:28s} {decl.summary}")
+        for field in decl.params.__struct_fields__:
+            print(f"    {field:22s} {field_help(decl.params, field)}")
     return 0
 
 
@@ -98,19 +140,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as e:
         print(f"magstation run: params are not valid JSON: {e}", file=sys.stderr)
         return 2
-    if args.engine:
+    return _run_and_print(args.method, params, args.engine)
+
+
+def _run_and_print(method: str, params: dict, engine: bool) -> int:
+    if engine:
         from engine.client import EngineClient
 
         async def remote() -> dict:
             c = EngineClient("cli")
             await c.connect_unix(paths.default_socket_path())
             try:
-                return await c.call(args.method, params)
+                return await c.call(method, params)
             finally:
                 await c.close()
         result = asyncio.run(remote())
     else:
         from engine.local import run_method
-        result = run_method(args.method, params)
+        result = run_method(method, params)
     print(json.dumps(result, indent=2))
     return 0

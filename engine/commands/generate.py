@@ -11,69 +11,53 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine import api
+from engine.cli_options import add_options, params_from_args
 
-def _model_args(p: argparse.ArgumentParser, default_hint: str) -> None:
-    p.add_argument("--model", help=f"installed checkpoint name (default: {default_hint})")
-    p.add_argument("--checkpoint", type=Path, help="a checkpoint path instead of --model")
-    p.add_argument("--config", help="the MusicVAE config of --checkpoint")
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--seed", type=int, default=None, help="same seed, same notes (default: random)")
-    p.add_argument("-o", "--out", type=Path, default=Path("."), help="folder for the MIDI files")
+
+MODEL_FIELDS = ("model", "checkpoint", "config", "temperature", "seed")
+
+
+def _add(family: argparse._SubParsersAction, name: str, cls: type, *, extra: tuple[str, ...],
+         help_text: str, func: Any, files: str) -> argparse.ArgumentParser:
+    """A subcommand whose options come from the method's declared params."""
+    p = family.add_parser(name, help=help_text, description=cls.__doc__)
+    add_options(p, cls, only=MODEL_FIELDS + extra, short={"n": "-n"})
+    p.add_argument("-o", "--out", type=Path, default=Path("."), help=f"folder for the {files}")
     p.add_argument("--overwrite", action="store_true", help="replace files that exist")
+    p.set_defaults(func=func, method=api.method_of_class(cls), params_cls=cls)
+    return p
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     drums = sub.add_parser("drums", help="drum patterns with MusicVAE/GrooVAE").add_subparsers(
         dest="drums_cmd", metavar="ACTION", required=True)
-    p = drums.add_parser("sample", help="sample new 2-bar patterns")
-    p.add_argument("-n", type=int, default=4)
-    p.add_argument("--qpm", type=float, default=120.0)
-    _model_args(p, "cat-drums_2bar_small.lokl, else the starter model")
-    p.set_defaults(func=cmd_drums, method="drums.sample")
-    p = drums.add_parser("interpolate", help="interpolate between two 2-bar drum MIDI files")
-    p.add_argument("a", type=Path)
-    p.add_argument("b", type=Path)
-    p.add_argument("--steps", type=int, default=6)
-    _model_args(p, "cat-drums_2bar_small.hikl")
-    p.set_defaults(func=cmd_drums, method="drums.interpolate")
-    for name, what in (("humanize", "give a quantized drum MIDI human timing and dynamics"),
-                       ("tap", "turn a tapped rhythm (MIDI, any pitch) into drums")):
-        p = drums.add_parser(name, help=what)
-        p.add_argument("midi", type=Path)
-        _model_args(p, "groovae_2bar_humanize" if name == "humanize" else "groovae_2bar_tap_fixed_velocity")
-        p.set_defaults(func=cmd_drums, method=f"drums.{name}")
+    _add(drums, "sample", api.drums.Sample, extra=("n", "qpm", "same_z"), func=cmd_drums,
+         help_text="sample new 2-bar patterns", files="MIDI files")
+    p = _add(drums, "interpolate", api.drums.Interpolate, extra=("steps",), func=cmd_drums,
+             help_text="interpolate between two 2-bar drum MIDI files", files="MIDI files")
+    p.add_argument("a", type=Path, help="the first pattern (a drum MIDI file)")
+    p.add_argument("b", type=Path, help="the last pattern (a drum MIDI file)")
+    for name, cls, what in (("humanize", api.drums.Humanize, "give a quantized drum MIDI human timing and dynamics"),
+                            ("tap", api.drums.Tap, "turn a tapped rhythm (MIDI, any pitch) into drums")):
+        p = _add(drums, name, cls, extra=(), func=cmd_drums, help_text=what, files="MIDI files")
+        p.add_argument("midi", type=Path, help="the MIDI file to read (its first 2 bars)")
 
     melody = sub.add_parser("melody", help="2-bar melodies with MusicVAE").add_subparsers(
         dest="melody_cmd", metavar="ACTION", required=True)
-    p = melody.add_parser("sample", help="sample new 2-bar melodies")
-    p.add_argument("-n", type=int, default=4)
-    p.add_argument("--qpm", type=float, default=120.0)
-    _model_args(p, "cat-mel_2bar_big")
-    p.set_defaults(func=cmd_melody, method="melody.sample")
-    p = melody.add_parser("interpolate", help="interpolate between two melody MIDI files")
-    p.add_argument("a", type=Path)
-    p.add_argument("b", type=Path)
-    p.add_argument("--steps", type=int, default=6)
-    _model_args(p, "cat-mel_2bar_big")
-    p.set_defaults(func=cmd_melody, method="melody.interpolate")
+    _add(melody, "sample", api.melody.Sample, extra=("n", "qpm"), func=cmd_melody,
+         help_text="sample new 2-bar melodies", files="MIDI files")
+    p = _add(melody, "interpolate", api.melody.Interpolate, extra=("steps",), func=cmd_melody,
+             help_text="interpolate between two melody MIDI files", files="MIDI files")
+    p.add_argument("a", type=Path, help="the first melody (a MIDI file)")
+    p.add_argument("b", type=Path, help="the last melody (a MIDI file)")
     from engine.commands.melody_rnn import add_continue
 
     add_continue(melody)
 
 
 def _common(args: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = {"seed": args.seed}
-    if args.temperature is not None:
-        params["temperature"] = args.temperature
-    if args.model:
-        params["model"] = args.model
-    if args.checkpoint:
-        params["checkpoint"] = str(args.checkpoint)
-        params["config"] = args.config
-    for key in ("n", "qpm", "steps"):
-        if hasattr(args, key):
-            params[key] = getattr(args, key)
-    return params
+    return params_from_args(args.params_cls, args)
 
 
 def _drum_pattern(path: Path, tap: bool = False) -> dict[str, Any]:
@@ -119,6 +103,7 @@ def cmd_melody(args: argparse.Namespace) -> int:
     from engine.local import run_method
 
     params = {**_common(args), "folder": str(args.out), "overwrite": args.overwrite}
+    params.pop("a", None), params.pop("b", None)
     if args.method == "melody.interpolate":
         params["a"], params["b"] = str(args.a), str(args.b)
     result = run_method(args.method, params)

@@ -9,22 +9,28 @@ from typing import Any
 
 import numpy as np
 
+import msgspec
+
 from engine import player
+from engine.api import drums as api
+from engine.api.base import ModelChoice
 from engine.context import JobContext
 from engine.errors import BadRequest, OutputExists
 from engine.methods import method
-from engine.params import integer, number
-from engine.music.patterns import check_swing, grid_from_pattern, heard_sequence, pattern_from_grid
+from engine.music.patterns import grid_from_pattern, heard_sequence, pattern_from_grid
 
 # Official checkpoints first; the project's starter models when those are not installed.
 SAMPLE_MODELS = ("cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl", "starter-drums_2bar")
 INTERPOLATE_MODELS = ("cat-drums_2bar_small.hikl", "cat-drums_2bar_small.lokl", "starter-drums_2bar")
 HUMANIZE_MODELS = ("groovae_2bar_humanize", "starter-groovae_2bar_humanize")
 TAP_MODELS = ("groovae_2bar_tap_fixed_velocity",)
-TEMPERATURE_RANGE = (0.0, 2.0)
 
 
-def _load(params: dict, defaults: tuple[str, ...]):
+def _grid(p: api.Pattern, what: str):
+    return grid_from_pattern(msgspec.to_builtins(p), what)
+
+
+def _load(params: ModelChoice, defaults: tuple[str, ...]):
     from engine.models.musicvae import MusicVae
     from engine.models.resolve import resolve_model
 
@@ -62,74 +68,65 @@ def _check_steps(model, grid, what: str) -> None:
                          f"{model.max_seq_len} (2 bars of 16ths)")
 
 
-@method("drums.sample", seeded=True)
-def sample(params: dict, ctx: JobContext) -> dict:
-    """Sample n new 2-bar drum patterns at a temperature (MusicVAE cat-drums)."""
-    n = integer(params, "n", 1, 1, 64)
-    temperature = number(params, "temperature", 1.0, *TEMPERATURE_RANGE)
-    qpm = number(params, "qpm", 120.0, 20, 400)
+@method("drums.sample")
+def sample(params: api.Sample, ctx: JobContext) -> dict:
     ctx.progress(0, 2, "loading the model")
     model, name = _load(params, SAMPLE_MODELS)
     ctx.progress(1, 2, "sampling")
-    outputs, _ = model.sample(n, temperature=temperature, seed=params["seed"],
-                              same_z=bool(params.get("same_z", False)))
+    outputs, _ = model.sample(params.n, temperature=params.temperature, seed=params.seed,
+                              same_z=params.same_z)
     ctx.progress(2, 2, "done")
-    return {"patterns": _patterns_from_outputs(model, outputs, qpm), "seed": params["seed"],
-            "model": name, "temperature": temperature}
+    return {"patterns": _patterns_from_outputs(model, outputs, params.qpm), "seed": params.seed,
+            "model": name, "temperature": params.temperature}
 
 
-@method("drums.interpolate", seeded=True)
-def interpolate(params: dict, ctx: JobContext) -> dict:
-    """Interpolate from pattern a to pattern b in `steps` patterns (slerp of the encodings)."""
-    steps = integer(params, "steps", 6, 2, 16)
-    temperature = number(params, "temperature", 0.5, *TEMPERATURE_RANGE)
-    a = grid_from_pattern(params.get("a"), "pattern a")
-    b = grid_from_pattern(params.get("b"), "pattern b")
+@method("drums.interpolate")
+def interpolate(params: api.Interpolate, ctx: JobContext) -> dict:
+    a = _grid(params.a, "pattern a")
+    b = _grid(params.b, "pattern b")
     ctx.progress(0, 2, "loading the model")
     model, name = _load(params, INTERPOLATE_MODELS)
     _check_steps(model, a, "pattern a")
     _check_steps(model, b, "pattern b")
     ctx.progress(1, 2, "interpolating")
-    outputs, _ = model.interpolate(_encoder_input(model, a), _encoder_input(model, b), steps,
-                                   temperature=temperature, seed=params["seed"])
+    outputs, _ = model.interpolate(_encoder_input(model, a), _encoder_input(model, b),
+                                   params.steps, temperature=params.temperature, seed=params.seed)
     ctx.progress(2, 2, "done")
-    return {"patterns": _patterns_from_outputs(model, outputs, a.qpm), "seed": params["seed"],
-            "model": name, "temperature": temperature}
+    return {"patterns": _patterns_from_outputs(model, outputs, a.qpm), "seed": params.seed,
+            "model": name, "temperature": params.temperature}
 
 
-def _groove_job(params: dict, ctx: JobContext, defaults: tuple[str, ...], verb: str) -> dict:
-    temperature = number(params, "temperature", 1.0, *TEMPERATURE_RANGE)
-    raw = params.get("patterns") or ([params["pattern"]] if "pattern" in params else None)
+def _groove_job(params: api.Humanize | api.Tap, ctx: JobContext, defaults: tuple[str, ...],
+                verb: str) -> dict:
+    raw = params.patterns or ([params.pattern] if params.pattern is not None else None)
     if not raw:
-        raise BadRequest(f"{verb} needs a pattern (or patterns, for a chain)")
-    grids = [grid_from_pattern(p, f"pattern {i + 1}") for i, p in enumerate(raw)]
+        raise BadRequest(f"{verb} needs a pattern (or patterns, for a chain)", param="pattern")
+    grids = [_grid(p, f"pattern {i + 1}") for i, p in enumerate(raw)]
     ctx.progress(0, 2, "loading the model")
     model, name = _load(params, defaults)
     for i, g in enumerate(grids):
         _check_steps(model, g, f"pattern {i + 1}")
     ctx.progress(1, 2, verb)
     x = np.stack([_encoder_input(model, g) for g in grids])
-    outputs, _ = model.reconstruct(x, temperature=temperature, seed=params["seed"])
+    outputs, _ = model.reconstruct(x, temperature=params.temperature, seed=params.seed)
     ctx.progress(2, 2, "done")
-    return {"patterns": _patterns_from_outputs(model, outputs, grids[0].qpm), "seed": params["seed"],
-            "model": name, "temperature": temperature}
+    return {"patterns": _patterns_from_outputs(model, outputs, grids[0].qpm), "seed": params.seed,
+            "model": name, "temperature": params.temperature}
 
 
-@method("drums.humanize", seeded=True)
-def humanize(params: dict, ctx: JobContext) -> dict:
-    """Give quantized patterns human velocity and micro-timing (GrooVAE humanize)."""
+@method("drums.humanize")
+def humanize(params: api.Humanize, ctx: JobContext) -> dict:
     return _groove_job(params, ctx, HUMANIZE_MODELS, "humanizing")
 
 
-@method("drums.tap", seeded=True)
-def tap(params: dict, ctx: JobContext) -> dict:
-    """Turn a tapped rhythm (any hits, one voice) into a full drum pattern (GrooVAE tap)."""
+@method("drums.tap")
+def tap(params: api.Tap, ctx: JobContext) -> dict:
     return _groove_job(params, ctx, TAP_MODELS, "drumming")
 
 
-def _kit(params: dict):
+def _kit(params: api.Audition | api.Export):
     """The drum sounds: the shipped kit, or a SoundFont's drum preset (`soundfont`: .sf2 path)."""
-    sf2 = params.get("soundfont")
+    sf2 = params.soundfont
     if not sf2:
         return None
     path = Path(str(sf2)).expanduser()
@@ -149,42 +146,32 @@ def _soundfont_kit(path: str, mtime: int):
     return SoundFontKit(Path(path), KIT_RATE)
 
 
-def _grids(params: dict) -> list:
-    raw = params.get("patterns")
-    if not isinstance(raw, list) or not raw:
-        raise BadRequest("patterns must be a non-empty list of patterns")
-    return [grid_from_pattern(p, f"pattern {i + 1}") for i, p in enumerate(raw)]
+def _grids(params: api.Audition | api.Export) -> list:
+    return [_grid(p, f"pattern {i + 1}") for i, p in enumerate(params.patterns)]
 
 
-@method("drums.audition", job=False, cacheable=False)
-def audition(params: dict, ctx: JobContext) -> dict:
-    """Play patterns (a chain) in a loop with the shipped drum kit, at their tempo and swing.
-    With `update`, a loop that is playing swaps to the new audio without losing its place."""
+@method("drums.audition")
+def audition(params: api.Audition, ctx: JobContext) -> dict:
     from engine.audio.drum_kit import KIT_RATE, render_drums
 
     grids = _grids(params)
-    swing = check_swing(params.get("swing", 0.0))
-    ns = heard_sequence(grids, swing)
+    ns = heard_sequence(grids, params.swing)
     length = sum(g.steps * g.step_seconds for g in grids)
     audio = render_drums(ns, KIT_RATE, kit=_kit(params), seconds=length, wrap=True)
-    status = player.get().audition(audio, KIT_RATE, label=str(params.get("label") or "drums"),
-                                   loop=bool(params.get("loop", True)),
-                                   update=bool(params.get("update")))
+    status = player.get().audition(audio, KIT_RATE, label=params.label or "drums",
+                                   loop=params.loop, update=params.update)
     return {**status, "step_s": grids[0].step_seconds}
 
 
-@method("drums.import_midi", cacheable=False, light=True)
-def import_midi(params: dict, ctx: JobContext) -> dict:
-    """Read a drum MIDI file into 2-bar patterns (GM drums mapped to the 9 classes)."""
+@method("drums.import_midi")
+def import_midi(params: api.ImportMidi, ctx: JobContext) -> dict:
     from engine.music.grids import DrumGrid
     from engine.music.midi_io import read_midi
 
-    path = params.get("path")
-    if not isinstance(path, str) or not path:
-        raise BadRequest("drums.import_midi needs the path of a MIDI file")
+    path = params.path
     ns = read_midi(Path(path).expanduser(), expect_drums=True)
     grid = DrumGrid.from_sequence(ns)
-    bars = integer(params, "max_bars", 8, 2, 64)
+    bars = params.max_bars
     patterns = []
     for start in range(0, min(grid.steps, bars * 16), 32):
         hits = np.zeros((grid.hits.shape[0], 32), bool)
@@ -198,31 +185,25 @@ def import_midi(params: dict, ctx: JobContext) -> dict:
     return {"patterns": patterns, "qpm": grid.qpm, "path": str(Path(path).expanduser())}
 
 
-@method("drums.export", cacheable=False, light=True)
-def export(params: dict, ctx: JobContext) -> dict:
-    """Write patterns as MIDI (drums on channel 10, tempo and swing as heard) and, with
-    `wav`, the rendered audio (`rate` 8000-96000 Hz, `format` PCM_16/PCM_24/FLOAT), into
-    `folder`. Never overwrites unless `overwrite`."""
+@method("drums.export")
+def export(params: api.Export, ctx: JobContext) -> dict:
     from engine.audio.drum_kit import KIT_RATE, render_drums
-    from engine.audio.io import WAV_SUBTYPES, export_name, write_wav
+    from engine.audio.io import export_name, write_wav
     from engine.music.midi_io import write_midi
 
     grids = _grids(params)
-    swing = check_swing(params.get("swing", 0.0))
-    folder = params.get("folder")
-    if not isinstance(folder, str) or not folder:
-        raise BadRequest("export needs a folder")
-    folder_p = Path(folder).expanduser()
-    overwrite = bool(params.get("overwrite", False))
-    per_pattern = bool(params.get("per_pattern", False))
+    swing = params.swing
+    folder_p = Path(params.folder).expanduser()
+    overwrite = params.overwrite
+    per_pattern = params.per_pattern
     groups = [[g] for g in grids] if per_pattern else [grids]
-    model = str(params.get("model") or "drums")
-    seed = params.get("seed")
-    base = str(params.get("name") or "")
+    model = params.model or "drums"
+    seed = params.seed
+    base = params.name or ""
     planned: list[tuple[Path, list, str]] = []
     for i, group in enumerate(groups):
         label = (f"pattern{i + 1}" if per_pattern else ("chain" if len(grids) > 1 else "pattern"))
-        for kind in (["mid", "wav"] if params.get("wav") else ["mid"]):
+        for kind in (["mid", "wav"] if params.wav else ["mid"]):
             name = (f"{base}-{label}.{kind}" if base else
                     export_name("drums", model, seed, kind, label=label))
             planned.append((folder_p / name, group, kind))
@@ -230,10 +211,7 @@ def export(params: dict, ctx: JobContext) -> dict:
     if existing and not overwrite:
         raise OutputExists(f"{', '.join(existing)} already exist(s); choose another name or "
                            f"confirm overwrite", paths=existing)
-    rate = integer(params, "rate", KIT_RATE, 8000, 96000)
-    wav_format = str(params.get("format", "PCM_16"))
-    if wav_format not in WAV_SUBTYPES:  # checked before anything is written
-        raise BadRequest(f"unknown WAV sample format {wav_format!r}; use one of {WAV_SUBTYPES}")
+    rate, wav_format = params.rate, params.format
     written = []
     for n, (path, group, kind) in enumerate(planned):
         ctx.progress(n, len(planned), f"writing {path.name}")

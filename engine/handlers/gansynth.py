@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.api import gansynth as api
 from engine.context import JobContext
 from engine.errors import BadRequest, ModelNotInstalled
 from engine.fsutil import atomic_write_bytes
@@ -48,14 +49,14 @@ def _arrays(notes):
     return NoteArrays(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
 
 
-def resolve_checkpoint(params: dict) -> Path:
+def resolve_checkpoint(params: api.Render) -> Path:
     """`checkpoint` (a folder) wins; else `model` (a name such as acoustic_only) through
     engine.checkpoints, or under the checkpoints folder where that module is absent."""
     from engine import paths
 
-    if params.get("checkpoint"):
-        return Path(params["checkpoint"]).expanduser()
-    name = str(params.get("model") or DEFAULT_MODEL)
+    if params.checkpoint:
+        return Path(params.checkpoint).expanduser()
+    name = params.model or DEFAULT_MODEL
     try:
         from engine.checkpoints import resolve
     except ImportError:
@@ -84,7 +85,7 @@ def load_model(ckpt: Path, precision: str = "float32"):
     return model
 
 
-def _keyframes(params: dict, model, total_time: float) -> tuple[np.ndarray, np.ndarray]:
+def _keyframes(params: api.Render, model, total_time: float) -> tuple[np.ndarray, np.ndarray]:
     """Explicit keyframes ({"time", "z"} or {"time", "seed"}) or Magenta's evenly spaced
     random instruments, one every `secs_per_instrument` seconds (at least two).
 
@@ -92,39 +93,37 @@ def _keyframes(params: dict, model, total_time: float) -> tuple[np.ndarray, np.n
     order, which differs only for multi-track files)."""
     from engine.music.latent import keyframe_times
 
-    seed = int(params.get("seed", 0))
-    keys = params.get("keyframes")
+    seed = params.seed
+    keys = params.keyframes
     if keys:
-        times, zs = [], []
-        if not isinstance(keys, list) or not all(isinstance(k, dict) and "time" in k
-                                                 for k in keys):
-            raise BadRequest("keyframes must be a list of {time, seed} or {time, z}")
-        for k in sorted(keys, key=lambda k: float(k["time"])):
-            if times and float(k["time"]) <= times[-1]:
-                raise BadRequest(f"two keyframes at {float(k['time']):.3f} s; move one of them")
-            times.append(float(k["time"]))
-            if "z" in k:
-                z = np.asarray(k["z"], np.float32)
+        times: list[float] = []
+        zs = []
+        for k in sorted(keys, key=lambda k: k.time):
+            if times and k.time <= times[-1]:
+                raise BadRequest(f"two keyframes at {k.time:.3f} s; move one of them",
+                                 param="keyframes")
+            times.append(k.time)
+            if k.z is not None:
+                z = np.asarray(k.z, np.float32)
                 if z.shape != (model.config.latent_size,):
-                    raise BadRequest(f"keyframe z must have {model.config.latent_size} values")
+                    raise BadRequest(f"keyframe z must have {model.config.latent_size} values",
+                                     param="keyframes")
             else:
-                z = model.random_instruments(1, int(k.get("seed", seed)))[0]
+                z = model.random_instruments(1, k.seed if k.seed is not None else seed)[0]
             zs.append(z)
         if len(times) == 1:  # one keyframe: the same instrument throughout
             times.append(times[0] + 1.0)
             zs.append(zs[0])
         return np.array(times), np.stack(zs)
-    secs = float(params.get("secs_per_instrument", DEFAULT_SECS_PER_INSTRUMENT))
-    if secs <= 0:
-        raise BadRequest("secs_per_instrument must be positive")
+    secs = params.secs_per_instrument
     n = max(2, int(total_time / secs))
     return keyframe_times(total_time, n), model.random_instruments(n, seed)
 
 
 # Not cacheable by params: the MIDI file behind the path may change. Re-renders are
 # cheap anyway, the per-note cache in the model skips every unchanged note.
-@method("gansynth.render", cacheable=False)
-def render(params: dict, ctx: JobContext) -> dict:
+@method("gansynth.render")
+def render(params: api.Render, ctx: JobContext) -> dict:
     """Render a MIDI file with GANSynth. Params: midi, tracks (track numbers as
     timeline.load_midi lists them; all when absent), seed, secs_per_instrument |
     keyframes [{time, z|seed}] (the instrument is held before the first and after the
@@ -139,24 +138,18 @@ def render(params: dict, ctx: JobContext) -> dict:
     from engine.music.arrangement import played_sequence
     from engine.music.midi_io import write_midi
 
-    if not params.get("midi"):
-        raise BadRequest("gansynth.render needs `midi`: the path of a MIDI file")
-    tracks = params.get("tracks")
-    if tracks is not None and (not isinstance(tracks, list)
-                               or not all(isinstance(t, int) for t in tracks)):
-        raise BadRequest("tracks must be a list of track numbers")
-    chosen, warnings, ns = _read_chosen(params["midi"], bool(params.get("include_drums")), tracks)
+    chosen, warnings, ns = _read_chosen(params.midi, params.include_drums, params.tracks)
     notes = _arrays(chosen)
-    model = load_model(resolve_checkpoint(params), str(params.get("precision") or "float32"))
+    model = load_model(resolve_checkpoint(params), params.precision)
     key_times, key_z = _keyframes(params, model, float(notes.end_times.max()))
     result = render_arrangement(
-        model, notes, key_times, key_z, batch_size=params.get("batch_size"),
+        model, notes, key_times, key_z, batch_size=params.batch_size,
         progress=lambda done, total: ctx.progress(done, total, "rendering notes"),
-        cancelled=lambda: ctx.cancelled, hold_outside=bool(params.get("keyframes")))
+        cancelled=lambda: ctx.cancelled, hold_outside=bool(params.keyframes))
     warnings += result.warnings
 
     work_dir = Path(ctx.work_dir or ".")
-    name = params.get("output") or f"gansynth_seed{int(params.get('seed', 0))}.wav"
+    name = params.output or f"gansynth_seed{params.seed}.wav"
     buf = io.BytesIO()
     sf.write(buf, result.audio, result.sample_rate, format="WAV", subtype="PCM_16")
     out = atomic_write_bytes(work_dir / name, buf.getvalue())
@@ -172,22 +165,14 @@ def render(params: dict, ctx: JobContext) -> dict:
         "notes_cached": result.notes_cached,
         "warnings": warnings,
         "keyframe_times": [float(t) for t in key_times],
-        "seed": int(params.get("seed", 0)),
+        "seed": params.seed,
     }
 
 
-@method("gansynth.random_z", job=False, cacheable=False)
-def random_z(params: dict, ctx: JobContext) -> dict:
-    """Random instrument latents for seeds, without loading a model: `seed` (or `seeds`),
-    `latent_size` (256 for the released checkpoints). The same seed gives the same z as
-    a {time, seed} keyframe in gansynth.render, so a keyframe can be copied as its z."""
-    from engine.params import integer
-
-    size = integer(params, "latent_size", 256, 1, 4096)
-    seeds = params.get("seeds", [params.get("seed", 0)])
-    if not isinstance(seeds, list) or not seeds or not all(
-            isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**32 for s in seeds):
-        raise BadRequest("seed(s) must be whole numbers from 0 to 2**32-1")
+@method("gansynth.random_z")
+def random_z(params: api.RandomZ, ctx: JobContext) -> dict:
+    size = params.latent_size
+    seeds = params.seeds or [params.seed]
     # Model.random_instruments(1, seed)[0], without importing the model (TF).
     zs = [np.random.RandomState(s).normal(size=(1, size)).astype(np.float32)[0] for s in seeds]
     return {"z": [[float(v) for v in z] for z in zs], "seeds": seeds}

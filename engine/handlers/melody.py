@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.api import melody as api
 from engine.context import JobContext
 from engine.errors import BadRequest, OutputExists
-from engine.handlers.drums import TEMPERATURE_RANGE
 from engine.methods import method
-from engine.params import integer, number
 
 MELODY_MODELS = ("cat-mel_2bar_big",)
 NEEDS = "a 2-bar monophonic melody in 4/4 (the first 2 bars are used when longer)"
 
 
-def _load(params: dict):
+def _load(params: api.Sample | api.Interpolate):
     from engine.models.musicvae import MusicVae
     from engine.models.resolve import resolve_model
 
@@ -23,16 +22,17 @@ def _load(params: dict):
     return MusicVae.load(config, str(path)), name
 
 
-def _write(params: dict, ctx: JobContext, sequences, label: str, model: str) -> list[dict]:
+def _write(params: api.Sample | api.Interpolate, ctx: JobContext, sequences, label: str,
+           model: str) -> list[dict]:
     from engine.audio.io import export_name
     from engine.music.midi_io import write_midi
 
-    folder = Path(params["folder"]).expanduser() if params.get("folder") else ctx.work_dir
+    folder = Path(params.folder).expanduser() if params.folder else ctx.work_dir
     assert folder is not None
-    overwrite = bool(params.get("overwrite", False))
+    overwrite = params.overwrite
     files = []
     for i, ns in enumerate(sequences):
-        path = folder / export_name("melody", model, params["seed"], "mid", label=f"{label}{i + 1}")
+        path = folder / export_name("melody", model, params.seed, "mid", label=f"{label}{i + 1}")
         if path.exists() and not overwrite:
             raise OutputExists(f"{path} already exists; choose another folder or pass overwrite")
         write_midi(ns, path)
@@ -51,43 +51,37 @@ def _melody_input(model, path: str):
     return tensors.inputs[0]
 
 
-@method("melody.sample", seeded=True)
-def sample(params: dict, ctx: JobContext) -> dict:
+@method("melody.sample")
+def sample(params: api.Sample, ctx: JobContext) -> dict:
     """Sample n 2-bar melodies at a temperature; writes one MIDI file each."""
     from engine.music.converters import converter_for
 
-    n = integer(params, "n", 1, 1, 64)
-    temperature = number(params, "temperature", 1.0, *TEMPERATURE_RANGE)
-    qpm = number(params, "qpm", 120.0, 20, 400)
+    n, temperature, qpm = params.n, params.temperature, params.qpm
     ctx.progress(0, 2, "loading the model")
     model, name = _load(params)
     ctx.progress(1, 2, "sampling")
-    outputs, _ = model.sample(n, temperature=temperature, seed=params["seed"])
+    outputs, _ = model.sample(n, temperature=temperature, seed=params.seed)
     seqs = converter_for(model.config.name).from_tensors(outputs, qpm=qpm)
     files = _write(params, ctx, seqs, "sample", name)
     ctx.progress(2, 2, "done")
-    return {"files": files, "seed": params["seed"], "model": name, "temperature": temperature}
+    return {"files": files, "seed": params.seed, "model": name, "temperature": temperature}
 
 
-@method("melody.interpolate", seeded=True)
-def interpolate(params: dict, ctx: JobContext) -> dict:
+@method("melody.interpolate")
+def interpolate(params: api.Interpolate, ctx: JobContext) -> dict:
     """Interpolate between two melody MIDI files (a, b) in `steps` melodies."""
     from engine.music.converters import converter_for
     from engine.music.midi_io import read_midi
     from engine.music.sequences import qpm_of
 
-    steps = integer(params, "steps", 6, 2, 16)
-    temperature = number(params, "temperature", 0.5, *TEMPERATURE_RANGE)
-    for key in ("a", "b"):
-        if not isinstance(params.get(key), str):
-            raise BadRequest(f"melody.interpolate needs `{key}`: the path of a MIDI file")
+    steps, temperature = params.steps, params.temperature
     ctx.progress(0, 2, "loading the model")
     model, name = _load(params)
-    a, b = _melody_input(model, params["a"]), _melody_input(model, params["b"])
+    a, b = _melody_input(model, params.a), _melody_input(model, params.b)
     ctx.progress(1, 2, "interpolating")
-    outputs, _ = model.interpolate(a, b, steps, temperature=temperature, seed=params["seed"])
-    qpm = qpm_of(read_midi(params["a"]))
+    outputs, _ = model.interpolate(a, b, steps, temperature=temperature, seed=params.seed)
+    qpm = qpm_of(read_midi(params.a))
     seqs = converter_for(model.config.name).from_tensors(outputs, qpm=qpm)
     files = _write(params, ctx, seqs, "step", name)
     ctx.progress(2, 2, "done")
-    return {"files": files, "seed": params["seed"], "model": name, "temperature": temperature}
+    return {"files": files, "seed": params.seed, "model": name, "temperature": temperature}

@@ -10,14 +10,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from engine.api import melody as api
 from engine.context import JobContext
 from engine.errors import BadRequest, OutputExists
 from engine.methods import method
-from engine.params import integer, number
 
 MELODY_RNN_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn")
-TEMPERATURE_RANGE = (0.01, 5.0)
-MAX_STEPS = 16 * 64
 
 
 @functools.lru_cache(maxsize=4)
@@ -27,14 +25,14 @@ def _load_cached(path: str, mtime: float, size: int, config: str | None, name: s
     return MelodyRnn.load(path, config, name)
 
 
-def load_model(params: dict):
+def load_model(params: api.Continue):
     """The MelodyRnn for `checkpoint` (a .mag path, config from the bundle unless `config`)
     or `model` (an installed name), else the first installed default."""
     from engine.models.resolve import resolve_model
 
-    if params.get("checkpoint"):
-        path = Path(str(params["checkpoint"])).expanduser()
-        config, name = params.get("config"), params.get("model") or path.stem
+    if params.checkpoint:
+        path = Path(params.checkpoint).expanduser()
+        config, name = params.config, params.model or path.stem
         if not path.is_file():
             raise BadRequest(f"{path}: no such .mag bundle")
     else:
@@ -43,59 +41,54 @@ def load_model(params: dict):
     return _load_cached(str(path), st.st_mtime, st.st_size, config, name)
 
 
-def _primer(params: dict):
+def _primer(params: api.Continue):
     from engine.models.melody_rnn import sequence_from_notes
     from engine.music.midi_io import read_midi
 
-    primer = params.get("primer")
-    if isinstance(primer, str):
-        return read_midi(primer)
-    if isinstance(primer, list) and primer:
-        qpm = number(params, "qpm", 120.0, 20, 400)
-        return sequence_from_notes(primer, qpm)
-    raise BadRequest("melody.continue needs `primer`: a MIDI file path, or notes as "
-                     "[start, end, pitch, velocity] lists (seconds) with `qpm`")
+    if isinstance(params.primer, str):
+        return read_midi(params.primer)
+    return sequence_from_notes(params.primer, params.qpm)
 
 
-def _steps(params: dict) -> int:
-    if params.get("steps") is not None and params.get("bars") is not None:
-        raise BadRequest("give `bars` or `steps`, not both")
-    if params.get("steps") is not None:
-        return integer(params, "steps", 64, 1, MAX_STEPS)
-    return 16 * integer(params, "bars", 4, 1, MAX_STEPS // 16)
+def _steps(params: api.Continue) -> int:
+    if params.steps is not None and params.bars is not None:
+        raise BadRequest("give `bars` or `steps`, not both", param="steps")
+    if params.steps is not None:
+        return params.steps
+    return 16 * (params.bars if params.bars is not None else 4)
 
 
-def _output_path(params: dict, ctx: JobContext, model: str) -> Path:
+def _output_path(params: api.Continue, ctx: JobContext, model: str) -> Path:
     from engine.audio.io import export_name
 
-    if params.get("path"):
-        path = Path(str(params["path"])).expanduser()
+    if params.path:
+        path = Path(params.path).expanduser()
     else:
-        folder = Path(params["folder"]).expanduser() if params.get("folder") else ctx.work_dir
+        folder = Path(params.folder).expanduser() if params.folder else ctx.work_dir
         assert folder is not None
-        path = folder / export_name("melody", model, params["seed"], "mid", label="continue")
-    if path.exists() and not params.get("overwrite", False):
+        path = folder / export_name("melody", model, params.seed, "mid", label="continue")
+    if path.exists() and not params.overwrite:
         raise OutputExists(f"{path} already exists; choose another name or pass overwrite")
     return path
 
 
-@method("melody.continue", seeded=True)
-def continue_melody(params: dict, ctx: JobContext) -> dict:
+@method("melody.continue")
+def continue_melody(params: api.Continue, ctx: JobContext) -> dict:
     """Continue a primer melody for `bars` (default 4) or `steps` 16th notes."""
     from engine.music.midi_io import write_midi
 
     steps = _steps(params)
-    temperature = number(params, "temperature", 1.0, *TEMPERATURE_RANGE)
+    temperature = params.temperature
     primer = _primer(params)
     ctx.progress(0, 2, "loading the model")
     model = load_model(params)
     out = _output_path(params, ctx, model.name)
     ctx.progress(1, 2, "generating")
     result = model.continue_sequence(
-        primer, steps, temperature, params["seed"],
+        primer, steps, temperature, params.seed,
         progress=lambda done, total: ctx.progress(1 + done / max(total, 1), 2, "generating"))
     write_midi(result.sequence, out)
     ctx.progress(2, 2, "done")
     return {"notes": result.note_rows(), "file": str(out), "warnings": result.warnings,
-            "seed": params["seed"], "model": model.name, "config": model.config,
+            "seed": params.seed, "model": model.name, "config": model.config,
             "temperature": temperature, "steps": steps, "start_time": result.start_time}

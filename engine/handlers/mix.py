@@ -18,14 +18,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from engine.api import mix as api
+from engine.api import nsynth as nsynth_api
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest
+from engine.errors import BadInput
 from engine.methods import method
 from engine.store import get_store
 
 RENDER_METHOD = "nsynth.synth"
 MAX_PLOT_COLUMNS = 64
-RECIPE_KEYS = ("sources", "weights", "xy", "stretch", "seed", "model", "checkpoint")
 KEEP_TAGS = ("nsynth", "mix")
 
 
@@ -44,18 +47,14 @@ def plot_columns(enc: Any, columns: int = MAX_PLOT_COLUMNS) -> list[list[float]]
     return rows
 
 
-@method("mix.encode", cacheable=False)
-def encode(params: dict, ctx: JobContext) -> dict:
-    """nsynth.encode (`sounds`, `checkpoint`) whose results also carry `plot`: each
-    encoding as 16 rows × at most `columns` (default 64) time-averaged values."""
+@method("mix.encode")
+def encode(params: api.Encode, ctx: JobContext) -> dict:
     import numpy as np
 
     from engine.handlers import nsynth
 
-    columns = params.get("columns", MAX_PLOT_COLUMNS)
-    if not isinstance(columns, int) or isinstance(columns, bool) or not 1 <= columns <= 1024:
-        raise BadRequest(f"columns must be an integer from 1 to 1024, got {columns!r}")
-    result = nsynth.encode(params, ctx)
+    columns = params.columns
+    result = nsynth.encode(nsynth_api.Encode(sounds=params.sounds, checkpoint=params.checkpoint), ctx)
     for item in result["encodings"]:
         enc = np.load(item["npy_path"], allow_pickle=False)
         item["plot"] = plot_columns(enc, columns)
@@ -63,16 +62,9 @@ def encode(params: dict, ctx: JobContext) -> dict:
     return result
 
 
-def _clean_recipe(recipe: Any) -> dict[str, Any]:
-    if not isinstance(recipe, dict):
-        raise BadRequest(f"recipe must be an object with sources, weights|xy, stretch, seed, "
-                         f"model; got {recipe!r}")
-    sources = recipe.get("sources")
-    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
-        raise BadRequest("recipe.sources must be a list of sound paths")
-    if not isinstance(recipe.get("seed"), int):
-        raise BadRequest(f"recipe.seed must be the integer seed of the render, got {recipe.get('seed')!r}")
-    return {k: recipe[k] for k in RECIPE_KEYS if recipe.get(k) is not None}
+def _clean_recipe(recipe: api.Recipe) -> dict[str, Any]:
+    """The recipe as stored and hashed: its set fields only."""
+    return {k: v for k, v in msgspec.structs.asdict(recipe).items() if v is not None}
 
 
 def recipe_key(recipe: dict[str, Any]) -> str:
@@ -92,29 +84,25 @@ def synth_params(recipe: dict[str, Any], name: str = "mix") -> dict[str, Any]:
     return params
 
 
-@method("mix.keep", cacheable=False, light=True)
-def keep(params: dict, ctx: JobContext) -> dict:
+@method("mix.keep")
+def keep(params: api.Keep, ctx: JobContext) -> dict:
     """Save the rendered WAV at `wav_path` into your library as `name` (tagged nsynth,
     mix) with its `recipe`, so `mix.recipes` can list it and it can be rendered again."""
     from engine import library
     from engine.audio.io import read_audio
 
-    wav = params.get("wav_path")
-    if not isinstance(wav, str) or not wav:
-        raise BadRequest("mix.keep needs `wav_path`: the rendered WAV to keep")
+    wav = params.wav_path
     if not Path(wav).is_file():
         raise BadInput(f"{wav}: the render is gone (job folders are cleaned up); render the "
                        "mix again and keep it then", path=wav)
-    recipe = _clean_recipe(params.get("recipe"))
-    name = params.get("name") or "nsynth-mix"
-    if not isinstance(name, str):
-        raise BadRequest(f"name must be a string, got {name!r}")
+    recipe = _clean_recipe(params.recipe)
+    name = params.name
     samples, rate = read_audio(Path(wav))
     store = get_store()
     sound = library.keep_sound(store, samples, rate, name, tags=KEEP_TAGS)
     key = recipe_key(recipe)
     store.put_render(key, RENDER_METHOD, recipe, sound.path, model=recipe.get("model"), rate=rate)
-    partial = bool(params.get("partial", False))
+    partial = params.partial
     store.add_history("mix.keep", recipe, {"path": sound.path, "key": key, "partial": partial,
                                            "seconds": len(samples) / rate},
                       seed=recipe["seed"], model=recipe.get("model"))
@@ -134,24 +122,14 @@ def kept_recipes(limit: int = 200) -> list[dict[str, Any]]:
     return [_kept({**dict(r), "params": json.loads(r["params"])}) for r in rows]
 
 
-@method("mix.recipes", job=False, cacheable=False)
-def recipes(params: dict, ctx: JobContext) -> dict:
-    """The kept mixes (newest first, at most `limit`): path, recipe, model, created,
-    whether the file still exists."""
-    limit = params.get("limit", 200)
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
-        raise BadRequest(f"limit must be an integer from 1 to 10000, got {limit!r}")
-    return {"recipes": kept_recipes(limit)}
+@method("mix.recipes")
+def recipes(params: api.Recipes, ctx: JobContext) -> dict:
+    return {"recipes": kept_recipes(params.limit)}
 
 
-@method("mix.recipe", job=False, cacheable=False)
-def recipe(params: dict, ctx: JobContext) -> dict:
-    """The recipe kept with the library sound at `path`, and the nsynth.synth params that
-    render it again (`synth_params`)."""
-    path = params.get("path")
-    if not isinstance(path, str) or not path:
-        raise BadRequest("mix.recipe needs `path`: a sound kept from the mix pane")
-    p = str(Path(path).expanduser())
+@method("mix.recipe")
+def recipe(params: api.RecipeOf, ctx: JobContext) -> dict:
+    p = str(Path(params.path).expanduser())
     row = get_store().db.execute(
         "SELECT * FROM renders WHERE method = ? AND path = ? ORDER BY created DESC LIMIT 1",
         (RENDER_METHOD, p)).fetchone()

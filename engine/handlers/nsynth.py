@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from engine.api import nsynth as api
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest, JobCancelled
 from engine.methods import method
 
 DEFAULT_CHECKPOINT = "nsynth-wavenet"
-MAX_BATCH = 16
 
 _lock = threading.Lock()
 _model: Any = None  # the last NSynth loaded (one full model is ~240 MB)
@@ -31,10 +31,9 @@ _model_path: str | None = None
 _cache: Any = None
 
 
-def checkpoint_path(params: dict) -> Path:
-    ref = params.get("checkpoint") or DEFAULT_CHECKPOINT
-    if not isinstance(ref, str):
-        raise BadRequest(f"checkpoint must be a name or a path, got {ref!r}")
+def checkpoint_path(params: Any) -> Path:
+    """`params.checkpoint` (a name or a path) or the default NSynth checkpoint."""
+    ref = getattr(params, "checkpoint", None) or DEFAULT_CHECKPOINT
     p = Path(ref).expanduser()
     if p.exists() or Path(ref + ".index").exists() or "/" in ref:
         return p
@@ -42,8 +41,8 @@ def checkpoint_path(params: dict) -> Path:
     return checkpoints.resolve(ref)
 
 
-def get_model(params: dict):
-    """The loaded NSynth for params["checkpoint"], reused across jobs."""
+def get_model(params: Any):
+    """The loaded NSynth for params.checkpoint, reused across jobs."""
     global _model, _model_path
     from engine.models.nsynth import NSynth
 
@@ -66,10 +65,8 @@ def get_cache():
         return _cache
 
 
-def load_source(source: Any, params: dict) -> tuple[np.ndarray, bool]:
+def load_source(source: str, params: Any) -> tuple[np.ndarray, bool]:
     """(encoding [frames, 16], cached?) for a sound file or an .npy encoding."""
-    if not isinstance(source, str):
-        raise BadRequest(f"a source is the path of a sound or an .npy encoding, got {source!r}")
     path = Path(source).expanduser()
     if path.suffix.lower() == ".npy":
         try:
@@ -92,32 +89,23 @@ def load_source(source: Any, params: dict) -> tuple[np.ndarray, bool]:
     return get_cache().encode(get_model(params), audio)
 
 
-def build_mix(spec: Any, params: dict) -> np.ndarray:
+def build_mix(spec: api.Mix | api.MixEncodings | str, params: Any) -> np.ndarray:
     """The encoding a mix spec describes (see the module doc)."""
     from engine.music import latent_mix
 
     if isinstance(spec, str):
-        spec = {"sources": [spec]}
-    if not isinstance(spec, dict) or not isinstance(spec.get("sources"), list):
-        raise BadRequest(f"a mix is {{'sources': [...], 'weights'|'xy': ...}}, got {spec!r}")
-    encs = [load_source(s, params)[0] for s in spec["sources"]]
+        spec = api.Mix(sources=[spec])
+    encs = [load_source(s, params)[0] for s in spec.sources]
     if len(encs) == 1:
-        if spec.get("weights") is not None or spec.get("xy") is not None:
-            raise BadRequest("weights and xy need 2-4 sources")
+        if spec.weights is not None or spec.xy is not None:
+            raise BadRequest("weights and xy need 2-4 sources", param="sources")
         enc = encs[0]
-    elif spec.get("xy") is not None:
-        xy = spec["xy"]
-        if not isinstance(xy, (list, tuple)) or len(xy) != 2:
-            raise BadRequest(f"xy is [x, y] with both from 0 to 1, got {xy!r}")
-        enc = latent_mix.xy_mix(encs, xy[0], xy[1])
+    elif spec.xy is not None:
+        enc = latent_mix.xy_mix(encs, spec.xy[0], spec.xy[1])
     else:
-        weights = spec.get("weights")
-        if weights is None:
-            weights = [1.0] * len(encs)
-        if not isinstance(weights, list):
-            raise BadRequest(f"weights is a list of numbers, got {weights!r}")
+        weights = spec.weights if spec.weights is not None else [1.0] * len(encs)
         enc = latent_mix.mix(encs, weights)
-    stretch = spec.get("stretch")
+    stretch = spec.stretch
     if stretch is not None and stretch != 1:
         enc = latent_mix.time_stretch(enc, stretch)
     return enc
@@ -138,22 +126,20 @@ def _save_npy(path: Path, enc: np.ndarray) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def _names(params: dict, n: int, default: str) -> list[str]:
-    names = params.get("names")
+def _names(params: api.Synth, n: int, default: str) -> list[str]:
+    names = params.names
     if names is None:
         return [f"{default}{i + 1}" if n > 1 else default for i in range(n)]
-    if not isinstance(names, list) or len(names) != n or not all(isinstance(s, str) for s in names):
-        raise BadRequest(f"names must be a list of {n} strings")
+    if len(names) != n:
+        raise BadRequest(f"names must be a list of {n} names, one per mix", param="names")
     return [Path(s).name for s in names]
 
 
-@method("nsynth.encode", cacheable=False)
-def encode(params: dict, ctx: JobContext) -> dict:
+@method("nsynth.encode")
+def encode(params: api.Encode, ctx: JobContext) -> dict:
     """Encode sounds (`sounds`: list of paths) to NSynth encodings [frames, 16]; each is
     written as <name>_embeddings.npy in the job folder and kept in the encoding cache."""
-    sounds = params.get("sounds")
-    if not isinstance(sounds, list) or not sounds:
-        raise BadRequest("nsynth.encode needs `sounds`: a list of sound file paths")
+    sounds = params.sounds
     out_dir = _work_dir(ctx)
     results = []
     for i, s in enumerate(sounds):
@@ -166,32 +152,24 @@ def encode(params: dict, ctx: JobContext) -> dict:
     return {"encodings": results}
 
 
-@method("nsynth.mix", cacheable=False)
-def mix(params: dict, ctx: JobContext) -> dict:
+@method("nsynth.mix")
+def mix(params: api.MixEncodings, ctx: JobContext) -> dict:
     """Blend 2-4 sources (`sources`) by `weights` or XY pad position `xy`, optionally
     time-stretched (`stretch`); writes the mixed encoding as <name>.npy."""
     enc = build_mix(params, params)
-    name = params.get("name") or "mix"
-    if not isinstance(name, str):
-        raise BadRequest(f"name must be a string, got {name!r}")
+    name = params.name
     npy = _save_npy(_work_dir(ctx) / f"{Path(name).stem}.npy", enc)
     return {"npy_path": str(npy), "frames": int(enc.shape[0]),
             "seconds": enc.shape[0] * 512 / 16000}
 
 
-@method("nsynth.synth", cacheable=False, seeded=True)
-def synth(params: dict, ctx: JobContext) -> dict:
+@method("nsynth.synth")
+def synth(params: api.Synth, ctx: JobContext) -> dict:
     """Synthesize audio for up to 16 mixes at once (`mixes`: list of mix specs or .npy
     paths), sampled with `seed`. Writes one 16 kHz WAV per mix; cancelling keeps the audio
     made so far (`partial: true`)."""
-    mixes = params.get("mixes")
-    if not isinstance(mixes, list) or not mixes:
-        raise BadRequest("nsynth.synth needs `mixes`: a list of mix specs or .npy paths")
-    if len(mixes) > MAX_BATCH:
-        raise BadRequest(f"at most {MAX_BATCH} mixes per job (got {len(mixes)}); split them")
-    seed = params.get("seed", 0)
-    if not isinstance(seed, int) or seed < 0:
-        raise BadRequest(f"seed must be a non-negative integer, got {seed!r}")
+    mixes = params.mixes
+    seed = params.seed
     names = _names(params, len(mixes), "nsynth")
     encs = [build_mix(m, params) for m in mixes]
     model = get_model(params)

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import time
 
+from engine.api import system as api
 from engine.context import JobContext
-from engine.errors import BadRequest
 from engine.methods import method
 
 
-@method("engine.sleep", cacheable=False)
-def sleep(params: dict, ctx: JobContext) -> dict:
+@method("engine.sleep")
+def sleep(params: api.Sleep, ctx: JobContext) -> dict:
     """Wait `seconds` (0-600) in `steps` steps with progress: a harmless job for checking
     that progress, ETA and cancellation reach your client."""
-    seconds = params.get("seconds", 1.0)
-    steps = params.get("steps", 10)
-    if not isinstance(seconds, (int, float)) or not 0 <= seconds <= 600:
-        raise BadRequest(f"seconds must be a number from 0 to 600, got {seconds!r}")
-    if not isinstance(steps, int) or not 1 <= steps <= 10_000:
-        raise BadRequest(f"steps must be an integer from 1 to 10000, got {steps!r}")
+    seconds, steps = params.seconds, params.steps
     for i in range(steps):
         ctx.check_cancelled()
         time.sleep(seconds / steps)
@@ -26,8 +21,8 @@ def sleep(params: dict, ctx: JobContext) -> dict:
     return {"slept_s": seconds, "steps": steps}
 
 
-@method("engine.tf_info", cacheable=False)
-def tf_info(params: dict, ctx: JobContext) -> dict:
+@method("engine.tf_info")
+def tf_info(params: api.TfInfo, ctx: JobContext) -> dict:
     """Load TensorFlow in the engine and report its version and devices (GPU check)."""
     ctx.progress(0, 2, "importing TensorFlow")
     import tensorflow as tf

@@ -8,55 +8,46 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.api import timeline as api
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest, OutputExists
 from engine.fsutil import atomic_write_bytes
 from engine.methods import method
 
 
-@method("timeline.load_midi", cacheable=False, light=True)
-def load_midi(params: dict, ctx: JobContext) -> dict:
+@method("timeline.load_midi")
+def load_midi(params: api.LoadMidi, ctx: JobContext) -> dict:
     """Read a MIDI file: `path` -> tracks [{index, program, name, is_drum, notes}], notes
     [[start, end, pitch, velocity, track]...], qpm, time_signature, bar_seconds,
     total_time, path (absolute)."""
     from engine.music.arrangement import summary
     from engine.music.midi_io import read_midi
 
-    path = params.get("path")
-    if not isinstance(path, str) or not path.strip():
-        raise BadRequest("timeline.load_midi needs `path`: a MIDI file")
-    p = Path(path).expanduser().resolve()
+    p = Path(params.path).expanduser().resolve()
     if p.is_dir():
         raise BadInput(f"{p} is a folder; give a MIDI file (.mid)", path=str(p))
     return {"path": str(p), **summary(read_midi(p))}
 
 
-@method("timeline.export", cacheable=False, light=True)
-def export(params: dict, ctx: JobContext) -> dict:
+@method("timeline.export")
+def export(params: api.Export, ctx: JobContext) -> dict:
     """Copy a render into `folder`: the WAV (`path`, from gansynth.render; `rate`
     resamples it, `format` PCM_16/PCM_24/FLOAT) and the MIDI of the notes as played (`midi_path`), as `name`.wav/.mid.
     Nothing is overwritten unless `overwrite`; OutputExists lists what is there."""
     from engine.audio.io import read_audio, write_wav
-    from engine.params import integer
-
-    src = params.get("path")
-    folder = params.get("folder")
-    if not isinstance(src, str) or not src:
-        raise BadRequest("timeline.export needs `path`: the rendered WAV (render first)")
-    if not isinstance(folder, str) or not folder.strip():
-        raise BadRequest("timeline.export needs `folder`")
+    src, folder = params.path, params.folder
     src_p = Path(src)
     if not src_p.exists():
         raise BadInput(f"{src_p} is gone (the engine's job folder was cleared); render again",
                        path=str(src_p))
-    name = str(params.get("name") or src_p.stem)
+    name = params.name or src_p.stem
     if "/" in name or name in (".", ".."):
         raise BadRequest(f"the export name {name!r} must be a plain file name")
     name = name.removesuffix(".wav")
     folder_p = Path(folder).expanduser()
-    midi_src = params.get("midi_path")
+    midi_src = params.midi_path
     planned = [folder_p / f"{name}.wav"] + ([folder_p / f"{name}.mid"] if midi_src else [])
-    overwrite = bool(params.get("overwrite", False))
+    overwrite = params.overwrite
     existing = [str(p) for p in planned if p.exists()]
     if existing and not overwrite:
         raise OutputExists(f"{', '.join(existing)} already exist(s); choose another name or "
@@ -67,9 +58,9 @@ def export(params: dict, ctx: JobContext) -> dict:
         raise BadRequest(f"cannot create the folder {folder_p}: {e.strerror or e}",
                          path=str(folder_p)) from None
     samples, rate = read_audio(src_p, max_seconds=None)
-    out_rate = integer(params, "rate", rate, 8000, 96000)
+    out_rate = params.rate or rate
     wav = write_wav(planned[0], samples, rate, out_rate=out_rate, overwrite=True,
-                    subtype=str(params.get("format", "PCM_16")),
+                    subtype=params.format,
                     progress=lambda d, t, m: ctx.progress(d, t + 1, m))
     files = [str(wav)]
     if midi_src:
@@ -78,8 +69,8 @@ def export(params: dict, ctx: JobContext) -> dict:
     return {"files": files, "rate": out_rate}
 
 
-@method("timeline.save_midi", cacheable=False, light=True)
-def save_midi(params: dict, ctx: JobContext) -> dict:
+@method("timeline.save_midi")
+def save_midi(params: api.SaveMidi, ctx: JobContext) -> dict:
     """Write the arrangement as edited: the MIDI file `midi` plus the notes `add`
     ([[start, end, pitch, velocity, track]...], seconds; a track number the file does not
     have becomes a new piano track, numbered after the file's tracks when read back) to
@@ -87,22 +78,12 @@ def save_midi(params: dict, ctx: JobContext) -> dict:
     -> {path, notes}: the notes now in the file."""
     from engine.music.midi_io import read_midi, write_midi
 
-    src, dst, add = params.get("midi"), params.get("path"), params.get("add") or []
-    if not isinstance(src, str) or not src:
-        raise BadRequest("timeline.save_midi needs `midi`: the arrangement's MIDI file")
-    if not isinstance(dst, str) or not dst:
-        raise BadRequest("timeline.save_midi needs `path`: where to write the edited MIDI")
-    if not isinstance(add, list):
-        raise BadRequest("`add` must be a list of [start, end, pitch, velocity, track]")
+    src, dst, add = params.midi, params.path, params.add
     ns = read_midi(src)
     programs = {n.instrument: (n.program, n.is_drum) for n in ns.notes}
     for row in add:
-        if not isinstance(row, (list, tuple)) or len(row) != 5:
-            raise BadRequest(f"a note to add must be [start, end, pitch, velocity, track], "
-                             f"got {row!r}")
-        s, e, p, v, track = (float(row[0]), float(row[1]), int(row[2]), int(row[3]),
-                             int(row[4]))
-        if not (0 <= s < e) or not 0 <= p <= 127 or not 0 < v <= 127 or track < 0:
+        s, e, p, v, track = row
+        if not s < e or v == 0:
             raise BadRequest(f"bad note {row!r}: need 0 <= start < end, pitch 0-127, "
                              "velocity 1-127, track >= 0")
         program, is_drum = programs.get(track, (0, False))

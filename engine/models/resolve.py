@@ -4,25 +4,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from engine import checkpoints
+from engine.api.base import ModelChoice
 from engine.errors import BadRequest, ModelNotInstalled
 
 
-def resolve_model(params: dict[str, Any], defaults: Sequence[str]) -> tuple[str, str, Path]:
+def resolve_model(params: ModelChoice, defaults: Sequence[str]) -> tuple[str, str, Path]:
     """(model name, config, checkpoint path) for a job.
 
-    `params["checkpoint"]` (+ `params["config"]`) names a checkpoint directly; else
-    `params["model"]`; else the first of `defaults` that is installed. When none is, the
+    `params.checkpoint` (+ `params.config`) names a checkpoint directly; else
+    `params.model`; else the first of `defaults` that is installed. When none is, the
     error names the pull command of the first default."""
-    if params.get("checkpoint"):
-        config = params.get("config")
-        if not isinstance(config, str):
-            raise BadRequest("a checkpoint path needs its config, e.g. \"config\": \"cat-drums_2bar_small\"")
-        path = Path(str(params["checkpoint"])).expanduser()
-        return params.get("model") or path.name, config, path
-    names = [params["model"]] if params.get("model") else list(defaults)
+    if params.checkpoint:
+        if not params.config:
+            raise BadRequest("a checkpoint path needs its config, e.g. \"config\": \"cat-drums_2bar_small\"",
+                             param="config")
+        path = Path(params.checkpoint).expanduser()
+        return params.model or path.name, params.config, path
+    names = [params.model] if params.model else list(defaults)
     first_error: ModelNotInstalled | None = None
     for name in names:
         if len(names) > 1 and checkpoints.lookup(str(name)) is None:

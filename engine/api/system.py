@@ -1,0 +1,50 @@
+"""The engine's own methods: ping, status, methods, subscribe, shutdown, and diagnostics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from engine.api.base import Params, declare
+
+Topic = Literal["jobs", "audio"]
+
+
+@declare("engine.ping", server=True, cacheable=False)
+class Ping(Params, kw_only=True):
+    """Answer at once: is the engine alive?"""
+
+
+@declare("engine.status", server=True, cacheable=False)
+class Status(Params, kw_only=True):
+    """Version, pid, uptime, clients and the queued/running jobs."""
+
+
+@declare("engine.methods", server=True, cacheable=False)
+class Methods(Params, kw_only=True):
+    """Every method this engine answers, with its description and parameter schema."""
+
+
+@declare("engine.subscribe", server=True, cacheable=False)
+class Subscribe(Params, kw_only=True):
+    """Receive broadcasts: topics 'jobs' (queue snapshots) and 'audio' (listeners)."""
+    topics: Annotated[list[Topic], Meta(max_length=8, description="jobs and/or audio")] = []
+
+
+@declare("engine.shutdown", server=True, cacheable=False)
+class Shutdown(Params, kw_only=True):
+    """Stop the engine (running jobs are cancelled)."""
+
+
+@declare("engine.sleep", cacheable=False)
+class Sleep(Params, kw_only=True):
+    """Wait `seconds` in `steps` steps with progress: a harmless job for checking that
+    progress, ETA and cancellation reach your client."""
+    seconds: Annotated[float, Meta(ge=0.0, le=600.0, description="how long to wait")] = 1.0
+    steps: Annotated[int, Meta(ge=1, le=10_000, description="progress steps")] = 10
+
+
+@declare("engine.tf_info", cacheable=False)
+class TfInfo(Params, kw_only=True):
+    """Load TensorFlow in the engine and report its version and devices (GPU check)."""
