@@ -12,6 +12,7 @@ MIDI) go under `ctx.work_dir` and are returned as paths.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import secrets
@@ -62,13 +63,21 @@ HANDLER_MODULES = [
 
 
 def method(name: str) -> Callable[[JobFunc], JobFunc]:
-    """Implement the declared method `name` (engine/api/) with the decorated function."""
+    """Implement the declared method `name` (engine/api/) with the decorated function.
+    Called directly with a dict (tests, other handlers), it validates it first."""
     def register(func: JobFunc) -> JobFunc:
         decl = DECLARED.get(name)
         if decl is None:
             raise LookupError(f"{name} is not declared in engine/api/; declare its params first")
-        REGISTRY[name] = Method(decl, func)
-        return func
+
+        @functools.wraps(func)
+        def typed(params: Any, ctx: JobContext) -> dict:
+            if not isinstance(params, decl.params):
+                params = api.validate(decl, params)
+            return func(params, ctx)
+
+        REGISTRY[name] = Method(decl, typed)
+        return typed
     return register
 
 

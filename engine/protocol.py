@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any, Literal, Union
 
 import msgspec
@@ -191,6 +192,10 @@ def _reason(e: BaseException) -> str:
     return text if len(text) < 300 else text[:297] + "..."
 
 
+_REQUEST_HEAD = re.compile(rb'\s*\{\s*"type"\s*:\s*"request"\s*,\s*"id"\s*:\s*'
+                           rb'(?:"([^"\\\x80-\xff]{1,200})"|(-?\d{1,20}))')
+
+
 def _guess_id(line: bytes) -> tuple[str | None, bool]:
     """(id, is a request) of a line that failed typed decoding (NaN in params, a wrong
     field type), so its sender gets an error it can match instead of waiting forever."""
@@ -199,7 +204,10 @@ def _guess_id(line: bytes) -> tuple[str | None, bool]:
     try:
         obj = json.loads(line)  # Python's json accepts NaN/Infinity; msgspec does not
     except (ValueError, RecursionError):
-        return None, False
+        m = _REQUEST_HEAD.match(line)  # too deep or not UTF-8 further on: read the head
+        if m is None:
+            return None, False
+        return (m.group(1) or m.group(2)).decode(), True
     if not isinstance(obj, dict) or obj.get("type") != REQUEST:
         return None, False
     rid = obj.get("id")

@@ -27,7 +27,9 @@ Seed = Annotated[int, Meta(ge=0, le=SEED_MAX,
 Temperature = Annotated[float, Meta(ge=0.0, le=2.0, description="randomness of the sampling (0: most likely)")]
 Qpm = Annotated[float, Meta(ge=20.0, le=400.0, description="tempo in quarter notes per minute")]
 Path_ = Annotated[str, Meta(min_length=1, max_length=4096, description="a file path")]
-Name = Annotated[str, Meta(min_length=1, max_length=255, description="a plain file name (no folders)")]
+# A file name inside the folder the user chose: no separators, NUL, "." or "..".
+Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^(?!\.{1,2}$)[^/\\\x00]+$",
+                           description="a plain file name (no folders)")]
 Label = Annotated[str, Meta(max_length=200, description="what the player shows")]
 Seconds = Annotated[float, Meta(ge=0.0, le=86_400.0, description="seconds")]
 SampleRate = Annotated[int, Meta(ge=8000, le=96000, description="sample rate of the file written, Hz")]
@@ -154,13 +156,50 @@ def _explain(decl: Declaration, raw: dict, text: str) -> BadRequest:
         field = (where + "." if where else "") + missing.group(1)
         return BadRequest(f"{decl.name}: {field} is required ({describe_field(decl.params, field)})",
                           param=field)
-    top = re.split(r"[.\[]", where, maxsplit=1)[0] if where else ""
     value = _lookup(raw, where)
-    allowed = describe_field(decl.params, top) if top else ""
+    field, allowed = _describe_path(decl.params, where)
     msg = f"{decl.name}: {where or 'params'} = {_short(value)} is not allowed ({problem[0].lower()}{problem[1:]})"
     if allowed:
-        msg += f"; {top} must be {allowed}"
+        msg += f"; {field} must be {allowed}"
     return BadRequest(msg, param=where or None)
+
+
+def _describe_path(cls: type[Params], where: str) -> tuple[str, str]:
+    """(the innermost named field on the path, what it must be, with its description)."""
+    I = msgspec.inspect
+    t: Any = msgspec.inspect.type_info(cls)
+    name, found = "", None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        if part.startswith("["):
+            t = _unwrap(t)
+            t = getattr(t, "item_type", t)
+            continue
+        t = _unwrap(t)
+        if not isinstance(t, I.StructType):
+            break
+        f = next((f for f in t.fields if f.name == part), None)
+        if f is None:
+            break
+        name, found, t = (f"{name}.{part}" if name else part), f.type, f.type
+    if found is None:
+        return "", ""
+    desc = _description(found)
+    return name, describe_type(found) + (f" ({desc})" if desc else "")
+
+
+def _unwrap(t: Any) -> Any:
+    """A type without metadata and without null (the first other member of a union)."""
+    I = msgspec.inspect
+    while True:
+        if isinstance(t, I.Metadata):
+            t = t.type
+        elif isinstance(t, I.UnionType):
+            rest = [u for u in t.types if not isinstance(u, I.NoneType)]
+            t = rest[0] if rest else t.types[0]
+            if len(rest) != 1:
+                return t
+        else:
+            return t
 
 
 def _lookup(raw: Any, where: str) -> Any:

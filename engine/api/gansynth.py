@@ -15,6 +15,7 @@ LATENT_MAX = 4096
 class Keyframe(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """An instrument at a time: a random one from `seed`, or an explicit latent `z`."""
     time: Annotated[float, Meta(ge=0.0, le=86_400.0, description="seconds")]
+    name: Annotated[str, Meta(max_length=200, description="what the timeline calls it")] | None = None
     seed: Seed | None = None
     z: Annotated[list[Annotated[float, Meta(ge=-1e6, le=1e6)]], Meta(min_length=1, max_length=LATENT_MAX)] | None = None
 

@@ -47,8 +47,8 @@ class RemoveFolder(Params, kw_only=True):
 class Tag_(Params, kw_only=True):
     """Add and remove tags on the sound at `path`; returns its tags."""
     path: Path_
-    add: Tags = []
-    remove: Tags = []
+    add: Tags | Tag = []
+    remove: Tags | Tag = []
 
 
 @declare("library.import", cacheable=False, light=True)

@@ -14,13 +14,18 @@ from engine import paths
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("engine", help="run the engine process (or: engine status|stop)")
-    p.add_argument("action", nargs="?", choices=["run", "status", "stop"], default="run")
+    p.add_argument("action", nargs="?", choices=["run", "status", "stop"], default="run",
+                   help="run the engine here (default), or ask a running one for its status or to stop")
     p.add_argument("--socket", type=Path, default=None,
                    help="local socket path (default: %(default)s → $MAGSTATION_HOME/engine.sock)")
     p.add_argument("--tcp", metavar="HOST:PORT", default=None,
-                   help="also listen on TCP (needs --token); use 127.0.0.1 with an SSH tunnel")
-    p.add_argument("--token", default=os.environ.get("MAGSTATION_TOKEN"),
-                   help="shared secret clients must send over TCP (env MAGSTATION_TOKEN)")
+                   help="also listen on TCP (needs a token); use 127.0.0.1 with an SSH tunnel")
+    p.add_argument("--token-file", type=Path, default=None,
+                   help="a file (mode 0600) holding the secret TCP clients must send; default: "
+                        "env MAGSTATION_TOKEN, else $MAGSTATION_HOME/token if it exists")
+    p.add_argument("--token", default=None,
+                   help="the secret itself (discouraged: every user of the machine sees it in "
+                        "`ps`; use MAGSTATION_TOKEN or --token-file)")
     p.add_argument("--playback", choices=["auto", "local", "null"],
                    default=os.environ.get("MAGSTATION_PLAYBACK", "auto"),
                    help="where auditions sound here: this machine's device (auto falls back "
@@ -38,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_call(sub)
 
     p = sub.add_parser("run", help="run any engine method: magstation run METHOD '{json params}'")
-    p.add_argument("method")
+    p.add_argument("method", help="the method name (`magstation methods` lists them)")
     p.add_argument("params", nargs="?", default="{}", help="JSON object")
     p.add_argument("--engine", action="store_true",
                    help="send it to the running engine instead of running it in this process")
@@ -62,11 +67,21 @@ def cmd_engine(args: argparse.Namespace) -> int:
     sock = args.socket or paths.default_socket_path()
     if args.action == "run":
         from engine.server import run
+        from engine.tokens import TokenError, engine_token
         tcp = _parse_tcp(args.tcp)
-        if tcp is not None and not args.token:
-            print("magstation engine: --tcp needs --token (or MAGSTATION_TOKEN)", file=sys.stderr)
+        if args.token:
+            print("magstation engine: warning: --token is visible to every user in `ps`; "
+                  "use MAGSTATION_TOKEN or --token-file", file=sys.stderr)
+        try:
+            token = args.token or engine_token(args.token_file)
+        except TokenError as e:
+            print(f"magstation engine: {e}", file=sys.stderr)
             return 2
-        return run(sock, tcp, args.token, args.playback)
+        if tcp is not None and not token:
+            print("magstation engine: --tcp needs a token: set MAGSTATION_TOKEN or write one "
+                  "to a 0600 file and pass --token-file", file=sys.stderr)
+            return 2
+        return run(sock, tcp, token, args.playback)
     from engine.client import EngineClient, EngineUnavailable
 
     async def talk() -> int:

@@ -9,6 +9,9 @@ import argparse
 import json
 from pathlib import Path
 
+from engine import api
+from engine.api.base import field_help
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("library", help="scan, list, tag and import sounds")
@@ -19,23 +22,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=lambda a: _cmd("library.scan", {"rehash": a.rehash}))
 
     s = lib.add_parser("list", help="list indexed sounds (TEXT matches names and tags)")
-    s.add_argument("text", nargs="?", default="")
-    s.add_argument("--tag", default="")
+    s.add_argument("text", nargs="?", default="", help=field_help(api.library.List, "text"))
+    s.add_argument("--tag", default="", help=field_help(api.library.List, "tag"))
     s.add_argument("--json", action="store_true", help="print the full records as JSON")
     s.set_defaults(func=cmd_list)
 
     s = lib.add_parser("add", help="add a folder of your own sounds (then scan)")
-    s.add_argument("folder", type=Path)
+    s.add_argument("folder", type=Path, help="a folder of your own sounds")
     s.set_defaults(func=lambda a: _cmd("library.add_folder", {"path": str(a.folder.expanduser().resolve())}))
 
     s = lib.add_parser("import", help="copy a WAV, FLAC or MP3 into your library")
-    s.add_argument("file", type=Path)
+    s.add_argument("file", type=Path, help="a WAV, FLAC or MP3 file to copy into your library")
     s.add_argument("--name", default=None, help="file name in the library")
     s.set_defaults(func=lambda a: _cmd("library.import", {
         "path": str(a.file.expanduser().resolve()), "name": a.name}))
 
     s = lib.add_parser("tag", help="tag a sound: PATH +add -remove ...")
-    s.add_argument("path", type=Path)
+    s.add_argument("path", type=Path, help="the sound whose tags change")
     s.add_argument("tags", nargs="+", help="+tag adds, -tag removes (use -- before the first -tag)")
     s.set_defaults(func=cmd_tag)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
-SSH_HINT = """On the GPU server:   magstation engine --tcp 127.0.0.1:7171 --token SECRET
+SSH_HINT = """On the GPU server:   MAGSTATION_TOKEN=SECRET magstation engine --tcp 127.0.0.1:7171
 On your laptop:      ssh -N -L 7171:127.0.0.1:7171 you@gpu-server
-                     magstation listen --connect 127.0.0.1:7171 --token SECRET"""
+                     MAGSTATION_TOKEN=SECRET magstation listen --connect 127.0.0.1:7171
+(or put the secret in a 0600 file and pass --token-file FILE on both sides)"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--connect", metavar="HOST:PORT", help="the engine's TCP address (a tunnel)")
     where.add_argument("--socket", type=Path, help="the engine's local socket (or a forwarded one)")
-    p.add_argument("--token", default=os.environ.get("MAGSTATION_TOKEN", ""),
-                   help="the engine's token (env MAGSTATION_TOKEN); needed with --connect")
+    p.add_argument("--token-file", type=Path, default=None,
+                   help="a 0600 file holding the engine's token (default: env MAGSTATION_TOKEN, "
+                        "else $MAGSTATION_HOME/token if it exists); needed with --connect")
+    p.add_argument("--token", default=None,
+                   help="the token itself (discouraged: visible in `ps`)")
     p.add_argument("--backend", choices=["auto", "local", "null"], default="local",
                    help="where to play: this machine's device (default) or null (testing)")
     p.set_defaults(func=cmd_listen)
@@ -38,11 +41,17 @@ def cmd_listen(args: argparse.Namespace) -> int:
         if not host or not port.isdigit():
             print(f"magstation listen: --connect wants HOST:PORT, got {args.connect!r}", file=sys.stderr)
             return 2
-        if not args.token:
-            print("magstation listen: --connect needs the engine's --token\n\n" + SSH_HINT,
+        from engine.tokens import TokenError, engine_token
+        try:
+            token = args.token or engine_token(args.token_file)
+        except TokenError as e:
+            print(f"magstation listen: {e}", file=sys.stderr)
+            return 2
+        if not token:
+            print("magstation listen: --connect needs the engine's token\n\n" + SSH_HINT,
                   file=sys.stderr)
             return 2
-        endpoint = Endpoint(host=host, port=int(port), token=args.token)
+        endpoint = Endpoint(host=host, port=int(port), token=token)
     else:
         endpoint = Endpoint(socket=args.socket or paths.default_socket_path())
     backend = open_backend(args.backend)

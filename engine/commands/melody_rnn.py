@@ -8,6 +8,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from engine import api
+from engine.api.base import field_help
+
 
 def add_continue(melody: argparse._SubParsersAction) -> None:
     p = melody.add_parser("continue", help="continue a melody MIDI file with MelodyRNN")
@@ -18,7 +21,8 @@ def add_continue(melody: argparse._SubParsersAction) -> None:
     length = p.add_mutually_exclusive_group()
     length.add_argument("--bars", type=int, default=None, help="bars to add (default 4)")
     length.add_argument("--steps", type=int, default=None, help="16th-note steps to add")
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help=field_help(api.melody.Continue, "temperature"))
     p.add_argument("--seed", type=int, default=None, help="same seed, same notes (default: random)")
     p.add_argument("-o", "--out", type=Path, default=None,
                    help="output MIDI file (default: melody_<model>_seed<S>_continue.mid here)")

@@ -11,12 +11,15 @@ from pathlib import Path
 
 from engine.commands.nsynth import _report, _run
 
+from engine import api
+from engine.api.base import field_help
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("mix", help="latent mixes kept in the library, with their recipes")
     sub = p.add_subparsers(dest="mix_command", required=True)
     s = sub.add_parser("recipes", help="list kept mixes and their recipes, newest first")
-    s.add_argument("--limit", type=int, default=200)
+    s.add_argument("--limit", type=int, default=200, help=field_help(api.mix.Recipes, "limit"))
     s.set_defaults(func=cmd_recipes)
     s = sub.add_parser("rerender", help="render a kept mix again from its recipe")
     s.add_argument("sound", type=Path, help="a sound kept from the mix pane (k)")

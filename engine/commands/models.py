@@ -113,13 +113,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_list)
 
     s = sub.add_parser("pull", help="download and install a checkpoint (resumes)")
-    s.add_argument("name")
+    s.add_argument("name", help="a checkpoint name from `magstation models list`")
     s.add_argument("--url", help="download from this mirror instead of the manifest's URL")
     s.add_argument("--force", action="store_true", help="download again even if installed")
     s.set_defaults(func=cmd_pull)
 
     s = sub.add_parser("import", help="install from a folder, checkpoint prefix, .tar/.zip or .mag")
-    s.add_argument("path")
+    s.add_argument("path", help="a checkpoint folder, prefix or official .tar")
     s.add_argument("--name", help="install under this name (default: from the file name)")
     s.add_argument("--family", choices=sorted(ck.FAMILY_MODULES),
                    help="model family, for names the manifest does not know")
@@ -127,9 +127,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("verify", help="check every variable the model needs is there")
-    s.add_argument("name")
+    s.add_argument("name", help="a checkpoint name from `magstation models list`")
     s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("path", help="print the path a loader opens for a checkpoint")
-    s.add_argument("name")
+    s.add_argument("name", help="a checkpoint name from `magstation models list`")
     s.set_defaults(func=cmd_path)

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "(default: nsynth-wavenet)")
 
     s = sub.add_parser("encode", help="sounds -> <name>_embeddings.npy [frames, 16]")
-    s.add_argument("sounds", nargs="+", type=Path)
+    s.add_argument("sounds", nargs="+", type=Path, help="sound files to encode")
     s.add_argument("--out", type=Path, default=Path("."), help="folder for the .npy files")
     common(s)
     s.set_defaults(func=cmd_encode)
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = sub.add_parser("synth", help="synthesize audio from sounds/encodings (batched)")
     s.add_argument("sources", nargs="+", help="sound files or .npy encodings")
     s.add_argument("--out", type=Path, default=Path("."), help="folder for gen_<name>.wav")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="same seed, same audio")
     mixing(s)
     common(s)
     s.set_defaults(func=cmd_synth)

@@ -113,7 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "(or a folder laid out like it)")
     d.add_argument("--data", type=Path, required=True,
                    help="dataset folder with info.csv and the MIDI files (e.g. midi/groove)")
-    d.add_argument("--config", choices=TRAIN_CONFIGS, required=True)
+    d.add_argument("--config", choices=TRAIN_CONFIGS, required=True, help="the model config to train")
     d.add_argument("--steps", type=int, required=True, help="total training steps")
     d.add_argument("--out", type=Path, default=None,
                    help="checkpoint folder; an existing run there is resumed "
@@ -121,8 +121,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--width", choices=("tiny", "small", "official"), default="small",
                    help="layer sizes: small = encoder 256, decoder 2x128, z 64")
     d.add_argument("--batch-size", type=int, default=None, help="default 64")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--save-every", type=int, default=250, metavar="STEPS")
+    d.add_argument("--seed", type=int, default=0, help="seed of the initial weights and batches")
+    d.add_argument("--save-every", type=int, default=250, metavar="STEPS",
+                   help="write a checkpoint every this many steps (training resumes from it)")
     d.add_argument("--limit-files", type=int, default=None, metavar="N",
                    help="use only the first N training files (quick trials)")
     d.add_argument("--free-bits", type=float, default=None,
@@ -134,12 +135,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.set_defaults(func=cmd_train_drums)
     e = sub.add_parser("eval", help="test-split metrics and musicality statistics of a "
                                     "drum checkpoint")
-    e.add_argument("--checkpoint", type=Path, required=True)
-    e.add_argument("--config", choices=TRAIN_CONFIGS, required=True)
-    e.add_argument("--data", type=Path, required=True)
-    e.add_argument("--split", choices=("train", "validation", "test"), default="test")
-    e.add_argument("--samples", type=int, default=200)
-    e.add_argument("--temperature", type=float, default=1.0)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint to evaluate")
+    e.add_argument("--config", choices=TRAIN_CONFIGS, required=True, help="its model config")
+    e.add_argument("--data", type=Path, required=True, help="the Groove MIDI Dataset folder")
+    e.add_argument("--split", choices=("train", "validation", "test"), default="test",
+                   help="which split of the data to measure on")
+    e.add_argument("--samples", type=int, default=200, help="how many samples to draw for the statistics")
+    e.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    e.add_argument("--seed", type=int, default=0, help="seed of the samples")
     e.add_argument("--show", type=int, default=3, help="sample grids to print")
     e.set_defaults(func=cmd_train_eval)

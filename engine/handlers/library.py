@@ -80,7 +80,10 @@ def remove_folder(params: api.RemoveFolder, ctx: JobContext) -> dict:
 def tag(params: api.Tag_, ctx: JobContext) -> dict:
     from engine import library
 
-    tags = library.tag(get_store(), params.path, params.add, params.remove)
+    def as_list(v: list[str] | str) -> list[str]:
+        return [v] if isinstance(v, str) else v
+
+    tags = library.tag(get_store(), params.path, as_list(params.add), as_list(params.remove))
     return {"path": params.path, "tags": tags}
 
 

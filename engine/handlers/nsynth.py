@@ -32,8 +32,9 @@ _cache: Any = None
 
 
 def checkpoint_path(params: Any) -> Path:
-    """`params.checkpoint` (a name or a path) or the default NSynth checkpoint."""
-    ref = getattr(params, "checkpoint", None) or DEFAULT_CHECKPOINT
+    """`checkpoint` of the params (a struct or a dict: a name or a path), or the default."""
+    ref = (params.get("checkpoint") if isinstance(params, dict)
+           else getattr(params, "checkpoint", None)) or DEFAULT_CHECKPOINT
     p = Path(ref).expanduser()
     if p.exists() or Path(ref + ".index").exists() or "/" in ref:
         return p
