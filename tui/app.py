@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from engine import api
 from tui.engine_link import EngineLink
 from tui.messages import EngineStateChanged, JobsChanged
 from tui.panes import PANES
@@ -108,7 +109,7 @@ class MagstationApp(App[None]):
     async def action_restart_engine(self) -> None:
         if self.engine.client is not None:
             try:
-                await self.engine.call("engine.shutdown")
+                await self.engine.call(api.system.Shutdown())
             except Exception:  # noqa: BLE001 - it is going away either way
                 pass
 
@@ -117,7 +118,7 @@ class MagstationApp(App[None]):
 
     async def _engine_check(self) -> None:
         try:
-            info = await self.engine.call("engine.tf_info")
+            info = await self.engine.call(api.system.TfInfo())
         except Exception as e:  # noqa: BLE001 - shown to the user
             self.notify(f"engine check failed: {e}", severity="error")
             return

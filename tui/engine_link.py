@@ -12,6 +12,7 @@ from textual.app import App
 
 from engine import launcher, paths
 from engine.client import EngineClient, EngineUnavailable, ProgressCallback, Request
+from engine.api.base import Params
 from tui.messages import EngineStateChanged, JobsChanged
 
 STARTING, READY, DOWN = "starting", "ready", "down"
@@ -83,13 +84,15 @@ class EngineLink:
         if msg.get("event") == "jobs":
             self.app.post_message(JobsChanged(list(msg.get("jobs", []))))
 
-    async def start_request(self, method: str, params: dict[str, Any] | None = None,
+    async def start_request(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                             on_progress: ProgressCallback | None = None) -> Request:
+        """Send a request: a typed params struct of engine/api/ (it names its method), or
+        a method name and params."""
         if self.client is None or not self.client.connected:
             raise EngineUnavailable("the engine is not connected yet; it is being (re)started")
         return await self.client.start(method, params, on_progress)
 
-    async def call(self, method: str, params: dict[str, Any] | None = None,
+    async def call(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                    on_progress: ProgressCallback | None = None) -> dict[str, Any]:
         req = await self.start_request(method, params, on_progress)
         return await req.result()

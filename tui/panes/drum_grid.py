@@ -15,12 +15,15 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from engine.music.drums import DRUM_CLASS_NAMES
+from engine import api
 from tui.drum_pattern import DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, EditHistory, Pattern
 from tui.panes.base import Pane
 from tui.widgets.drum_grid_view import DrumGridView
 from tui.widgets.prompt import AskText, Choose, Confirm
 
 TEMPERATURE_RANGE = (0.1, 2.0)
+GENERATORS = {"sample": api.drums.Sample, "interpolate": api.drums.Interpolate,
+              "humanize": api.drums.Humanize, "tap": api.drums.Tap}
 TEMPERATURE_STEP = 0.1
 INTERP_RANGE = (2, 16)
 TEMPO_RANGE = (40.0, 240.0)
@@ -256,7 +259,8 @@ class DrumGridPane(Pane):
         self.busy = label
         self._redraw()
         try:
-            result = await self.mag.engine.call(f"drums.{kind}", {**params, **self._model_params(kind)})
+            typed = GENERATORS[kind](**params, **self._model_params(kind))
+            result = await self.mag.engine.call(typed)
         except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
             self.mag.notify(f"{label} failed: {getattr(e, 'message', e)}", severity="error", timeout=8)
             return
@@ -333,10 +337,9 @@ class DrumGridPane(Pane):
     @work(exclusive=True, group="drum-audition")
     async def _audition(self, patterns: list[dict[str, Any]], update: bool = False) -> None:
         try:
-            await self.mag.engine.call("drums.audition", {"patterns": patterns, "swing": self.state["swing"],
-                                                          "loop": True, "update": update,
-                                                          "label": "drum grid",
-                                                          "soundfont": self.state.get("soundfont")})
+            await self.mag.engine.call(api.drums.Audition(
+                patterns=patterns, swing=self.state["swing"], loop=True, update=update,
+                label="drum grid", soundfont=self.state.get("soundfont")))
         except Exception as e:  # noqa: BLE001
             self.mag.notify(f"audition failed: {getattr(e, 'message', e)}", severity="error")
             return
@@ -351,13 +354,13 @@ class DrumGridPane(Pane):
         self._poll.pause()
         self._redraw()
         try:
-            await self.mag.engine.call("audio.stop")
+            await self.mag.engine.call(api.audio.Stop())
         except Exception:  # noqa: BLE001 - nothing to stop when the engine is gone
             pass
 
     async def _poll_playhead(self) -> None:
         try:
-            st = await self.mag.engine.call("audio.status")
+            st = await self.mag.engine.call(api.audio.Status())
         except Exception:  # noqa: BLE001
             return
         if not st.get("playing"):
@@ -406,7 +409,7 @@ class DrumGridPane(Pane):
     @work(exclusive=True, group="drum-generate")
     async def _open(self, path: str) -> None:
         try:
-            result = await self.mag.engine.call("drums.import_midi", {"path": path})
+            result = await self.mag.engine.call(api.drums.ImportMidi(path=path))
         except Exception as e:  # noqa: BLE001
             self.mag.notify(f"could not open it: {getattr(e, 'message', e)}", severity="error", timeout=8)
             return
@@ -426,11 +429,12 @@ class DrumGridPane(Pane):
     @work(group="drum-export")
     async def _export(self, patterns: list[dict[str, Any]], folder: str, overwrite: bool) -> None:
         last = self.state["history"][-1] if self.state["history"] else {}
-        params = {"patterns": patterns, "folder": folder, "swing": self.state["swing"], "wav": True,
-                  "model": last.get("model") or "drums", "seed": last.get("seed"),
-                  "overwrite": overwrite, "soundfont": self.state.get("soundfont")}
+        params = api.drums.Export(patterns=patterns, folder=folder, swing=self.state["swing"],
+                                  wav=True, model=last.get("model") or "drums",
+                                  seed=last.get("seed"), overwrite=overwrite,
+                                  soundfont=self.state.get("soundfont"))
         try:
-            result = await self.mag.engine.call("drums.export", params)
+            result = await self.mag.engine.call(params)
         except Exception as e:  # noqa: BLE001
             if getattr(e, "code", "") == "output_exists":
                 def confirm(yes: bool | None) -> None:

@@ -22,6 +22,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from engine.music.latent_mix import MAX_SOURCES, MIN_SOURCES, xy_weights
+from engine import api
 from tui.panes.base import Pane
 from tui.widgets.mix_view import (EncodingView, blend, plot_range, progress_bar, weight_bar,
                                   xy_pad)
@@ -409,8 +410,9 @@ class LatentMixPane(Pane):
             self.busy = f"encoding {msg.get('done', 0):g}/{msg.get('total', 0):g}"
             self._redraw_params()
         try:
-            res = await self.mag.engine.call("mix.encode", {"sounds": sounds, "columns": PLOT_COLUMNS,
-                                                            "checkpoint": self._checkpoint()}, progress)
+            res = await self.mag.engine.call(api.mix.Encode(sounds=sounds, columns=PLOT_COLUMNS,
+                                                            checkpoint=self._checkpoint()),
+                                             on_progress=progress)
         except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
             self.mag.notify(f"encoding failed: {error_text(e)}", severity="error", timeout=8)
             return
@@ -563,7 +565,7 @@ class LatentMixPane(Pane):
     @work(exclusive=True, group="mix-audition")
     async def _play(self, path: str, label: str) -> None:
         try:
-            await self.mag.engine.call("audio.play", {"path": path, "label": label})
+            await self.mag.engine.call(api.audio.Play(path=path, label=label))
         except Exception as e:  # noqa: BLE001
             self.mag.notify(f"could not play {label}: {error_text(e)}", severity="error")
             return
@@ -572,7 +574,7 @@ class LatentMixPane(Pane):
     @work(exclusive=True, group="mix-audition")
     async def action_stop(self) -> None:
         try:
-            await self.mag.engine.call("audio.stop")
+            await self.mag.engine.call(api.audio.Stop())
         except Exception:  # noqa: BLE001 - nothing to stop when the engine is gone
             pass
 
@@ -597,9 +599,9 @@ class LatentMixPane(Pane):
         if entry is None:
             return
         try:
-            res = await self.mag.engine.call("mix.keep", {
-                "wav_path": entry["wav_path"], "recipe": entry["recipe"], "name": name,
-                "partial": entry["status"] == "partial"})
+            res = await self.mag.engine.call(api.mix.Keep(
+                wav_path=entry["wav_path"], recipe=entry["recipe"], name=name,
+                partial=entry["status"] == "partial"))
         except Exception as e:  # noqa: BLE001
             self.mag.notify(f"could not keep it: {error_text(e)}", severity="error", timeout=8)
             return
@@ -614,7 +616,7 @@ class LatentMixPane(Pane):
     @work(exclusive=True, group="mix-kept")
     async def _choose_kept(self) -> None:
         try:
-            res = await self.mag.engine.call("mix.recipes", {"limit": 200})
+            res = await self.mag.engine.call(api.mix.Recipes(limit=200))
         except Exception as e:  # noqa: BLE001
             self.mag.notify(f"could not list kept mixes: {error_text(e)}", severity="error")
             return

@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.suggester import Suggester
 from textual.widgets import DataTable, Input, Label, Static
 
+from engine import api
 from tui.panes.base import Pane
 from tui.widgets.waveform import WaveformView
 
@@ -201,7 +202,7 @@ class LibraryPane(Pane):
     async def _reload(self, select: str | None = None) -> None:
         text, tag = parse_filter(self.state["filter"])
         try:
-            res = await self.mag.engine.call("library.list", {"text": text, "tag": tag})
+            res = await self.mag.engine.call(api.library.List(text=text, tag=tag))
         except Exception as e:  # noqa: BLE001 - shown to the user
             self._error("could not list the library", e)
             return
@@ -248,8 +249,8 @@ class LibraryPane(Pane):
             await asyncio.sleep(PREVIEW_DELAY_S)  # a newer selection cancels this worker
             view.show(None, message="drawing…")
             try:
-                cached = await self.mag.engine.call("library.overview", {
-                    "path": sound["path"], "columns": OVERVIEW_COLUMNS, "bands": OVERVIEW_BANDS})
+                cached = await self.mag.engine.call(api.library.Overview(
+                    path=sound["path"], columns=OVERVIEW_COLUMNS, bands=OVERVIEW_BANDS))
             except Exception as e:  # noqa: BLE001 - shown in the preview
                 view.show(None, message=str(getattr(e, "message", e)))
                 return
@@ -271,7 +272,7 @@ class LibraryPane(Pane):
         self.scanning = "scanning"
         self._info()
         try:
-            res = await self.mag.engine.call("library.scan", {}, on_progress=progress)
+            res = await self.mag.engine.call(api.library.Scan(), on_progress=progress)
         except Exception as e:  # noqa: BLE001 - shown to the user
             self._error("scan failed", e)
             return
@@ -294,7 +295,7 @@ class LibraryPane(Pane):
             self.mag.notify(sound.get("error") or "this file can't be used", severity="warning")
             return
         try:
-            res = await self.mag.engine.call("library.audition", {"path": sound["path"]})
+            res = await self.mag.engine.call(api.library.Audition(path=sound["path"]))
         except Exception as e:  # noqa: BLE001 - shown to the user
             self._error("audition failed", e)
             return
@@ -369,7 +370,7 @@ class LibraryPane(Pane):
     @work(group="library-edit")
     async def _tag(self, path: str, add: list[str], remove: list[str]) -> None:
         try:
-            res = await self.mag.engine.call("library.tag", {"path": path, "add": add, "remove": remove})
+            res = await self.mag.engine.call(api.library.Tag_(path=path, add=add, remove=remove))
         except Exception as e:  # noqa: BLE001 - shown to the user
             self._error("could not tag", e)
             return
@@ -380,7 +381,7 @@ class LibraryPane(Pane):
     @work(group="library-edit")
     async def _add_folder(self, folder: str) -> None:
         try:
-            res = await self.mag.engine.call("library.add_folder", {"path": folder})
+            res = await self.mag.engine.call(api.library.AddFolder(path=folder))
         except Exception as e:  # noqa: BLE001 - shown to the user
             self._error("could not add the folder", e)
             return
@@ -392,7 +393,7 @@ class LibraryPane(Pane):
         self.busy = f"importing {Path(path).name}"
         self._info()
         try:
-            res = await self.mag.engine.call("library.import", {"path": path})
+            res = await self.mag.engine.call(api.library.Import(path=path))
         except Exception as e:  # noqa: BLE001 - shown to the user
             self._error("import failed", e)
             return
