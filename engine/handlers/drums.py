@@ -11,9 +11,10 @@ import numpy as np
 
 from engine import player
 from engine.context import JobContext
-from engine.errors import BadRequest, OutputExists
+from engine.errors import BadRequest
 from engine.methods import method
 from engine.params import integer, number
+from engine.pathpolicy import check_name, planned_outputs, readable_file
 from engine.music.patterns import check_swing, grid_from_pattern, heard_sequence, pattern_from_grid
 
 # Official checkpoints first; the project's starter models when those are not installed.
@@ -132,7 +133,8 @@ def _kit(params: dict):
     sf2 = params.get("soundfont")
     if not sf2:
         return None
-    path = Path(str(sf2)).expanduser()
+    # a regular file only: a FIFO would block the read, a device never end (pathpolicy)
+    path = readable_file(str(sf2), "soundfont", expect="a SoundFont (.sf2) drum kit")
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
@@ -182,7 +184,7 @@ def import_midi(params: dict, ctx: JobContext) -> dict:
     path = params.get("path")
     if not isinstance(path, str) or not path:
         raise BadRequest("drums.import_midi needs the path of a MIDI file")
-    ns = read_midi(Path(path).expanduser(), expect_drums=True)
+    ns = read_midi(Path(path).expanduser(), expect_drums=True, what="path")
     grid = DrumGrid.from_sequence(ns)
     bars = integer(params, "max_bars", 8, 2, 64)
     patterns = []
@@ -212,38 +214,40 @@ def export(params: dict, ctx: JobContext) -> dict:
     folder = params.get("folder")
     if not isinstance(folder, str) or not folder:
         raise BadRequest("export needs a folder")
-    folder_p = Path(folder).expanduser()
     overwrite = bool(params.get("overwrite", False))
     per_pattern = bool(params.get("per_pattern", False))
     groups = [[g] for g in grids] if per_pattern else [grids]
     model = str(params.get("model") or "drums")
     seed = params.get("seed")
     base = str(params.get("name") or "")
-    planned: list[tuple[Path, list, str]] = []
+    if base:
+        check_name(base, "name")  # "../elsewhere/x" is refused, not written elsewhere
+    names: list[str] = []
+    jobs: list[tuple[list, str]] = []
     for i, group in enumerate(groups):
         label = (f"pattern{i + 1}" if per_pattern else ("chain" if len(grids) > 1 else "pattern"))
         for kind in (["mid", "wav"] if params.get("wav") else ["mid"]):
-            name = (f"{base}-{label}.{kind}" if base else
-                    export_name("drums", model, seed, kind, label=label))
-            planned.append((folder_p / name, group, kind))
-    existing = [str(p) for p, _, _ in planned if p.exists()]
-    if existing and not overwrite:
-        raise OutputExists(f"{', '.join(existing)} already exist(s); choose another name or "
-                           f"confirm overwrite", paths=existing)
+            names.append(f"{base}-{label}.{kind}" if base else
+                         export_name("drums", model, seed, kind, label=label))
+            jobs.append((group, kind))
+    # only inside `folder`; nothing replaced unless `overwrite` (OutputExists lists it all)
+    targets = planned_outputs(folder, names, overwrite=overwrite, what="name")
+    planned = [(t, g, k) for t, (g, k) in zip(targets, jobs)]
     rate = integer(params, "rate", KIT_RATE, 8000, 96000)
     wav_format = str(params.get("format", "PCM_16"))
     if wav_format not in WAV_SUBTYPES:  # checked before anything is written
         raise BadRequest(f"unknown WAV sample format {wav_format!r}; use one of {WAV_SUBTYPES}")
+    kit = _kit(params) if params.get("wav") else None  # a bad SoundFont: nothing written
     written = []
     for n, (path, group, kind) in enumerate(planned):
         ctx.progress(n, len(planned), f"writing {path.name}")
         ns = heard_sequence(group, swing)
         if kind == "mid":
-            write_midi(ns, path)
+            write_midi(ns, path, overwrite=overwrite)
         else:
             length = sum(g.steps * g.step_seconds for g in group)
-            audio = render_drums(ns, KIT_RATE, kit=_kit(params), seconds=length)
-            write_wav(path, audio, KIT_RATE, out_rate=rate, overwrite=True,
+            audio = render_drums(ns, KIT_RATE, kit=kit, seconds=length)
+            write_wav(path, audio, KIT_RATE, out_rate=rate, overwrite=overwrite,
                       subtype=wav_format)
         written.append(str(path))
     ctx.progress(len(planned), len(planned), "done")

@@ -16,6 +16,8 @@ from engine.context import JobContext
 from engine.errors import BadRequest, ModelNotInstalled
 from engine.fsutil import atomic_write_bytes
 from engine.methods import method
+from engine.paths import ensure_dir
+from engine.pathpolicy import check_name, output_file
 
 DEFAULT_SECS_PER_INSTRUMENT = 6.0  # gansynth_generate.py's flag default
 DEFAULT_MODEL = "acoustic_only"  # manifest name gansynth-acoustic_only
@@ -36,7 +38,7 @@ def _read_chosen(path, include_drums: bool, tracks: list[int] | None):
     from engine.music.arrangement import chosen_notes
     from engine.music.midi_io import read_midi
 
-    ns = read_midi(Path(path).expanduser())
+    ns = read_midi(Path(path).expanduser(), what="midi")
     notes, warnings = chosen_notes(ns, tracks, include_drums)
     return notes, warnings, ns
 
@@ -141,6 +143,8 @@ def render(params: dict, ctx: JobContext) -> dict:
 
     if not params.get("midi"):
         raise BadRequest("gansynth.render needs `midi`: the path of a MIDI file")
+    if params.get("output"):
+        check_name(params["output"], "output")  # before the long render, not after
     tracks = params.get("tracks")
     if tracks is not None and (not isinstance(tracks, list)
                                or not all(isinstance(t, int) for t in tracks)):
@@ -155,11 +159,12 @@ def render(params: dict, ctx: JobContext) -> dict:
         cancelled=lambda: ctx.cancelled, hold_outside=bool(params.get("keyframes")))
     warnings += result.warnings
 
-    work_dir = Path(ctx.work_dir or ".")
+    work_dir = ensure_dir(Path(ctx.work_dir or "."))  # the engine's job folder
     name = params.get("output") or f"gansynth_seed{int(params.get('seed', 0))}.wav"
+    target = output_file(work_dir, name, overwrite=True, what="output")  # a name, not a path
     buf = io.BytesIO()
     sf.write(buf, result.audio, result.sample_rate, format="WAV", subtype="PCM_16")
-    out = atomic_write_bytes(work_dir / name, buf.getvalue())
+    out = atomic_write_bytes(target, buf.getvalue())
     midi_out = write_midi(played_sequence(ns, chosen, result.pitches), out.with_suffix(".mid"))
     return {
         "path": str(out),

@@ -11,9 +11,10 @@ import functools
 from pathlib import Path
 
 from engine.context import JobContext
-from engine.errors import BadRequest, OutputExists
+from engine.errors import BadRequest
 from engine.methods import method
 from engine.params import integer, number
+from engine.pathpolicy import output_file, output_path
 
 MELODY_RNN_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn")
 TEMPERATURE_RANGE = (0.01, 5.0)
@@ -49,7 +50,7 @@ def _primer(params: dict):
 
     primer = params.get("primer")
     if isinstance(primer, str):
-        return read_midi(primer)
+        return read_midi(primer, what="primer")
     if isinstance(primer, list) and primer:
         qpm = number(params, "qpm", 120.0, 20, 400)
         return sequence_from_notes(primer, qpm)
@@ -68,15 +69,13 @@ def _steps(params: dict) -> int:
 def _output_path(params: dict, ctx: JobContext, model: str) -> Path:
     from engine.audio.io import export_name
 
-    if params.get("path"):
-        path = Path(str(params["path"])).expanduser()
-    else:
-        folder = Path(params["folder"]).expanduser() if params.get("folder") else ctx.work_dir
-        assert folder is not None
-        path = folder / export_name("melody", model, params["seed"], "mid", label="continue")
-    if path.exists() and not params.get("overwrite", False):
-        raise OutputExists(f"{path} already exists; choose another name or pass overwrite")
-    return path
+    overwrite = bool(params.get("overwrite", False))
+    if params.get("path"):  # its folder must exist; nothing replaced unless `overwrite`
+        return output_path(str(params["path"]), overwrite=overwrite, what="path")
+    folder = params["folder"] if params.get("folder") else ctx.work_dir
+    assert folder is not None
+    return output_file(folder, export_name("melody", model, params["seed"], "mid",
+                                           label="continue"), overwrite=overwrite)
 
 
 @method("melody.continue", seeded=True)
@@ -94,7 +93,7 @@ def continue_melody(params: dict, ctx: JobContext) -> dict:
     result = model.continue_sequence(
         primer, steps, temperature, params["seed"],
         progress=lambda done, total: ctx.progress(1 + done / max(total, 1), 2, "generating"))
-    write_midi(result.sequence, out)
+    write_midi(result.sequence, out, overwrite=bool(params.get("overwrite", False)))
     ctx.progress(2, 2, "done")
     return {"notes": result.note_rows(), "file": str(out), "warnings": result.warnings,
             "seed": params["seed"], "model": model.name, "config": model.config,

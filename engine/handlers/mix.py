@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest
 from engine.methods import method
+from engine.pathpolicy import check_name, readable_file
 from engine.store import get_store
 
 RENDER_METHOD = "nsynth.synth"
@@ -102,14 +104,16 @@ def keep(params: dict, ctx: JobContext) -> dict:
     wav = params.get("wav_path")
     if not isinstance(wav, str) or not wav:
         raise BadRequest("mix.keep needs `wav_path`: the rendered WAV to keep")
-    if not Path(wav).is_file():
+    if not os.path.lexists(wav):
         raise BadInput(f"{wav}: the render is gone (job folders are cleaned up); render the "
                        "mix again and keep it then", path=wav)
+    wav_p = readable_file(wav, "wav_path", expect="the rendered WAV")  # never a FIFO/device
     recipe = _clean_recipe(params.get("recipe"))
     name = params.get("name") or "nsynth-mix"
     if not isinstance(name, str):
         raise BadRequest(f"name must be a string, got {name!r}")
-    samples, rate = read_audio(Path(wav))
+    check_name(name, "name")  # kept in your library folder, never elsewhere
+    samples, rate = read_audio(wav_p, what="wav_path")
     store = get_store()
     sound = library.keep_sound(store, samples, rate, name, tags=KEEP_TAGS)
     key = recipe_key(recipe)

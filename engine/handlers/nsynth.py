@@ -21,6 +21,8 @@ import numpy as np
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest, JobCancelled
 from engine.methods import method
+from engine.paths import ensure_dir
+from engine.pathpolicy import check_name, output_file, readable_file
 
 DEFAULT_CHECKPOINT = "nsynth-wavenet"
 MAX_BATCH = 16
@@ -72,6 +74,7 @@ def load_source(source: Any, params: dict) -> tuple[np.ndarray, bool]:
         raise BadRequest(f"a source is the path of a sound or an .npy encoding, got {source!r}")
     path = Path(source).expanduser()
     if path.suffix.lower() == ".npy":
+        readable_file(path, "sources", expect="an .npy encoding")  # np.load would block on a FIFO
         try:
             enc = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as e:
@@ -85,7 +88,7 @@ def load_source(source: Any, params: dict) -> tuple[np.ndarray, bool]:
         return enc.astype(np.float32), True
     from engine.audio.io import load_audio
 
-    audio = load_audio(path)
+    audio = load_audio(path, what="sources")
     if audio.shape[0] < 512:
         raise BadInput(f"{path} is shorter than 32 ms (512 samples at 16 kHz); NSynth needs "
                        "at least one 512-sample frame", path=str(path))
@@ -126,8 +129,7 @@ def build_mix(spec: Any, params: dict) -> np.ndarray:
 def _work_dir(ctx: JobContext) -> Path:
     if ctx.work_dir is None:
         raise BadRequest("this job writes files and needs a work folder")
-    ctx.work_dir.mkdir(parents=True, exist_ok=True)
-    return ctx.work_dir
+    return ensure_dir(ctx.work_dir)  # the engine's job folder: 0700
 
 
 def _save_npy(path: Path, enc: np.ndarray) -> Path:
@@ -144,7 +146,7 @@ def _names(params: dict, n: int, default: str) -> list[str]:
         return [f"{default}{i + 1}" if n > 1 else default for i in range(n)]
     if not isinstance(names, list) or len(names) != n or not all(isinstance(s, str) for s in names):
         raise BadRequest(f"names must be a list of {n} strings")
-    return [Path(s).name for s in names]
+    return [check_name(s, "names") for s in names]  # "../x" is refused, not cut down
 
 
 @method("nsynth.encode", cacheable=False)
@@ -174,7 +176,9 @@ def mix(params: dict, ctx: JobContext) -> dict:
     name = params.get("name") or "mix"
     if not isinstance(name, str):
         raise BadRequest(f"name must be a string, got {name!r}")
-    npy = _save_npy(_work_dir(ctx) / f"{Path(name).stem}.npy", enc)
+    check_name(name, "name")
+    npy = _save_npy(output_file(_work_dir(ctx), f"{Path(name).stem}.npy", overwrite=True,
+                                what="name"), enc)
     return {"npy_path": str(npy), "frames": int(enc.shape[0]),
             "seconds": enc.shape[0] * 512 / 16000}
 
@@ -217,7 +221,8 @@ def synth(params: dict, ctx: JobContext) -> dict:
         audio = result.audio[i, : frames[i] * 512]
         if audio.size == 0:
             continue
-        path = write_wav(out_dir / f"{Path(name).stem}.wav", audio, 16000, overwrite=True)
+        path = write_wav(output_file(out_dir, f"{Path(name).stem}.wav", overwrite=True,
+                                     what="names"), audio, 16000, overwrite=True)
         wavs.append({"wav_path": str(path), "samples": int(audio.size),
                      "seconds": audio.size / 16000})
     return {"wavs": wavs, "partial": result.partial, "seed": seed,

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest, OutputExists
-from engine.fsutil import atomic_write_bytes
+from engine.errors import BadInput, BadRequest
+from engine.fsutil import atomic_write
 from engine.methods import method
+from engine.pathpolicy import check_name, output_path, planned_outputs, read_bytes
 
 
 @method("timeline.load_midi", cacheable=False, light=True)
@@ -28,7 +29,7 @@ def load_midi(params: dict, ctx: JobContext) -> dict:
     p = Path(path).expanduser().resolve()
     if p.is_dir():
         raise BadInput(f"{p} is a folder; give a MIDI file (.mid)", path=str(p))
-    return {"path": str(p), **summary(read_midi(p))}
+    return {"path": str(p), **summary(read_midi(p, what="path"))}
 
 
 @method("timeline.export", cacheable=False, light=True)
@@ -49,31 +50,23 @@ def export(params: dict, ctx: JobContext) -> dict:
     if not src_p.exists():
         raise BadInput(f"{src_p} is gone (the engine's job folder was cleared); render again",
                        path=str(src_p))
-    name = str(params.get("name") or src_p.stem)
-    if "/" in name or name in (".", ".."):
-        raise BadRequest(f"the export name {name!r} must be a plain file name")
-    name = name.removesuffix(".wav")
-    folder_p = Path(folder).expanduser()
+    name = check_name(str(params.get("name") or src_p.stem), "name").removesuffix(".wav")
     midi_src = params.get("midi_path")
-    planned = [folder_p / f"{name}.wav"] + ([folder_p / f"{name}.mid"] if midi_src else [])
     overwrite = bool(params.get("overwrite", False))
-    existing = [str(p) for p in planned if p.exists()]
-    if existing and not overwrite:
-        raise OutputExists(f"{', '.join(existing)} already exist(s); choose another name or "
-                           "confirm overwrite", paths=existing)
-    try:
-        folder_p.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BadRequest(f"cannot create the folder {folder_p}: {e.strerror or e}",
-                         path=str(folder_p)) from None
+    # only inside `folder` (made if just it is missing, never its parents); nothing
+    # replaced unless `overwrite`
+    planned = planned_outputs(folder, [f"{name}.wav"] + ([f"{name}.mid"] if midi_src else []),
+                              overwrite=overwrite, what="name")
     samples, rate = read_audio(src_p, max_seconds=None)
+    midi_bytes = read_bytes(midi_src, "midi_path", expect="a MIDI file (.mid)") if midi_src else b""
     out_rate = integer(params, "rate", rate, 8000, 96000)
-    wav = write_wav(planned[0], samples, rate, out_rate=out_rate, overwrite=True,
+    wav = write_wav(planned[0], samples, rate, out_rate=out_rate, overwrite=overwrite,
                     subtype=str(params.get("format", "PCM_16")),
                     progress=lambda d, t, m: ctx.progress(d, t + 1, m))
     files = [str(wav)]
     if midi_src:
-        files.append(str(atomic_write_bytes(planned[1], Path(midi_src).read_bytes())))
+        files.append(str(atomic_write(planned[1], lambda fh: fh.write(midi_bytes),
+                                      replace=overwrite)))
     ctx.progress(1, 1, "done")
     return {"files": files, "rate": out_rate}
 
@@ -83,8 +76,9 @@ def save_midi(params: dict, ctx: JobContext) -> dict:
     """Write the arrangement as edited: the MIDI file `midi` plus the notes `add`
     ([[start, end, pitch, velocity, track]...], seconds; a track number the file does not
     have becomes a new piano track, numbered after the file's tracks when read back) to
-    `path` (atomically; it may be overwritten: it is the pane's working copy).
-    -> {path, notes}: the notes now in the file."""
+    `path` (atomically). An existing file is only replaced with `overwrite` (the pane's
+    working copy passes it); `path`'s folder must exist (inside the engine's home it is
+    made). -> {path, notes}: the notes now in the file."""
     from engine.music.midi_io import read_midi, write_midi
 
     src, dst, add = params.get("midi"), params.get("path"), params.get("add") or []
@@ -94,7 +88,9 @@ def save_midi(params: dict, ctx: JobContext) -> dict:
         raise BadRequest("timeline.save_midi needs `path`: where to write the edited MIDI")
     if not isinstance(add, list):
         raise BadRequest("`add` must be a list of [start, end, pitch, velocity, track]")
-    ns = read_midi(src)
+    overwrite = bool(params.get("overwrite", False))
+    out = output_path(dst, overwrite=overwrite, what="path")  # checked before any work
+    ns = read_midi(src, what="midi")
     programs = {n.instrument: (n.program, n.is_drum) for n in ns.notes}
     for row in add:
         if not isinstance(row, (list, tuple)) or len(row) != 5:
@@ -109,7 +105,5 @@ def save_midi(params: dict, ctx: JobContext) -> dict:
         ns.notes.add(start_time=s, end_time=e, pitch=p, velocity=v, instrument=track,
                      program=program, is_drum=is_drum)
         ns.total_time = max(ns.total_time, e)
-    out = Path(dst).expanduser()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_midi(ns, out)
+    write_midi(ns, out, overwrite=overwrite)
     return {"path": str(out), "notes": sum(1 for n in ns.notes if n.velocity > 0)}
