@@ -37,7 +37,9 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[IO[bytes]], None], *
         paths.ensure_dir(target.parent)
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    # hidden, and short enough for a 255-byte name limit whatever the target's length
+    short = os.fsdecode(os.fsencode(target.name)[:200])
+    fd, tmp = tempfile.mkstemp(prefix=f".{short}.", suffix=".part", dir=target.parent)
     try:
         if private:
             mode = paths.PRIVATE_FILE_MODE

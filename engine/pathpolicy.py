@@ -81,7 +81,7 @@ def readable_file(path: str | os.PathLike, what: str, *, expect: str = "a file",
     try:
         st = p.stat()
     except (FileNotFoundError, NotADirectoryError):
-        raise BadInput(f"{p}: no such {noun} (`{what}`). Check the path.",
+        raise BadInput(f"{p}: no such {noun} (`{what}`), cannot read it. Check the path.",
                        path=str(p), param=what, reason="missing") from None
     except OSError as e:
         raise BadInput(f"{p}: cannot be read ({e.strerror}) (`{what}`). Check the path and "

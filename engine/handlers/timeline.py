@@ -88,8 +88,6 @@ def save_midi(params: dict, ctx: JobContext) -> dict:
         raise BadRequest("timeline.save_midi needs `path`: where to write the edited MIDI")
     if not isinstance(add, list):
         raise BadRequest("`add` must be a list of [start, end, pitch, velocity, track]")
-    overwrite = bool(params.get("overwrite", False))
-    out = output_path(dst, overwrite=overwrite, what="path")  # checked before any work
     ns = read_midi(src, what="midi")
     programs = {n.instrument: (n.program, n.is_drum) for n in ns.notes}
     for row in add:
@@ -105,5 +103,7 @@ def save_midi(params: dict, ctx: JobContext) -> dict:
         ns.notes.add(start_time=s, end_time=e, pitch=p, velocity=v, instrument=track,
                      program=program, is_drum=is_drum)
         ns.total_time = max(ns.total_time, e)
+    overwrite = bool(params.get("overwrite", False))
+    out = output_path(dst, overwrite=overwrite, what="path")  # its folder must exist
     write_midi(ns, out, overwrite=overwrite)
     return {"path": str(out), "notes": sum(1 for n in ns.notes if n.velocity > 0)}
