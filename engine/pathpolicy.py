@@ -30,7 +30,6 @@ for several files at once) only ever answers paths *inside* the chosen folder:
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from pathlib import Path
@@ -230,6 +229,14 @@ def output_path(path: str | os.PathLike, *, overwrite: bool, what: str = "path")
                        create_folder=False)
 
 
-def is_name_error(e: OSError) -> bool:
-    """True for the OSErrors a bad name gives (too long, invalid)."""
-    return e.errno in (errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ)
+def work_folder(folder: str | os.PathLike) -> Path:
+    """A job's own folder (ctx.work_dir), made if missing: 0700 inside the engine's home;
+    elsewhere (the CLI's `--out` folder) as a plain `mkdir -p` under the user's umask."""
+    p = Path(folder)
+    if paths.is_private(p):
+        return paths.ensure_dir(p)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadRequest(f"cannot make the folder {p}: {e.strerror or e}", path=str(p)) from None
+    return p

@@ -16,8 +16,7 @@ from engine.context import JobContext
 from engine.errors import BadRequest, ModelNotInstalled
 from engine.fsutil import atomic_write_bytes
 from engine.methods import method
-from engine.paths import ensure_dir
-from engine.pathpolicy import check_name, output_file
+from engine.pathpolicy import check_name, output_file, work_folder
 
 DEFAULT_SECS_PER_INSTRUMENT = 6.0  # gansynth_generate.py's flag default
 DEFAULT_MODEL = "acoustic_only"  # manifest name gansynth-acoustic_only
@@ -159,7 +158,7 @@ def render(params: dict, ctx: JobContext) -> dict:
         cancelled=lambda: ctx.cancelled, hold_outside=bool(params.get("keyframes")))
     warnings += result.warnings
 
-    work_dir = ensure_dir(Path(ctx.work_dir or "."))  # the engine's job folder
+    work_dir = work_folder(ctx.work_dir or ".")  # the job's folder (the CLI: -o's folder)
     name = params.get("output") or f"gansynth_seed{int(params.get('seed', 0))}.wav"
     target = output_file(work_dir, name, overwrite=True, what="output")  # a name, not a path
     buf = io.BytesIO()

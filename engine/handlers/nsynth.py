@@ -21,8 +21,7 @@ import numpy as np
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest, JobCancelled
 from engine.methods import method
-from engine.paths import ensure_dir
-from engine.pathpolicy import check_name, output_file, readable_file
+from engine.pathpolicy import check_name, output_file, readable_file, work_folder
 
 DEFAULT_CHECKPOINT = "nsynth-wavenet"
 MAX_BATCH = 16
@@ -129,7 +128,7 @@ def build_mix(spec: Any, params: dict) -> np.ndarray:
 def _work_dir(ctx: JobContext) -> Path:
     if ctx.work_dir is None:
         raise BadRequest("this job writes files and needs a work folder")
-    return ensure_dir(ctx.work_dir)  # the engine's job folder: 0700
+    return work_folder(ctx.work_dir)
 
 
 def _save_npy(path: Path, enc: np.ndarray) -> Path:
