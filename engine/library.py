@@ -358,6 +358,12 @@ def import_file(store: Store, src: str, ctx: JobContext, name: str | None = None
     if p.suffix.lower() not in IMPORT_SUFFIXES:
         raise BadInput(f"{p}: magstation imports WAV, FLAC or MP3 files, not {p.suffix or 'this'}.",
                        path=str(p), reason="not_audio")
+    # a plain name: "../x" is refused, not cut down; a file name that is not UTF-8 text
+    # could not be indexed, so it needs a `name`
+    target_name = check_name(name, "name") if name else check_name(p.name, "path")
+    if Path(target_name).suffix.lower() != p.suffix.lower():
+        target_name += p.suffix.lower()
+    check_name(target_name, "name")
     ctx.progress(0, 3, "reading")
     samples = _load(p)  # the whole file decodes, or nothing is copied
     digest = file_hash(p, ctx)
@@ -367,12 +373,6 @@ def import_file(store: Store, src: str, ctx: JobContext, name: str | None = None
             write_model_wav(derivative_path(digest), samples)
             return {"sound": s.to_dict(), "already": True,
                     "derivative_path": str(derivative_path(digest))}
-    # a plain name: "../x" is refused, not cut down; a file name that is not UTF-8 text
-    # could not be indexed, so it needs a `name`
-    target_name = check_name(name, "name") if name else check_name(p.name, "path")
-    if Path(target_name).suffix.lower() != p.suffix.lower():
-        target_name += p.suffix.lower()
-    check_name(target_name, "name")
     with open(p, "rb") as fh_in:
         dest = _write_new(folder, target_name,
                           lambda fh: (fh_in.seek(0), shutil.copyfileobj(fh_in, fh, HASH_BLOCK)),
