@@ -38,6 +38,7 @@ from engine import __version__
 from engine.errors import BadInput, BadRequest, CheckpointError, EngineError, ModelNotInstalled
 from engine.fsutil import atomic_write_text
 from engine.paths import PROJECT_ROOT, checkpoints_dir
+from engine.pathpolicy import readable_file
 
 Progress = Callable[[float, float, str], None]
 
@@ -559,8 +560,10 @@ def import_checkpoint(path: str | os.PathLike, name: str | None = None, *,
                 if f.is_file() and (f.suffix in (".index", ".meta") or ".data-" in f.name):
                     shutil.copy2(f, staging / f.name)
         elif src.name.endswith(_ARCHIVE_SUFFIXES):
+            readable_file(src, "path", expect="a .tar/.tar.gz/.zip archive")  # no FIFO/device
             safe_extract(src, staging)
         elif src.suffix == ".mag":
+            readable_file(src, "path", expect="a .mag bundle")
             shutil.copy2(src, staging / (info.name + ".mag" if info.family == "melody_rnn"
                                          and not info.custom else src.name))
         else:

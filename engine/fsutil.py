@@ -1,34 +1,64 @@
-"""Atomic writes of user data: a temp file in the same folder, fsync, then rename."""
+"""Atomic writes of user data: a temp file in the same folder, fsync, then rename.
+Files under the engine's home are private (0600 in 0700 folders)."""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, IO
+
+from engine import paths
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import (os.umask can only be read by setting it)
 
 
-def atomic_write(path: str | os.PathLike, writer: Callable[[IO[bytes]], None]) -> Path:
+def atomic_write(path: str | os.PathLike, writer: Callable[[IO[bytes]], None], *,
+                 replace: bool = True) -> Path:
     """Call `writer` with a binary file object, then move the result onto `path`.
 
     Readers see either the old file or the complete new one, never a partial one;
-    if `writer` raises, the temp file is removed and `path` is untouched.
+    if `writer` raises, the temp file is removed and `path` is untouched. The temp file
+    is made in `path`'s own folder, so the final rename never crosses file systems.
+
+    The rename replaces the directory entry: a symlink at `path` is replaced, not
+    followed. With `replace=False` an existing entry is never replaced (`OutputExists`),
+    even one that appeared while `writer` ran.
+
+    Files inside the engine's home (paths.is_private) are 0600 in 0700 folders whatever
+    the umask; a user's file gets the mode a plain open() would give it (or keeps the
+    mode of the file it replaces).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    private = paths.is_private(target)
+    if private:
+        paths.ensure_dir(target.parent)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    # hidden, and short enough for a 255-byte name limit whatever the target's length
+    short = os.fsdecode(os.fsencode(target.name)[:200])
+    fd, tmp = tempfile.mkstemp(prefix=f".{short}.", suffix=".part", dir=target.parent)
     try:
-        # mkstemp makes 0600; a user's file gets the mode a plain open() would give it.
-        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_UMASK
+        if private:
+            mode = paths.PRIVATE_FILE_MODE
+        else:
+            try:
+                st = target.lstat()
+                mode = (st.st_mode & 0o777 if stat.S_ISREG(st.st_mode)
+                        else 0o666 & ~_UMASK)
+            except OSError:
+                mode = 0o666 & ~_UMASK
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        if replace:
+            os.replace(tmp, target)
+        else:
+            _link_no_clobber(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -36,6 +66,24 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[IO[bytes]], None]) -
             pass
         raise
     return target
+
+
+def _link_no_clobber(tmp: str, target: Path) -> None:
+    """Put `tmp` at `target` unless something is there (then OutputExists)."""
+    from engine.errors import OutputExists
+
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise OutputExists(f"{target} already exists. Choose another name or confirm "
+                           "overwrite.", path=str(target)) from None
+    except OSError:  # no hard links here (FAT, some network shares): check, then rename
+        if os.path.lexists(target):
+            raise OutputExists(f"{target} already exists. Choose another name or confirm "
+                               "overwrite.", path=str(target)) from None
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

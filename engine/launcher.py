@@ -32,7 +32,11 @@ def spawn_engine(path: Path, log_file: Path | None = None) -> subprocess.Popen[b
     paths.ensure_dir(path.parent)
     log_file = log_file or paths.home() / "engine.log"
     paths.ensure_dir(log_file.parent)
-    log = open(log_file, "ab")
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                 paths.PRIVATE_FILE_MODE)
+    if paths.is_private(log_file):
+        os.fchmod(fd, paths.PRIVATE_FILE_MODE)  # the log may hold paths and errors
+    log = os.fdopen(fd, "ab")
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     root = str(paths.PROJECT_ROOT)

@@ -24,8 +24,9 @@ from engine import paths
 from engine.audio import io as audio_io
 from engine.audio.io import MODEL_RATE, AudioInfo
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest
+from engine.errors import BadInput, BadRequest, OutputExists
 from engine.fsutil import atomic_write, atomic_write_text
+from engine.pathpolicy import check_name, readable_file
 from engine.store import Sound, Store
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
@@ -130,13 +131,48 @@ def file_hash(path: Path, ctx: JobContext | None = None) -> str:
 
 # ---------------------------------------------------------------------------- scanning
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Audio files under `root`, sorted; hidden files/folders (our temp files) skipped."""
+NOT_UTF8 = ("its name is not valid UTF-8 text, so the library cannot record it; "
+            "rename it (e.g. `convmv -f latin1 -t utf8`) and rescan")
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")  # os.walk gives undecodable bytes as lone surrogates
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def shown_name(path: str | os.PathLike) -> str:
+    """A path for messages and JSON: undecodable bytes as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _walk(root: Path, skipped: list[dict[str, str]] | None = None) -> Iterator[Path]:
+    """Audio files under `root`, sorted; hidden files/folders (our temp files) skipped.
+    Files and folders whose names are not UTF-8 are left out and listed in `skipped`
+    as {"name", "path", "reason"}: one odd name never stops a scan."""
+    def skip(dirpath: str, name: str, what: str) -> None:
+        if skipped is not None:
+            skipped.append({"name": shown_name(name), "path": shown_name(os.path.join(dirpath, name)),
+                            "reason": f"{what}: {NOT_UTF8}"})
+
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            if _utf8(d):
+                keep.append(d)
+            else:
+                skip(dirpath, d, "folder (not scanned)")
+        dirnames[:] = keep
         for name in sorted(filenames):
             if not name.startswith(".") and name.lower().endswith(AUDIO_SUFFIXES):
-                yield Path(dirpath) / name
+                if _utf8(name):
+                    yield Path(dirpath) / name
+                else:
+                    skip(dirpath, name, "file")
 
 
 def index_file(store: Store, path: Path, root: Path, ctx: JobContext | None = None) -> Sound:
@@ -176,11 +212,12 @@ def scan(store: Store, ctx: JobContext, only: list[str] | None = None,
     plan: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
     missing_folders = []
+    skipped: list[dict[str, str]] = []
     for root, _kind in known:
         if not root.is_dir():
             missing_folders.append(str(root))
             continue
-        for f in _walk(root):
+        for f in _walk(root, skipped):
             if f not in seen:
                 seen.add(f)
                 plan.append((f, root))
@@ -217,7 +254,7 @@ def scan(store: Store, ctx: JobContext, only: list[str] | None = None,
     counts["removed"] = store.remove_sounds(gone)
     ctx.progress(total, total, "scan finished")
     return {"files": total, **counts, "folders": [str(r) for r, _ in known],
-            "missing_folders": missing_folders}
+            "missing_folders": missing_folders, "skipped": skipped}
 
 
 # ------------------------------------------------------------------------------- tags
@@ -290,9 +327,23 @@ def read_model_wav(path: Path) -> np.ndarray:
 def _unique(folder: Path, name: str) -> Path:
     stem, suffix = Path(name).stem, Path(name).suffix
     candidate, n = folder / name, 2
-    while candidate.exists():
+    while os.path.lexists(candidate):
         candidate, n = folder / f"{stem}-{n}{suffix}", n + 1
     return candidate
+
+
+def _write_new(folder: Path, name: str, writer, announce=None) -> Path:
+    """Write a new file `name` (or `stem-2`, `-3`...) in `folder`, never replacing one,
+    even one that appears while writing (atomic_write's no-clobber link)."""
+    for _ in range(100):
+        dest = _unique(folder, name)
+        if announce is not None:
+            announce(dest)
+        try:
+            return atomic_write(dest, writer, replace=False)
+        except OutputExists:
+            continue  # taken meanwhile: the next free name
+    raise BadRequest(f"cannot find a free file name for {name} in {folder}", path=str(folder))
 
 
 def import_file(store: Store, src: str, ctx: JobContext, name: str | None = None) -> dict[str, Any]:
@@ -303,11 +354,16 @@ def import_file(store: Store, src: str, ctx: JobContext, name: str | None = None
         raise BadRequest(f"{src!r} is not an absolute path; give the full path of the file")
     if p.is_dir():
         raise BadInput(f"{p} is a folder. To use a whole folder, add it (a) instead.", path=str(p))
-    if not p.exists():
-        raise BadInput(f"{p}: no such file. Check the path.", path=str(p))
+    readable_file(p, "path", expect="a WAV, FLAC or MP3 file")  # no FIFO, device, socket
     if p.suffix.lower() not in IMPORT_SUFFIXES:
         raise BadInput(f"{p}: magstation imports WAV, FLAC or MP3 files, not {p.suffix or 'this'}.",
                        path=str(p), reason="not_audio")
+    # a plain name: "../x" is refused, not cut down; a file name that is not UTF-8 text
+    # could not be indexed, so it needs a `name`
+    target_name = check_name(name, "name") if name else check_name(p.name, "path")
+    if Path(target_name).suffix.lower() != p.suffix.lower():
+        target_name += p.suffix.lower()
+    check_name(target_name, "name")
     ctx.progress(0, 3, "reading")
     samples = _load(p)  # the whole file decodes, or nothing is copied
     digest = file_hash(p, ctx)
@@ -317,13 +373,10 @@ def import_file(store: Store, src: str, ctx: JobContext, name: str | None = None
             write_model_wav(derivative_path(digest), samples)
             return {"sound": s.to_dict(), "already": True,
                     "derivative_path": str(derivative_path(digest))}
-    target_name = Path(name).name if name else p.name
-    if Path(target_name).suffix.lower() != p.suffix.lower():
-        target_name += p.suffix.lower()
-    dest = _unique(folder, target_name)
-    ctx.progress(1, 3, f"copying to {dest.name}")
     with open(p, "rb") as fh_in:
-        atomic_write(dest, lambda fh: shutil.copyfileobj(fh_in, fh, HASH_BLOCK))
+        dest = _write_new(folder, target_name,
+                          lambda fh: (fh_in.seek(0), shutil.copyfileobj(fh_in, fh, HASH_BLOCK)),
+                          lambda d: ctx.progress(1, 3, f"copying to {d.name}"))
     if file_hash(dest) != digest:
         dest.unlink(missing_ok=True)
         raise BadInput(f"{p} changed while it was being imported; try again.", path=str(p))
@@ -345,9 +398,10 @@ def keep_sound(store: Store, samples: np.ndarray, rate: int, name: str,
         raise BadRequest(f"keep_sound takes non-empty mono audio, got shape {x.shape}")
     base = name[:-4] if name.lower().endswith(".wav") else name
     stem = re.sub(r"[^\w.+-]+", "-", base).strip("-.") or "sound"
+    check_name(f"{stem}.wav", "name")  # too long for the file system: a clear BadRequest
     folder = paths.ensure_dir(user_library_dir())
-    dest = _unique(folder, f"{stem}.wav")
-    atomic_write(dest, lambda fh: sf.write(fh, x, int(rate), subtype="FLOAT", format="WAV"))
+    dest = _write_new(folder, f"{stem}.wav",
+                      lambda fh: sf.write(fh, x, int(rate), subtype="FLOAT", format="WAV"))
     sound = index_file(store, dest, folder)
     if tags:
         store.set_tags(dest, [normalize_tag(t) for t in tags])

@@ -10,6 +10,7 @@ versioned with `PRAGMA user_version` and grows only by appending to `MIGRATIONS`
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -132,6 +133,24 @@ class Sound:
         return cls(**d)
 
 
+def _private_db_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (SQLite gives its -wal and
+    -shm files the database file's mode), and tighten one an older run left open."""
+    if not paths.is_private(path):
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+                 paths.PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, paths.PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+    for extra in ("-wal", "-shm", "-journal"):
+        try:
+            os.chmod(f"{path}{extra}", paths.PRIVATE_FILE_MODE)
+        except OSError:
+            pass
+
+
 class Store:
     """The magstation database. Safe to share between threads: each thread gets its own
     connection the first time it touches the store."""
@@ -148,6 +167,7 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             paths.ensure_dir(self.path.parent)
+            _private_db_file(self.path)
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")

@@ -202,6 +202,7 @@ def test_cli_render_by_model_name_and_tracks(tmp_path, monkeypatch, capsys):
 def test_save_midi_adds_notes_to_a_track_and_a_new_one(tmp_path):
     src = two_track_midi(tmp_path / "a.mid")
     out = tmp_path / "edit" / "a_edited.mid"
+    out.parent.mkdir()  # save_midi makes no folders outside the engine's home (pathpolicy)
     add = [[3.0, 3.5, 67, 90, 1], [4.0, 4.25, 72, 80, 5]]
     res = timeline.save_midi({"midi": str(src), "add": add, "path": str(out)}, JobContext())
     assert res == {"path": str(out), "notes": 6}

@@ -24,6 +24,7 @@ import soundfile as sf
 
 from engine.errors import BadInput, BadRequest, EngineError, OutputExists
 from engine.fsutil import atomic_write
+from engine.pathpolicy import readable_file
 from engine.audio.stderr_capture import capture_stderr
 
 MODEL_RATE = 16000
@@ -59,18 +60,9 @@ class AudioInfo:
 
 # ---------------------------------------------------------------------------- reading
 
-def _check_file(path: Path, max_bytes: int | None) -> int:
-    try:
-        st = path.stat()
-    except FileNotFoundError as e:
-        raise BadInput(f"{path}: no such file. Check the path.", path=str(path),
-                       reason="missing") from e
-    except OSError as e:
-        raise BadInput(f"{path}: cannot be read ({e.strerror}). Check the path and its "
-                       "permissions.", path=str(path), reason="unreadable") from e
-    if not stat.S_ISREG(st.st_mode):
-        raise BadInput(f"{path}: not a regular file. Pick an audio file ({READABLE}).",
-                       path=str(path), reason="not_a_file")
+def _check_file(path: Path, max_bytes: int | None, what: str = "path") -> int:
+    # engine.pathpolicy: a stat, never an open (a FIFO would block, /dev/zero never end)
+    st = readable_file(path, what, expect=f"an audio file ({READABLE})").stat()
     size = st.st_size
     if size == 0:
         raise BadInput(f"{path}: the file is empty (0 bytes). Re-export or re-download it.",
@@ -107,12 +99,14 @@ _UNKNOWN_FRAMES = 2**62  # libsndfile reports SF_COUNT_MAX when a header has no 
 _BLOCK_FRAMES = 1 << 16
 
 
-def probe(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> AudioInfo:
+def probe(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES,
+          what: str = "path") -> AudioInfo:
     """What is in an audio file, without decoding it. Raises BadInput for files that
     are missing, empty, too large, not audio, in a sample format libsndfile lacks, or
-    (WAV, judged by its header against the file size) truncated."""
-    p = Path(path)
-    size = _check_file(p, max_bytes)
+    (WAV, judged by its header against the file size) truncated. `what`: the request
+    parameter that named the file, for the message."""
+    p = Path(path).expanduser()
+    size = _check_file(p, max_bytes, what)
     try:
         with capture_stderr():
             info = sf.info(str(p))
@@ -169,9 +163,10 @@ def _soundfile_reason(e: Exception) -> str:
 
 
 def read_audio(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES,
-               max_seconds: float | None = DEFAULT_MAX_SECONDS) -> tuple[np.ndarray, int]:
+               max_seconds: float | None = DEFAULT_MAX_SECONDS,
+               what: str = "path") -> tuple[np.ndarray, int]:
     """Decode a file to float32 mono at its own rate: `(samples, rate)`."""
-    info = probe(path, max_bytes=max_bytes)
+    info = probe(path, max_bytes=max_bytes, what=what)
     p = info.path
 
     def too_long(seconds: float, at_least: str = "") -> BadInput:
@@ -238,9 +233,9 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
 def load_audio(path: str | os.PathLike, rate: int = MODEL_RATE, *,
                max_bytes: int | None = DEFAULT_MAX_BYTES,
-               max_seconds: float | None = DEFAULT_MAX_SECONDS) -> np.ndarray:
+               max_seconds: float | None = DEFAULT_MAX_SECONDS, what: str = "path") -> np.ndarray:
     """Any readable audio file -> float32 mono at `rate` (16 kHz by default)."""
-    samples, native = read_audio(path, max_bytes=max_bytes, max_seconds=max_seconds)
+    samples, native = read_audio(path, max_bytes=max_bytes, max_seconds=max_seconds, what=what)
     return resample(samples, native, rate)
 
 
@@ -264,7 +259,7 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, rate: int = MODEL_RA
     if target.is_dir():
         raise BadRequest(f"{target} is a folder; give a file name ending in .wav",
                          path=str(target))
-    if target.exists() and not overwrite:
+    if os.path.lexists(target) and not overwrite:  # a dangling symlink is "there" too
         raise OutputExists(
             f"{target} already exists. Choose another name or confirm overwrite.",
             path=str(target))
@@ -292,7 +287,7 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, rate: int = MODEL_RA
                     progress(min(total, start + block), total, f"writing {target.name}")
 
     try:
-        return atomic_write(target, writer)
+        return atomic_write(target, writer, replace=overwrite)
     except OSError as e:
         raise BadRequest(
             f"cannot write {target}: {e.strerror or e}. Choose a folder you can write to "

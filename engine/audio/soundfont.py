@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.audio.io import resample
 from engine.errors import BadInput
+from engine.pathpolicy import read_bytes
 
 # Generator operators (SoundFont 2.04 spec, section 8.1.2)
 GEN_INSTRUMENT = 41
@@ -86,15 +87,13 @@ class SoundFontKit:
     """Implements the drum sampler's `SampleSource` from an .sf2 file's drum preset."""
 
     def __init__(self, path: str | os.PathLike, rate: int = 44100, *,
-                 preset: int = 0, bank: int = PERCUSSION_BANK) -> None:
-        self.path = Path(path)
+                 preset: int = 0, bank: int = PERCUSSION_BANK, what: str = "soundfont") -> None:
+        self.path = Path(path).expanduser()
         self.rate = rate
         self._cache: dict[int, np.ndarray | None] = {}
-        try:
-            data = self.path.read_bytes()
-        except OSError as e:
-            raise BadInput(f"{self.path}: cannot read the SoundFont ({e.strerror}).",
-                           path=str(self.path)) from e
+        # engine.pathpolicy: a folder, FIFO or device is refused without opening it
+        data = read_bytes(self.path, what, expect="a SoundFont (.sf2) drum kit",
+                          noun="SoundFont")
         self._parse(data)
         self._zones = self._preset_zones(preset, bank)
         self.name = self.path.stem

@@ -7,7 +7,6 @@ folder (drums on channel 10, tempo kept) and print the seed they used."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 

@@ -15,9 +15,10 @@ from engine import player
 from engine.api import drums as api
 from engine.api.base import ModelChoice
 from engine.context import JobContext
-from engine.errors import BadRequest, OutputExists
+from engine.errors import BadRequest
 from engine.methods import method
 from engine.music.patterns import grid_from_pattern, heard_sequence, pattern_from_grid
+from engine.pathpolicy import check_name, planned_outputs, readable_file
 
 # Official checkpoints first; the project's starter models when those are not installed.
 SAMPLE_MODELS = ("cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl", "starter-drums_2bar")
@@ -129,7 +130,8 @@ def _kit(params: api.Audition | api.Export):
     sf2 = params.soundfont
     if not sf2:
         return None
-    path = Path(str(sf2)).expanduser()
+    # a regular file only: a FIFO would block the read, a device never end (pathpolicy)
+    path = readable_file(str(sf2), "soundfont", expect="a SoundFont (.sf2) drum kit")
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
@@ -168,8 +170,7 @@ def import_midi(params: api.ImportMidi, ctx: JobContext) -> dict:
     from engine.music.grids import DrumGrid
     from engine.music.midi_io import read_midi
 
-    path = params.path
-    ns = read_midi(Path(path).expanduser(), expect_drums=True)
+    ns = read_midi(Path(params.path).expanduser(), expect_drums=True, what="path")
     grid = DrumGrid.from_sequence(ns)
     bars = params.max_bars
     patterns = []
@@ -182,7 +183,7 @@ def import_midi(params: api.ImportMidi, ctx: JobContext) -> dict:
         vel[:, :end - start] = grid.velocities[:, start:end]
         off[:, :end - start] = grid.offsets[:, start:end]
         patterns.append(pattern_from_grid(DrumGrid(hits, vel, off, grid.qpm)))
-    return {"patterns": patterns, "qpm": grid.qpm, "path": str(Path(path).expanduser())}
+    return {"patterns": patterns, "qpm": grid.qpm, "path": str(Path(params.path).expanduser())}
 
 
 @method("drums.export")
@@ -193,35 +194,37 @@ def export(params: api.Export, ctx: JobContext) -> dict:
 
     grids = _grids(params)
     swing = params.swing
-    folder_p = Path(params.folder).expanduser()
     overwrite = params.overwrite
     per_pattern = params.per_pattern
     groups = [[g] for g in grids] if per_pattern else [grids]
     model = params.model or "drums"
     seed = params.seed
     base = params.name or ""
-    planned: list[tuple[Path, list, str]] = []
+    if base:
+        check_name(base, "name")  # "../elsewhere/x" is refused, not written elsewhere
+    names: list[str] = []
+    jobs: list[tuple[list, str]] = []
     for i, group in enumerate(groups):
         label = (f"pattern{i + 1}" if per_pattern else ("chain" if len(grids) > 1 else "pattern"))
         for kind in (["mid", "wav"] if params.wav else ["mid"]):
-            name = (f"{base}-{label}.{kind}" if base else
-                    export_name("drums", model, seed, kind, label=label))
-            planned.append((folder_p / name, group, kind))
-    existing = [str(p) for p, _, _ in planned if p.exists()]
-    if existing and not overwrite:
-        raise OutputExists(f"{', '.join(existing)} already exist(s); choose another name or "
-                           f"confirm overwrite", paths=existing)
+            names.append(f"{base}-{label}.{kind}" if base else
+                         export_name("drums", model, seed, kind, label=label))
+            jobs.append((group, kind))
+    # only inside `folder`; nothing replaced unless `overwrite` (OutputExists lists it all)
+    targets = planned_outputs(params.folder, names, overwrite=overwrite, what="name")
+    planned = [(t, g, k) for t, (g, k) in zip(targets, jobs)]
     rate, wav_format = params.rate, params.format
+    kit = _kit(params) if params.wav else None  # a bad SoundFont: nothing written
     written = []
     for n, (path, group, kind) in enumerate(planned):
         ctx.progress(n, len(planned), f"writing {path.name}")
         ns = heard_sequence(group, swing)
         if kind == "mid":
-            write_midi(ns, path)
+            write_midi(ns, path, overwrite=overwrite)
         else:
             length = sum(g.steps * g.step_seconds for g in group)
-            audio = render_drums(ns, KIT_RATE, kit=_kit(params), seconds=length)
-            write_wav(path, audio, KIT_RATE, out_rate=rate, overwrite=True,
+            audio = render_drums(ns, KIT_RATE, kit=kit, seconds=length)
+            write_wav(path, audio, KIT_RATE, out_rate=rate, overwrite=overwrite,
                       subtype=wav_format)
         written.append(str(path))
     ctx.progress(len(planned), len(planned), "done")

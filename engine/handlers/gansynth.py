@@ -17,6 +17,7 @@ from engine.context import JobContext
 from engine.errors import BadRequest, ModelNotInstalled
 from engine.fsutil import atomic_write_bytes
 from engine.methods import method
+from engine.pathpolicy import check_name, output_file, work_folder
 
 DEFAULT_SECS_PER_INSTRUMENT = 6.0  # gansynth_generate.py's flag default
 DEFAULT_MODEL = "acoustic_only"  # manifest name gansynth-acoustic_only
@@ -37,7 +38,7 @@ def _read_chosen(path, include_drums: bool, tracks: list[int] | None):
     from engine.music.arrangement import chosen_notes
     from engine.music.midi_io import read_midi
 
-    ns = read_midi(Path(path).expanduser())
+    ns = read_midi(Path(path).expanduser(), what="midi")
     notes, warnings = chosen_notes(ns, tracks, include_drums)
     return notes, warnings, ns
 
@@ -138,6 +139,8 @@ def render(params: api.Render, ctx: JobContext) -> dict:
     from engine.music.arrangement import played_sequence
     from engine.music.midi_io import write_midi
 
+    if params.output:
+        check_name(params.output, "output")  # before the long render, not after
     chosen, warnings, ns = _read_chosen(params.midi, params.include_drums, params.tracks)
     notes = _arrays(chosen)
     model = load_model(resolve_checkpoint(params), params.precision)
@@ -148,11 +151,12 @@ def render(params: api.Render, ctx: JobContext) -> dict:
         cancelled=lambda: ctx.cancelled, hold_outside=bool(params.keyframes))
     warnings += result.warnings
 
-    work_dir = Path(ctx.work_dir or ".")
+    work_dir = work_folder(ctx.work_dir or ".")  # the job's folder (the CLI: -o's folder)
     name = params.output or f"gansynth_seed{params.seed}.wav"
+    target = output_file(work_dir, name, overwrite=True, what="output")  # a name, not a path
     buf = io.BytesIO()
     sf.write(buf, result.audio, result.sample_rate, format="WAV", subtype="PCM_16")
-    out = atomic_write_bytes(work_dir / name, buf.getvalue())
+    out = atomic_write_bytes(target, buf.getvalue())
     midi_out = write_midi(played_sequence(ns, chosen, result.pitches), out.with_suffix(".mid"))
     return {
         "path": str(out),

@@ -3,12 +3,12 @@ Results are MIDI files (written atomically into `folder`, or the job's own folde
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from engine.api import melody as api
 from engine.context import JobContext
-from engine.errors import BadRequest, OutputExists
+from engine.errors import BadRequest
 from engine.methods import method
+from engine.pathpolicy import planned_outputs
 
 MELODY_MODELS = ("cat-mel_2bar_big",)
 NEEDS = "a 2-bar monophonic melody in 4/4 (the first 2 bars are used when longer)"
@@ -27,24 +27,25 @@ def _write(params: api.Sample | api.Interpolate, ctx: JobContext, sequences, lab
     from engine.audio.io import export_name
     from engine.music.midi_io import write_midi
 
-    folder = Path(params.folder).expanduser() if params.folder else ctx.work_dir
+    folder = params.folder if params.folder else ctx.work_dir
     assert folder is not None
     overwrite = params.overwrite
+    names = [export_name("melody", model, params.seed, "mid", label=f"{label}{i + 1}")
+             for i in range(len(sequences))]
+    # inside `folder` only; every existing file is reported before anything is written
+    paths = planned_outputs(folder, names, overwrite=overwrite, what="name")
     files = []
-    for i, ns in enumerate(sequences):
-        path = folder / export_name("melody", model, params.seed, "mid", label=f"{label}{i + 1}")
-        if path.exists() and not overwrite:
-            raise OutputExists(f"{path} already exists; choose another folder or pass overwrite")
-        write_midi(ns, path)
+    for path, ns in zip(paths, sequences):
+        write_midi(ns, path, overwrite=overwrite)
         files.append({"path": str(path), "notes": len(ns.notes)})
     return files
 
 
-def _melody_input(model, path: str):
+def _melody_input(model, path: str, what: str):
     from engine.music.converters import converter_for
     from engine.music.midi_io import read_midi
 
-    ns = read_midi(path)
+    ns = read_midi(path, what=what)
     tensors = converter_for(model.config.name).to_tensors(ns)
     if not len(tensors):
         raise BadRequest(f"{path}: nothing the model can use; it needs {NEEDS}")
@@ -77,10 +78,10 @@ def interpolate(params: api.Interpolate, ctx: JobContext) -> dict:
     steps, temperature = params.steps, params.temperature
     ctx.progress(0, 2, "loading the model")
     model, name = _load(params)
-    a, b = _melody_input(model, params.a), _melody_input(model, params.b)
+    a, b = _melody_input(model, params.a, "a"), _melody_input(model, params.b, "b")
     ctx.progress(1, 2, "interpolating")
     outputs, _ = model.interpolate(a, b, steps, temperature=temperature, seed=params.seed)
-    qpm = qpm_of(read_midi(params.a))
+    qpm = qpm_of(read_midi(params.a, what="a"))
     seqs = converter_for(model.config.name).from_tensors(outputs, qpm=qpm)
     files = _write(params, ctx, seqs, "step", name)
     ctx.progress(2, 2, "done")

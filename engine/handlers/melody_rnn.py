@@ -12,8 +12,9 @@ from pathlib import Path
 
 from engine.api import melody as api
 from engine.context import JobContext
-from engine.errors import BadRequest, OutputExists
+from engine.errors import BadRequest
 from engine.methods import method
+from engine.pathpolicy import output_file, output_path
 
 MELODY_RNN_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn")
 
@@ -46,7 +47,7 @@ def _primer(params: api.Continue):
     from engine.music.midi_io import read_midi
 
     if isinstance(params.primer, str):
-        return read_midi(params.primer)
+        return read_midi(params.primer, what="primer")
     return sequence_from_notes(params.primer, params.qpm)
 
 
@@ -61,15 +62,13 @@ def _steps(params: api.Continue) -> int:
 def _output_path(params: api.Continue, ctx: JobContext, model: str) -> Path:
     from engine.audio.io import export_name
 
-    if params.path:
-        path = Path(params.path).expanduser()
-    else:
-        folder = Path(params.folder).expanduser() if params.folder else ctx.work_dir
-        assert folder is not None
-        path = folder / export_name("melody", model, params.seed, "mid", label="continue")
-    if path.exists() and not params.overwrite:
-        raise OutputExists(f"{path} already exists; choose another name or pass overwrite")
-    return path
+    overwrite = params.overwrite
+    if params.path:  # its folder must exist; nothing replaced unless `overwrite`
+        return output_path(params.path, overwrite=overwrite, what="path")
+    folder = params.folder if params.folder else ctx.work_dir
+    assert folder is not None
+    return output_file(folder, export_name("melody", model, params.seed, "mid",
+                                           label="continue"), overwrite=overwrite)
 
 
 @method("melody.continue")
@@ -87,7 +86,7 @@ def continue_melody(params: api.Continue, ctx: JobContext) -> dict:
     result = model.continue_sequence(
         primer, steps, temperature, params.seed,
         progress=lambda done, total: ctx.progress(1 + done / max(total, 1), 2, "generating"))
-    write_midi(result.sequence, out)
+    write_midi(result.sequence, out, overwrite=params.overwrite)
     ctx.progress(2, 2, "done")
     return {"notes": result.note_rows(), "file": str(out), "warnings": result.warnings,
             "seed": params.seed, "model": model.name, "config": model.config,

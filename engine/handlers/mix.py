@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from engine.api import nsynth as nsynth_api
 from engine.context import JobContext
 from engine.errors import BadInput
 from engine.methods import method
+from engine.pathpolicy import check_name, readable_file
 from engine.store import get_store
 
 RENDER_METHOD = "nsynth.synth"
@@ -92,12 +94,14 @@ def keep(params: api.Keep, ctx: JobContext) -> dict:
     from engine.audio.io import read_audio
 
     wav = params.wav_path
-    if not Path(wav).is_file():
+    if not os.path.lexists(wav):
         raise BadInput(f"{wav}: the render is gone (job folders are cleaned up); render the "
                        "mix again and keep it then", path=wav)
+    wav_p = readable_file(wav, "wav_path", expect="the rendered WAV")  # never a FIFO/device
     recipe = _clean_recipe(params.recipe)
     name = params.name
-    samples, rate = read_audio(Path(wav))
+    check_name(name, "name")  # kept in your library folder, never elsewhere
+    samples, rate = read_audio(wav_p, what="wav_path")
     store = get_store()
     sound = library.keep_sound(store, samples, rate, name, tags=KEEP_TAGS)
     key = recipe_key(recipe)

@@ -22,6 +22,7 @@ from engine.api import nsynth as api
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest, JobCancelled
 from engine.methods import method
+from engine.pathpolicy import check_name, output_file, readable_file, work_folder
 
 DEFAULT_CHECKPOINT = "nsynth-wavenet"
 
@@ -70,6 +71,7 @@ def load_source(source: str, params: Any) -> tuple[np.ndarray, bool]:
     """(encoding [frames, 16], cached?) for a sound file or an .npy encoding."""
     path = Path(source).expanduser()
     if path.suffix.lower() == ".npy":
+        readable_file(path, "sources", expect="an .npy encoding")  # np.load would block on a FIFO
         try:
             enc = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as e:
@@ -83,7 +85,7 @@ def load_source(source: str, params: Any) -> tuple[np.ndarray, bool]:
         return enc.astype(np.float32), True
     from engine.audio.io import load_audio
 
-    audio = load_audio(path)
+    audio = load_audio(path, what="sources")
     if audio.shape[0] < 512:
         raise BadInput(f"{path} is shorter than 32 ms (512 samples at 16 kHz); NSynth needs "
                        "at least one 512-sample frame", path=str(path))
@@ -115,8 +117,7 @@ def build_mix(spec: api.Mix | api.MixEncodings | str, params: Any) -> np.ndarray
 def _work_dir(ctx: JobContext) -> Path:
     if ctx.work_dir is None:
         raise BadRequest("this job writes files and needs a work folder")
-    ctx.work_dir.mkdir(parents=True, exist_ok=True)
-    return ctx.work_dir
+    return work_folder(ctx.work_dir)
 
 
 def _save_npy(path: Path, enc: np.ndarray) -> Path:
@@ -133,7 +134,7 @@ def _names(params: api.Synth, n: int, default: str) -> list[str]:
         return [f"{default}{i + 1}" if n > 1 else default for i in range(n)]
     if len(names) != n:
         raise BadRequest(f"names must be a list of {n} names, one per mix", param="names")
-    return [Path(s).name for s in names]
+    return [check_name(s, "names") for s in names]  # "../x" is refused, not cut down
 
 
 @method("nsynth.encode")
@@ -159,7 +160,9 @@ def mix(params: api.MixEncodings, ctx: JobContext) -> dict:
     time-stretched (`stretch`); writes the mixed encoding as <name>.npy."""
     enc = build_mix(params, params)
     name = params.name
-    npy = _save_npy(_work_dir(ctx) / f"{Path(name).stem}.npy", enc)
+    check_name(name, "name")
+    npy = _save_npy(output_file(_work_dir(ctx), f"{Path(name).stem}.npy", overwrite=True,
+                                what="name"), enc)
     return {"npy_path": str(npy), "frames": int(enc.shape[0]),
             "seconds": enc.shape[0] * 512 / 16000}
 
@@ -196,7 +199,8 @@ def synth(params: api.Synth, ctx: JobContext) -> dict:
         audio = result.audio[i, : frames[i] * 512]
         if audio.size == 0:
             continue
-        path = write_wav(out_dir / f"{Path(name).stem}.wav", audio, 16000, overwrite=True)
+        path = write_wav(output_file(out_dir, f"{Path(name).stem}.wav", overwrite=True,
+                                     what="names"), audio, 16000, overwrite=True)
         wavs.append({"wav_path": str(path), "samples": int(audio.size),
                      "seconds": audio.size / 16000})
     return {"wavs": wavs, "partial": result.partial, "seed": seed,

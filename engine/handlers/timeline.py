@@ -10,9 +10,10 @@ from pathlib import Path
 
 from engine.api import timeline as api
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest, OutputExists
-from engine.fsutil import atomic_write_bytes
+from engine.errors import BadInput, BadRequest
+from engine.fsutil import atomic_write
 from engine.methods import method
+from engine.pathpolicy import check_name, output_path, planned_outputs, read_bytes
 
 
 @method("timeline.load_midi")
@@ -26,7 +27,7 @@ def load_midi(params: api.LoadMidi, ctx: JobContext) -> dict:
     p = Path(params.path).expanduser().resolve()
     if p.is_dir():
         raise BadInput(f"{p} is a folder; give a MIDI file (.mid)", path=str(p))
-    return {"path": str(p), **summary(read_midi(p))}
+    return {"path": str(p), **summary(read_midi(p, what="path"))}
 
 
 @method("timeline.export")
@@ -40,31 +41,23 @@ def export(params: api.Export, ctx: JobContext) -> dict:
     if not src_p.exists():
         raise BadInput(f"{src_p} is gone (the engine's job folder was cleared); render again",
                        path=str(src_p))
-    name = params.name or src_p.stem
-    if "/" in name or name in (".", ".."):
-        raise BadRequest(f"the export name {name!r} must be a plain file name")
-    name = name.removesuffix(".wav")
-    folder_p = Path(folder).expanduser()
+    name = check_name(params.name or src_p.stem, "name").removesuffix(".wav")
     midi_src = params.midi_path
-    planned = [folder_p / f"{name}.wav"] + ([folder_p / f"{name}.mid"] if midi_src else [])
     overwrite = params.overwrite
-    existing = [str(p) for p in planned if p.exists()]
-    if existing and not overwrite:
-        raise OutputExists(f"{', '.join(existing)} already exist(s); choose another name or "
-                           "confirm overwrite", paths=existing)
-    try:
-        folder_p.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BadRequest(f"cannot create the folder {folder_p}: {e.strerror or e}",
-                         path=str(folder_p)) from None
+    # only inside `folder` (made if just it is missing, never its parents); nothing
+    # replaced unless `overwrite`
+    planned = planned_outputs(folder, [f"{name}.wav"] + ([f"{name}.mid"] if midi_src else []),
+                              overwrite=overwrite, what="name")
     samples, rate = read_audio(src_p, max_seconds=None)
+    midi_bytes = read_bytes(midi_src, "midi_path", expect="a MIDI file (.mid)") if midi_src else b""
     out_rate = params.rate or rate
-    wav = write_wav(planned[0], samples, rate, out_rate=out_rate, overwrite=True,
+    wav = write_wav(planned[0], samples, rate, out_rate=out_rate, overwrite=overwrite,
                     subtype=params.format,
                     progress=lambda d, t, m: ctx.progress(d, t + 1, m))
     files = [str(wav)]
     if midi_src:
-        files.append(str(atomic_write_bytes(planned[1], Path(midi_src).read_bytes())))
+        files.append(str(atomic_write(planned[1], lambda fh: fh.write(midi_bytes),
+                                      replace=overwrite)))
     ctx.progress(1, 1, "done")
     return {"files": files, "rate": out_rate}
 
@@ -74,12 +67,13 @@ def save_midi(params: api.SaveMidi, ctx: JobContext) -> dict:
     """Write the arrangement as edited: the MIDI file `midi` plus the notes `add`
     ([[start, end, pitch, velocity, track]...], seconds; a track number the file does not
     have becomes a new piano track, numbered after the file's tracks when read back) to
-    `path` (atomically; it may be overwritten: it is the pane's working copy).
-    -> {path, notes}: the notes now in the file."""
+    `path` (atomically). An existing file is only replaced with `overwrite` (the pane's
+    working copy passes it); `path`'s folder must exist (inside the engine's home it is
+    made). -> {path, notes}: the notes now in the file."""
     from engine.music.midi_io import read_midi, write_midi
 
     src, dst, add = params.midi, params.path, params.add
-    ns = read_midi(src)
+    ns = read_midi(src, what="midi")
     programs = {n.instrument: (n.program, n.is_drum) for n in ns.notes}
     for row in add:
         s, e, p, v, track = row
@@ -90,7 +84,7 @@ def save_midi(params: api.SaveMidi, ctx: JobContext) -> dict:
         ns.notes.add(start_time=s, end_time=e, pitch=p, velocity=v, instrument=track,
                      program=program, is_drum=is_drum)
         ns.total_time = max(ns.total_time, e)
-    out = Path(dst).expanduser()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_midi(ns, out)
+    overwrite = params.overwrite
+    out = output_path(dst, overwrite=overwrite, what="path")  # its folder must exist
+    write_midi(ns, out, overwrite=overwrite)
     return {"path": str(out), "notes": sum(1 for n in ns.notes if n.velocity > 0)}

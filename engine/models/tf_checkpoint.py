@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import CheckpointError
-from engine.paths import cache_dir
+from engine.paths import cache_dir, ensure_dir
 
 _REDOWNLOAD = "download it again (or run `magstation models verify`)"
 
@@ -49,7 +49,7 @@ def _extract_tar(tar_path: Path) -> Path:
     if not done.is_file():
         tmp = target.with_name(target.name + ".part")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        ensure_dir(tmp)  # 0700, like every folder in the engine's home
         try:
             with tarfile.open(tar_path) as tar:
                 tar.extractall(tmp, filter="data")

@@ -15,19 +15,21 @@ from note_seq import NoteSequence
 
 from engine.errors import BadInput
 from engine.fsutil import atomic_write
+from engine.pathpolicy import read_bytes
 from engine.music.sequences import TICKS_PER_QUARTER
 
 
-def read_midi(path: str | os.PathLike, *, expect_drums: bool = False) -> NoteSequence:
-    """Read a MIDI file. BadInput (naming the file) when it is missing, not MIDI,
-    corrupt, has no notes, or — with `expect_drums` — has no drum notes."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{p}: no such MIDI file", path=str(p)) from None
-    except OSError as e:
-        raise BadInput(f"{p}: cannot read it ({e.strerror})", path=str(p)) from None
+MAX_MIDI_BYTES = 64 * 2**20  # far above any song; a bigger "MIDI file" is a mistake
+
+
+def read_midi(path: str | os.PathLike, *, expect_drums: bool = False,
+              what: str = "path") -> NoteSequence:
+    """Read a MIDI file. BadInput (naming the file and the parameter `what`) when it is
+    missing, not a regular file (a folder, FIFO or device is refused without blocking),
+    not MIDI, corrupt, has no notes, or -- with `expect_drums` -- has no drum notes."""
+    p = Path(path).expanduser()
+    data = read_bytes(p, what, expect="a MIDI file (.mid)", noun="MIDI file",
+                      max_bytes=MAX_MIDI_BYTES)
     if not data:
         raise BadInput(f"{p}: the file is empty; export the MIDI again", path=str(p))
     try:
@@ -62,7 +64,8 @@ def sequence_to_midi_bytes(ns: NoteSequence) -> bytes:
     return buf.getvalue()
 
 
-def write_midi(ns: NoteSequence, path: str | os.PathLike) -> Path:
-    """Write `ns` to `path` atomically (temp file + rename)."""
+def write_midi(ns: NoteSequence, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write `ns` to `path` atomically (temp file + rename). With `overwrite=False` an
+    existing file is never replaced (OutputExists), even one that appears meanwhile."""
     data = sequence_to_midi_bytes(ns)
-    return atomic_write(path, lambda fh: fh.write(data))
+    return atomic_write(path, lambda fh: fh.write(data), replace=overwrite)

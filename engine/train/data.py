@@ -29,7 +29,7 @@ from typing import Iterator
 import numpy as np
 
 from engine.errors import BadInput
-from engine.paths import cache_dir
+from engine.paths import cache_dir, ensure_dir
 
 SPLITS = ("train", "validation", "test")
 WINDOW_STEPS = 32
@@ -132,7 +132,7 @@ def load_windows(data_dir: Path, config: str, split: str = "train",
     if use_cache:
         from engine.fsutil import atomic_write
 
-        cache.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(cache.parent)
         atomic_write(cache, lambda fh: np.savez_compressed(fh, inputs=w.inputs, outputs=w.outputs))
     return w
 

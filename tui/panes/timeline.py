@@ -639,10 +639,11 @@ class TimelinePane(Pane):
 
     def save_params(self) -> dict[str, Any]:
         """timeline.save_midi's params: the file plus the accepted notes, written to the
-        pane's working copy under MAGSTATION_HOME/timeline/."""
+        pane's working copy under MAGSTATION_HOME/timeline/ (replaced on every save)."""
         st = self.state
         path = paths.home() / "timeline" / f"{Path(st['midi']).stem}_edited.mid"
-        return {"midi": st["midi"], "add": [list(n) for n in st["added"]], "path": str(path)}
+        return {"midi": st["midi"], "add": [list(n) for n in st["added"]], "path": str(path),
+                "overwrite": True}
 
     def action_render(self) -> None:
         if not self._need_song():
