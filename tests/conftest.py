@@ -3,12 +3,14 @@ in-process engine server on a short socket path."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -57,7 +59,7 @@ def mag_home(short_tmp, monkeypatch):
     return short_tmp
 
 
-def _wait_for_socket(path: Path, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_for_socket(path: Path, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     from engine.launcher import engine_answers
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -104,16 +106,32 @@ def kill_spawned_engines(mag_home):
     subprocess.run(["pkill", "-f", f"engine --socket {mag_home}"], check=False)
 
 
+async def close_engine_server(srv, threads_before: set[threading.Thread]) -> None:
+    """Close an in-process EngineServer, then wait (with the event loop still running) for
+    the job workers it started to finish the job they were on: a worker that outlived the
+    test's loop would report that job's end to a closed loop."""
+    await srv.close()
+    workers = [t for t in threading.enumerate()
+               if t not in threads_before and t.name.startswith("magstation-")
+               and t.name.endswith("-worker")]
+
+    def join() -> None:
+        for t in workers:
+            t.join(timeout=180)
+    await asyncio.to_thread(join)
+
+
 @pytest.fixture
 async def server(mag_home):
     """The real EngineServer, in this test's event loop, on a private socket."""
     from engine.jobs import JobRunner, ResultCache
     from engine.server import EngineServer
+    before = set(threading.enumerate())
     runner = JobRunner(work_root=mag_home / "jobs", cache=ResultCache(mag_home / "results"))
     srv = EngineServer(mag_home / "engine.sock", runner=runner)
     await srv.start()
     yield srv
-    await srv.close()
+    await close_engine_server(srv, before)
 
 
 @pytest.fixture
@@ -131,6 +149,30 @@ async def connect(server):
     yield make
     for c in clients:
         await c.close()
+
+
+@pytest.fixture(autouse=True)
+def _pilot_waits_for_the_app(monkeypatch):
+    """Pilot.press sends one key at a time and waits until the app has handled it (and
+    what it set off) before the next; Pilot.pause() waits the same way. See
+    tests/tui_helpers.py: without this, a busy machine lets keys overtake each other."""
+    from textual.pilot import Pilot
+
+    from tests.tui_helpers import settle
+    original_pause = Pilot.pause
+
+    async def press(self, *keys: str) -> None:
+        for key in keys:
+            await self._app._press_keys([key])
+            await settle(self)
+
+    async def pause(self, delay: float | None = None) -> None:
+        if delay is None:
+            await settle(self)
+        await original_pause(self, delay)
+
+    monkeypatch.setattr(Pilot, "press", press)
+    monkeypatch.setattr(Pilot, "pause", pause)
 
 
 # Register the test-only methods in the real registry.

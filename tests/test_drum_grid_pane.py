@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tests.tui_helpers import autosaved
 from tui.app import MagstationApp
 from tui.panes.drum_grid import DrumGridPane
 
@@ -51,7 +52,7 @@ async def test_pattern_survives_a_restart_of_the_tui(mag_home):
     app = MagstationApp(connect_engine=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4", "right", "space", "a", "k")
-        await pilot.pause(1.3)
+        await autosaved(pilot)
     saved = json.loads((mag_home / "session.json").read_text())["panes"]["drums"]
     assert saved["pattern"]["velocities"][0][1] == 80 and saved["seed_locked"]
     assert saved["slots"]["A"]["velocities"][0][1] == 80

@@ -8,7 +8,7 @@ from pathlib import Path
 import soundfile as sf
 
 from tests.test_library import BAD, GOOD, make_folder
-from tests.test_tui import wait_until
+from tests.test_tui import autosaved, wait_until
 from tui.app import MagstationApp
 from tui.panes.library import LibraryPane, complete_path, parse_filter, parse_tags
 from tui.widgets.waveform import WaveformView, fit_envelope, waveform_lines
@@ -27,11 +27,11 @@ def messages(app) -> str:
 async def open_with_folder(pilot, folder: Path) -> LibraryPane:
     app = pilot.app
     await pilot.press("1")
-    await wait_until(pilot, lambda: app.engine.state == "ready", timeout=60)
+    await wait_until(pilot, lambda: app.engine.state == "ready")
     await pilot.press("a", *str(folder), "enter")
     names = set(GOOD) | set(BAD)
     p = pane(app)
-    await wait_until(pilot, lambda: names <= {s["name"] for s in p.sounds.values()}, timeout=60)
+    await wait_until(pilot, lambda: names <= {s["name"] for s in p.sounds.values()})
     return p
 
 
@@ -93,7 +93,7 @@ async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned
         assert app.session.get("mix")["sources"] == [str(folder / n) for n in
                                                       ("pcm24.wav", "float.wav", "lead.mp3", "pad.flac")]
         assert "mixer holds 4 sounds" in messages(app)
-        await pilot.pause(1.3)  # the autosave tick
+        await autosaved(pilot)
     saved = json.loads((kill_spawned_engines / "session.json").read_text())["panes"]
     assert len(saved["mix"]["sources"]) == 4 and saved["library"]["filter"] == ""
 
@@ -109,7 +109,7 @@ async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines
         await wait_until(pilot, lambda: app.query_one("#library-prompt")._suggestion == str(original))
         await pilot.press("right", "enter")  # → takes the completed path
         copy = kill_spawned_engines / "library" / "lead.mp3"
-        await wait_until(pilot, lambda: str(copy) in p.sounds, timeout=30)
+        await wait_until(pilot, lambda: str(copy) in p.sounds)
         assert p.state["selected"] == str(copy)
         assert p.sounds[str(copy)]["status"] == "ok"
         assert copy.read_bytes() == before[0]
@@ -133,7 +133,7 @@ async def test_filter_prompt_is_autosaved_and_escape_closes_it(mag_home):
         await wait_until(pilot, lambda: pane(app).state["filter"] == "snare #dry2")
         await pilot.press("escape")
         assert not row.display and app.focused is pane(app)
-        await pilot.pause(1.3)
+        await autosaved(pilot)
     again = MagstationApp(connect_engine=False)
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()

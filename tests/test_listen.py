@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from engine.client import EngineClient
 from engine.errors import BadInput
 from engine.listener import Endpoint, Listener
 from engine.server import EngineServer
+from tests.conftest import close_engine_server
 
 
 async def until(predicate, timeout: float = 10.0) -> None:
@@ -34,10 +36,11 @@ def tone_file(tmp_path):
 
 @pytest.fixture
 async def tcp_server(mag_home):
+    before = set(threading.enumerate())
     srv = EngineServer(None, ("127.0.0.1", 0), token="tok", playback="null")
     await srv.start()
     yield srv
-    await srv.close()
+    await close_engine_server(srv, before)
 
 
 async def controller(srv) -> EngineClient:

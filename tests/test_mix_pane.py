@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.test_tui import wait_until
+from tests.test_tui import eventually, wait_until
 from tui.app import MagstationApp
 from tui.panes.latent_mix import LatentMixPane
 from tui.widgets.prompt import AskText, Choose
@@ -43,7 +43,7 @@ def pane(app) -> LatentMixPane:
 
 async def encoded(pilot, app) -> None:
     p = pane(app)
-    await wait_until(pilot, lambda: all(s in p.state["plots"] for s in p.sources) and not p.busy, 120)
+    await wait_until(pilot, lambda: all(s in p.state["plots"] for s in p.sources) and not p.busy)
 
 
 async def rendered(pilot, app, count: int) -> dict:
@@ -62,12 +62,10 @@ async def type_answer(pilot, app, text: str) -> None:
 
 async def playing(pilot, app, label: str) -> dict:
     """The engine's audition status once it plays `label`."""
-    for _ in range(200):
-        status = await app.engine.call("audio.status")
-        if status.get("label") == label:
-            return status
-        await pilot.pause(0.05)
-    raise AssertionError(f"{label!r} was never played")
+    async def status() -> dict | None:
+        st = await app.engine.call("audio.status")
+        return st if st.get("label") == label else None
+    return await eventually(pilot, status)
 
 
 def wav(path: str) -> np.ndarray:
@@ -131,7 +129,7 @@ async def test_blend_render_keep_and_render_again(kill_spawned_engines, tmp_path
         assert p.selected_result is first
         await pilot.press("k")
         await type_answer(pilot, app, "slider take")
-        await wait_until(pilot, lambda: first.get("kept"), 30)
+        await wait_until(pilot, lambda: first.get("kept"))
         kept = first["kept"]
         assert Path(kept).name == "slider-take.wav"
         np.testing.assert_array_equal(wav(kept), wav(first["wav_path"]))
@@ -168,7 +166,7 @@ async def test_cancel_mid_render_keeps_partial_audio(kill_spawned_engines, tmp_p
         assert p.state["stretch"] == 4.0
         await pilot.press("r")
         entry = p.state["renders"][0]
-        await wait_until(pilot, lambda: entry["status"] == "running" and entry["done"] > 0, 120)
+        await wait_until(pilot, lambda: entry["status"] == "running" and entry["done"] > 0)
         assert "ETA" in p._render_line(entry, True)
         await pilot.press("escape")
         entry = await rendered(pilot, app, 1)
@@ -181,7 +179,7 @@ async def test_cancel_mid_render_keeps_partial_audio(kill_spawned_engines, tmp_p
         assert status["duration_s"] == pytest.approx(audio.size / RATE)
         await pilot.press("k")
         await type_answer(pilot, app, "half")
-        await wait_until(pilot, lambda: entry.get("kept"), 30)
+        await wait_until(pilot, lambda: entry.get("kept"))
         back = await app.engine.call("mix.recipe", {"path": entry["kept"]})
         assert back["recipe"]["stretch"] == 4.0 and back["recipe"]["seed"] == entry["recipe"]["seed"]
         np.testing.assert_array_equal(wav(entry["kept"]), audio)

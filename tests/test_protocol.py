@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import stat
+import threading
 
 import pytest
 
@@ -13,6 +14,7 @@ from engine import errors, protocol as P
 from engine.client import EngineClient, EngineUnavailable
 from engine.server import EngineServer
 from tests import jobs_for_tests
+from tests.conftest import close_engine_server
 
 
 async def test_frame_round_trip_with_binary_payload():
@@ -165,6 +167,7 @@ async def test_client_dropped_mid_job_is_cancelled_and_others_are_served(connect
 async def test_tcp_needs_the_token(mag_home):
     with pytest.raises(ValueError, match="token"):
         EngineServer(None, ("127.0.0.1", 0), None)
+    before = set(threading.enumerate())
     srv = EngineServer(None, ("127.0.0.1", 0), token="s3cret")
     await srv.start()
     try:
@@ -182,7 +185,7 @@ async def test_tcp_needs_the_token(mag_home):
         assert msg["error"]["code"] == "unauthorized"
         w.close()
     finally:
-        await srv.close()
+        await close_engine_server(srv, before)
 
 
 async def test_client_sees_engine_going_away(connect, server):

@@ -15,7 +15,7 @@ from textual.widgets import Input, ProgressBar
 
 from tui.app import MagstationApp
 from tests.conftest import assert_tui_stays_light
-from tests.test_tui import wait_until
+from tests.test_tui import autosaved, eventually, wait_until
 from tui.panes.timeline import TimelinePane
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ async def test_edit_keyframes_render_audition_export(kill_spawned_engines, tmp_p
         assert p.state["keyframes"][3]["seed"] != last_seed
         await pilot.press("comma")
         assert p.selected_key == 2
-        await pilot.pause(1.3)  # the autosave tick
+        await autosaved(pilot)
         saved = json.loads((kill_spawned_engines / "session.json").read_text())["panes"]["timeline"]
         assert [k["time"] for k in saved["keyframes"]] == [0.0, 1.0, 2.0, 2.75]
 
@@ -157,12 +157,9 @@ async def test_edit_keyframes_render_audition_export(kill_spawned_engines, tmp_p
         assert status["playing"] and status["label"] == "timeline"
         await pilot.press("escape")
         await wait_until(pilot, lambda: p.playhead is None)
-        for _ in range(100):
-            if not (await app.engine.call("audio.status"))["playing"]:
-                break
-            await pilot.pause(0.05)
-        else:
-            raise AssertionError("escape did not stop the audition")
+        async def stopped() -> bool:
+            return not (await app.engine.call("audio.status"))["playing"]
+        await eventually(pilot, stopped)  # escape stops the audition
 
         # export WAV + MIDI, then refuse to overwrite unless told so
         out = tmp_path / "exports"

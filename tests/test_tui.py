@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -13,6 +12,7 @@ import pytest
 from textual.widgets import Label, TabbedContent
 
 from tests.conftest import ROOT, assert_tui_stays_light
+from tests.tui_helpers import autosaved, eventually, settle, wait_until  # noqa: F401 - used by the pane tests
 from tui.app import MagstationApp
 from tui.panes import PANES
 from tui.widgets.help_screen import HelpScreen
@@ -21,13 +21,14 @@ from tui.widgets.status_bar import JobRow
 SIZE = (120, 32)
 
 
-async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
+def palette_highlights(app, text: str) -> bool:
+    """The command palette is open and its highlighted command reads `text`."""
+    from textual.command import CommandList, CommandPalette
+    if not isinstance(app.screen, CommandPalette):
+        return False
+    commands = app.screen.query_one(CommandList)
+    return commands.highlighted is not None and \
+        text in str(commands.get_option_at_index(commands.highlighted).prompt)
 
 
 def engine_label(app) -> str:
@@ -66,7 +67,7 @@ async def test_command_palette_goes_to_a_pane(mag_home):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"go to timeline")
-        await pilot.pause(0.5)
+        await wait_until(pilot, lambda: palette_highlights(app, "Go to Timeline"))
         await pilot.press("enter")
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "timeline"
@@ -84,7 +85,7 @@ async def test_session_is_autosaved_and_restored(mag_home):
     app = MagstationApp(connect_engine=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2", "down", "right", "right")
-        await pilot.pause(1.3)  # the autosave tick
+        await autosaved(pilot)
         saved = json.loads((mag_home / "session.json").read_text())
         assert saved["pane"] == "mix" and saved["panes"]["mix"]["weights"][1] == pytest.approx(0.6)
     again = MagstationApp(connect_engine=False)

@@ -62,7 +62,8 @@ class MagstationApp(App[None]):
             self.query_one(StatusBar).set_engine("down", "not connected")
         self.set_interval(AUTOSAVE_S, self._autosave)
         if self.session.warning:
-            self.notify(self.session.warning, severity="warning", timeout=10)
+            self.notify(self.session.warning, title="session", severity="warning", timeout=20,
+                        markup=False)
 
     async def on_unmount(self) -> None:
         self._autosave()

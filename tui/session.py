@@ -1,5 +1,11 @@
 """The autosaved session: which pane is open and each pane's state, so nothing the user
-made is lost when the TUI or the engine dies. Saved atomically as JSON."""
+made is lost when the TUI or the engine dies. Saved atomically as JSON.
+
+Loading checks the file against the panes' declared state (tui/pane_state.py): a file
+that is not readable JSON of this version is put aside whole; inside a readable one, each
+pane field that has the wrong shape or type is put aside on its own (into
+`session.json.damaged-<time>` beside it, as JSON) and the pane uses its default there,
+while everything else is kept. `warning` then says what was put aside and where."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Any
 
 from engine import paths
 from engine.fsutil import atomic_write_text
+from tui.pane_state import split_pane_state
 
 SESSION_VERSION = 1
 
@@ -20,26 +27,74 @@ class Session:
         self.pane = "drums"
         self.panes: dict[str, dict[str, Any]] = {}
         self.dirty = False
-        self.warning = ""  # set when a damaged session file was put aside
+        self.warning = ""  # set when a damaged session file (or part of one) was put aside
+
+    def _aside_path(self) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}")
+        return aside
 
     def load(self) -> "Session":
         try:
             data = json.loads(self.path.read_text())
             if not isinstance(data, dict) or data.get("version") != SESSION_VERSION:
                 raise ValueError("unknown session format")
-            self.pane = str(data.get("pane", self.pane))
-            self.panes = {k: v for k, v in data.get("panes", {}).items() if isinstance(v, dict)}
         except FileNotFoundError:
-            pass
-        except (OSError, ValueError) as e:
+            return self
+        except (OSError, ValueError, RecursionError) as e:  # bad UTF-8 and JSON are ValueErrors
             # Keep the damaged file for the user; start clean rather than crash.
-            aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
+            aside = self._aside_path()
             try:
                 self.path.rename(aside)
             except OSError:
                 aside = self.path
             self.warning = f"the saved session {self.path} could not be read ({e}); kept it as {aside}"
+            return self
+        self._load_parts(data)
         return self
+
+    def _load_parts(self, data: dict[str, Any]) -> None:
+        """Keep what fits of a readable session; put the damaged parts aside."""
+        aside: dict[str, Any] = {}
+        why: dict[str, str] = {}
+        pane = data.get("pane", self.pane)
+        if isinstance(pane, str):
+            self.pane = pane
+        else:
+            aside["pane"], why["pane"] = pane, f"expected a pane name, got {type(pane).__name__}"
+        panes = data.get("panes", {})
+        if not isinstance(panes, dict):
+            aside["panes"], why["panes"] = panes, f"expected an object, got {type(panes).__name__}"
+            panes = {}
+        put_aside: dict[str, Any] = {}
+        for name, state in panes.items():
+            kept, dropped, reasons = split_pane_state(name, state)
+            if isinstance(state, dict):
+                self.panes[name] = kept
+            if dropped:
+                put_aside[name] = dropped
+                why.update({(f"{name}.{k}" if k != "*" else name): r for k, r in reasons.items()})
+        if put_aside:
+            aside["panes"] = put_aside
+        if not aside:
+            return
+        self.dirty = True  # the next autosave writes the session without the damaged parts
+        target = self._aside_path()
+        record = {"session": str(self.path), "put_aside": time.time(), "version": SESSION_VERSION,
+                  **aside, "why": why}
+        names = ", ".join(why)
+        try:
+            atomic_write_text(target, json.dumps(record, indent=1))
+        except OSError as e:
+            self.warning = (f"the saved session {self.path} had damaged parts ({names}); they "
+                            f"could not be kept aside ({e}) and were dropped")
+            return
+        self.warning = (f"the saved session {self.path} had damaged parts ({names}): put aside in "
+                        f"{target}; the rest of the session is kept")
 
     def get(self, pane: str) -> dict[str, Any]:
         return self.panes.setdefault(pane, {})

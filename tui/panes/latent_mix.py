@@ -113,6 +113,7 @@ class LatentMixPane(Pane):
         for entry in self.state["renders"]:  # jobs of an earlier run are gone with its link
             if entry.get("status") in IN_FLIGHT:
                 entry["status"] = "interrupted"
+        self.state["result_index"] = max(0, min(self.state["result_index"], len(self.state["renders"]) - 1))
         self.busy = ""
         self.model = default_model()
         self._requests: dict[int, Any] = {}

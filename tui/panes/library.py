@@ -210,9 +210,11 @@ class LibraryPane(Pane):
         self._show(res["sounds"], select)
 
     def _show(self, sounds: list[dict[str, Any]], select: str | None = None) -> None:
+        table = next(iter(self.query("#library-table").results(DataTable)), None)
+        if table is None:  # an answer that came while the app was closing
+            return
         self.sounds = {s["path"]: s for s in sounds}
         self.loaded = True
-        table = self.table
         want = select or self.state.get("selected")
         table.clear()
         for s in sounds:

@@ -1,0 +1,228 @@
+"""The shape of each pane's autosaved state, declared with msgspec Structs.
+
+The session file is checked against these on load (tui/session.py): a field whose value
+does not fit its declared type is put aside and the pane falls back to its default, so a
+damaged or hand-edited session.json never crashes a pane. The panes still keep their
+state as plain dicts; these declarations are the boundary check (and the types the
+panes will move to).
+
+Every field is optional (the panes fill in defaults on mount). Keys not declared here are
+kept as they are: a newer magstation may have written them. Constraints go as far as
+the panes rely on them (a drum pattern has 9 rows of one length, the timeline's zoom
+indexes ZOOMS, ...). No heavy imports: the TUI must stay light.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+# Kept in step with the panes (importing them here would pull in Textual and the engine's
+# music code; tests/test_session.py checks that these agree).
+NUM_DRUM_CLASSES = 9
+MAX_MIX_SOURCES = 4
+NUM_ZOOMS = 7  # len(tui.panes.timeline.ZOOMS)
+
+Num = Union[int, float]  # a JSON number, kept as written (ints stay ints)
+Positive = Annotated[float, Meta(gt=0)]
+NonNegative = Annotated[float, Meta(ge=0)]
+Velocity = Annotated[int, Meta(ge=0, le=127)]
+XY = Annotated[list[Annotated[float, Meta(ge=0, le=1)]], Meta(min_length=2, max_length=2)]
+Overrides = dict[str, dict[str, Any]]  # model_overrides: {kind: {"checkpoint": ..., ...}}
+
+
+class _Record(Struct, kw_only=True, omit_defaults=True):
+    """Base of every declaration: unknown keys are ignored (and kept by the session)."""
+
+
+# -- drums ------------------------------------------------------------------------------
+class DrumPattern(_Record):
+    """tui.drum_pattern.Pattern's dict form: velocities and offsets per class and step."""
+    velocities: Annotated[list[list[Velocity]], Meta(min_length=NUM_DRUM_CLASSES,
+                                                     max_length=NUM_DRUM_CLASSES)]
+    offsets: Union[list[list[float]], None, UnsetType] = UNSET
+    qpm: Union[Positive, UnsetType] = UNSET
+
+    def __post_init__(self) -> None:
+        steps = {len(row) for row in self.velocities}
+        if len(steps) != 1 or 0 in steps:
+            raise ValueError(f"a pattern needs {NUM_DRUM_CLASSES} rows of one length, not empty")
+        if self.offsets and [len(r) for r in self.offsets] != [len(r) for r in self.velocities]:
+            raise ValueError("the offsets must have the velocities' shape")
+
+
+class DrumHistoryEntry(_Record):
+    method: str
+    patterns: Annotated[list[DrumPattern], Meta(min_length=1)]
+    seed: Union[int, None, UnsetType] = UNSET
+    model: Union[str, None, UnsetType] = UNSET
+    temperature: Union[Num, None, UnsetType] = UNSET
+    time: Union[Num, UnsetType] = UNSET
+
+
+class DrumsState(_Record):
+    pattern: Union[DrumPattern, UnsetType] = UNSET
+    temperature: Union[float, UnsetType] = UNSET
+    seed: Union[int, UnsetType] = UNSET
+    seed_locked: Union[bool, UnsetType] = UNSET
+    interp_steps: Union[int, UnsetType] = UNSET
+    slots: Union[dict[str, DrumPattern], UnsetType] = UNSET
+    chain: Union[list[DrumPattern], UnsetType] = UNSET
+    chain_index: Union[Annotated[int, Meta(ge=0)], UnsetType] = UNSET
+    history: Union[list[DrumHistoryEntry], UnsetType] = UNSET
+    swing: Union[float, UnsetType] = UNSET
+    model: Union[str, None, UnsetType] = UNSET
+    last_model: Union[str, None, UnsetType] = UNSET
+    export_folder: Union[str, UnsetType] = UNSET
+    soundfont: Union[str, None, UnsetType] = UNSET
+    model_overrides: Union[Overrides, UnsetType] = UNSET
+
+
+# -- mix --------------------------------------------------------------------------------
+class MixRecipe(_Record):
+    sources: Annotated[list[str], Meta(min_length=1, max_length=MAX_MIX_SOURCES)]
+    weights: Union[Annotated[list[float], Meta(max_length=MAX_MIX_SOURCES)], UnsetType] = UNSET
+    xy: Union[XY, UnsetType] = UNSET
+    stretch: Union[Positive, UnsetType] = UNSET
+    seed: Union[int, None, UnsetType] = UNSET
+    model: Union[str, None, UnsetType] = UNSET
+    checkpoint: Union[str, None, UnsetType] = UNSET
+
+
+class MixRender(_Record):
+    id: int
+    recipe: MixRecipe
+    status: str
+    done: Union[Num, None, UnsetType] = UNSET
+    total: Union[Num, None, UnsetType] = UNSET
+    eta_s: Union[Num, None, UnsetType] = UNSET
+    elapsed_s: Union[Num, None, UnsetType] = UNSET
+    seconds: Union[Num, None, UnsetType] = UNSET
+    queued_at: Union[Num, UnsetType] = UNSET
+    wav_path: Union[str, None, UnsetType] = UNSET
+    kept: Union[str, None, UnsetType] = UNSET
+    error: Union[str, None, UnsetType] = UNSET
+
+
+class MixPlot(_Record):
+    plot: list[list[float]]
+    frames: Annotated[int, Meta(gt=0)]
+    seconds: NonNegative
+
+
+class MixState(_Record):
+    sources: Union[list[str], UnsetType] = UNSET
+    weights: Union[list[float], UnsetType] = UNSET
+    selected: Union[Annotated[int, Meta(ge=0)], UnsetType] = UNSET
+    mode: Union[Literal["sliders", "xy"], UnsetType] = UNSET
+    xy: Union[XY, UnsetType] = UNSET
+    stretch: Union[Positive, UnsetType] = UNSET
+    seed: Union[int, UnsetType] = UNSET
+    seed_locked: Union[bool, UnsetType] = UNSET
+    renders: Union[list[MixRender], UnsetType] = UNSET
+    result_index: Union[Annotated[int, Meta(ge=0)], UnsetType] = UNSET
+    plots: Union[dict[str, MixPlot], UnsetType] = UNSET
+    next_id: Union[int, UnsetType] = UNSET
+    model_overrides: Union[Overrides, UnsetType] = UNSET
+
+
+# -- library ----------------------------------------------------------------------------
+class LibraryState(_Record):
+    filter: Union[str, UnsetType] = UNSET
+    selected: Union[str, None, UnsetType] = UNSET
+
+
+# -- timeline ---------------------------------------------------------------------------
+class Keyframe(_Record):
+    time: NonNegative
+    seed: int
+    name: Union[str, UnsetType] = UNSET
+
+
+Note = tuple[Num, Num, Num, Num, Annotated[int, Meta(ge=0)]]  # start, end, pitch, velocity, track
+
+
+class TimelineRender(_Record):
+    path: Union[str, None, UnsetType] = UNSET
+    midi_path: Union[str, None, UnsetType] = UNSET
+    duration: Union[Num, None, UnsetType] = UNSET
+    warnings: Union[list[str], None, UnsetType] = UNSET
+
+
+class TimelineState(_Record):
+    midi: Union[str, None, UnsetType] = UNSET
+    tracks: Union[list[int], UnsetType] = UNSET
+    keyframes: Union[list[Keyframe], UnsetType] = UNSET
+    secs_per_instrument: Union[Positive, UnsetType] = UNSET
+    zoom: Union[Annotated[int, Meta(ge=0, lt=NUM_ZOOMS)], UnsetType] = UNSET
+    cursor: Union[NonNegative, UnsetType] = UNSET
+    model: Union[str, UnsetType] = UNSET
+    checkpoint: Union[str, None, UnsetType] = UNSET
+    export_dir: Union[str, UnsetType] = UNSET
+    render: Union[TimelineRender, None, UnsetType] = UNSET
+    added: Union[list[Note], UnsetType] = UNSET
+    continue_bars: Union[Annotated[int, Meta(ge=1)], UnsetType] = UNSET
+    continue_temperature: Union[Positive, UnsetType] = UNSET
+    continue_model: Union[str, UnsetType] = UNSET
+    continue_checkpoint: Union[str, None, UnsetType] = UNSET
+    primer_text: Union[str, UnsetType] = UNSET
+
+
+PANE_STATES: dict[str, type[_Record]] = {
+    "drums": DrumsState,
+    "mix": MixState,
+    "library": LibraryState,
+    "timeline": TimelineState,
+}
+
+
+# -- checking -----------------------------------------------------------------------------
+def _keep_unknown(original: Any, checked: Any) -> Any:
+    """`checked` (msgspec's builtins, types made right) with the keys msgspec ignored put
+    back from `original`, at every depth (tuples become JSON's lists)."""
+    if isinstance(checked, tuple):
+        checked = list(checked)
+    if isinstance(original, dict) and isinstance(checked, dict):
+        return {**original, **{k: _keep_unknown(original.get(k), v) for k, v in checked.items()}}
+    if isinstance(original, list) and isinstance(checked, list) and len(original) == len(checked):
+        return [_keep_unknown(o, c) for o, c in zip(original, checked)]
+    return checked
+
+
+def check_field(kind: type[_Record], name: str, value: Any) -> Any:
+    """The value of field `name` of `kind`, checked (ints where floats are declared become
+    floats); raises msgspec.ValidationError when it does not fit."""
+    checked = msgspec.convert({name: value}, kind)
+    built = msgspec.to_builtins(checked)
+    return _keep_unknown(value, built.get(name, value))
+
+
+def split_pane_state(pane: str, state: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(kept, put aside, why) for one pane's saved state: every declared field is checked
+    on its own; a state that is not even an object is put aside whole (as "*")."""
+    if not isinstance(state, dict):
+        return {}, {"*": state}, {"*": f"expected an object, got {type(state).__name__}"}
+    kind = PANE_STATES.get(pane)
+    if kind is None:  # a pane this version does not know: keep it untouched
+        return dict(state), {}, {}
+    kept: dict[str, Any] = {}
+    aside: dict[str, Any] = {}
+    why: dict[str, str] = {}
+    declared = set(kind.__struct_fields__)
+    for key, value in state.items():
+        if key not in declared:
+            kept[key] = value
+            continue
+        try:
+            kept[key] = check_field(kind, key, value)
+        except msgspec.ValidationError as e:
+            aside[key] = value
+            why[key] = str(e)
+    return kept, aside, why
+
+
+def validate(pane: str, state: dict[str, Any]) -> Any:
+    """The typed form of a pane's state (raises msgspec.ValidationError if it is damaged)."""
+    return msgspec.convert(state, PANE_STATES[pane])
