@@ -401,10 +401,12 @@ def test_model_name_resolution(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path))
     shutil.copytree(CKPT, tmp_path / "gansynth-acoustic_only" / "acoustic_only")
-    got = handler.resolve_checkpoint({"model": "acoustic_only"})
+    from engine.api.base import ModelChoice
+
+    got = handler.resolve_checkpoint(ModelChoice(model="acoustic_only"))
     assert got == tmp_path / "gansynth-acoustic_only" / "acoustic_only"
     with pytest.raises(ModelNotInstalled, match="gansynth-all_instruments"):
-        handler.resolve_checkpoint({"model": "all_instruments"})
-    assert handler.resolve_checkpoint({"checkpoint": str(CKPT), "model": "x"}) == CKPT
+        handler.resolve_checkpoint(ModelChoice(model="all_instruments"))
+    assert handler.resolve_checkpoint(ModelChoice(checkpoint=str(CKPT), model="x")) == CKPT
     # the folder above an unzipped checkpoint loads too
     assert GANSynth.load(tmp_path / "gansynth-acoustic_only").config.num_blocks == 7

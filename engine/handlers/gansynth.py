@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.api import gansynth as api
+from engine.api.base import ModelChoice
 from engine.context import JobContext
 from engine.errors import BadRequest, ModelNotInstalled
 from engine.fsutil import atomic_write_bytes
@@ -50,7 +51,7 @@ def _arrays(notes):
     return NoteArrays(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
 
 
-def resolve_checkpoint(params: api.Render) -> Path:
+def resolve_checkpoint(params: ModelChoice) -> Path:
     """`checkpoint` (a folder) wins; else `model` (a name such as acoustic_only) through
     engine.checkpoints, or under the checkpoints folder where that module is absent."""
     from engine import paths
