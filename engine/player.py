@@ -8,6 +8,7 @@ the server loop, never queued behind model jobs) drive it.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -58,11 +59,19 @@ class Player:
     """The transport, safe to drive from the server loop and the worker threads at once:
     use these methods rather than `transport` directly."""
 
-    def __init__(self, device: PlaybackBackend, send_to_listeners: Callable[[bytes, int, dict], None]) -> None:
+    def __init__(self, device: PlaybackBackend, send_to_listeners: Callable[[bytes, int, dict], None],
+                 on_change: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.device = device
         self.network = NetworkBackend(send_to_listeners)
         self.transport = Transport(FanoutBackend([device, self.network]))
+        self.on_change = on_change  # told the new status after every change (any thread)
         self._lock = threading.RLock()
+
+    def _changed(self) -> dict[str, Any]:
+        status = self._status()
+        if self.on_change is not None:
+            self.on_change(status)
+        return status
 
     def audition(self, buffer: np.ndarray, rate: int, *, label: str = "", loop: bool = False,
                  layer: bool = False, start: float = 0.0, update: bool = False) -> dict[str, Any]:
@@ -73,31 +82,32 @@ class Player:
                 self.transport.update(buffer, rate)
             else:
                 self.transport.audition(buffer, rate, label=label, loop=loop, layer=layer, start=start)
-            return self.status()
+            return self._changed()
 
     def stop(self) -> dict[str, Any]:
         with self._lock:
             self.transport.stop()
-            return self.status()
+            return self._changed()
 
     def resume(self) -> dict[str, Any]:
         with self._lock:
             self.transport.play()
-            return self.status()
+            return self._changed()
 
     def seek(self, seconds: float) -> dict[str, Any]:
         with self._lock:
             self.transport.seek(seconds)
-            return self.status()
+            return self._changed()
 
     def set_loop(self, loop: bool) -> dict[str, Any]:
         with self._lock:
             self.transport.set_loop(loop)
-            return self.status()
+            return self._changed()
 
     @classmethod
-    def open(cls, kind: str, send_to_listeners: Callable[[bytes, int, dict], None]) -> "Player":
-        return cls(open_backend(kind), send_to_listeners)
+    def open(cls, kind: str, send_to_listeners: Callable[[bytes, int, dict], None],
+             on_change: Callable[[dict[str, Any]], None] | None = None) -> "Player":
+        return cls(open_backend(kind), send_to_listeners, on_change)
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -105,9 +115,10 @@ class Player:
 
     def _status(self) -> dict[str, Any]:
         t = self.transport
+        # `at` (wall clock) lets a client move its playhead without asking again.
         return {"playing": t.is_playing, "position_s": t.position(), "duration_s": t.duration,
                 "loop": t.loop, "label": t.label, "device": self.device.name,
-                "note": getattr(self.device, "note", "")}
+                "note": getattr(self.device, "note", ""), "at": time.time()}
 
     def close(self) -> None:
         self.transport.backend.close()

@@ -112,9 +112,12 @@ class Error(_Msg, tag=ERROR):
 
 class Event(_Msg, tag=EVENT):
     """A broadcast to subscribers: `jobs` (queue snapshot), `audio` (PCM follows as
-    `nbytes` raw bytes), `audio_dropped` (a slow listener lost the oldest audio)."""
+    `nbytes` raw bytes), `audio_dropped` (a slow listener lost the oldest audio),
+    `transport` (the player's state when it changes), `output` (where sound goes)."""
     event: str
     jobs: list[dict[str, Any]] | None = None
+    transport: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
     rate: int | None = None
     audio: dict[str, Any] | None = None
     dropped: int | None = None

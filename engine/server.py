@@ -153,11 +153,13 @@ class EngineServer:
         methods.load_handlers()
         self.playback = playback
         self.player: player_mod.Player | None = None
+        self._dropped_s = 0.0  # audio dropped for slow listeners since the engine started
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.player = player_mod.Player.open(self.playback, self._send_audio_threadsafe)
+        self.player = player_mod.Player.open(self.playback, self._send_audio_threadsafe,
+                                             self._transport_changed_threadsafe)
         player_mod.install(self.player)
         if self.socket_path is not None:
             paths.ensure_dir(self.socket_path.parent)
@@ -288,6 +290,8 @@ class EngineServer:
                     if client.dropped_frames:
                         n, secs = client.dropped_frames, client.dropped_seconds
                         client.dropped_frames, client.dropped_seconds = 0, 0.0
+                        self._dropped_s += secs
+                        self._broadcast_output()
                         log.info("listener %s is slow: dropped %d audio frame(s)", client.name, n)
                         client.writer.write(P.encode(P.Event(event="audio_dropped", dropped=n,
                                                              seconds=round(secs, 3))))
@@ -323,6 +327,8 @@ class EngineServer:
     async def _drop(self, client: Client) -> None:
         """A client went away: cancel its unfinished jobs; others are not affected."""
         self.clients.discard(client)
+        if "audio" in client.topics:
+            self._broadcast_output()  # one listener fewer
         n = self.runner.cancel_owner(client.name)
         if n:
             log.info("client %s disconnected; cancelled %d job(s)", client.name, n)
@@ -427,10 +433,17 @@ class EngineServer:
             return methods_listing()
         if name == "engine.subscribe":
             assert isinstance(params, api.system.Subscribe)
+            was_listener = "audio" in client.topics
             client.topics = set(params.topics)
-            if "jobs" in client.topics:
-                asyncio.get_running_loop().call_soon(
-                    client.send, P.Event(event="jobs", jobs=self.runner.active()))
+            loop = asyncio.get_running_loop()
+            if "jobs" in client.topics:  # current state first, then changes
+                loop.call_soon(client.send, P.Event(event="jobs", jobs=self.runner.active()))
+            if "transport" in client.topics and self.player is not None:
+                loop.call_soon(client.send, P.Event(event="transport", transport=self.player.status()))
+            if was_listener != ("audio" in client.topics):
+                loop.call_soon(self._broadcast_output)
+            elif "output" in client.topics:
+                loop.call_soon(client.send, P.Event(event="output", output=self.output_state()))
             return {"topics": sorted(client.topics)}
         if name == "engine.shutdown":
             assert self._loop is not None
@@ -453,6 +466,31 @@ class EngineServer:
             for c in list(self.clients):
                 if "jobs" in c.topics:
                     c.send(snapshot)
+
+    def output_state(self) -> dict[str, Any]:
+        """Where sound goes: this machine's device (or none, and why) and the listeners."""
+        device = self.player.device.name if self.player is not None else "null"
+        note = getattr(self.player.device, "note", "") if self.player is not None else ""
+        listeners = sum(1 for c in self.clients if "audio" in c.topics and not c.closed)
+        return {"device": device, "note": note, "listeners": listeners,
+                "dropped_s": round(self._dropped_s, 3)}
+
+    def _broadcast_output(self) -> None:
+        event = P.Event(event="output", output=self.output_state())
+        for c in list(self.clients):
+            if "output" in c.topics:
+                c.send(event)
+
+    def _transport_changed_threadsafe(self, status: dict[str, Any]) -> None:
+        if self._loop is None:
+            return
+        _call_soon(self._loop, self._broadcast_transport, status)
+
+    def _broadcast_transport(self, status: dict[str, Any]) -> None:
+        event = P.Event(event="transport", transport=status)
+        for c in list(self.clients):
+            if "transport" in c.topics:
+                c.send(event)
 
     def broadcast_audio(self, pcm: bytes, rate: int, meta: dict[str, Any]) -> int:
         """Send audio (or a transport change) to every client subscribed to 'audio'."""

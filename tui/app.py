@@ -17,7 +17,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from engine import api
 from tui.engine_link import EngineLink
-from tui.messages import EngineStateChanged, JobsChanged
+from tui.messages import EngineStateChanged, JobsChanged, OutputChanged
 from tui.panes import PANES
 from tui.panes.base import Pane
 from tui.session import Session
@@ -101,6 +101,10 @@ class MagstationApp(App[None]):
             bar.set_engine(message.state, message.detail)
         if message.state == "down" and self.engine.restarts:
             self.notify(f"engine: {message.detail}", severity="warning", timeout=4)
+
+    def on_output_changed(self, message: OutputChanged) -> None:
+        for bar in self.query(StatusBar).results(StatusBar):
+            bar.set_output(message.output)
 
     def on_jobs_changed(self, message: JobsChanged) -> None:
         self.jobs = message.jobs

@@ -13,7 +13,8 @@ from textual.app import App
 from engine import launcher, paths
 from engine.client import EngineClient, EngineUnavailable, ProgressCallback, Request
 from engine.api.base import Params
-from tui.messages import EngineStateChanged, JobsChanged
+from engine.api.system import Subscribe
+from tui.messages import EngineStateChanged, JobsChanged, OutputChanged, TransportChanged
 
 STARTING, READY, DOWN = "starting", "ready", "down"
 
@@ -30,6 +31,8 @@ class EngineLink:
         self.client: EngineClient | None = None
         self.restarts = 0
         self.history: deque[str] = deque(maxlen=32)  # recent states, newest last
+        self.transport: dict[str, Any] = {}  # the player, as the engine last pushed it
+        self.output: dict[str, Any] = {}  # where sound goes, as the engine last pushed it
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._stopping = False
@@ -62,7 +65,7 @@ class EngineLink:
                 client.on_close = self._closed.set
                 client.on_event = self._on_event
                 welcome = await client.connect_unix(self.socket_path)
-                await client.call("engine.subscribe", {"topics": ["jobs"]})
+                await client.call(Subscribe(topics=["jobs", "transport", "output"]))
             except (EngineUnavailable, RuntimeError, OSError) as e:
                 delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
                 self._set(DOWN, f"{e}; retrying in {delay:g} s")
@@ -81,8 +84,15 @@ class EngineLink:
             self._set(DOWN, "the engine stopped; restarting it")
 
     def _on_event(self, msg: dict[str, Any], blob: bytes | None) -> None:
-        if msg.get("event") == "jobs":
-            self.app.post_message(JobsChanged(list(msg.get("jobs", []))))
+        kind = msg.get("event")
+        if kind == "jobs":
+            self.app.post_message(JobsChanged(list(msg.get("jobs") or [])))
+        elif kind == "transport" and msg.get("transport"):
+            self.transport = msg["transport"]
+            self.app.post_message(TransportChanged(self.transport))
+        elif kind == "output" and msg.get("output"):
+            self.output = msg["output"]
+            self.app.post_message(OutputChanged(self.output))
 
     async def start_request(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                             on_progress: ProgressCallback | None = None) -> Request:

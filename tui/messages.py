@@ -16,6 +16,28 @@ class EngineStateChanged(Message):
         self.detail = detail
 
 
+class TransportChanged(Message):
+    """The engine's player changed (pushed by the engine, never polled)."""
+
+    def __init__(self, status: dict[str, Any]) -> None:
+        super().__init__()
+        self.status = status
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TransportChanged)
+
+
+class OutputChanged(Message):
+    """Where sound goes changed: the device (or none), listeners, dropped audio."""
+
+    def __init__(self, output: dict[str, Any]) -> None:
+        super().__init__()
+        self.output = output
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, OutputChanged)
+
+
 class JobsChanged(Message):
     """A snapshot of the engine's queued and running jobs."""
 

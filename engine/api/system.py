@@ -8,7 +8,7 @@ from msgspec import Meta
 
 from engine.api.base import Params, declare
 
-Topic = Literal["jobs", "audio"]
+Topic = Literal["jobs", "audio", "transport", "output"]
 
 
 @declare("engine.ping", server=True, cacheable=False)
@@ -28,8 +28,11 @@ class Methods(Params, kw_only=True):
 
 @declare("engine.subscribe", server=True, cacheable=False)
 class Subscribe(Params, kw_only=True):
-    """Receive broadcasts: topics 'jobs' (queue snapshots) and 'audio' (listeners)."""
-    topics: Annotated[list[Topic], Meta(max_length=8, description="jobs and/or audio")] = []
+    """Receive broadcasts: 'jobs' (queue snapshots), 'audio' (the PCM, for listeners),
+    'transport' (what plays, from where, looping) and 'output' (where sound goes: the
+    device or none, listeners connected, audio dropped for slow ones). Each topic's
+    current state is sent at once on subscribing."""
+    topics: Annotated[list[Topic], Meta(max_length=8, description="topics to receive")] = []
 
 
 @declare("engine.shutdown", server=True, cacheable=False)

@@ -12,6 +12,22 @@ STATE_STYLE = {"ready": "green", "starting": "yellow", "down": "red"}
 MAX_JOBS_SHOWN = 3
 
 
+def output_label(output: dict[str, Any]) -> str:
+    """Where sound goes, always on screen: the device and listeners, or, when nothing can
+    hear it, that and the one-line fix."""
+    if not output:
+        return ""
+    n = int(output.get("listeners") or 0)
+    listeners = f"{n} listener{'s' if n != 1 else ''}"
+    dropped = f" · [yellow]{output['dropped_s']:.0f}s dropped[/]" if output.get("dropped_s") else ""
+    device = output.get("device") or "null"
+    if device == "null":
+        if n:
+            return f"♪ no device here · {listeners}{dropped}"
+        return "[yellow]♪ nothing hears it[/]: no sound device here, no listener · run `magstation listen`"
+    return f"♪ {device} · {listeners}{dropped}"
+
+
 def job_label(job: dict[str, Any]) -> str:
     eta = job.get("eta_s")
     eta_s = f" {eta:4.0f}s left" if isinstance(eta, (int, float)) else ""
@@ -51,12 +67,14 @@ class StatusBar(Horizontal):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.engine_label = Label("engine: starting", id="engine-state")
+        self.output_label = Label("", id="sound-output")
         self.jobs_box = Horizontal(id="jobs")
         self.more_label = Label("", id="jobs-more")
         self._jobs: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
         yield self.engine_label
+        yield self.output_label
         yield self.jobs_box
         yield self.more_label
 
@@ -67,6 +85,9 @@ class StatusBar(Horizontal):
         color = STATE_STYLE.get(state, "white")
         self.engine_label.update(f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
         self.engine_label.set_class(state == "down", "engine-down")
+
+    def set_output(self, output: dict[str, Any]) -> None:
+        self.output_label.update(output_label(output))
 
     def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
         self._jobs = jobs
