@@ -131,13 +131,15 @@ def check_stale_socket(path: Path) -> None:
 class EngineServer:
     def __init__(self, socket_path: Path | None = None, tcp: tuple[str, int] | None = None,
                  token: str | None = None, runner: JobRunner | None = None,
-                 playback: str = "null", hello_timeout: float = HELLO_TIMEOUT_S) -> None:
+                 playback: str = "null", hello_timeout: float = HELLO_TIMEOUT_S,
+                 warm: bool = False) -> None:
         if tcp is not None and not token:
             raise ValueError("TCP listening needs a token (MAGSTATION_TOKEN or --token-file)")
         self.socket_path = socket_path
         self.tcp = tcp
         self._token = token.encode("utf-8", "surrogatepass") if token else None
         self.hello_timeout = hello_timeout
+        self.warm = warm
         self.clients: set[Client] = set()
         self._names = itertools.count(1)
         self._servers: list[asyncio.AbstractServer] = []
@@ -176,6 +178,8 @@ class EngineServer:
             srv = await asyncio.start_server(self._serve, self.tcp[0], self.tcp[1], limit=P.MAX_LINE)
             self._servers.append(srv)
         asyncio.create_task(self._broadcast_jobs_loop())
+        if self.warm:  # the first `s` of the day should not pay for loading and tracing
+            self.runner.submit("engine.warm", {}, lambda kind, payload: None, owner="engine")
 
     @property
     def tcp_port(self) -> int | None:
@@ -553,7 +557,8 @@ def run(socket_path: Path | None, tcp: tuple[str, int] | None = None, token: str
     """Entry point of the engine process. Returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        server = EngineServer(socket_path, tcp, token, playback=playback)
+        server = EngineServer(socket_path, tcp, token, playback=playback,
+                              warm=os.environ.get("MAGSTATION_WARM", "1") != "0")
         asyncio.run(server.serve_forever())
     except EngineAlreadyRunning as e:
         log.error("%s", e)

@@ -19,6 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["MAGSTATION_PLAYBACK"] = "null"  # engines the tests start record, never sound
+os.environ["MAGSTATION_WARM"] = "0"  # engines the tests start skip the drum warm-up (one test turns it on)
 
 
 HEAVY_MODULES = ("tensorflow", "keras", "magenta", "note_seq", "pretty_midi", "mido", "scipy")

@@ -58,3 +58,34 @@ async def test_output_says_where_sound_goes_and_counts_listeners(connect):
     await listener.close()
     left = await ev.wait(lambda m: m["event"] == "output" and m["output"]["listeners"] == 0)
     assert left["output"]["device"] == "null"
+
+
+def test_a_started_engine_warms_the_default_drum_model_by_itself(mag_home, monkeypatch):
+    """With MAGSTATION_WARM on (the default outside tests), the engine queues a warm-up
+    of the default drum model as its own job, which runs and finishes unasked."""
+    from tests.conftest import _wait_for_socket, start_engine_process
+
+    monkeypatch.setenv("MAGSTATION_WARM", "1")
+    proc = start_engine_process(mag_home)
+    try:
+        _wait_for_socket(mag_home / "engine.sock", proc)
+
+        async def watch() -> list[list[dict]]:
+            c = EngineClient("watch")
+            await c.connect_unix(mag_home / "engine.sock")
+            snapshots: asyncio.Queue[list[dict]] = asyncio.Queue()
+            c.on_event = lambda m, b: snapshots.put_nowait(m.get("jobs") or []) if m["event"] == "jobs" else None
+            seen = []
+            await c.call("engine.subscribe", {"topics": ["jobs"]})
+            while True:  # the warm-up shows, then leaves the list
+                jobs = await asyncio.wait_for(snapshots.get(), 300)
+                seen.append(jobs)
+                if any(j["method"] == "engine.warm" for s in seen for j in s) and not jobs:
+                    await c.close()
+                    return seen
+        seen = asyncio.run(watch())
+        warm = [j for s in seen for j in s if j["method"] == "engine.warm"]
+        assert warm and warm[0]["owner"] == "engine"
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

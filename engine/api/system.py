@@ -48,6 +48,13 @@ class Sleep(Params, kw_only=True):
     steps: Annotated[int, Meta(ge=1, le=10_000, description="progress steps")] = 10
 
 
+@declare("engine.warm", cacheable=False)
+class Warm(Params):
+    """Load the default drum model and run it once, so the user's first sample is as fast
+    as the second (the engine does this by itself when it starts, unless
+    MAGSTATION_WARM=0)."""
+
+
 @declare("engine.tf_info", cacheable=False)
 class TfInfo(Params, kw_only=True):
     """Load TensorFlow in the engine and report its version and devices (GPU check)."""

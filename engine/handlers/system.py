@@ -21,6 +21,22 @@ def sleep(params: api.Sleep, ctx: JobContext) -> dict:
     return {"slept_s": seconds, "steps": steps}
 
 
+@method("engine.warm")
+def warm(params: api.Warm, ctx: JobContext) -> dict:
+    from engine.api.drums import Sample
+    from engine.errors import ModelNotInstalled
+    from engine.handlers import drums
+
+    started = time.monotonic()
+    ctx.progress(0, 1, "warming the drum model")
+    try:  # the same call as the user's first `s`: loads, then traces the sampling loop
+        result = drums.sample(Sample(n=1, seed=0), ctx)
+    except ModelNotInstalled as e:
+        return {"warmed": None, "reason": e.message}
+    ctx.progress(1, 1, "ready")
+    return {"warmed": result["model"], "seconds": round(time.monotonic() - started, 3)}
+
+
 @method("engine.tf_info")
 def tf_info(params: api.TfInfo, ctx: JobContext) -> dict:
     """Load TensorFlow in the engine and report its version and devices (GPU check)."""
