@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable
 
 from engine.audio.playback import PlaybackBackend, RemoteListener
 from engine.client import EngineClient, EngineUnavailable
-from engine.errors import EngineError
+from engine.errors import EngineError, ProtocolError, Unauthorized
 
 log = logging.getLogger("magstation.listen")
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
@@ -39,16 +39,32 @@ class Listener:
     endpoint: Endpoint
     backend: PlaybackBackend
     on_status: Callable[[str], None] = lambda s: None
+    on_play: Callable[[dict[str, Any]], None] = lambda info: None
     connections: int = 0
     received: int = 0  # audio messages handled
+    played: int = 0  # sounds played
+    played_s: float = 0.0
+    failure: str = ""  # why it stopped by itself (a wrong token, another protocol version)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def summary(self) -> str:
+        return (f"heard {self.played} sound{'s' if self.played != 1 else ''} "
+                f"({self.played_s:.1f} s) over {self.connections} connection"
+                f"{'s' if self.connections != 1 else ''}")
+
+    def _played(self, info: dict[str, Any]) -> None:
+        self.played += 1
+        self.played_s += info["seconds"]
+        self.on_play(info)
 
     def stop(self) -> None:
         self._stop.set()
 
     async def run(self) -> None:
-        """Listen until stop(): connect, subscribe to audio, play; on a drop, reconnect."""
-        remote = RemoteListener(self.backend)
+        """Listen until stop(): connect, subscribe to audio, play; on a drop, reconnect.
+        A refusal that retrying cannot fix (wrong token, protocol version) ends it, with
+        the reason in `failure`."""
+        remote = RemoteListener(self.backend, on_play=self._played)
         attempt = 0
         while not self._stop.is_set():
             client = EngineClient("listener")
@@ -67,6 +83,11 @@ class Listener:
             try:
                 await self.endpoint.connect(client)
                 await client.call("engine.subscribe", {"topics": ["audio"]})
+            except (Unauthorized, ProtocolError) as e:
+                await client.close()
+                self.failure = e.message
+                self.on_status(f"the engine at {self.endpoint} refused: {e.message}")
+                break
             except (EngineUnavailable, EngineError, OSError) as e:
                 await client.close()
                 delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]

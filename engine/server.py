@@ -508,6 +508,8 @@ class EngineServer:
 
     def _send_audio_threadsafe(self, pcm: bytes, rate: int, meta: dict[str, Any]) -> None:
         assert self._loop is not None
+        if meta.get("kind") == "play" and self.player is not None:
+            meta = {**meta, "label": self.player.transport.label}  # set before the backend plays
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

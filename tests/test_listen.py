@@ -106,15 +106,32 @@ async def test_a_killed_listener_does_not_disturb_the_engine_and_two_can_listen(
     await ctl.close()
 
 
-async def test_listener_without_the_token_is_refused_and_keeps_trying(tcp_server):
+async def test_listener_with_a_wrong_token_stops_with_the_reason(tcp_server):
+    """Retrying cannot fix a wrong token: the listener stops at once and says why."""
     statuses: list[str] = []
     listener = Listener(Endpoint(port=tcp_server.tcp_port, token="wrong"), NullBackend(),
                         on_status=statuses.append)
+    await listener.run()  # returns by itself
+    assert listener.connections == 0 and "token" in listener.failure
+    assert len(statuses) == 1 and "refused" in statuses[0]
+
+
+async def test_listener_reports_each_sound_it_plays_and_sums_up(tcp_server, tone_file):
+    path, _ = tone_file
+    heard: list[dict] = []
+    listener = Listener(Endpoint(port=tcp_server.tcp_port, token="tok"), NullBackend(),
+                        on_play=heard.append)
     task = asyncio.create_task(listener.run())
-    await until(lambda: len(statuses) >= 2)
-    assert listener.connections == 0 and "token" in statuses[0]
+    await until(lambda: listener.connections == 1)
+    ctl = await controller(tcp_server)
+    await ctl.call("audio.play", {"path": str(path), "label": "tone"})
+    await until(lambda: heard)
+    assert heard[0]["label"] == "tone" and heard[0]["seconds"] == pytest.approx(2.0)
+    assert heard[0]["peak_db"] == pytest.approx(20 * np.log10(0.3), abs=0.1)
+    assert listener.summary() == "heard 1 sound (2.0 s) over 1 connection"
     listener.stop()
     await task
+    await ctl.close()
 
 
 async def test_transport_methods(connect, server, tone_file):

@@ -364,8 +364,10 @@ class RemoteListener:
     """The listener's end: feed it what a `NetworkBackend` sent, in order, and it
     plays it on its own backend (normally a `LocalBackend` on the user's laptop)."""
 
-    def __init__(self, backend: PlaybackBackend) -> None:
+    def __init__(self, backend: PlaybackBackend,
+                 on_play: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.backend = backend
+        self.on_play = on_play  # told {voice, seconds, peak_db, rate, loop} of each sound played
         self._pending: dict[int, bytearray] = {}
 
     def __call__(self, chunk: bytes, rate: int, meta: dict) -> None:
@@ -389,6 +391,12 @@ class RemoteListener:
                 self.backend.play(samples, rate, loop=bool(meta.get("loop")),
                                   layer=bool(meta.get("layer")),
                                   start=float(meta.get("start", 0.0)))
+                if self.on_play is not None:
+                    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+                    self.on_play({"voice": voice, "seconds": len(samples) / rate if rate else 0.0,
+                                  "peak_db": 20 * np.log10(peak) if peak > 0 else float("-inf"),
+                                  "rate": rate, "loop": bool(meta.get("loop")),
+                                  "label": meta.get("label") or ""})
         elif kind == "stop":
             self._pending.clear()
             self.backend.stop()

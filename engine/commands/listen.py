@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_listen(args: argparse.Namespace) -> int:
     from engine import paths
+    from engine.errors import EngineError
     from engine.audio.playback import open_backend
     from engine.listener import Endpoint, Listener
 
@@ -54,11 +55,30 @@ def cmd_listen(args: argparse.Namespace) -> int:
         endpoint = Endpoint(host=host, port=int(port), token=token)
     else:
         endpoint = Endpoint(socket=args.socket or paths.default_socket_path())
-    backend = open_backend(args.backend)
-    listener = Listener(endpoint, backend, on_status=lambda s: print(f"magstation listen: {s}",
-                                                                        file=sys.stderr, flush=True))
+    try:
+        backend = open_backend(args.backend)
+    except EngineError as e:
+        print(f"magstation listen: no sound device here to play on ({e.message.splitlines()[0]}). "
+              "Check this machine's audio (PulseAudio/PipeWire running, a device not muted), "
+              "or try `--backend null` to test the connection without sound.", file=sys.stderr)
+        return 2
+
+    def played(info: dict) -> None:
+        level = f"{info['peak_db']:.0f} dBFS" if info["peak_db"] > -1e9 else "silent"
+        loop = ", looping" if info["loop"] else ""
+        name = f"{info['label']}: " if info.get("label") else ""
+        print(f"♪ {name}{info['seconds']:.2f} s at {info['rate']} Hz, peak {level}{loop}", flush=True)
+
+    listener = Listener(endpoint, backend, on_play=played,
+                        on_status=lambda s: print(f"magstation listen: {s}", file=sys.stderr, flush=True))
     try:
         asyncio.run(listener.run())
+    except KeyboardInterrupt:
+        pass
     finally:
         backend.close()
+        print(f"magstation listen: {listener.summary()}", file=sys.stderr, flush=True)
+    if listener.failure:
+        print(f"magstation listen: stopped: {listener.failure}", file=sys.stderr)
+        return 2
     return 0
