@@ -42,7 +42,10 @@ def spawn_engine(path: Path, log_file: Path | None = None) -> subprocess.Popen[b
     root = str(paths.PROJECT_ROOT)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
-        return subprocess.Popen([sys.executable, "-m", "engine", "--socket", str(path)],
+        from engine.config import engine_args, load_engine_config
+
+        extra = engine_args(load_engine_config())  # TCP for listeners, kept across restarts
+        return subprocess.Popen([sys.executable, "-m", "engine", "--socket", str(path), *extra],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                 start_new_session=True, cwd=root)
     finally:

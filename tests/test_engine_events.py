@@ -89,3 +89,80 @@ def test_a_started_engine_warms_the_default_drum_model_by_itself(mag_home, monke
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_the_engine_the_tui_starts_listens_on_tcp_from_config_even_after_a_restart(mag_home):
+    """config.toml's [engine] tcp + token_file: the engine the TUI starts (launcher) takes
+    them, and so does the one a restart brings back: a listener reaches both."""
+    from engine import launcher
+    from tests.test_hostile_requests import _free_port
+
+    token = mag_home / "token"
+    token.write_text("t0ken\n")
+    token.chmod(0o600)
+    port = _free_port()
+    (mag_home / "config.toml").write_text(
+        f'[engine]\ntcp = "127.0.0.1:{port}"\ntoken_file = "{token}"\nplayback = "null"\n')
+
+    async def ping_over_tcp() -> dict:
+        c = EngineClient("listener")
+        await c.connect_tcp("127.0.0.1", port, "t0ken")
+        try:
+            return await c.call("engine.ping")
+        finally:
+            await c.close()
+
+    for _ in range(2):  # first start, then a restart after the engine died
+        proc = launcher.ensure_engine(mag_home / "engine.sock")
+        assert proc is not None and "t0ken" not in " ".join(proc.args)
+        try:
+            assert asyncio.run(ping_over_tcp())["pong"]
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+def test_a_bad_config_names_the_file_and_the_fix(mag_home):
+    import pytest
+
+    from engine.config import ConfigError, engine_args, load_engine_config
+
+    (mag_home / "config.toml").write_text('[engine]\ntcp = "somewhere"\n')
+    with pytest.raises(ConfigError, match="config.toml"):
+        load_engine_config()
+    (mag_home / "config.toml").write_text('[engine]\ntcp = "127.0.0.1:7171"\n')
+    with pytest.raises(ConfigError, match="no token.*MAGSTATION_TOKEN"):
+        engine_args(load_engine_config())
+
+
+async def test_a_request_made_while_the_engine_restarts_waits_and_then_runs(kill_spawned_engines):
+    """The TUI's link: the engine dies; a request sent before it is back waits for the
+    restarted engine instead of failing with 'not connected'."""
+    import os
+    import signal
+
+    from tui.engine_link import READY, EngineLink
+    from tui.messages import EngineStateChanged
+
+    class Sink:  # what the link posts to: the app's message queue
+        def __init__(self) -> None:
+            self.states: asyncio.Queue[str] = asyncio.Queue()
+
+        def post_message(self, msg) -> None:
+            if isinstance(msg, EngineStateChanged):
+                self.states.put_nowait(msg.state)
+
+    sink = Sink()
+    link = EngineLink(sink, kill_spawned_engines / "engine.sock", retry_delays=(0.05,))
+    link.start()
+    try:
+        while await asyncio.wait_for(sink.states.get(), 120) != READY:
+            pass
+        first_pid = link.pid
+        os.kill(first_pid, signal.SIGKILL)
+        while link.client is not None and link.client.connected:  # until the link notices
+            await asyncio.wait_for(sink.states.get(), 120)
+        pong = await asyncio.wait_for(link.call("engine.ping"), 120)  # sent while it is down
+        assert pong["pong"] and link.pid != first_pid and link.restarts == 1
+    finally:
+        await link.stop()

@@ -144,5 +144,19 @@ class MagstationApp(App[None]):
 
 def run_app() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    MagstationApp().run()
+    app = MagstationApp()
+    app.run()
+    print(goodbye(app.engine.socket_path, app.engine.pid))
     return 0
+
+
+def goodbye(socket_path: Path, pid: int | None) -> str:
+    """What `q` leaves behind: the engine keeps running (its models stay loaded for the
+    next start), and how to stop it."""
+    from engine.launcher import engine_answers
+
+    if not engine_answers(socket_path):
+        return "magstation: closed; no engine is running."
+    which = f" (pid {pid})" if pid else ""
+    return (f"magstation: the engine keeps running{which} with its models loaded, so the next "
+            f"start is quick; `magstation engine stop` stops it.")

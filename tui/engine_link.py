@@ -35,7 +35,9 @@ class EngineLink:
         self.output: dict[str, Any] = {}  # where sound goes, as the engine last pushed it
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
+        self._ready = asyncio.Event()  # set while connected: requests wait on it
         self._stopping = False
+        self.pid: int | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -51,6 +53,10 @@ class EngineLink:
     def _set(self, state: str, detail: str = "") -> None:
         self.state, self.detail = state, detail
         self.history.append(state)
+        if state == READY:
+            self._ready.set()
+        else:
+            self._ready.clear()
         self.app.post_message(EngineStateChanged(state, detail))
 
     async def _run(self) -> None:
@@ -74,7 +80,8 @@ class EngineLink:
                 continue
             self.client = client
             attempt = 0
-            self._set(READY, f"pid {welcome.get('pid')}")
+            self.pid = welcome.get("pid")
+            self._set(READY, f"pid {self.pid}")
             await self._closed.wait()
             self.client = None
             if self._stopping:
@@ -97,9 +104,11 @@ class EngineLink:
     async def start_request(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                             on_progress: ProgressCallback | None = None) -> Request:
         """Send a request: a typed params struct of engine/api/ (it names its method), or
-        a method name and params."""
-        if self.client is None or not self.client.connected:
-            raise EngineUnavailable("the engine is not connected yet; it is being (re)started")
+        a method name and params. While the engine (re)starts, it waits for it."""
+        while self.client is None or not self.client.connected:
+            if self._task is None or self._task.done() or self._stopping:
+                raise EngineUnavailable("the engine is not connected")
+            await self._ready.wait()
         return await self.client.start(method, params, on_progress)
 
     async def call(self, method: str | Params, params: dict[str, Any] | Params | None = None,
