@@ -43,9 +43,9 @@ def test_bad_seeds_are_refused_naming_the_parameter_and_range(seed, why):
 
 
 def test_unknown_fields_non_finite_values_and_oversized_lists_are_refused():
-    with pytest.raises(BadRequest, match="unknown parameter 'temprature'.*temperature"):
+    with pytest.raises(BadRequest, match="unknown parameter `temprature`.*temperature"):
         run_method("drums.sample", {"temprature": 1.0})
-    with pytest.raises(BadRequest, match="temperature is not a finite number"):
+    with pytest.raises(BadRequest, match="`temperature` is not a finite number"):
         run_method("drums.sample", {"temperature": float("nan")})
     with pytest.raises(BadRequest, match="seeds.*length <= 256"):
         run_method("gansynth.random_z", {"seeds": list(range(100_000))})

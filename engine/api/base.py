@@ -118,7 +118,7 @@ def validate(decl: Declaration, raw: Any) -> Params:
         raise BadRequest(f"{decl.name}: params must be a JSON object, got {_short(raw)}")
     bad = _non_finite(raw)
     if bad is not None:
-        raise BadRequest(f"{decl.name}: {bad} is not a finite number; NaN and infinities "
+        raise BadRequest(f"{decl.name}: `{bad}` is not a finite number; NaN and infinities "
                          f"are not allowed", param=bad)
     try:
         return msgspec.convert(raw, decl.params, strict=True)
@@ -149,18 +149,21 @@ def _explain(decl: Declaration, raw: dict, text: str) -> BadRequest:
     unknown = re.match(r"Object contains unknown field `(.*)`", problem)
     if unknown:
         allowed = ", ".join(decl.params.__struct_fields__) or "none"
-        return BadRequest(f"{decl.name}: unknown parameter {unknown.group(1)!r}; it takes {allowed}",
+        return BadRequest(f"{decl.name}: unknown parameter `{unknown.group(1)}`; it takes {allowed}",
                           param=unknown.group(1))
     missing = re.match(r"Object missing required field `(.*)`", problem)
     if missing:
         field = (where + "." if where else "") + missing.group(1)
-        return BadRequest(f"{decl.name}: {field} is required ({describe_field(decl.params, field)})",
+        return BadRequest(f"{decl.name}: `{field}` is required ({describe_field(decl.params, field)})",
                           param=field)
     value = _lookup(raw, where)
     field, allowed = _describe_path(decl.params, where)
-    msg = f"{decl.name}: {where or 'params'} = {_short(value)} is not allowed ({problem[0].lower()}{problem[1:]})"
+    if "matching regex" in problem:  # a pattern says nothing to a user; its description does
+        problem = "not in the allowed form"
+    msg = (f"{decl.name}: `{where or 'params'}` = {_short(value)} is not allowed "
+           f"({problem[0].lower()}{problem[1:]})")
     if allowed:
-        msg += f"; {field} must be {allowed}"
+        msg += f"; `{field}` must be {allowed}"
     return BadRequest(msg, param=where or None)
 
 
