@@ -15,7 +15,7 @@ from engine.client import EngineClient
 from tests.conftest import ROOT, start_engine_process
 
 
-def magstation(home, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def magstation(home, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     env = {**os.environ, "MAGSTATION_HOME": str(home), "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())",
                            *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
@@ -39,14 +39,14 @@ def test_start_status_stop_through_the_cli(engine_process, mag_home):
     out = magstation(mag_home, "run", "--engine", "engine.sleep", '{"seconds": 0.1, "steps": 2}')
     assert json.loads(out.stdout) == {"slept_s": 0.1, "steps": 2}
     assert magstation(mag_home, "engine", "stop").returncode == 0
-    assert proc.wait(timeout=10) == 0
+    assert proc.wait(timeout=120) == 0
     assert not sock.exists()
 
 
 def test_second_engine_on_the_same_socket_is_refused(engine_process, mag_home):
     first = engine_process()
     second = start_engine_process(mag_home)
-    out, _ = second.communicate(timeout=30)
+    out, _ = second.communicate(timeout=120)
     assert second.returncode == 3
     assert b"already serving" in out
     assert asyncio.run(status_of(mag_home / "engine.sock"))["pid"] == first.pid
@@ -56,7 +56,7 @@ def test_stale_socket_from_a_crashed_engine_is_replaced(engine_process, mag_home
     sock = mag_home / "engine.sock"
     crashed = engine_process()
     os.kill(crashed.pid, signal.SIGKILL)
-    crashed.wait(timeout=10)
+    crashed.wait(timeout=120)
     assert sock.exists() and not launcher.engine_answers(sock)  # left behind by the crash
     fresh = engine_process()
     assert asyncio.run(status_of(sock))["pid"] == fresh.pid
@@ -77,7 +77,7 @@ def test_ensure_engine_starts_one_on_demand_and_reuses_it(kill_spawned_engines):
         assert asyncio.run(status_of(sock))["pid"] == proc.pid
     finally:
         proc.kill()
-        proc.wait(timeout=10)
+        proc.wait(timeout=120)
 
 
 def test_tcp_listening_requires_a_token(mag_home):

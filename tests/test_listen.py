@@ -17,7 +17,7 @@ from engine.server import EngineServer
 from tests.conftest import close_engine_server
 
 
-async def until(predicate, timeout: float = 10.0) -> None:
+async def until(predicate, timeout: float = 120.0) -> None:
     end = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > end:

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.widgets import TabbedContent
@@ -92,6 +93,23 @@ def test_values_come_back_with_their_declared_types(tmp_path):
     assert not damaged_files(tmp_path)
 
 
+@pytest.mark.parametrize("pattern", [
+    {"velocities": PATTERN["velocities"][:8]},  # a drum class short
+    {"velocities": [*PATTERN["velocities"][:8], [0] * 3]},  # ragged rows
+    {"velocities": [[] for _ in range(9)]},  # no steps
+    {**PATTERN, "offsets": [[0.0]]},  # offsets of another shape
+    {**PATTERN, "qpm": 0},  # no tempo
+    {**PATTERN, "velocities": [["loud"] * 32] * 9},
+])
+def test_a_pattern_the_grid_cannot_show_is_put_aside(tmp_path, pattern):
+    path = write_session(tmp_path, {"drums": {"pattern": pattern, "slots": {"A": pattern},
+                                              "chain": [PATTERN, pattern], "seed": 3}})
+    session = Session(path).load()
+    assert session.get("drums") == {"seed": 3}
+    for name in ("drums.pattern", "drums.slots", "drums.chain"):
+        assert name in session.warning
+
+
 def test_an_unreadable_file_is_still_put_aside_whole(tmp_path):
     path = tmp_path / "session.json"
     path.write_bytes(b"\xff\xfe not utf-8")
@@ -174,11 +192,14 @@ async def test_what_the_panes_save_loads_back_clean(mag_home):
 
 
 # -- any JSON at all ---------------------------------------------------------------------
+def _containers(inner):
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=20)
+    _containers, max_leaves=20)
 
 
 def pane_like(pane: str):

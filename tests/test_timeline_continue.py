@@ -101,17 +101,24 @@ async def test_continue_reroll_accept_undo_render(kill_spawned_engines, tmp_path
         assert (p.state["continue_bars"], p.state["continue_temperature"],
                 p.state["continue_model"]) == (1, 0.5, "basic_rnn")
 
-        # escape cancels a continuation: here one queued behind a long render
+        # escape cancels a continuation: here one queued behind a long render, and behind a
+        # job that holds the model worker until the test lets it go (however fast the
+        # render is, the continuation is still waiting when escape is pressed)
         await pilot.press("d")
         await open_midi(pilot, app, ROOT / "midi" / "cs1-1pre-short.mid")
         await pilot.press("enter")
         bar = app.query_one("#timeline-progress")
         await wait_until(pilot, lambda: (bar.progress or 0) > 0)
+        blocker = await app.engine.start_request("engine.sleep", {"seconds": 600, "steps": 600})
         await pilot.press("p")
         await answer(pilot, app, "60 62 64")
         await wait_until(pilot, lambda: p._continue_req is not None)
         await pilot.press("escape")
+        await blocker.cancel()
         await wait_until(pilot, lambda: p._continue_req is None)
+        with pytest.raises(Exception) as skipped:
+            await blocker.result()
+        assert getattr(skipped.value, "code", "") == "cancelled"
         assert p.proposal is None
         assert any("continuation cancelled" in n.message for n in app._notifications)
         await pilot.press("escape")  # and the render

@@ -28,7 +28,7 @@ NUM_ZOOMS = 7  # len(tui.panes.timeline.ZOOMS)
 Num = Union[int, float]  # a JSON number, kept as written (ints stay ints)
 Positive = Annotated[float, Meta(gt=0)]
 NonNegative = Annotated[float, Meta(ge=0)]
-Velocity = Annotated[int, Meta(ge=0, le=127)]
+Velocity = int  # Pattern.from_dict clamps to 0..127
 XY = Annotated[list[Annotated[float, Meta(ge=0, le=1)]], Meta(min_length=2, max_length=2)]
 Overrides = dict[str, dict[str, Any]]  # model_overrides: {kind: {"checkpoint": ..., ...}}
 
