@@ -246,7 +246,8 @@ def _kit(params: api.Audition | api.Export | api.Check):
     if not sf2:
         return None
     # a regular file only: a FIFO would block the read, a device never end (pathpolicy)
-    path = readable_file(str(sf2), "soundfont", expect="a SoundFont (.sf2) drum kit")
+    path = readable_file(str(sf2), "soundfont", expect="a SoundFont (.sf2) drum kit",
+                         noun="SoundFont")
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
