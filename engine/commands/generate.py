@@ -69,7 +69,8 @@ def _drum_pattern(path: Path) -> dict[str, Any]:
 
     res = run_method("drums.import_midi", {"path": str(path), "max_bars": 2}, quiet=True)
     for w in res["warnings"]:
-        print(f"warning: {path.name}: {w}", file=sys.stderr)
+        print(f"warning: {path.name}: {w} (interpolation starts/ends on a file's first 2 bars)"
+              if w.startswith("read bars") else f"warning: {path.name}: {w}", file=sys.stderr)
     return res["patterns"][0]
 
 

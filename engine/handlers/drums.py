@@ -339,7 +339,7 @@ def read_windows(path: str, max_bars: int | None = None, tap: bool = False
     limit -= limit % 2
     if total_bars > limit:
         cut = sum(1 for c, s in zip(*np.nonzero(grid.hits)) if s >= limit * STEPS_PER_BAR)
-        why = ("as asked (max_bars)" if max_bars and max_bars < api.MAX_FILE_BARS
+        why = (f"max_bars is {max_bars}" if max_bars and max_bars < api.MAX_FILE_BARS
                else f"the most one chain holds ({api.MAX_CHAIN} patterns)")
         warns.append(f"read bars 1-{limit} of {total_bars}: {cut} hit(s) after bar {limit} "
                      f"left out, {why}")

@@ -410,6 +410,11 @@ class DrumGridPane(Pane):
                 return
             self._set(last_taps=text)
             vel = parse_taps(text, self.pattern.steps)
+            typed = len([ch for ch in text if ch not in " |"])
+            if typed > self.pattern.steps:
+                self.mag.notify(f"{typed - self.pattern.steps} step(s) typed past step "
+                                f"{self.pattern.steps} left out: the pattern is "
+                                f"{self.pattern.steps // STEPS_PER_BAR} bars", severity="warning")
             if not any(vel):
                 self.mag.notify("no taps: type x for a hit, X for an accent", severity="warning")
                 return
