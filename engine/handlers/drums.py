@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings as pywarnings
 from pathlib import Path
 from typing import Any
 
@@ -305,32 +304,41 @@ def read_windows(path: str, max_bars: int | None = None, tap: bool = False
     from engine.music.grids import DrumGrid
     from engine.music.groove import taps_from_sequence
     from engine.music.midi_io import read_midi
-    from engine.music.sequences import DroppedNotesWarning, STEPS_PER_BAR, qpm_of
+    from note_seq import NoteSequence
+
+    from engine.music.drums import drum_class
+    from engine.music.sequences import STEPS_PER_BAR
 
     p = Path(path).expanduser()
     ns = read_midi(p, expect_drums=not tap, what="path")
     warns = _tempo_and_meter_warnings(ns)
-    with pywarnings.catch_warnings(record=True) as caught:
-        pywarnings.simplefilter("always", DroppedNotesWarning)
-        if tap:
-            h, v, o, qpm = taps_from_sequence(ns)
-            hits = np.zeros((9, len(h)), bool)
-            vel = np.zeros(hits.shape, np.uint8)
-            off = np.zeros(hits.shape, np.float32)
-            hits[2], vel[2], off[2] = h > 0, v, o
-            grid = DrumGrid(hits, vel, off, qpm)
-            notes = [n for n in ns.notes if n.velocity > 0]
-        else:
-            grid = DrumGrid.from_sequence(ns)
-            notes = [n for n in ns.notes if n.is_drum and n.velocity > 0]
-    warns += [str(w.message) for w in caught if issubclass(w.category, DroppedNotesWarning)]
-    if not tap:
+    # what is left out is counted here, not through the warnings module (not thread-safe)
+    if tap:
+        h, v, o, qpm = taps_from_sequence(ns)
+        hits = np.zeros((9, len(h)), bool)
+        vel = np.zeros(hits.shape, np.uint8)
+        off = np.zeros(hits.shape, np.float32)
+        hits[2], vel[2], off[2] = h > 0, v, o
+        grid = DrumGrid(hits, vel, off, qpm)
+        notes = [n for n in ns.notes if n.velocity > 0]
+    else:
+        drum_notes = [n for n in ns.notes if n.is_drum and n.velocity > 0]
+        notes = [n for n in drum_notes if drum_class(n.pitch) is not None]
+        unknown = sorted({n.pitch for n in drum_notes if drum_class(n.pitch) is None})
+        if unknown:
+            warns.append(f"{len(drum_notes) - len(notes)} note(s) left out: drum pitches "
+                         f"outside the 9 drum classes (pitches {', '.join(map(str, unknown))})")
         others = sum(1 for n in ns.notes if not n.is_drum and n.velocity > 0)
         if others:
             warns.append(f"{others} note(s) left out: not drums (only MIDI channel 10 is read)")
-    sps = 4 * qpm_of(ns) / 60.0
+        known = NoteSequence()
+        known.CopyFrom(ns)
+        del known.notes[:]
+        known.notes.extend(notes)
+        grid = DrumGrid.from_sequence(known)
+    sps = 4 * grid.qpm / 60.0
     placed = sum(1 for n in notes if 0 <= int(np.floor(n.start_time * sps + 0.5)) < grid.steps)
-    shared = placed - int(grid.hits.sum()) if not tap else placed - int(grid.hits[2].sum())
+    shared = placed - int(grid.hits.sum())
     if shared > 0:
         warns.append(f"{shared} note(s) merged: several hits of one "
                      f"{'step' if tap else 'drum class on one 16th'}, the loudest kept")
