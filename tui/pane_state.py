@@ -44,6 +44,7 @@ class DrumPattern(_Record):
                                                      max_length=NUM_DRUM_CLASSES)]
     offsets: Union[list[list[float]], None, UnsetType] = UNSET
     qpm: Union[Positive, UnsetType] = UNSET
+    provenance: Union[dict[str, Any], None, UnsetType] = UNSET
 
     def __post_init__(self) -> None:
         steps = {len(row) for row in self.velocities}
@@ -60,6 +61,8 @@ class DrumHistoryEntry(_Record):
     model: Union[str, None, UnsetType] = UNSET
     temperature: Union[Num, None, UnsetType] = UNSET
     time: Union[Num, UnsetType] = UNSET
+    swing: Union[float, UnsetType] = UNSET
+    provenance: Union[dict[str, Any], None, UnsetType] = UNSET
 
 
 class DrumsState(_Record):
@@ -78,6 +81,10 @@ class DrumsState(_Record):
     export_folder: Union[str, UnsetType] = UNSET
     soundfont: Union[str, None, UnsetType] = UNSET
     model_overrides: Union[Overrides, UnsetType] = UNSET
+    keep_hits: Union[bool, UnsetType] = UNSET
+    ends: Union[Literal["yours", "model"], UnsetType] = UNSET
+    chain_provenance: Union[dict[str, Any], None, UnsetType] = UNSET
+    last_taps: Union[str, UnsetType] = UNSET
 
 
 # -- mix --------------------------------------------------------------------------------

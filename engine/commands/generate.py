@@ -7,6 +7,7 @@ folder (drums on channel 10, tempo kept) and print the seed they used."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="drums_cmd", metavar="ACTION", required=True)
     _add(drums, "sample", api.drums.Sample, extra=("n", "qpm", "same_z"), func=cmd_drums,
          help_text="sample new 2-bar patterns", files="MIDI files")
-    p = _add(drums, "interpolate", api.drums.Interpolate, extra=("steps",), func=cmd_drums,
+    p = _add(drums, "interpolate", api.drums.Interpolate, extra=("steps", "ends"), func=cmd_drums,
              help_text="interpolate between two 2-bar drum MIDI files", files="MIDI files")
     p.add_argument("a", type=Path, help="the first pattern (a drum MIDI file)")
     p.add_argument("b", type=Path, help="the last pattern (a drum MIDI file)")
     for name, cls, what in (("humanize", api.drums.Humanize, "give a quantized drum MIDI human timing and dynamics"),
                             ("tap", api.drums.Tap, "turn a tapped rhythm (MIDI, any pitch) into drums")):
-        p = _add(drums, name, cls, extra=(), func=cmd_drums, help_text=what, files="MIDI files")
-        p.add_argument("midi", type=Path, help="the MIDI file to read (its first 2 bars)")
+        p = _add(drums, name, cls, extra=("keep_hits",), func=cmd_drums, help_text=what,
+                 files="MIDI file")
+        p.add_argument("midi", type=Path, help="the MIDI file to read: all of it, 2 bars at a "
+                       "time, written back as one file of the same length")
 
     melody = sub.add_parser("melody", help="2-bar melodies with MusicVAE").add_subparsers(
         dest="melody_cmd", metavar="ACTION", required=True)
@@ -59,40 +62,46 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
     return params_from_args(args.params_cls, args)
 
 
-def _drum_pattern(path: Path, tap: bool = False) -> dict[str, Any]:
-    """A 2-bar pattern dict from a MIDI file (GM drums → 9 classes; a tapped rhythm of any
-    pitch goes on the closed hi-hat row, where the tap converter reads it)."""
-    import numpy as np
+def _drum_pattern(path: Path) -> dict[str, Any]:
+    """The first 2 bars of a drum MIDI file as a pattern (GM drums → 9 classes), for
+    interpolation's two ends; warns on stderr when the file is longer."""
+    from engine.local import run_method
 
-    from engine.music.grids import DrumGrid
-    from engine.music.groove import taps_from_sequence
-    from engine.music.midi_io import read_midi
-    from engine.music.patterns import pattern_from_grid
-
-    if tap:
-        h, v, o, qpm = taps_from_sequence(read_midi(path), steps=32)
-        hits = np.zeros((9, 32), bool)
-        vel = np.zeros((9, 32), np.uint8)
-        off = np.zeros((9, 32), np.float32)
-        hits[2], vel[2], off[2] = h > 0, v, o
-        return pattern_from_grid(DrumGrid(hits, vel, off, qpm))
-    return pattern_from_grid(DrumGrid.from_sequence(read_midi(path, expect_drums=True), steps=32))
+    res = run_method("drums.import_midi", {"path": str(path), "max_bars": 2}, quiet=True)
+    for w in res["warnings"]:
+        print(f"warning: {path.name}: {w} (interpolation starts/ends on a file's first 2 bars)"
+              if w.startswith("read bars") else f"warning: {path.name}: {w}", file=sys.stderr)
+    return res["patterns"][0]
 
 
 def cmd_drums(args: argparse.Namespace) -> int:
     from engine.local import run_method
 
     params = _common(args)
+    per_pattern = True
     if args.method == "drums.interpolate":
         params["a"], params["b"] = _drum_pattern(args.a), _drum_pattern(args.b)
     elif args.method in ("drums.humanize", "drums.tap"):
-        params["pattern"] = _drum_pattern(args.midi, tap=args.method == "drums.tap")
+        # the whole file, 2 bars at a time; written back as one file of the same length
+        read = run_method("drums.import_midi", {"path": str(args.midi),
+                                                "tap": args.method == "drums.tap"}, quiet=True)
+        for w in read["warnings"]:
+            print(f"warning: {args.midi.name}: {w}", file=sys.stderr)
+        params["patterns"] = read["patterns"]
+        per_pattern = False
     result = run_method(args.method, params)
     export = run_method("drums.export", {"patterns": result["patterns"], "folder": str(args.out),
-                                         "per_pattern": True, "model": result["model"],
+                                         "per_pattern": per_pattern, "model": result["model"],
                                          "seed": result["seed"], "overwrite": args.overwrite},
                         quiet=True)
-    print(f"seed: {result['seed']}   model: {result['model']}")
+    extra = ""
+    if args.method in ("drums.humanize", "drums.tap"):
+        extra = (f"   {2 * len(result['patterns'])} bars   "
+                 + ("keeps your hits" if result.get("keep_hits") else "free (hits may change)"))
+    elif args.method == "drums.interpolate":
+        extra = ("   ends: a and b as given" if result.get("ends") == "yours"
+                 else "   ends: the model's reconstructions of a and b")
+    print(f"seed: {result['seed']}   model: {result['model']}{extra}")
     for f in export["files"]:
         print(f)
     return 0

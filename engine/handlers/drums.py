@@ -4,6 +4,7 @@ export. Patterns travel as the dicts of engine.music.patterns."""
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from engine import player
 from engine.api import drums as api
 from engine.api.base import ModelChoice
 from engine.context import JobContext
-from engine.errors import BadRequest
+from engine.errors import BadInput, BadRequest, ModelNotInstalled, OutputExists
 from engine.methods import method
 from engine.music.patterns import grid_from_pattern, heard_sequence, pattern_from_grid
 from engine.pathpolicy import check_name, planned_outputs, readable_file
@@ -25,6 +26,9 @@ SAMPLE_MODELS = ("cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl", "star
 INTERPOLATE_MODELS = ("cat-drums_2bar_small.hikl", "cat-drums_2bar_small.lokl", "starter-drums_2bar")
 HUMANIZE_MODELS = ("groovae_2bar_humanize", "starter-groovae_2bar_humanize")
 TAP_MODELS = ("groovae_2bar_tap_fixed_velocity",)
+DEFAULTS = {"sample": SAMPLE_MODELS, "interpolate": INTERPOLATE_MODELS,
+            "humanize": HUMANIZE_MODELS, "tap": TAP_MODELS}
+WINDOW = 32  # the models' 2 bars of 16ths
 
 
 def _grid(p: api.Pattern, what: str):
@@ -77,8 +81,42 @@ def sample(params: api.Sample, ctx: JobContext) -> dict:
     outputs, _ = model.sample(params.n, temperature=params.temperature, seed=params.seed,
                               same_z=params.same_z)
     ctx.progress(2, 2, "done")
-    return {"patterns": _patterns_from_outputs(model, outputs, params.qpm), "seed": params.seed,
-            "model": name, "temperature": params.temperature}
+    patterns = _patterns_from_outputs(model, outputs, params.qpm)
+    for i, p in enumerate(patterns):
+        p["provenance"] = _provenance("drums.sample", name, params, index=i, of=len(patterns))
+    return {"patterns": patterns, "seed": params.seed, "model": name,
+            "temperature": params.temperature}
+
+
+def _provenance(method_name: str, model: str, params: Any, **extra: Any) -> dict[str, Any]:
+    out = {"method": method_name, "model": model, "seed": params.seed,
+           "temperature": params.temperature}
+    out.update({k: v for k, v in extra.items() if v is not None and v != []})
+    return out
+
+
+def describe(p: api.Pattern, fallback: str) -> str:
+    """A short line naming a pattern by its provenance, e.g. "a: drums.sample seed 3"."""
+    prov = p.provenance
+    if prov is None:
+        return fallback
+    bits = [prov.method.removeprefix("drums.")]
+    if prov.seed is not None:
+        bits.append(f"seed {prov.seed}")
+    if prov.sources and prov.method == "file":
+        bits = [prov.sources[0]]
+    return f"{fallback}: {' '.join(bits)}"[:300]
+
+
+def _as_given(p: api.Pattern, qpm: float, what: str) -> dict[str, Any]:
+    """A pattern exactly as the user made it (velocities, timing, provenance)."""
+    d = msgspec.to_builtins(p)
+    steps = len(d["velocities"][0])
+    d["offsets"] = d.get("offsets") or [[0.0] * steps for _ in range(9)]
+    d["qpm"] = float(d.get("qpm", qpm))
+    if not d.get("provenance"):
+        d["provenance"] = {"method": "given", "sources": [what]}
+    return d
 
 
 @method("drums.interpolate")
@@ -93,26 +131,102 @@ def interpolate(params: api.Interpolate, ctx: JobContext) -> dict:
     outputs, _ = model.interpolate(_encoder_input(model, a), _encoder_input(model, b),
                                    params.steps, temperature=params.temperature, seed=params.seed)
     ctx.progress(2, 2, "done")
-    return {"patterns": _patterns_from_outputs(model, outputs, a.qpm), "seed": params.seed,
-            "model": name, "temperature": params.temperature}
+    patterns = _patterns_from_outputs(model, outputs, a.qpm)
+    n = len(patterns)
+    sources = [describe(params.a, "a"), describe(params.b, "b")]
+    for i, p in enumerate(patterns):
+        end = i in (0, n - 1)
+        mode = ("reconstruction" if end else "between")
+        srcs = ([sources[0 if i == 0 else 1]] if end else sources)
+        p["provenance"] = _provenance("drums.interpolate", name, params, mode=mode,
+                                      sources=srcs, index=i, of=n)
+    if params.ends == "yours":  # A→B starts on A and ends on B, as the user made them
+        patterns[0] = _as_given(params.a, a.qpm, "a")
+        patterns[-1] = _as_given(params.b, a.qpm, "b")
+    return {"patterns": patterns, "seed": params.seed, "model": name,
+            "temperature": params.temperature, "ends": params.ends}
+
+
+def _windows(grids: list, model, name: str) -> list[tuple[int, int, int]]:
+    """(pattern, start step, length) of every 2-bar window: a pattern longer than 2 bars
+    is worked on 2 bars at a time across all of it."""
+    out = []
+    for i, g in enumerate(grids):
+        if g.steps % model.max_seq_len:
+            raise BadRequest(f"pattern {i + 1} has {g.steps} steps; {name} works on "
+                             f"{model.max_seq_len} steps (2 bars of 16ths) at a time: give a "
+                             f"multiple of {model.max_seq_len}")
+        out.extend((i, s, model.max_seq_len) for s in range(0, g.steps, model.max_seq_len))
+    return out
+
+
+def _keep_hits(grid, out: np.ndarray, tap: bool):
+    """The model's output, holding to the input's hits.
+
+    humanize: exactly the input hits, with the model's velocity and timing at those cells
+    (the groove decoder gives velocity and offset at every cell, also where it did not
+    place a hit). tap: drums only on tapped steps and every tapped step played: the
+    model's hits there, or, where it left a tap silent, its loudest voice at that step."""
+    from engine.music.grids import DrumGrid
+
+    t = np.asarray(out, np.float64)  # [steps, 27]: hits, velocities 0..1, offsets (2x)
+    n = t.shape[1] // 3
+    model_hits = t[:, :n] > 0.5
+    vel = np.clip(np.round(t[:, n:2 * n] * 127), 1, 127)
+    off = np.clip(t[:, 2 * n:] / 2, -0.5, 0.5)
+    if not tap:
+        hits = grid.hits.T.copy()
+    else:
+        tapped = grid.hits.any(axis=0)
+        hits = model_hits & tapped[:, None]
+        for s in np.nonzero(tapped & ~hits.any(axis=1))[0]:
+            hits[s, int(np.argmax(t[s, n:2 * n]))] = True
+    return DrumGrid(hits.T.copy(), (vel * hits).T.astype(np.uint8),
+                    (off * hits).T.astype(np.float32), grid.qpm)
 
 
 def _groove_job(params: api.Humanize | api.Tap, ctx: JobContext, defaults: tuple[str, ...],
                 verb: str) -> dict:
+    from engine.music.grids import DrumGrid
+    from engine.music.groove import groove_to_grid
+
     raw = params.patterns or ([params.pattern] if params.pattern is not None else None)
     if not raw:
         raise BadRequest(f"{verb} needs a pattern (or patterns, for a chain)", param="pattern")
     grids = [_grid(p, f"pattern {i + 1}") for i, p in enumerate(raw)]
     ctx.progress(0, 2, "loading the model")
     model, name = _load(params, defaults)
-    for i, g in enumerate(grids):
-        _check_steps(model, g, f"pattern {i + 1}")
-    ctx.progress(1, 2, verb)
-    x = np.stack([_encoder_input(model, g) for g in grids])
+    if model.config.decoder != "groove":
+        raise BadRequest(f"{model.config.name} is not a GrooVAE model")
+    windows = _windows(grids, model, name)
+    ctx.progress(1, 2, f"{verb} ({len(windows)} × 2 bars)")
+    pieces = [DrumGrid(grids[i].hits[:, s:s + n], grids[i].velocities[:, s:s + n],
+                       grids[i].offsets[:, s:s + n], grids[i].qpm) for i, s, n in windows]
+    x = np.stack([_encoder_input(model, g) for g in pieces])
     outputs, _ = model.reconstruct(x, temperature=params.temperature, seed=params.seed)
+    tap = isinstance(params, api.Tap)
+    made = [(_keep_hits(g, o, tap) if params.keep_hits else groove_to_grid(o, g.qpm))
+            for g, o in zip(pieces, outputs)]
     ctx.progress(2, 2, "done")
-    return {"patterns": _patterns_from_outputs(model, outputs, grids[0].qpm), "seed": params.seed,
-            "model": name, "temperature": params.temperature}
+    patterns = []
+    mode = "keep-hits" if params.keep_hits else "free"
+    for i, g in enumerate(grids):
+        parts = [m for (j, _, _), m in zip(windows, made) if j == i]
+        whole = DrumGrid(np.concatenate([p.hits for p in parts], axis=1),
+                         np.concatenate([p.velocities for p in parts], axis=1),
+                         np.concatenate([p.offsets for p in parts], axis=1), g.qpm)
+        p = pattern_from_grid(whole)
+        p["provenance"] = _provenance(params_method(params), name, params, mode=mode,
+                                      sources=[describe(raw[i], f"pattern {i + 1}")],
+                                      index=i if len(grids) > 1 else None,
+                                      of=len(grids) if len(grids) > 1 else None)
+        patterns.append(p)
+    return {"patterns": patterns, "seed": params.seed, "model": name,
+            "temperature": params.temperature, "keep_hits": params.keep_hits}
+
+
+def params_method(params: Any) -> str:
+    return "drums.tap" if isinstance(params, api.Tap) else "drums.humanize"
 
 
 @method("drums.humanize")
@@ -125,13 +239,14 @@ def tap(params: api.Tap, ctx: JobContext) -> dict:
     return _groove_job(params, ctx, TAP_MODELS, "drumming")
 
 
-def _kit(params: api.Audition | api.Export):
+def _kit(params: api.Audition | api.Export | api.Check):
     """The drum sounds: the shipped kit, or a SoundFont's drum preset (`soundfont`: .sf2 path)."""
     sf2 = params.soundfont
     if not sf2:
         return None
     # a regular file only: a FIFO would block the read, a device never end (pathpolicy)
-    path = readable_file(str(sf2), "soundfont", expect="a SoundFont (.sf2) drum kit")
+    path = readable_file(str(sf2), "soundfont", expect="a SoundFont (.sf2) drum kit",
+                         noun="SoundFont")
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
@@ -165,40 +280,157 @@ def audition(params: api.Audition, ctx: JobContext) -> dict:
     return {**status, "step_s": grids[0].step_seconds}
 
 
-@method("drums.import_midi")
-def import_midi(params: api.ImportMidi, ctx: JobContext) -> dict:
-    from engine.music.grids import DrumGrid
-    from engine.music.midi_io import read_midi
+def _tempo_and_meter_warnings(ns) -> list[str]:
+    from engine.music.sequences import qpm_of
 
-    ns = read_midi(Path(params.path).expanduser(), expect_drums=True, what="path")
-    grid = DrumGrid.from_sequence(ns)
-    bars = params.max_bars
-    patterns = []
-    for start in range(0, min(grid.steps, bars * 16), 32):
-        hits = np.zeros((grid.hits.shape[0], 32), bool)
+    out = []
+    qpm = qpm_of(ns)
+    changes = sorted({round(t.qpm, 2) for t in ns.tempos if t.time > 0 and abs(t.qpm - qpm) > 0.01})
+    if changes:
+        out.append(f"tempo changes after the start ({', '.join(f'{q:g}' for q in changes[:5])} bpm) "
+                   f"are not kept: the patterns play at {qpm:g} bpm")
+    meters = sorted({(t.numerator, t.denominator) for t in ns.time_signatures
+                     if (t.numerator, t.denominator) != (4, 4)})
+    if meters:
+        out.append("time signature " + ", ".join(f"{a}/{b}" for a, b in meters) +
+                   " read as 4/4 (16 steps a bar)")
+    return out
+
+
+def read_windows(path: str, max_bars: int | None = None, tap: bool = False
+                 ) -> tuple[list[dict[str, Any]], float, list[str]]:
+    """A drum (or, with `tap`, any) MIDI file as consecutive 2-bar patterns across all of
+    it, its tempo, and what was left out and why."""
+    from engine.music.grids import DrumGrid
+    from engine.music.groove import taps_from_sequence
+    from engine.music.midi_io import read_midi
+    from note_seq import NoteSequence
+
+    from engine.music.drums import drum_class
+    from engine.music.sequences import STEPS_PER_BAR
+
+    p = Path(path).expanduser()
+    ns = read_midi(p, expect_drums=not tap, what="path")
+    warns = _tempo_and_meter_warnings(ns)
+    # what is left out is counted here, not through the warnings module (not thread-safe)
+    if tap:
+        h, v, o, qpm = taps_from_sequence(ns)
+        hits = np.zeros((9, len(h)), bool)
         vel = np.zeros(hits.shape, np.uint8)
         off = np.zeros(hits.shape, np.float32)
-        end = min(grid.steps, start + 32)
+        hits[2], vel[2], off[2] = h > 0, v, o
+        grid = DrumGrid(hits, vel, off, qpm)
+        notes = [n for n in ns.notes if n.velocity > 0]
+    else:
+        drum_notes = [n for n in ns.notes if n.is_drum and n.velocity > 0]
+        notes = [n for n in drum_notes if drum_class(n.pitch) is not None]
+        unknown = sorted({n.pitch for n in drum_notes if drum_class(n.pitch) is None})
+        if unknown:
+            warns.append(f"{len(drum_notes) - len(notes)} note(s) left out: drum pitches "
+                         f"outside the 9 drum classes (pitches {', '.join(map(str, unknown))})")
+        others = sum(1 for n in ns.notes if not n.is_drum and n.velocity > 0)
+        if others:
+            warns.append(f"{others} note(s) left out: not drums (only MIDI channel 10 is read)")
+        known = NoteSequence()
+        known.CopyFrom(ns)
+        del known.notes[:]
+        known.notes.extend(notes)
+        grid = DrumGrid.from_sequence(known)
+    sps = 4 * grid.qpm / 60.0
+    placed = sum(1 for n in notes if 0 <= int(np.floor(n.start_time * sps + 0.5)) < grid.steps)
+    shared = placed - int(grid.hits.sum())
+    if shared > 0:
+        warns.append(f"{shared} note(s) merged: several hits of one "
+                     f"{'step' if tap else 'drum class on one 16th'}, the loudest kept")
+    total_bars = -(-grid.steps // STEPS_PER_BAR)
+    limit = min(max_bars or api.MAX_FILE_BARS, api.MAX_FILE_BARS)
+    limit -= limit % 2
+    if total_bars > limit:
+        cut = sum(1 for c, s in zip(*np.nonzero(grid.hits)) if s >= limit * STEPS_PER_BAR)
+        why = (f"max_bars is {max_bars}" if max_bars and max_bars < api.MAX_FILE_BARS
+               else f"the most one chain holds ({api.MAX_CHAIN} patterns)")
+        warns.append(f"read bars 1-{limit} of {total_bars}: {cut} hit(s) after bar {limit} "
+                     f"left out, {why}")
+    patterns = []
+    for start in range(0, min(grid.steps, limit * STEPS_PER_BAR), WINDOW):
+        hits = np.zeros((grid.hits.shape[0], WINDOW), bool)
+        vel = np.zeros(hits.shape, np.uint8)
+        off = np.zeros(hits.shape, np.float32)
+        end = min(grid.steps, start + WINDOW)
         hits[:, :end - start] = grid.hits[:, start:end]
         vel[:, :end - start] = grid.velocities[:, start:end]
         off[:, :end - start] = grid.offsets[:, start:end]
-        patterns.append(pattern_from_grid(DrumGrid(hits, vel, off, grid.qpm)))
-    return {"patterns": patterns, "qpm": grid.qpm, "path": str(Path(params.path).expanduser())}
+        pat = pattern_from_grid(DrumGrid(hits, vel, off, grid.qpm))
+        bar = start // STEPS_PER_BAR + 1
+        pat["provenance"] = {"method": "file", "sources": [f"{p.name} bars {bar}-{bar + 1}"[:300]]}
+        patterns.append(pat)
+    return patterns, float(grid.qpm), warns
+
+
+@method("drums.import_midi")
+def import_midi(params: api.ImportMidi, ctx: JobContext) -> dict:
+    patterns, qpm, warns = read_windows(params.path, params.max_bars, params.tap)
+    return {"patterns": patterns, "qpm": qpm, "path": str(Path(params.path).expanduser()),
+            "bars": 2 * len(patterns), "warnings": warns}
+
+
+def _names_from(params: api.Export) -> tuple[str, int | None]:
+    """Model and seed for the file names: as given, else the first pattern's provenance."""
+    prov = params.patterns[0].provenance
+    model = params.model or (prov.model if prov and prov.model else
+                             (prov.method.removeprefix("drums.") if prov else None)) or "drums"
+    seed = params.seed if params.seed is not None else (prov.seed if prov else None)
+    return model, seed
+
+
+def _place_all(staged: list[tuple[Path, Path]], overwrite: bool) -> None:
+    """Move staged files onto their targets, all or none (without `overwrite`, a file
+    that appeared meanwhile stops it all and what was placed is taken back)."""
+    placed: list[Path] = []
+    try:
+        for tmp, target in staged:
+            if overwrite:
+                os.replace(tmp, target)
+            else:
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    raise OutputExists(f"{target} already exists. Choose another name or "
+                                       f"confirm overwrite.", path=str(target)) from None
+                except OSError:  # no hard links here: check, then rename
+                    if os.path.lexists(target):
+                        raise OutputExists(f"{target} already exists. Choose another name "
+                                           f"or confirm overwrite.", path=str(target)) from None
+                    os.replace(tmp, target)
+            placed.append(target)
+    except BaseException:
+        if not overwrite:
+            for t in placed:
+                try:
+                    os.unlink(t)
+                except OSError:
+                    pass
+        raise
+    finally:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 @method("drums.export")
 def export(params: api.Export, ctx: JobContext) -> dict:
     from engine.audio.drum_kit import KIT_RATE, render_drums
     from engine.audio.io import export_name, write_wav
-    from engine.music.midi_io import write_midi
+    from engine.music.midi_io import write_drum_midi
 
     grids = _grids(params)
     swing = params.swing
     overwrite = params.overwrite
     per_pattern = params.per_pattern
     groups = [[g] for g in grids] if per_pattern else [grids]
-    model = params.model or "drums"
-    seed = params.seed
+    model, seed = _names_from(params)
     base = params.name or ""
     if base:
         check_name(base, "name")  # "../elsewhere/x" is refused, not written elsewhere
@@ -215,17 +447,53 @@ def export(params: api.Export, ctx: JobContext) -> dict:
     planned = [(t, g, k) for t, (g, k) in zip(targets, jobs)]
     rate, wav_format = params.rate, params.format
     kit = _kit(params) if params.wav else None  # a bad SoundFont: nothing written
-    written = []
-    for n, (path, group, kind) in enumerate(planned):
-        ctx.progress(n, len(planned), f"writing {path.name}")
-        ns = heard_sequence(group, swing)
-        if kind == "mid":
-            write_midi(ns, path, overwrite=overwrite)
-        else:
-            length = sum(g.steps * g.step_seconds for g in group)
-            audio = render_drums(ns, KIT_RATE, kit=kit, seconds=length)
-            write_wav(path, audio, KIT_RATE, out_rate=rate, overwrite=overwrite,
-                      subtype=wav_format)
-        written.append(str(path))
+    # every file is written beside its target first; only when all are whole are they
+    # moved into place, so an export is the MIDI and the WAV together or nothing
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for n, (path, group, kind) in enumerate(planned):
+            ctx.progress(n, len(planned), f"writing {path.name}")
+            tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.staged")
+            staged.append((tmp, path))
+            ns = heard_sequence(group, swing)
+            if kind == "mid":
+                write_drum_midi(ns, tmp, overwrite=True)
+            else:
+                length = sum(g.steps * g.step_seconds for g in group)
+                audio = render_drums(ns, KIT_RATE, kit=kit, seconds=length)
+                write_wav(tmp, audio, KIT_RATE, out_rate=rate, overwrite=True,
+                          subtype=wav_format)
+    except BaseException:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    _place_all(staged, overwrite)
     ctx.progress(len(planned), len(planned), "done")
-    return {"files": written}
+    return {"files": [str(t) for _, t in staged]}
+
+
+def _checkpoint_present(path: str) -> bool:
+    p = Path(path).expanduser()
+    return p.exists() or (p.parent.is_dir() and any(p.parent.glob(p.name + ".*")))
+
+
+@method("drums.check")
+def check(params: api.Check, ctx: JobContext) -> dict:
+    from engine.models.resolve import resolve_model
+
+    out: dict[str, Any] = {}
+    if params.action is not None:
+        name, _, path = resolve_model(params, DEFAULTS[params.action])
+        if params.checkpoint and not _checkpoint_present(params.checkpoint):
+            raise ModelNotInstalled(f"{params.action}: no checkpoint at {params.checkpoint}; "
+                                    f"check the path (or `magstation models list`)")
+        out["model"] = name
+    if params.soundfont is not None:
+        kit = _kit(params)
+        out["soundfont"] = str(Path(params.soundfont).expanduser())
+        if kit is None:
+            raise BadInput(f"{params.soundfont}: not a usable SoundFont")
+    return out

@@ -59,6 +59,8 @@ def sequence_to_midi_bytes(ns: NoteSequence) -> bytes:
         if n.velocity < 1:  # a velocity-0 note-on is a note-off in MIDI: keep the hit
             n.velocity = 1
     pm = note_seq.note_sequence_to_pretty_midi(seq)
+    # note_seq adds an instrument 0 track holding only a program change: not a part
+    pm.instruments = [i for i in pm.instruments if i.notes or i.control_changes or i.pitch_bends]
     buf = io.BytesIO()
     pm.write(buf)
     return buf.getvalue()
@@ -68,4 +70,52 @@ def write_midi(ns: NoteSequence, path: str | os.PathLike, *, overwrite: bool = T
     """Write `ns` to `path` atomically (temp file + rename). With `overwrite=False` an
     existing file is never replaced (OutputExists), even one that appears meanwhile."""
     data = sequence_to_midi_bytes(ns)
+    return atomic_write(path, lambda fh: fh.write(data), replace=overwrite)
+
+
+def drum_midi_bytes(ns: NoteSequence) -> bytes:
+    """A drum part as a standard MIDI file with exactly two tracks: the tempo track (tempo
+    and time signature at the start) and one drum track, every note on channel 10. Nothing
+    else: no program change, no empty tracks. Times are taken at the first tempo."""
+    import mido
+
+    from engine.music.drums import DRUM_CHANNEL
+
+    tpq = TICKS_PER_QUARTER
+    qpm = ns.tempos[0].qpm if ns.tempos else 120.0
+    num, den = ((ns.time_signatures[0].numerator, ns.time_signatures[0].denominator)
+                if ns.time_signatures else (4, 4))
+
+    def tick(t: float) -> int:
+        return max(0, int(round(t * qpm / 60.0 * tpq)))
+
+    events = []  # (tick, order, message): note-offs before note-ons at the same tick
+    for n in ns.notes:
+        on, off = tick(n.start_time), tick(n.end_time)
+        off = max(off, on + 1)
+        vel = max(1, min(127, int(n.velocity)))
+        events.append((on, 1, n.pitch, mido.Message("note_on", channel=DRUM_CHANNEL,
+                                                    note=int(n.pitch), velocity=vel)))
+        events.append((off, 0, n.pitch, mido.Message("note_off", channel=DRUM_CHANNEL,
+                                                     note=int(n.pitch), velocity=0)))
+    events.sort(key=lambda e: e[:3])
+    meta = mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(qpm), time=0),
+        mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0),
+        mido.MetaMessage("end_of_track", time=0)])
+    drums = mido.MidiTrack([mido.MetaMessage("track_name", name="Drums", time=0)])
+    now = 0
+    for t, _, _, msg in events:
+        drums.append(msg.copy(time=t - now))
+        now = t
+    drums.append(mido.MetaMessage("end_of_track", time=0))
+    mf = mido.MidiFile(type=1, ticks_per_beat=tpq, tracks=[meta, drums])
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    return buf.getvalue()
+
+
+def write_drum_midi(ns: NoteSequence, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """`drum_midi_bytes(ns)` written atomically (see `write_midi`)."""
+    data = drum_midi_bytes(ns)
     return atomic_write(path, lambda fh: fh.write(data), replace=overwrite)

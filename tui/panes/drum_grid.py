@@ -1,6 +1,10 @@
 """Drum grid: 9 drum classes × 16 steps per bar. Sample, interpolate and humanize patterns
 with MusicVAE/GrooVAE in the engine, edit them by keyboard with undo, loop them with a
-playhead, and export MIDI and WAV. Everything is autosaved in the session."""
+playhead, and export MIDI and WAV. Everything is autosaved in the session.
+
+Every pattern carries its provenance (method, model, seed, temperature, sources); the
+header, the history and the export names read it from the pattern on screen. Undo covers
+the cells, the tempo and the swing alike."""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ from textual.widgets import Static
 
 from engine.music.drums import DRUM_CLASS_NAMES
 from engine import api
-from tui.drum_pattern import DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, EditHistory, Pattern
+from tui.drum_pattern import (DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, EditHistory, Pattern,
+                              clean_provenance, describe)
 from tui.panes.base import Pane
 from tui.widgets.drum_grid_view import DrumGridView
 from tui.widgets.prompt import AskText, Choose, Confirm
@@ -68,17 +73,20 @@ class DrumGridPane(Pane):
         Binding("A", "recall('A')", "Bring back slot A"),
         Binding("B", "recall('B')", "Bring back slot B"),
         Binding("i", "interpolate", "Interpolate A→B"),
+        Binding("r", "toggle_ends", "A→B ends: yours / the model's reconstructions"),
         Binding("comma", "steps(-1)", "Fewer interpolation steps"),
         Binding("full_stop", "steps(1)", "More interpolation steps"),
         Binding("n", "chain(1)", "Next pattern in the chain"),
         Binding("p", "chain(-1)", "Previous pattern in the chain"),
         Binding("h", "humanize(False)", "Humanize the pattern (GrooVAE)"),
         Binding("H", "humanize(True)", "Humanize the whole chain"),
+        Binding("g", "toggle_keep_hits", "Humanize/tap: keep your hits / free"),
         Binding("t", "tap", "Tap a rhythm → drums (GrooVAE)"),
         Binding("enter", "play", "Play/stop the loop"),
         Binding("L", "play_chain", "Play the whole chain"),
         Binding("left_curly_bracket", "tempo(-5)", "Tempo down"),
         Binding("right_curly_bracket", "tempo(5)", "Tempo up"),
+        Binding("T", "type_tempo", "Type the tempo (bpm)"),
         Binding("semicolon", "swing(-0.05)", "Less swing"),
         Binding("apostrophe", "swing(0.05)", "More swing"),
         Binding("y", "history", "History of generations"),
@@ -92,6 +100,7 @@ class DrumGridPane(Pane):
         yield Static("[b]Drum grid[/b] · sample, interpolate and humanize patterns with MusicVAE",
                      classes="pane-title")
         yield Static(id="drum-params")
+        yield Static(id="drum-source")
         yield DrumGridView(Pattern.empty(), id="drum-grid")
         yield Static(id="drum-chain")
         yield Static(id="drum-cell")
@@ -101,7 +110,8 @@ class DrumGridPane(Pane):
         defaults = {"pattern": Pattern.empty().to_dict(), "temperature": 1.0, "seed": 1,
                     "seed_locked": False, "interp_steps": 6, "slots": {}, "chain": [],
                     "chain_index": 0, "history": [], "swing": 0.0, "model": None,
-                    "export_folder": str(Path.cwd() / "exports")}
+                    "export_folder": str(Path.cwd() / "exports"), "keep_hits": True,
+                    "ends": "yours", "chain_provenance": None, "last_taps": ""}
         for k, v in defaults.items():
             self.state.setdefault(k, v)
         try:
@@ -109,7 +119,7 @@ class DrumGridPane(Pane):
         except (KeyError, ValueError, TypeError):
             self.pattern = Pattern.empty()
         self.cursor = (0, 0)
-        self.edits = EditHistory()
+        self.edits: EditHistory[tuple[Pattern, float]] = EditHistory()
         self.busy = ""
         self.playing = False
         self.playhead: int | None = None
@@ -118,7 +128,7 @@ class DrumGridPane(Pane):
         self._redraw()
 
     def _commit(self, reaudition: bool = True) -> None:
-        self.state["pattern"] = self.pattern.to_dict()
+        self.state["pattern"] = self.pattern.to_dict()  # swing is in the state already
         self.saved()
         self._redraw()
         if reaudition and self.playing:
@@ -130,16 +140,22 @@ class DrumGridPane(Pane):
         slots = " ".join(f"{k}:{'✓' if k in st['slots'] else '-'}" for k in "AB")
         busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
         model = st["model"] or "auto" + (f" → {st['last_model']}" if st.get("last_model") else "")
+        ends = "yours" if st["ends"] == "yours" else "model's"
+        keep = "keep hits" if st["keep_hits"] else "free"
         self.query_one("#drum-params", Static).update(
             f"T [b]{st['temperature']:.1f}[/]  seed [b]{st['seed']}[/]{lock}  A→B [b]{st['interp_steps']}[/]"
-            f"  {slots}  [b]{self.pattern.qpm:g}[/] bpm  swing [b]{st['swing']:.2f}[/]"
-            f"  model [b]{model}[/]{busy}")
+            f" ends [b]{ends}[/]  {slots}  [b]{self.pattern.qpm:g}[/] bpm  swing [b]{st['swing']:.2f}[/]"
+            f"  groove [b]{keep}[/]  model [b]{model}[/]{busy}")
+        self.query_one("#drum-source", Static).update(
+            f"on screen: {describe(self.pattern.provenance)}")
         self.query_one(DrumGridView).show(self.pattern, self.cursor, self.playhead)
         chain = st["chain"]
         if chain:
             marks = "".join("◆" if i == st["chain_index"] else "◇" for i in range(len(chain)))
+            whence = describe(st.get("chain_provenance")) if st.get("chain_provenance") else ""
             self.query_one("#drum-chain", Static).update(
-                f"chain {st['chain_index'] + 1}/{len(chain)} {marks}   (n/p step · L plays it all)")
+                f"chain {st['chain_index'] + 1}/{len(chain)} {marks}   (n/p step · L plays it all)"
+                + (f"   chain: {whence}" if whence else ""))
         else:
             self.query_one("#drum-chain", Static).update("")
         c, s = self.cursor
@@ -156,10 +172,29 @@ class DrumGridPane(Pane):
         self.cursor = ((c + dr) % len(self.pattern.velocities), (s + ds) % self.pattern.steps)
         self._redraw()
 
-    def _edit(self, change) -> None:
-        before = copy.deepcopy(self.pattern)
+    def _snapshot(self) -> tuple[Pattern, float]:
+        return copy.deepcopy(self.pattern), self.state["swing"]
+
+    def _restore(self, snap: tuple[Pattern, float]) -> None:
+        self.pattern, swing = snap
+        self.state["swing"] = swing
+        self._sync_seed()
+        self._commit()
+
+    def _sync_seed(self) -> None:
+        """The seed shown is the one of the pattern on screen (unless one is locked)."""
+        prov = self.pattern.provenance or {}
+        if not self.state["seed_locked"] and isinstance(prov.get("seed"), int):
+            self.state["seed"] = prov["seed"]
+
+    def _edit(self, change, notes: bool = True) -> None:
+        """One undoable change of the pattern, its tempo or the swing; `notes`: the cells
+        changed, so the pattern is no longer exactly what its source made."""
+        before = self._snapshot()
         change()
-        if self.pattern != before:
+        if (self.pattern, self.state["swing"]) != before:
+            if notes:
+                self.pattern.mark_edited()
             self.edits.record(before)
             self._commit()
 
@@ -186,23 +221,46 @@ class DrumGridPane(Pane):
         self._edit(lambda: setattr(self, "pattern", Pattern.empty(bars, self.pattern.qpm)))
 
     def action_tempo(self, delta: float) -> None:
+        self._set_tempo(self.pattern.qpm + delta)
+
+    def _set_tempo(self, qpm: float) -> None:
         lo, hi = TEMPO_RANGE
-        self._edit(lambda: setattr(self.pattern, "qpm", min(hi, max(lo, self.pattern.qpm + delta))))
+        self._edit(lambda: setattr(self.pattern, "qpm", round(min(hi, max(lo, qpm)), 2)),
+                   notes=False)
+
+    def action_type_tempo(self) -> None:
+        lo, hi = TEMPO_RANGE
+
+        def answer(text: str | None) -> None:
+            if text is None or not text.strip():
+                return
+            try:
+                qpm = float(text.strip().lower().removesuffix("bpm").strip())
+            except ValueError:
+                qpm = float("nan")
+            if not lo <= qpm <= hi:  # NaN fails too
+                self.mag.notify(f"tempo {text.strip()!r}: give a number of bpm from {lo:g} to {hi:g}",
+                                severity="warning")
+                return
+            self._set_tempo(qpm)
+        self.mag.push_screen(AskText(f"Tempo in bpm ({lo:g}-{hi:g}):", f"{self.pattern.qpm:g}"), answer)
 
     def action_undo(self) -> None:
-        if (p := self.edits.undo(self.pattern)) is not None:
-            self.pattern = p
-            self._commit()
+        if (snap := self.edits.undo(self._snapshot())) is not None:
+            self._restore(snap)
 
     def action_redo(self) -> None:
-        if (p := self.edits.redo(self.pattern)) is not None:
-            self.pattern = p
-            self._commit()
+        if (snap := self.edits.redo(self._snapshot())) is not None:
+            self._restore(snap)
 
-    def _replace(self, pattern: Pattern) -> None:
-        """A generated or recalled pattern replaces the current one as one undoable edit."""
-        self.edits.record(self.pattern)
+    def _replace(self, pattern: Pattern, swing: float | None = None) -> None:
+        """A generated or recalled pattern (and, from the history, its swing) replaces the
+        current one as one undoable edit."""
+        self.edits.record(self._snapshot())
         self.pattern = pattern
+        if swing is not None:
+            self.state["swing"] = swing
+        self._sync_seed()
         self._commit()
 
     # -- parameters -----------------------------------------------------------------
@@ -216,9 +274,21 @@ class DrumGridPane(Pane):
         self._set(interp_steps=min(hi, max(lo, self.state["interp_steps"] + direction)))
 
     def action_swing(self, delta: float) -> None:
-        self._set(swing=round(min(SWING_MAX, max(0.0, self.state["swing"] + delta)), 2))
-        if self.playing:
-            self._audition([self.pattern.to_dict()], update=True)
+        swing = round(min(SWING_MAX, max(0.0, self.state["swing"] + delta)), 2)
+        self._edit(lambda: self.state.__setitem__("swing", swing), notes=False)
+
+    def action_toggle_ends(self) -> None:
+        self._set(ends="model" if self.state["ends"] == "yours" else "yours")
+        self.mag.notify("A→B now starts on A and ends on B as you made them"
+                        if self.state["ends"] == "yours" else
+                        "A→B now shows the model's reconstructions of A and B at its ends",
+                        timeout=4)
+
+    def action_toggle_keep_hits(self) -> None:
+        self._set(keep_hits=not self.state["keep_hits"])
+        self.mag.notify("humanize and tap keep your hits: only velocity and timing change"
+                        if self.state["keep_hits"] else
+                        "humanize and tap are free: the model may add or drop hits", timeout=4)
 
     def action_next_model(self) -> None:
         i = MODEL_CHOICES.index(self.state["model"]) if self.state["model"] in MODEL_CHOICES else 0
@@ -267,21 +337,34 @@ class DrumGridPane(Pane):
         finally:
             self.busy = ""
             self._redraw()
+        mode = ({"keep_hits": "keep-hits" if result.get("keep_hits") else "free"}
+                if "keep_hits" in result else {})
+        if "ends" in result:
+            mode = {"ends": result["ends"]}
+        prov = clean_provenance({"method": f"drums.{kind}", "seed": result.get("seed"),
+                                 "model": result.get("model"),
+                                 "temperature": result.get("temperature"),
+                                 "mode": next(iter(mode.values()), None)})
         entry = {"method": f"drums.{kind}", "seed": result.get("seed"), "model": result.get("model"),
                  "temperature": result.get("temperature"), "patterns": result["patterns"],
-                 "time": time.time()}
+                 "time": time.time(), "swing": self.state["swing"], "provenance": prov}
         self.state["history"] = (self.state["history"] + [entry])[-100:]
-        self.state["seed"] = result.get("seed", self.state["seed"])
         if kind in ("sample", "interpolate"):
             self.state["last_model"] = result.get("model")
-        self._show_result(result["patterns"])
+        self._show_result(result["patterns"], prov)
+        if not self.state["seed_locked"] and result.get("seed") is not None:
+            self._set(seed=result["seed"])  # the generation's seed, to run it again
         self.mag.notify(f"{label}: seed {result.get('seed')} · {result.get('model')}", timeout=3)
 
-    def _show_result(self, patterns: list[dict[str, Any]]) -> None:
+    def _show_result(self, patterns: list[dict[str, Any]], source: dict[str, Any] | None,
+                     swing: float | None = None) -> None:
+        """Show a result (a chain when several): `source` is where the whole of it came
+        from (chain exports are named by it)."""
         if len(patterns) > 1:
             self.state["chain"] = patterns
             self.state["chain_index"] = 0
-        self._replace(Pattern.from_dict(patterns[0]))
+            self.state["chain_provenance"] = source
+        self._replace(Pattern.from_dict(patterns[0]), swing)
 
     def action_sample(self) -> None:
         st = self.state
@@ -295,7 +378,8 @@ class DrumGridPane(Pane):
             return
         st = self.state
         self._generate("interpolate", {"a": slots["A"], "b": slots["B"], "steps": st["interp_steps"],
-                                       "temperature": st["temperature"], "seed": self.locked_seed()},
+                                       "temperature": st["temperature"], "seed": self.locked_seed(),
+                                       "ends": st["ends"]},
                        "interpolate")
 
     def action_humanize(self, whole_chain: bool) -> None:
@@ -304,21 +388,43 @@ class DrumGridPane(Pane):
             self.mag.notify("the pattern is empty: sample or draw one first", severity="warning")
             return
         self._generate("humanize", {"patterns": patterns, "temperature": self.state["temperature"],
-                                    "seed": self.locked_seed()}, "humanize")
+                                    "seed": self.locked_seed(), "keep_hits": self.state["keep_hits"]},
+                       "humanize" + ("" if self.state["keep_hits"] else " (free)"))
 
     def action_tap(self) -> None:
+        self._tap()
+
+    @work(exclusive=True, group="drum-generate")
+    async def _tap(self) -> None:
+        """Ask for a rhythm only when the tap model is there; what was typed is kept (the
+        prompt comes back with it) whether or not the model run works."""
+        try:
+            await self.mag.engine.call(api.drums.Check(action="tap", **self._model_params("tap")))
+        except Exception as e:  # noqa: BLE001
+            self.mag.notify(f"tap → drums needs its model: {getattr(e, 'message', e)}",
+                            severity="error", timeout=10)
+            return
+
         def answer(text: str | None) -> None:
             if not text:
                 return
+            self._set(last_taps=text)
             vel = parse_taps(text, self.pattern.steps)
+            typed = len([ch for ch in text if ch not in " |"])
+            if typed > self.pattern.steps:
+                self.mag.notify(f"{typed - self.pattern.steps} step(s) typed past step "
+                                f"{self.pattern.steps} left out: the pattern is "
+                                f"{self.pattern.steps // STEPS_PER_BAR} bars", severity="warning")
             if not any(vel):
                 self.mag.notify("no taps: type x for a hit, X for an accent", severity="warning")
                 return
             taps = Pattern.empty(self.pattern.steps // STEPS_PER_BAR, self.pattern.qpm)
             taps.velocities[2] = vel
             self._generate("tap", {"pattern": taps.to_dict(), "temperature": self.state["temperature"],
-                                   "seed": self.locked_seed()}, "tap → drums")
+                                   "seed": self.locked_seed(), "keep_hits": self.state["keep_hits"]},
+                           "tap → drums")
         self.mag.push_screen(AskText("Tap a rhythm, one character per 16th (x hit, X accent, . rest):",
+                                     self.state.get("last_taps", ""),
                                      placeholder="x...x...x.x.x... x...x...x.x.x..."), answer)
 
     # -- audition -------------------------------------------------------------------
@@ -379,26 +485,49 @@ class DrumGridPane(Pane):
             return
 
         def label(e: dict[str, Any]) -> str:
+            prov = e.get("provenance") or {"method": e["method"], "seed": e.get("seed"),
+                                           "temperature": e.get("temperature"), "model": e.get("model")}
+            swing = f"  swing {e['swing']:.2f}" if "swing" in e else ""
             return (f"{time.strftime('%H:%M:%S', time.localtime(e.get('time', 0)))}  "
-                    f"{e['method'].split('.')[-1]:<11} seed {e.get('seed')}  T {e.get('temperature')}  "
-                    f"{e.get('model') or ''}  ({len(e.get('patterns') or [])} pattern(s))")
+                    f"{describe(clean_provenance(prov))}{swing}  ({len(e.get('patterns') or [])} pattern(s))")
 
         def chosen(index: int | None) -> None:
             if index is not None:
                 e = entries[index]
-                self._set(seed=e.get("seed", self.state["seed"]))
-                self._show_result(e["patterns"])
+                prov = clean_provenance(e.get("provenance") or {
+                    "method": e["method"], "seed": e.get("seed"), "model": e.get("model"),
+                    "temperature": e.get("temperature")})
+                self._show_result(e["patterns"], prov, e.get("swing"))
+                if not self.state["seed_locked"] and isinstance(e.get("seed"), int):
+                    self._set(seed=e["seed"])
         self.mag.push_screen(Choose("History (enter recalls):", [label(e) for e in entries]), chosen)
 
     def action_soundfont(self) -> None:
         def answer(path: str | None) -> None:
             if path is None:
                 return
-            self._set(soundfont=path.strip() or None)
-            self.mag.notify(f"drums now sound from {path.strip()}" if path.strip()
-                            else "drums sound from the shipped kit again")
+            if not path.strip():
+                self._set(soundfont=None)
+                self.mag.notify("drums sound from the shipped kit again")
+                return
+            self._use_soundfont(path.strip())
         self.mag.push_screen(AskText("SoundFont (.sf2) for the drums (empty: the shipped kit):",
                                      self.state.get("soundfont") or ""), answer)
+
+    @work(exclusive=True, group="drum-soundfont")
+    async def _use_soundfont(self, path: str) -> None:
+        """Checked by the engine (where the audio is rendered) before it is kept."""
+        try:
+            await self.mag.engine.call(api.drums.Check(soundfont=path))
+        except Exception as e:  # noqa: BLE001
+            keep = self.state.get("soundfont") or "the shipped kit"
+            self.mag.notify(f"not using it: {getattr(e, 'message', e)} (still {keep})",
+                            severity="error", timeout=10)
+            return
+        self._set(soundfont=path)
+        self.mag.notify(f"drums now sound from {path}")
+        if self.playing:
+            self._audition([self.pattern.to_dict()], update=True)
 
     def action_open_midi(self) -> None:
         def answer(path: str | None) -> None:
@@ -413,25 +542,35 @@ class DrumGridPane(Pane):
         except Exception as e:  # noqa: BLE001
             self.mag.notify(f"could not open it: {getattr(e, 'message', e)}", severity="error", timeout=8)
             return
-        self._show_result(result["patterns"])
-        self.mag.notify(f"opened {Path(path).name}: {len(result['patterns'])} pattern(s) at "
-                        f"{result['qpm']:g} bpm · a/b keep them in slots")
+        name = Path(path).name
+        self._show_result(result["patterns"], {"method": "file", "sources": [name[:300]]})
+        n = len(result["patterns"])
+        self.mag.notify(f"opened {name}: {result.get('bars', 2 * n)} bars as {n} pattern(s) at "
+                        f"{result['qpm']:g} bpm" + (" · n/p step, L plays it all" if n > 1 else "")
+                        + " · a/b keep them in slots", timeout=6)
+        for w in result.get("warnings") or []:
+            self.mag.notify(f"{name}: {w}", severity="warning", timeout=12)
 
     def action_export(self, chain: bool) -> None:
-        patterns = self.state["chain"] if chain and self.state["chain"] else [self.pattern.to_dict()]
+        whole = chain and bool(self.state["chain"])
+        patterns = self.state["chain"] if whole else [self.pattern.to_dict()]
+        # named from where the exported thing came from: the chain's source, or the pattern
+        # on screen (never the newest history entry)
+        source = (self.state.get("chain_provenance") if whole else self.pattern.provenance) or {}
 
         def answer(folder: str | None) -> None:
             if folder:
                 self._set(export_folder=folder.strip())
-                self._export(patterns, folder.strip(), overwrite=False)
+                self._export(patterns, folder.strip(), overwrite=False, source=source)
         self.mag.push_screen(AskText("Export MIDI + WAV into folder:", self.state["export_folder"]), answer)
 
     @work(group="drum-export")
-    async def _export(self, patterns: list[dict[str, Any]], folder: str, overwrite: bool) -> None:
-        last = self.state["history"][-1] if self.state["history"] else {}
+    async def _export(self, patterns: list[dict[str, Any]], folder: str, overwrite: bool,
+                      source: dict[str, Any]) -> None:
+        method = str(source.get("method", "drums")).removeprefix("drums.")
         params = api.drums.Export(patterns=patterns, folder=folder, swing=self.state["swing"],
-                                  wav=True, model=last.get("model") or "drums",
-                                  seed=last.get("seed"), overwrite=overwrite,
+                                  wav=True, model=source.get("model") or method,
+                                  seed=source.get("seed"), overwrite=overwrite,
                                   soundfont=self.state.get("soundfont"))
         try:
             result = await self.mag.engine.call(params)
@@ -439,7 +578,7 @@ class DrumGridPane(Pane):
             if getattr(e, "code", "") == "output_exists":
                 def confirm(yes: bool | None) -> None:
                     if yes:
-                        self._export(patterns, folder, overwrite=True)
+                        self._export(patterns, folder, overwrite=True, source=source)
                 self.mag.push_screen(Confirm(f"{e.message}\nOverwrite?"), confirm)
                 return
             self.mag.notify(f"export failed: {getattr(e, 'message', e)}", severity="error", timeout=8)
