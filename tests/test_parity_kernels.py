@@ -32,7 +32,7 @@ FILES = ["tests/test_melody_rnn_parity.py", "tests/test_gansynth_parity.py",
 # The tests that compare float results with a tolerance (not file handling, CLI, jobs).
 SELECT = " or ".join([
     "matches_magenta", "batch_size_independent", "teacher_forced", "encoder_matches",
-    "humanize_logits", "reproduces_magenta", "encode_matches", "catch_a_slip"])
+    "humanize_logits", "reproduces_magenta", "encode_matches"])
 
 
 @pytest.mark.slow
