@@ -2,7 +2,7 @@
 
 usage (reference env, from the repository root):
     VENV/bin/python tests/reference/recompute_goldens.py [FAMILY ...] > out.json
-    FAMILY: melody_rnn gansynth (default both)
+    FAMILY: melody_rnn gansynth musicvae nsynth (default all)
 
 Prints one JSON object {quantity: max abs error vs the golden} with the same quantity
 names as measure_native.py (GANSynth relative to the golden's peak). The goldens were
@@ -204,7 +204,64 @@ def gansynth() -> dict:
     return out
 
 
-FAMILIES = {"melody_rnn": melody_rnn, "gansynth": gansynth}
+def musicvae() -> dict:
+    """Encoder posterior and the greedy decodes' logits (temperature 1e-4, as recorded).
+    A greedy path can take the other branch at a near-tie under other kernels; logits are
+    compared up to the first step where the samples leave the golden's. The t10/humanize
+    goldens are draws from TF's unseeded sampler, so they cannot be re-run."""
+    import make_musicvae_goldens as mk
+    from magenta.models.music_vae import TrainedModel
+
+    out = {}
+    root = os.path.join(FIX, "musicvae")
+    for name in sorted(os.listdir(root)):
+        if not os.path.isdir(os.path.join(root, name)):
+            continue
+        with np.load(os.path.join(root, name, "goldens.npz")) as f:
+            g = {k: f[k] for k in f.files}
+        config = mk.small_config(name, mk.SMALL[name])
+        if name.startswith("hierdec-trio"):
+            mk.allow_split_logits_in_hierarchy()
+        tm = TrainedModel(config, batch_size=mk.BATCH,
+                          checkpoint_dir_or_path=os.path.join(root, name, "model.ckpt"))
+        _, mu, sigma = tm.encode_tensors(list(g["inputs"]), list(g["lengths"]))
+        out[f"musicvae/{name}/enc_mu"] = _err(mu, g["enc_mu"])
+        out[f"musicvae/{name}/enc_sigma"] = _err(sigma, g["enc_sigma"])
+        L = config.hparams.max_seq_len
+        for tag, z in (("greedy", g["dec_z"]), ("interp", g["interp_z"])):
+            samples, logits = mk.run_decode(tm, z, L, mk.GREEDY_T)
+            ref = g[f"{tag}_logits"]
+            worst, diverged = 0.0, 0
+            for row in range(len(z)):
+                a, b = samples[row], g[f"{tag}_samples"][row]
+                if name.startswith("groovae"):  # hits decide the path; velocities, offsets
+                    a, b = a[..., :a.shape[-1] // 3], b[..., :b.shape[-1] // 3]  # are floats
+                same = (a == b).all(-1)
+                first = int(np.argmin(same)) if not same.all() else len(same)
+                diverged += first < len(same)
+                n = min(first + 1, ref.shape[1])  # the step that chose differently counts
+                worst = max(worst, _err(logits[row, :n], ref[row, :n]))
+            out[f"musicvae/{name}/{tag}_logits"] = worst
+            out[f"musicvae/{name}/{tag}_rows_diverged"] = float(diverged)
+        tm._sess.close()
+    return out
+
+
+def nsynth() -> dict:
+    import make_nsynth_goldens as mk
+    from magenta.models.nsynth.wavenet import fastgen
+
+    g = dict(np.load(os.path.join(FIX, "nsynth", "goldens.npz")))
+    audio = g["encode_audio"]
+    enc = fastgen.encode(audio, mk.CKPT, sample_length=audio.shape[1])
+    probs = mk.teacher_forced_probs(g["tf_inputs"], g["tf_encodings"])
+    return {"nsynth/encodings": _err(enc, g["encodings"]),
+            "nsynth/tf_probs": _err(probs[g["tf_steps"]], g["tf_probs"]),
+            "nsynth/tf_argmax_changed": float((probs.argmax(-1) != g["tf_argmax"]).sum())}
+
+
+FAMILIES = {"melody_rnn": melody_rnn, "gansynth": gansynth, "musicvae": musicvae,
+            "nsynth": nsynth}
 
 if __name__ == "__main__":
     res = {}
