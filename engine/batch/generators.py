@@ -47,7 +47,7 @@ class NSynthGrid(_Spec, kw_only=True):
     pitches: Annotated[list[Annotated[int, Meta(ge=0, le=127)]], Meta(min_length=1, max_length=128)] = msgspec.field(default_factory=lambda: [60])
     base_pitch: Annotated[int, Meta(ge=0, le=127)] = 60
     grid: Annotated[int, Meta(ge=2, le=16)] = 3
-    seconds: Annotated[float, Meta(ge=0.05, le=60.0)] = 1.0
+    seconds: Annotated[float, Meta(ge=0.032, le=60.0)] = 1.0  # 0.032 s: one NSynth frame
     seed: Seed = 0
     checkpoint: str | None = None
     name: GenName = "grid"

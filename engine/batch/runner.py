@@ -223,6 +223,7 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
             print(f"batch: all {len(plan.tasks)} tasks are finished in {out_dir} (manifest.json); "
                   "nothing to do", file=sys.stderr)
         return Summary(str(out_dir), len(plan.tasks), 0, skipped, 0, 0.0, 0)
+    own = executor is None  # an executor handed in stays open (bench: warm actors)
     if executor is None:
         if ray is None:
             executor = LocalExecutor()
@@ -299,7 +300,8 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
         interrupted = True
         raise
     finally:
-        executor.close(interrupted)
+        if own or interrupted:
+            executor.close(interrupted)
         if not quiet:
             progress.show(final=True)
             if interrupted:
