@@ -25,6 +25,11 @@ from bench.common import cache_dir, emit, stats
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def log(msg: str) -> None:
+    import sys
+    print(f"[batch_bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def nsynth_checkpoint() -> Path:
     """Random weights at the official H512_BO16 sizes as a TF checkpoint (made once)."""
     d = cache_dir() / "nsynth-native"
@@ -72,6 +77,41 @@ def plan_for(folder: Path, ckpt: Path, srcs: list[str], pitches: list[int], seco
     return expand(doc, base=folder, output=folder / "prep")
 
 
+DRUMS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "musicvae" / "cat-drums_2bar_small"
+
+
+def tiny_plan(n: int, seed0: int):
+    """n quick tasks (drums.sample n=1 on the small test checkpoint, milliseconds each):
+    what a runner adds per task shows above the work."""
+    from engine.batch.plan import Plan, Task
+
+    return Plan(name="tiny", tasks=[Task(id=f"t{i}", method="drums.sample", params={
+        "checkpoint": str(DRUMS), "config": "cat-drums_2bar_small", "n": 1, "seed": seed0 + i})
+        for i in range(n)])
+
+
+def overhead(r: dict, work: Path, n: int, ray_executor=None, key: str = "local") -> None:
+    from engine import methods
+    from engine.batch.runner import LocalExecutor, run_plan
+    from engine.context import JobContext
+
+    m = methods.get("drums.sample")
+    for t in tiny_plan(3, 0).tasks:  # warm: model loaded, converters ready
+        m.func(t.params, JobContext(work_dir=work))
+    if "tiny.direct_s" not in r:
+        t0 = time.perf_counter()
+        for t in tiny_plan(n, 1000).tasks:
+            m.func(t.params, JobContext(work_dir=work))
+        r["tiny.direct_s"] = (time.perf_counter() - t0) / n
+    ex = ray_executor or LocalExecutor()
+    run_plan(tiny_plan(3, 0), work / f"tiny-{key}-warm", quiet=True, executor=ex)
+    t0 = time.perf_counter()
+    s = run_plan(tiny_plan(n, 1000), work / f"tiny-{key}", quiet=True, executor=ex)
+    assert s.ok and s.done == n
+    r[f"tiny.{key}_s"] = (time.perf_counter() - t0) / n
+    r[f"tiny.{key}_overhead_s"] = r[f"tiny.{key}_s"] - r["tiny.direct_s"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=4, help="tasks (16 voices each) per timed plan")
@@ -96,6 +136,7 @@ def main() -> None:
         return plan_for(work, ckpt, srcs, pitches, args.seconds, 100 + rep)
 
     # 1. the engine's job function called directly (what the runners wrap)
+    log("direct calls")
     synth = methods.get("nsynth.synth")
     t0 = time.perf_counter()
     synth.func(warm.tasks[0].params, JobContext(work_dir=work / "direct-warm"))
@@ -109,6 +150,7 @@ def main() -> None:
     r["direct_task_s"] = stats(per_task)
 
     # 2. the batch runner in this process (same warm model)
+    log(f"direct: {r['direct_task_s']['median']:.2f} s/task; local runner")
     local = []
     for rep in range(args.repeats):
         out = work / f"local-{rep}"
@@ -116,6 +158,7 @@ def main() -> None:
         s = run_plan(timed_plan(rep), out, quiet=True, executor=LocalExecutor())
         local.append((time.perf_counter() - t0) / s.done)
     r["local_task_s"] = stats(local)
+    overhead(r, work, 20)
 
     # 3. Ray, 1 and 2 workers (warm actors)
     if not args.no_ray:
@@ -127,10 +170,13 @@ def main() -> None:
                  runtime_env={"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "2"}})
         try:
             for n in (1, 2):
+                log(f"ray, {n} worker(s)")
                 t0 = time.perf_counter()
                 ex = RayExecutor("auto", workers=n, cpus_per_worker=1)
                 run_plan(warm, work / f"ray{n}-warm", quiet=True, executor=ex)
                 r[f"ray{n}.cold_s"] = time.perf_counter() - t0
+                if n == 1:
+                    overhead(r, work, 20, ex, "ray1")
                 walls = []
                 for rep in range(args.repeats):
                     t0 = time.perf_counter()

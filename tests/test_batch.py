@@ -194,6 +194,41 @@ def test_a_failing_task_is_recorded_and_the_batch_goes_on(tmp_path):
     assert (s2.done, s2.skipped, s2.failed) == (0, 2, 1)
 
 
+def test_ctrl_c_stops_cleanly_and_the_rerun_goes_on(tmp_path):
+    path = make_plan(tmp_path, kinds=("drum_bank", "melody_bank"))
+    out = tmp_path / "out"
+
+    def stop_after_first(ev, ex):
+        if ev.kind == "done":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(load_plan(path, output=out), out, quiet=True, on_event=stop_after_first)
+    m = json.loads((out / "manifest.json").read_text())
+    assert [e["status"] for e in m["tasks"].values()] == ["ok"]
+    assert not [f for f in out.rglob("*") if f.name.startswith(".")]  # no temp files left
+    s = run_plan(load_plan(path, output=out), out, quiet=True)
+    assert (s.done, s.skipped) == (3, 1)
+
+
+def test_outputs_never_replace_files_the_batch_did_not_write(tmp_path):
+    path = make_plan(tmp_path, kinds=("drum_bank",))
+    out = tmp_path / "out"
+    run_plan(load_plan(path, output=out), out, quiet=True)
+    files = outputs(out)
+    # stopped between the files and the manifest: the same bytes are there, it goes on
+    (out / "manifest.json").unlink()
+    s = run_plan(load_plan(path, output=out), out, quiet=True)
+    assert s.done == 2 and outputs(out) == files
+    # a file someone else put where a task writes is kept; the task fails, naming it
+    (out / "manifest.json").unlink()
+    victim = sorted((out / "drums-t1").glob("*.mid"))[0]
+    victim.write_bytes(b"mine")
+    s = run_plan(load_plan(path, output=out), out, quiet=True, retries=1)
+    assert s.failed == 1 and "already exist" in s.failures["drums-t1"]
+    assert victim.read_bytes() == b"mine"
+
+
 def test_cli_writes_a_plan_and_runs_it(tmp_path, capsys):
     from engine.cli import main
 

@@ -188,11 +188,13 @@ def _write_outputs(out: Path, task: Task, files: dict[str, bytes], manifest: Man
             check_name(part, "files")
         sub = folder.joinpath(*parts[:-1])
         rel_out = str(Path(task.id, *parts))
-        target = output_file(sub, parts[-1], overwrite=rel_out in previous, what="files",
-                             create_folder=True)
-        if not sub.exists():
-            sub.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, data)
+        existing = sub / parts[-1]
+        same = existing.is_file() and not existing.is_symlink() \
+            and existing.stat().st_size == len(data) and existing.read_bytes() == data
+        if not same:  # (the same bytes already there: a run stopped before its manifest)
+            target = output_file(sub, parts[-1], overwrite=rel_out in previous, what="files",
+                                 create_folder=True)
+            atomic_write_bytes(target, data)
         written.append({"path": rel_out, "sha256": sha256(data), "bytes": len(data)})
     for old in previous - {w["path"] for w in written}:  # outputs of the task's older version
         try:
