@@ -14,4 +14,5 @@ COMMAND_MODULES = [
     "engine.commands.nsynth",
     "engine.commands.mix",
     "engine.commands.train",
+    "engine.commands.batch",
 ]
