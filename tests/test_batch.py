@@ -123,7 +123,7 @@ def test_bad_plans_name_the_task_and_the_fix(tmp_path):
         plan('[[task]]\nmethod = "drums.smaple"\n')()
     with pytest.raises(BadRequest, match="task task-1: .*is random; give it a seed"):
         plan('[[task]]\nmethod = "drums.sample"\nparams = { n = 2 }\n')()
-    with pytest.raises(BadRequest, match="task x: drums.sample: temperature = 9"):
+    with pytest.raises(BadRequest, match="task x: drums.sample: `temperature` = 9"):
         plan('[[task]]\nid = "x"\nmethod = "drums.sample"\nparams = { seed = 1, temperature = 9 }\n')()
     with pytest.raises(BadRequest, match="audio.play cannot run in a batch"):
         plan('[[task]]\nmethod = "audio.play"\nparams = { path = "a.wav" }\n')()

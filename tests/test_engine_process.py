@@ -113,6 +113,6 @@ def test_cli_runs_a_method_in_process_and_lists_methods(mag_home):
     out = magstation(mag_home, "methods")
     assert "engine.sleep" in out.stdout and "engine.status" in out.stdout
     out = magstation(mag_home, "run", "engine.sleep", '{"seconds": -1}')
-    assert out.returncode == 2 and "seconds must be" in out.stderr
+    assert out.returncode == 2 and "`seconds` must be" in out.stderr
     out = magstation(mag_home, "run", "no.such.method")
     assert out.returncode == 2 and "unknown method" in out.stderr

@@ -65,7 +65,7 @@ async def test_unknown_method_is_a_typed_error_and_the_connection_lives_on(conne
 
 async def test_bad_params_get_bad_request(connect):
     c = await connect()
-    with pytest.raises(errors.BadRequest, match="seconds must be"):
+    with pytest.raises(errors.BadRequest, match="`seconds` must be"):
         await c.call("engine.sleep", {"seconds": -3})
     with pytest.raises(errors.BadRequest, match="params"):
         await c.call("engine.sleep", [1, 2])  # type: ignore[arg-type]
