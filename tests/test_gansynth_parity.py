@@ -9,6 +9,7 @@ spectrograms and audio for fixed z/pitches, and its render of a small MIDI file.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,14 @@ def model():
 # bias by 7e-3 to 1.9 (test_tolerances_catch_a_slip).
 SPREAD_FACTOR = 4
 SPEC_TOL, AUDIO_TOL = 7e-4, 1.4e-3
+
+# bfloat16 convs under an emulated ISA cap (ONEDNN_MAX_CPU_ISA below AVX-512, as in
+# tests/test_parity_kernels.py) fail in oneDNN: "could not create a primitive descriptor
+# for the convolution". Presumably TF picks oneDNN's bf16 path from CPUID (AVX-512 here)
+# and the cap then leaves no kernel; the issue's real AVX2 EPYC ran these tests without
+# failure (its 4 failures were tolerance ones), so they are skipped only under a cap.
+_ISA = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+BF16_CAPPED = _ISA.startswith(("SSE", "AVX")) and not _ISA.startswith("AVX512")
 
 
 def _close(actual, expected, rel):
@@ -112,6 +121,7 @@ def test_direct_upsample_and_conv_matches_magenta_too(goldens):
     _close(spec[:, ::int(goldens["spec_frame_stride"])], goldens["specgrams"], SPEC_TOL)
 
 
+@pytest.mark.skipif(BF16_CAPPED, reason="bf16 convs under an emulated oneDNN ISA cap")
 def test_bfloat16_precision_is_opt_in_and_stays_close(model, goldens):
     """precision="bfloat16" (convs in bf16): not Magenta's numbers, but close on average
     (this narrow random net amplifies rounding more than the released ones)."""
@@ -369,14 +379,15 @@ def test_cli_render(tmp_path, model, capsys):
     audio, sr = sf.read(out)
     assert sr == 16000 and len(audio) == 7 * 16000 and np.abs(audio).max() > 0.4
     assert "wrote" in capsys.readouterr().out
-    fast = tmp_path / "fast.wav"
-    args = parser.parse_args(["gansynth", "render", str(FIX / "arrangement.mid"), "-o", str(fast),
-                              "--seed", "3", "--secs-per-instrument", "2",
-                              "--checkpoint", str(CKPT), "--precision", "bfloat16"])
-    assert args.func(args) == 0
-    assert handler._models[str(CKPT.resolve()) + "|bfloat16"].precision == "bfloat16"
-    bf16, _ = sf.read(fast)
-    assert bf16.shape == audio.shape and not np.array_equal(bf16, audio)
+    if not BF16_CAPPED:
+        fast = tmp_path / "fast.wav"
+        args = parser.parse_args(["gansynth", "render", str(FIX / "arrangement.mid"), "-o",
+                                  str(fast), "--seed", "3", "--secs-per-instrument", "2",
+                                  "--checkpoint", str(CKPT), "--precision", "bfloat16"])
+        assert args.func(args) == 0
+        assert handler._models[str(CKPT.resolve()) + "|bfloat16"].precision == "bfloat16"
+        bf16, _ = sf.read(fast)
+        assert bf16.shape == audio.shape and not np.array_equal(bf16, audio)
     args = parser.parse_args(["gansynth", "render", str(tmp_path / "missing.mid"), "-o",
                               str(out), "--checkpoint", str(CKPT)])
     assert args.func(args) == 1

@@ -89,6 +89,8 @@ def test_synthesis_with_the_same_seed_is_magentas_audio(model, golden):
     # Same draws, same distributions: the same samples. Float rounding (XLA fuses and
     # approximates differently from magenta's graph) may move a CDF boundary past a draw
     # that lies within ~1e-7 of it, giving the neighbouring μ-law code at that step.
+    # Measured (spread.json, native side only): 1 of 2048 samples (4.9e-4) under every
+    # kernel setting; 0.002 is 4x that.
     want = mu_law_encode(golden["synth_audio"]) + 128
     got = result.codes.astype(np.int64)
     assert np.array_equal(mu_law_encode(result.audio) + 128, got)

@@ -111,6 +111,11 @@ def nsynth() -> dict[str, float]:
     e = np.exp(logits - logits.max(-1, keepdims=True))
     probs = e / e.sum(-1, keepdims=True)
     out["nsynth/tf_probs"] = _err(probs[g["tf_steps"]], g["tf_probs"])
+    from engine.audio.mulaw import mu_law_encode
+
+    res = m.synthesize(g["synth_encodings"], seed=int(g["synth_seed"]))
+    differ = res.codes.astype(np.int64) != mu_law_encode(g["synth_audio"]) + 128
+    out["nsynth/synth_codes_differ_fraction"] = float(differ.mean())
     return out
 
 
