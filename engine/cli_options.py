@@ -13,7 +13,6 @@ import argparse
 import json
 from typing import Any, Iterable
 
-import msgspec
 from msgspec import inspect as mi
 
 from engine.api.base import Params, field_help
@@ -95,11 +94,3 @@ def params_from_args(cls: type[Params], args: argparse.Namespace,
             out[name] = v
     out.update(extra or {})
     return out
-
-
-def fields_of(cls: type[Params]) -> list[str]:
-    return list(cls.__struct_fields__)
-
-
-def schema(cls: type[Params]) -> dict[str, Any]:
-    return msgspec.json.schema(cls)

@@ -15,7 +15,6 @@ import numpy as np
 
 from engine.audio.playback import (NetworkBackend, NullBackend, PlaybackBackend, Transport,
                                    open_backend)
-from engine.errors import BadRequest
 
 
 class FanoutBackend(PlaybackBackend):
@@ -139,9 +138,3 @@ def get() -> Player:
     if _PLAYER is None:
         _PLAYER = Player(NullBackend(note="no engine server: nothing is heard"), lambda *a: None)
     return _PLAYER
-
-
-def check_seconds(value: Any, name: str = "seconds") -> float:
-    if not isinstance(value, (int, float)) or value < 0:
-        raise BadRequest(f"{name} must be a number of seconds >= 0, got {value!r}")
-    return float(value)

@@ -62,6 +62,7 @@ class Client:
     dropped_frames: int = 0
     dropped_seconds: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    idle: asyncio.Event = field(default_factory=asyncio.Event)  # set when the outbox is empty
     quick: asyncio.Queue[tuple[str, methods.Method, Params]] = field(default_factory=asyncio.Queue)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -71,6 +72,7 @@ class Client:
             return
         frame = P.encode(msg, blob)
         self.outbox.append((frame, audio_seconds))
+        self.idle.clear()
         if audio_seconds is None:
             self.reply_bytes += len(frame)
             if self.reply_bytes > REPLY_BACKLOG_BYTES:
@@ -306,6 +308,8 @@ class EngineServer:
                         client.audio_bytes -= len(frame)
                     client.writer.write(frame)
                     await client.writer.drain()
+                if not client.outbox:
+                    client.idle.set()
         except (ConnectionError, RuntimeError):
             client.close()
         except asyncio.CancelledError:
@@ -339,7 +343,7 @@ class EngineServer:
         if not client.closed and client.outbox:
             client.wake.set()
             try:  # let its last replies (an unauthorized error, say) go out first
-                await asyncio.wait_for(_drained(client), 5.0)
+                await asyncio.wait_for(client.idle.wait(), 5.0)
             except asyncio.TimeoutError:
                 pass
         client.close()
@@ -527,11 +531,6 @@ def _call_soon(loop: asyncio.AbstractEventLoop, func: Any, *args: Any) -> None:
         loop.call_soon_threadsafe(func, *args)
     except RuntimeError:
         pass
-
-
-async def _drained(client: Client) -> None:
-    while client.outbox and not client.closed:
-        await asyncio.sleep(0.01)
 
 
 def _run_quick(m: methods.Method, params: Params) -> dict[str, Any]:

@@ -176,5 +176,16 @@ def _pilot_waits_for_the_app(monkeypatch):
     monkeypatch.setattr(Pilot, "pause", pause)
 
 
+async def tcp_ping(port: int, token: str) -> dict:
+    """Say hello with `token` over TCP and ping: what a remote listener's first call does."""
+    from engine.client import EngineClient
+    c = EngineClient("remote")
+    await c.connect_tcp("127.0.0.1", port, token)
+    try:
+        return await c.call("engine.ping")
+    finally:
+        await c.close()
+
+
 # Register the test-only methods in the real registry.
 import tests.jobs_for_tests  # noqa: E402,F401

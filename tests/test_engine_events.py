@@ -95,6 +95,7 @@ def test_the_engine_the_tui_starts_listens_on_tcp_from_config_even_after_a_resta
     """config.toml's [engine] tcp + token_file: the engine the TUI starts (launcher) takes
     them, and so does the one a restart brings back: a listener reaches both."""
     from engine import launcher
+    from tests.conftest import tcp_ping
     from tests.test_hostile_requests import _free_port
 
     token = mag_home / "token"
@@ -104,19 +105,11 @@ def test_the_engine_the_tui_starts_listens_on_tcp_from_config_even_after_a_resta
     (mag_home / "config.toml").write_text(
         f'[engine]\ntcp = "127.0.0.1:{port}"\ntoken_file = "{token}"\nplayback = "null"\n')
 
-    async def ping_over_tcp() -> dict:
-        c = EngineClient("listener")
-        await c.connect_tcp("127.0.0.1", port, "t0ken")
-        try:
-            return await c.call("engine.ping")
-        finally:
-            await c.close()
-
     for _ in range(2):  # first start, then a restart after the engine died
         proc = launcher.ensure_engine(mag_home / "engine.sock")
         assert proc is not None and "t0ken" not in " ".join(proc.args)
         try:
-            assert asyncio.run(ping_over_tcp())["pong"]
+            assert asyncio.run(tcp_ping(port, "t0ken"))["pong"]
         finally:
             proc.kill()
             proc.wait(timeout=30)

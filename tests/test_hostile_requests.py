@@ -18,7 +18,7 @@ import soundfile as sf
 from engine import protocol as P
 from engine.client import EngineClient
 from engine import server as server_mod
-from tests.conftest import ROOT, start_engine_process, _wait_for_socket
+from tests.conftest import ROOT, _wait_for_socket, start_engine_process, tcp_ping
 
 SAFETY_S = 120.0  # only a hang reaches this; nothing here waits on time
 
@@ -244,15 +244,7 @@ def test_token_file_readable_by_others_is_refused_and_token_never_needs_argv(mag
     try:
         _wait_for_socket(mag_home / "engine.sock", proc)
         assert "s3cret" not in " ".join(proc.args)
-
-        async def talk() -> dict:
-            c = EngineClient("remote")
-            await c.connect_tcp("127.0.0.1", port, "s3cret")
-            try:
-                return await c.call("engine.ping")
-            finally:
-                await c.close()
-        assert asyncio.run(talk())["pong"]
+        assert asyncio.run(tcp_ping(port, "s3cret"))["pong"]
     finally:
         proc.kill()
         out_text = proc.communicate(timeout=30)[0].decode(errors="replace")

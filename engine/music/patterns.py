@@ -18,7 +18,6 @@ from engine.music.grids import DrumGrid
 from engine.music.sequences import DEFAULT_QPM, new_sequence
 
 MAX_STEPS = 16 * 64
-SWING_RANGE = (0.0, 0.5)
 
 
 def grid_from_pattern(d: Any, what: str = "pattern") -> DrumGrid:
@@ -50,13 +49,6 @@ def pattern_from_grid(grid: DrumGrid) -> dict[str, Any]:
             else np.zeros(hits.shape))
     offs = np.where(hits, np.round(offs, 4), 0.0)
     return {"velocities": vel.tolist(), "offsets": offs.tolist(), "qpm": float(grid.qpm)}
-
-
-def check_swing(swing: Any) -> float:
-    lo, hi = SWING_RANGE
-    if not isinstance(swing, (int, float)) or not lo <= swing < hi:
-        raise BadRequest(f"swing must be a number from {lo} to below {hi} (fraction of a 16th)")
-    return float(swing)
 
 
 def heard_sequence(grids: list[DrumGrid], swing: float = 0.0) -> NoteSequence:
