@@ -277,6 +277,9 @@ def ray_cluster():
     ray.shutdown()
 
 
+# A hang guard, not a timing: on a busy 2-core machine the cluster's workers import
+# TensorFlow, load each model and one is restarted, which took over 300 s beside two CPU hogs.
+@pytest.mark.timeout(1800)
 def test_ray_run_gives_the_local_bytes_survives_a_killed_worker_and_resumes(
         ray_cluster, local_run, tmp_path):
     path, local_out, _, _ = local_run

@@ -250,10 +250,15 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
         progress.show()
         while queue or executor.busy():
             while queue:
-                w = executor.free(avoid.get(queue[0].id))
-                if w is None:
+                # the first queued task an idle worker may take (a task waiting for a
+                # worker it has not died on does not hold up the others)
+                pick = next(((i, w) for i, t in enumerate(queue)
+                             if (w := executor.free(avoid.get(t.id))) is not None), None)
+                if pick is None:
                     break
-                task = queue.popleft()
+                i, w = pick
+                task = queue[i]
+                del queue[i]
                 executor.submit(task, w)
                 started[task.id] = time.time()
                 st = progress.workers[w]

@@ -99,14 +99,22 @@ class RayExecutor:
             opts["num_gpus"] = gpus_per_worker
         self.names = [f"w{i}" for i in range(workers)]
         self.actors = {n: cls.options(**opts).remote() for n in self.names}
-        self.in_flight: dict[str, tuple[Any, str]] = {}  # worker -> (ref, task id)
+        # worker -> (ref, task id); task id None: a probe of a worker Ray is restarting
+        self.in_flight: dict[str, tuple[Any, str | None]] = {}
+        self._probes: dict[str, int] = {}  # failed probes of a restarting worker
         # fail early (no such resources, an import error on the nodes) instead of hanging
         ray.get([a.info.remote() for a in self.actors.values()], timeout=600)
 
     def free(self, avoid: set[str] | None = None) -> str | None:
+        """An idle worker for a task, never one it died on while another worker could
+        take it: that one may be busy now, and the task waits for it."""
         idle = [n for n in self.names if n not in self.in_flight]
         preferred = [n for n in idle if not avoid or n not in avoid]
-        return (preferred or idle or [None])[0]
+        if preferred:
+            return preferred[0]
+        if avoid and any(n not in avoid for n in self.names):
+            return None
+        return idle[0] if idle else None
 
     def busy(self) -> bool:
         return bool(self.in_flight)
@@ -122,14 +130,25 @@ class RayExecutor:
         refs = {ref: w for w, (ref, _) in self.in_flight.items()}
         ready, _ = ray.wait(list(refs), num_returns=1, timeout=timeout)
         outcomes = []
+        died = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
+                ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError)
         for ref in ready:
             w = refs[ref]
             _, task_id = self.in_flight.pop(w)
+            if task_id is None:  # a restarting worker answered its probe, or failed it
+                try:
+                    ray.get(ref)
+                    self._probes.pop(w, None)
+                except ray.exceptions.ActorUnavailableError:
+                    self._probe(w, failed=False)  # still coming back up
+                except died:
+                    self._probe(w)
+                continue
             try:
                 out = ray.get(ref)
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
-                    ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as e:
+            except died as e:
                 outcomes.append(Outcome(task_id, w, "died", error=f"worker {w} died: {type(e).__name__}"))
+                self._probe(w)  # no task goes to it until Ray has it back up
                 continue
             except ray.exceptions.RayTaskError as e:
                 outcomes.append(Outcome(task_id, w, "error", error=str(e).strip().splitlines()[-1]))
@@ -137,6 +156,15 @@ class RayExecutor:
             outcomes.append(Outcome(task_id, w, "ok" if out["ok"] else "error", out,
                                     out.get("error", "")))
         return outcomes
+
+    def _probe(self, worker: str, failed: bool = True) -> None:
+        """Ask a dead worker for its info: it takes tasks again once Ray has restarted it;
+        one that keeps dying is given up."""
+        n = self._probes[worker] = self._probes.get(worker, 0) + int(failed)
+        if n > MAX_RESTARTS + 1:
+            self.names.remove(worker)
+            return
+        self.in_flight[worker] = (self.actors[worker].info.remote(), None)
 
     def kill(self, worker: str, restart: bool = True) -> None:
         """Kill a worker's process (tests, and a user's `ray kill`): Ray restarts it."""
