@@ -287,12 +287,11 @@ def test_ray_run_gives_the_local_bytes_survives_a_killed_worker_and_resumes(
     killed: list[tuple[str, str]] = []
 
     def kill_a_busy_worker(ev, executor):
-        # after the first result, kill a worker that is in the middle of a task
-        if ev.kind == "done" and not killed:
-            busy = [(w, tid) for w, (_, tid) in executor.in_flight.items()]
-            if busy:
-                killed.append(busy[0])
-                executor.kill(busy[0][0])
+        # kill a worker just handed a GANSynth render (seconds of work, so it cannot have
+        # finished yet; a worker killed after its result was already made would not die)
+        if ev.kind == "start" and ev.task_id.startswith("render-") and not killed:
+            killed.append((ev.worker, ev.task_id))
+            executor.kill(ev.worker)
 
     events = []
     s = run_plan(load_plan(path, output=out), out, ray="auto", quiet=True,
@@ -300,14 +299,16 @@ def test_ray_run_gives_the_local_bytes_survives_a_killed_worker_and_resumes(
                                           kill_a_busy_worker(ev, ex)))
     assert s.ok and s.done == 8 and s.workers == 2
     assert outputs(out) == outputs(local_run[1])  # same bytes as the run here
-    assert killed, "no worker was busy when the first task finished"
+    assert killed, "no GANSynth render was started"
     worker, task_id = killed[0]
     assert ("died", task_id, worker) in events
     finals = [e for e in events if e[0] == "done" and e[1] == task_id]
     assert finals and finals[0][2] != worker  # re-run on the other worker
     m = json.loads((out / "manifest.json").read_text())
     assert m["tasks"][task_id]["attempts"] == 2
-    assert len({e["timings"]["pid"] for e in m["tasks"].values()}) >= 2
+    # the manifest records where the re-run ran (how the other tasks spread over the two
+    # workers depends on how fast Ray brings the killed one back, so it is not asserted)
+    assert m["tasks"][task_id]["timings"]["worker"] == finals[0][2]
     # a re-run does nothing
     again = run_plan(load_plan(path, output=out), out, ray="auto", quiet=True)
     assert (again.done, again.skipped) == (0, 8)
