@@ -50,7 +50,7 @@ async def test_generate_edit_interpolate_humanize_undo(app):
         seed = g.state["history"][-1]["seed"]
         assert g.state["seed"] == seed and g.pattern.hit_count() > 0
         # the same seed, locked, gives the same pattern
-        await pilot.press("k", "s")
+        await pilot.press("L", "s")
         await generated(pilot, app, 2)
         assert g.pattern.to_dict() == first
         # edit a cell, then undo it
@@ -60,7 +60,7 @@ async def test_generate_edit_interpolate_humanize_undo(app):
         await pilot.press("u")
         assert g.pattern.velocities[0][0] == before
         # two slots and an interpolation of 4 steps
-        await pilot.press("a", "k", "s")
+        await pilot.press("a", "L", "s")
         await generated(pilot, app, 3)
         await pilot.press("b", "comma", "comma")
         assert g.state["interp_steps"] == 4

@@ -51,7 +51,7 @@ async def test_cursor_wraps_and_parameters_stay_in_range(mag_home):
 async def test_pattern_survives_a_restart_of_the_tui(mag_home):
     app = MagstationApp(connect_engine=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("4", "right", "space", "a", "k")
+        await pilot.press("4", "right", "space", "a", "L")
         await autosaved(pilot)
     saved = json.loads((mag_home / "session.json").read_text())["panes"]["drums"]
     assert saved["pattern"]["velocities"][0][1] == 80 and saved["seed_locked"]

@@ -63,7 +63,7 @@ async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned
         # a broken file shows why instead of a preview, and is refused by the mixer
         await select(pilot, p, folder / "data-cut.wav")
         await wait_until(pilot, lambda: view.overview is None and "truncated" in view.message)
-        await pilot.press("m", "space")
+        await pilot.press("x", "space")
         assert app.session.get("mix").get("sources", []) == []
 
         # tag, then filter by the tag
@@ -82,14 +82,14 @@ async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned
         assert rate == 16000 and buf.ndim == 1 and len(buf) == 4000
 
         # send to the mixer: once per sound, at most four
-        await pilot.press("m", "m")
+        await pilot.press("x", "x")
         assert app.session.get("mix")["sources"] == [str(folder / "pcm24.wav")]
         assert "already in the mixer" in messages(app)
         await pilot.press("slash", *["backspace"] * 5, "enter")
         await wait_until(pilot, lambda: p.table.row_count > 1)
         for name in ("float.wav", "lead.mp3", "pad.flac", "pcm16.wav"):
             await select(pilot, p, folder / name)
-            await pilot.press("m")
+            await pilot.press("x")
         assert app.session.get("mix")["sources"] == [str(folder / n) for n in
                                                       ("pcm24.wav", "float.wav", "lead.mp3", "pad.flac")]
         assert "mixer holds 4 sounds" in messages(app)
@@ -105,7 +105,7 @@ async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines
     app = MagstationApp()
     async with app.run_test(size=SIZE) as pilot:
         p = await open_with_folder(pilot, folder)
-        await pilot.press("i", *f"{folder}/lea")
+        await pilot.press("o", *f"{folder}/lea")
         await wait_until(pilot, lambda: app.query_one("#library-prompt")._suggestion == str(original))
         await pilot.press("right", "enter")  # → takes the completed path
         copy = kill_spawned_engines / "library" / "lead.mp3"
@@ -113,7 +113,7 @@ async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines
         assert p.state["selected"] == str(copy)
         assert p.sounds[str(copy)]["status"] == "ok"
         assert copy.read_bytes() == before[0]
-        await pilot.press("i", *str(folder / "data-cut.wav"), "enter")
+        await pilot.press("o", *str(folder / "data-cut.wav"), "enter")
         await wait_until(pilot, lambda: "import failed" in messages(app))
         assert "truncated" in messages(app)
         await pilot.press("a", *str(kill_spawned_engines / "no"), "enter")

@@ -93,11 +93,11 @@ async def test_continue_reroll_accept_undo_render(kill_spawned_engines, tmp_path
         assert "range" in str(app.query_one("#timeline-warnings").render())
 
         # bars, temperature and model are adjustable and saved
-        await pilot.press("L")
+        await pilot.press("l")
         await answer(pilot, app, "1")
         await pilot.press("T")
         await answer(pilot, app, "0.5")
-        await pilot.press("M")
+        await pilot.press("g")
         assert (p.state["continue_bars"], p.state["continue_temperature"],
                 p.state["continue_model"]) == (1, 0.5, "basic_rnn")
 
@@ -106,7 +106,7 @@ async def test_continue_reroll_accept_undo_render(kill_spawned_engines, tmp_path
         # render is, the continuation is still waiting when escape is pressed)
         await pilot.press("d")
         await open_midi(pilot, app, ROOT / "midi" / "cs1-1pre-short.mid")
-        await pilot.press("enter")
+        await pilot.press("r")
         bar = app.query_one("#timeline-progress")
         await wait_until(pilot, lambda: (bar.progress or 0) > 0)
         blocker = await app.engine.start_request("engine.sleep", {"seconds": 600, "steps": 600})

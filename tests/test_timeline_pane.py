@@ -70,7 +70,7 @@ async def open_midi(pilot, app, path: Path) -> None:
 
 async def render(pilot, app) -> dict:
     before = pane(app).state.get("render")
-    await pilot.press("enter")
+    await pilot.press("r")
     await wait_until(pilot, lambda: pane(app).state.get("render") not in (None, before)
                      or "failed" in pane(app).status)
     return pane(app).state["render"]
@@ -90,7 +90,7 @@ async def test_edit_keyframes_render_audition_export(kill_spawned_engines, tmp_p
         assert times(app) == [0.0, 2.75]
 
         # add at the cursor (8 columns of 0.125 s), move it, delete it, undo it all
-        await pilot.press(*["right"] * 8, "k")
+        await pilot.press(*["right"] * 8, "i")
         assert times(app) == [0.0, 1.0, 2.75] and p.selected_key == 1
         await pilot.press("shift+right", "shift+right")
         assert times(app) == [0.0, 1.25, 2.75]
@@ -112,11 +112,11 @@ async def test_edit_keyframes_render_audition_export(kill_spawned_engines, tmp_p
         keys = p.state["keyframes"]
         assert [k["time"] for k in keys] == [0.0, 1.0, 2.0, 2.75]
         assert keys[1]["name"] == keys[2]["name"] == "brass" and keys[1]["seed"] == keys[2]["seed"]
-        await pilot.press("r")  # the pasted copy gets an instrument of its own
+        await pilot.press("R")  # the pasted copy gets an instrument of its own
         assert p.state["keyframes"][2]["seed"] != keys[1]["seed"]
         keys = p.state["keyframes"]
         last_seed = keys[3]["seed"]
-        await pilot.press("full_stop", "r")
+        await pilot.press("full_stop", "R")
         assert p.state["keyframes"][3]["seed"] != last_seed
         await pilot.press("comma")
         assert p.selected_key == 2
@@ -210,7 +210,7 @@ async def test_bad_midi_and_missing_model_are_shown(kill_spawned_engines, tmp_pa
         assert p.song is not None
         await pilot.press("m")
         assert p.state["model"] == "all_instruments"
-        await pilot.press("enter")
+        await pilot.press("r")
         await wait_until(pilot, lambda: "failed" in p.status)
         assert "magstation models pull gansynth-all_instruments" in p.status
         # pitches GANSynth cannot play come back as warnings shown in the pane
@@ -233,7 +233,7 @@ async def test_bad_midi_and_missing_model_are_shown(kill_spawned_engines, tmp_pa
         await pilot.press("minus", "minus", "minus")
         assert p.secs_per_col == 1.0 and p.scroll == 0  # the whole piece fits
         await pilot.press("home", "plus", "plus", "plus")
-        await pilot.press("enter")
+        await pilot.press("r")
         bar = app.query_one("#timeline-progress", ProgressBar)
         await wait_until(pilot, lambda: (bar.progress or 0) > 0)
         await pilot.press("escape")

@@ -17,11 +17,13 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from engine import api
 from tui.engine_link import EngineLink
-from tui.messages import EngineStateChanged, JobsChanged, OutputChanged
+from tui.commands import PaneActionsProvider
+from tui.keys import load_keymap
+from tui.messages import EngineStateChanged, JobsChanged, OutputChanged, TransportChanged
 from tui.panes import PANES
 from tui.panes.base import Pane
 from tui.session import Session
-from tui.widgets.help_screen import HelpScreen
+from tui.widgets.help_screen import HelpScreen, help_rows
 from tui.widgets.status_bar import StatusBar
 
 AUTOSAVE_S = 1.0
@@ -31,11 +33,14 @@ class MagstationApp(App[None]):
     TITLE = "magstation"
     CSS_PATH = "magstation.tcss"
     BINDINGS = [
-        *[Binding(p.KEY, f"show_pane('{p.PANE_ID}')", p.TITLE) for p in PANES],
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("ctrl+r", "restart_engine", "Restart engine", show=False),
-        Binding("q", "quit", "Quit"),
+        *[Binding(p.KEY, f"show_pane('{p.PANE_ID}')", p.TITLE, show=False, id=f"app.{p.PANE_ID}")
+          for p in PANES],
+        Binding("question_mark,f1", "help", "help", tooltip="Help: every key, filtered as you type",
+                id="app.help"),
+        Binding("ctrl+r", "restart_engine", "Restart engine", show=False, id="app.restart_engine"),
+        Binding("q", "quit", "quit", tooltip="Quit (the engine keeps running)", id="app.quit"),
     ]
+    COMMANDS = App.COMMANDS | {PaneActionsProvider}
 
     def __init__(self, socket_path: Path | None = None, session_path: Path | None = None,
                  autostart_engine: bool = True, connect_engine: bool = True) -> None:
@@ -45,6 +50,9 @@ class MagstationApp(App[None]):
         self.engine = EngineLink(self, socket_path, autostart=autostart_engine)
         self.connect_engine = connect_engine
         self.jobs: list[dict[str, Any]] = []
+        self.keymap_keys: dict[str, str] = {}  # binding id -> keys, from keymap.toml
+        self.keymap_problems: list[str] = []
+        self._clashes_told: set[frozenset[str]] = set()
 
     def compose(self) -> ComposeResult:
         initial = self.session.pane if self.session.pane in {p.PANE_ID for p in PANES} else "drums"
@@ -56,6 +64,7 @@ class MagstationApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.load_keymap()
         if self.connect_engine:
             self.engine.start()
         else:
@@ -90,21 +99,53 @@ class MagstationApp(App[None]):
         self.session.set_pane(pane_id)
         self.query_one(f"#pane-{pane_id}", Pane).focus()
 
+    # -- keys -----------------------------------------------------------------------
+    def binding_ids(self) -> set[str]:
+        return {b.id for b in self.BINDINGS if isinstance(b, Binding) and b.id} | \
+            {b.id for p in PANES for b in p.BINDINGS if b.id}
+
+    def load_keymap(self) -> None:
+        """Apply $MAGSTATION_HOME/keymap.toml; what cannot be used is said and ignored."""
+        km = load_keymap(self.binding_ids())
+        self.keymap_keys, self.keymap_problems = km.keys, km.problems
+        self.set_keymap(km.keys)
+        for problem in km.problems:
+            self.notify(problem, title="keymap", severity="warning", timeout=30, markup=False)
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node) -> None:
+        ids = frozenset(b.id or b.action for b in clashed_bindings)
+        if ids in self._clashes_told:
+            return
+        self._clashes_told.add(ids)
+        taken = ", ".join(sorted(ids))
+        self.notify(f"keymap.toml gave a key that {taken} had; that binding lost it",
+                    title="keymap", severity="warning", timeout=30, markup=False)
+
     def action_help(self) -> None:
-        sections: list[tuple[str, list]] = [("Everywhere", list(self.BINDINGS))]
-        sections += [(f"{p.TITLE} pane", list(p.BINDINGS)) for p in PANES if p.BINDINGS]
+        current = self.current_pane
+        panes = sorted(PANES, key=lambda p: p.PANE_ID != current.PANE_ID)
+        app_bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        sections = [(f"{p.TITLE} pane" + (" (you are here)" if p.PANE_ID == current.PANE_ID else ""),
+                     help_rows(list(p.BINDINGS), self.keymap_keys)) for p in panes]
+        sections.insert(1, ("Everywhere", help_rows(app_bindings, self.keymap_keys)))
         self.push_screen(HelpScreen(sections))
 
     # -- engine ---------------------------------------------------------------------
     def on_engine_state_changed(self, message: EngineStateChanged) -> None:
         for bar in self.query(StatusBar).results(StatusBar):  # none once the app is closing
             bar.set_engine(message.state, message.detail)
+        for pane in self.query(Pane).results(Pane):
+            pane.engine_state_changed(message.state)
         if message.state == "down" and self.engine.restarts:
             self.notify(f"engine: {message.detail}", severity="warning", timeout=4)
 
     def on_output_changed(self, message: OutputChanged) -> None:
         for bar in self.query(StatusBar).results(StatusBar):
             bar.set_output(message.output)
+
+    def on_transport_changed(self, message: TransportChanged) -> None:
+        for pane in self.query(Pane).results(Pane):
+            pane.transport_changed(message.status)
 
     def on_jobs_changed(self, message: JobsChanged) -> None:
         self.jobs = message.jobs

@@ -88,6 +88,7 @@ class EngineLink:
                 return
             self.restarts += 1
             self.app.post_message(JobsChanged([]))
+            self.transport = {}
             self._set(DOWN, "the engine stopped; restarting it")
 
     def _on_event(self, msg: dict[str, Any], blob: bytes | None) -> None:

@@ -30,6 +30,12 @@ class Pane(Vertical):
     def saved(self) -> None:
         self.mag.session.dirty = True
 
+    def transport_changed(self, status: dict[str, Any]) -> None:
+        """The engine's player changed (pushed by the engine; see TransportChanged)."""
+
+    def engine_state_changed(self, state: str) -> None:
+        """The engine connection changed: starting, ready or down (a restart)."""
+
     def _redraw(self) -> None:
         """Show the pane's state again (each pane draws its own)."""
 
@@ -40,7 +46,7 @@ class Pane(Vertical):
         self._redraw()
 
     # -- seeds (panes that generate keep `seed` and `seed_locked` in their state) -----
-    SEED_LOCK_KEY: ClassVar[str] = "k"
+    SEED_LOCK_KEY: ClassVar[str] = "L"
 
     def locked_seed(self) -> int | None:
         """The locked seed, or None so the engine draws one (and reports it back)."""

@@ -15,13 +15,13 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import Static
 
 from engine.music.drums import DRUM_CLASS_NAMES
 from engine import api
 from tui.drum_pattern import (DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, EditHistory, Pattern,
                               clean_provenance, describe)
+from tui.keys import pane_bindings
 from tui.panes.base import Pane
 from tui.widgets.drum_grid_view import DrumGridView
 from tui.widgets.prompt import AskText, Choose, Confirm
@@ -36,7 +36,8 @@ SWING_MAX = 0.45
 # None = the best installed: official lokl/hikl, else the shipped starter model.
 MODEL_CHOICES = [None, "cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl", "starter-drums_2bar"]
 TAP_HIT, TAP_ACCENT = "x", "X"
-PLAYHEAD_POLL_S = 0.05
+PLAYHEAD_TICK_S = 0.03  # the playhead moves on the local clock between transport events
+AUDITION_LABEL = "drum grid"
 
 
 def parse_taps(text: str, steps: int) -> list[int]:
@@ -51,50 +52,51 @@ class DrumGridPane(Pane):
     PANE_ID = "drums"
     TITLE = "Drums"
     KEY = "4"
-    BINDINGS = [
-        Binding("up", "move(-1, 0)", "Cursor up"),
-        Binding("down", "move(1, 0)", "Cursor down"),
-        Binding("left", "move(0, -1)", "Cursor left"),
-        Binding("right", "move(0, 1)", "Cursor right"),
-        Binding("space", "toggle", "Toggle the cell"),
-        Binding("plus,equals_sign", "velocity(1)", "Louder cell"),
-        Binding("minus", "velocity(-1)", "Softer cell"),
-        Binding("ctrl+z,u", "undo", "Undo"),
-        Binding("ctrl+y,U", "redo", "Redo"),
-        Binding("c", "clear", "Clear the pattern"),
-        Binding("s", "sample", "Sample a new pattern"),
-        Binding("left_square_bracket", "temperature(-1)", "Temperature down"),
-        Binding("right_square_bracket", "temperature(1)", "Temperature up"),
-        Binding("k", "lock_seed", "Lock/unlock the seed"),
-        Binding("S", "set_seed", "Type a seed (and lock it)"),
-        Binding("m", "next_model", "Choose the model (auto, lokl, hikl, starter)"),
-        Binding("a", "store('A')", "Keep pattern in slot A"),
-        Binding("b", "store('B')", "Keep pattern in slot B"),
-        Binding("A", "recall('A')", "Bring back slot A"),
-        Binding("B", "recall('B')", "Bring back slot B"),
-        Binding("i", "interpolate", "Interpolate A→B"),
-        Binding("r", "toggle_ends", "A→B ends: yours / the model's reconstructions"),
-        Binding("comma", "steps(-1)", "Fewer interpolation steps"),
-        Binding("full_stop", "steps(1)", "More interpolation steps"),
-        Binding("n", "chain(1)", "Next pattern in the chain"),
-        Binding("p", "chain(-1)", "Previous pattern in the chain"),
-        Binding("h", "humanize(False)", "Humanize the pattern (GrooVAE)"),
-        Binding("H", "humanize(True)", "Humanize the whole chain"),
-        Binding("g", "toggle_keep_hits", "Humanize/tap: keep your hits / free"),
-        Binding("t", "tap", "Tap a rhythm → drums (GrooVAE)"),
-        Binding("enter", "play", "Play/stop the loop"),
-        Binding("L", "play_chain", "Play the whole chain"),
-        Binding("left_curly_bracket", "tempo(-5)", "Tempo down"),
-        Binding("right_curly_bracket", "tempo(5)", "Tempo up"),
-        Binding("T", "type_tempo", "Type the tempo (bpm)"),
-        Binding("semicolon", "swing(-0.05)", "Less swing"),
-        Binding("apostrophe", "swing(0.05)", "More swing"),
-        Binding("y", "history", "History of generations"),
-        Binding("F", "soundfont", "Drum sounds from a SoundFont (.sf2)"),
-        Binding("o", "open_midi", "Open a drum MIDI file"),
-        Binding("e", "export(False)", "Export pattern (MIDI + WAV)"),
-        Binding("E", "export(True)", "Export the chain (MIDI + WAV)"),
-    ]
+    BINDINGS = pane_bindings("drums", [
+        ("up", "move(-1, 0)", "Cursor up", "up"),
+        ("down", "move(1, 0)", "Cursor down", "down"),
+        ("left", "move(0, -1)", "Cursor left", "left"),
+        ("right", "move(0, 1)", "Cursor right", "right"),
+        ("space", "toggle", "Toggle the cell", "toggle", "toggle"),
+        ("plus,equals_sign", "velocity(1)", "Louder cell", "louder"),
+        ("minus", "velocity(-1)", "Softer cell", "softer"),
+        ("ctrl+z,u", "undo", "Undo", "undo"),
+        ("ctrl+y,U", "redo", "Redo", "redo"),
+        ("c", "clear", "Clear the pattern", "clear"),
+        ("s", "sample", "Sample a new pattern", "sample", "sample"),
+        ("left_square_bracket", "temperature(-1)", "Temperature down", "temperature_down"),
+        ("right_square_bracket", "temperature(1)", "Temperature up", "temperature_up"),
+        ("L", "lock_seed", "Lock/unlock the seed", "lock_seed"),
+        ("S", "set_seed", "Type a seed (and lock it)", "set_seed"),
+        ("m", "next_model", "Choose the model (auto, lokl, hikl, starter)", "model"),
+        ("a", "store('A')", "Keep pattern in slot A", "keep_a"),
+        ("b", "store('B')", "Keep pattern in slot B", "keep_b"),
+        ("A", "recall('A')", "Bring back slot A", "recall_a"),
+        ("B", "recall('B')", "Bring back slot B", "recall_b"),
+        ("i", "interpolate", "Interpolate A→B", "interpolate"),
+        ("I", "toggle_ends", "A→B ends: yours / the model's reconstructions", "ends"),
+        ("comma", "steps(-1)", "Fewer interpolation steps", "fewer_steps"),
+        ("full_stop", "steps(1)", "More interpolation steps", "more_steps"),
+        ("n", "chain(1)", "Next pattern in the chain", "next"),
+        ("p", "chain(-1)", "Previous pattern in the chain", "previous"),
+        ("h", "humanize(False)", "Humanize the pattern (GrooVAE)", "humanize"),
+        ("H", "humanize(True)", "Humanize the whole chain", "humanize_chain"),
+        ("g", "toggle_keep_hits", "Humanize/tap: keep your hits / free", "keep_hits"),
+        ("t", "tap", "Tap a rhythm → drums (GrooVAE)", "tap"),
+        ("enter", "play", "Play/stop the loop", "play", "play"),
+        ("escape", "stop", "Stop playing", "stop"),
+        ("P", "play_chain", "Play the whole chain", "play_chain"),
+        ("left_curly_bracket", "tempo(-5)", "Tempo down", "tempo_down"),
+        ("right_curly_bracket", "tempo(5)", "Tempo up", "tempo_up"),
+        ("T", "type_tempo", "Type the tempo (bpm)", "type_tempo"),
+        ("semicolon", "swing(-0.05)", "Less swing", "less_swing"),
+        ("apostrophe", "swing(0.05)", "More swing", "more_swing"),
+        ("y", "history", "History of generations", "history"),
+        ("F", "soundfont", "Drum sounds from a SoundFont (.sf2)", "soundfont"),
+        ("o", "open_midi", "Open a drum MIDI file", "open"),
+        ("e", "export(False)", "Export pattern (MIDI + WAV)", "export", "export"),
+        ("E", "export(True)", "Export the chain (MIDI + WAV)", "export_chain"),
+    ])
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Drum grid[/b] · sample, interpolate and humanize patterns with MusicVAE",
@@ -124,7 +126,8 @@ class DrumGridPane(Pane):
         self.playing = False
         self.playhead: int | None = None
         self._play_offset_steps = 0
-        self._poll = self.set_interval(PLAYHEAD_POLL_S, self._poll_playhead, pause=True)
+        self._transport: dict[str, Any] | None = None  # the engine's player, while it plays ours
+        self._ticker = self.set_interval(PLAYHEAD_TICK_S, self._tick_playhead, pause=True)
         self._redraw()
 
     def _commit(self, reaudition: bool = True) -> None:
@@ -154,7 +157,7 @@ class DrumGridPane(Pane):
             marks = "".join("◆" if i == st["chain_index"] else "◇" for i in range(len(chain)))
             whence = describe(st.get("chain_provenance")) if st.get("chain_provenance") else ""
             self.query_one("#drum-chain", Static).update(
-                f"chain {st['chain_index'] + 1}/{len(chain)} {marks}   (n/p step · L plays it all)"
+                f"chain {st['chain_index'] + 1}/{len(chain)} {marks}   (n/p step · P plays it all)"
                 + (f"   chain: {whence}" if whence else ""))
         else:
             self.query_one("#drum-chain", Static).update("")
@@ -445,37 +448,63 @@ class DrumGridPane(Pane):
         try:
             await self.mag.engine.call(api.drums.Audition(
                 patterns=patterns, swing=self.state["swing"], loop=True, update=update,
-                label="drum grid", soundfont=self.state.get("soundfont")))
+                label=AUDITION_LABEL, soundfont=self.state.get("soundfont")))
         except Exception as e:  # noqa: BLE001
             self.mag.notify(f"audition failed: {getattr(e, 'message', e)}", severity="error")
             return
         self.playing = True
-        self._poll.resume()
         self._redraw()
+
+    def action_stop(self) -> None:
+        if self.playing:
+            self._stop()
 
     @work(exclusive=True, group="drum-audition")
     async def _stop(self) -> None:
-        self.playing = False
-        self.playhead = None
-        self._poll.pause()
-        self._redraw()
+        self._stopped()
         try:
             await self.mag.engine.call(api.audio.Stop())
         except Exception:  # noqa: BLE001 - nothing to stop when the engine is gone
             pass
 
-    async def _poll_playhead(self) -> None:
-        try:
-            st = await self.mag.engine.call(api.audio.Status())
-        except Exception:  # noqa: BLE001
-            return
-        if not st.get("playing"):
-            self.playing, self.playhead = False, None
-            self._poll.pause()
-        else:
-            step_s = 60.0 / self.pattern.qpm / 4
-            self.playhead = int(st["position_s"] / step_s) % self.pattern.steps
-        self.query_one(DrumGridView).show(self.pattern, self.cursor, self.playhead)
+    def _stopped(self) -> None:
+        self.playing, self.playhead, self._transport = False, None, None
+        self._ticker.pause()
+        self._redraw()
+
+    # -- the playhead: moved by the engine's transport events, never by asking ---------
+    def transport_changed(self, status: dict[str, Any]) -> None:
+        if status.get("playing") and status.get("label") == AUDITION_LABEL:
+            self._transport = status
+            self.playing = True
+            self._ticker.resume()
+            self._tick_playhead()
+            self._redraw()
+        elif self.playing or self._transport is not None:
+            self._stopped()  # stopped, or another sound took the player
+
+    def engine_state_changed(self, state: str) -> None:
+        if state != "ready" and (self.playing or self._transport is not None):
+            self._stopped()  # a restarted engine plays nothing: `enter` starts the loop again
+
+    def playhead_step(self, now: float | None = None) -> int | None:
+        """The step playing at `now` (wall clock), from the last transport event."""
+        st = self._transport
+        if st is None:
+            return None
+        at = float(st.get("at") or time.time())
+        pos = float(st.get("position_s") or 0.0) + max(0.0, (now or time.time()) - at)
+        duration = float(st.get("duration_s") or 0.0)
+        if st.get("loop") and duration > 0:
+            pos %= duration
+        step_s = 60.0 / self.pattern.qpm / 4
+        return int(pos / step_s) % self.pattern.steps
+
+    def _tick_playhead(self) -> None:
+        step = self.playhead_step()
+        if step != self.playhead:
+            self.playhead = step
+            self.query_one(DrumGridView).show(self.pattern, self.cursor, self.playhead)
 
     # -- history, files ---------------------------------------------------------------
     def action_history(self) -> None:

@@ -17,12 +17,12 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
 from engine.music.latent_mix import MAX_SOURCES, MIN_SOURCES, xy_weights
 from engine import api
+from tui.keys import pane_bindings
 from tui.panes.base import Pane
 from tui.widgets.mix_view import (EncodingView, blend, plot_range, progress_bar, weight_bar,
                                   xy_pad)
@@ -65,30 +65,30 @@ class LatentMixPane(Pane):
     PANE_ID = "mix"
     TITLE = "Latent mix"
     KEY = "2"
-    BINDINGS = [
-        Binding("up", "arrow(0, -1)", "Source up / puck up"),
-        Binding("down", "arrow(0, 1)", "Source down / puck down"),
-        Binding("left", "arrow(-1, 0)", "Weight down / puck left"),
-        Binding("right", "arrow(1, 0)", "Weight up / puck right"),
-        Binding("x", "toggle_mode", "Sliders ↔ XY pad"),
-        Binding("o", "add_source", "Add a sound file"),
-        Binding("d,delete", "remove_source", "Remove the source"),
-        Binding("e", "encode", "Encode the sources"),
-        Binding("r", "render", "Render the mix"),
-        Binding("escape", "cancel_render", "Cancel the render (keeps the audio so far)"),
-        Binding("space", "play_source", "Play the selected source"),
-        Binding("enter", "play_result", "Play the selected result"),
-        Binding("s", "stop", "Stop playing"),
-        Binding("n", "result(1)", "Next result"),
-        Binding("p", "result(-1)", "Previous result"),
-        Binding("k", "keep", "Keep the result in the library"),
-        Binding("R", "rerender", "Render the result's recipe again"),
-        Binding("y", "kept", "Kept mixes: render one again"),
-        Binding("left_square_bracket", "stretch(-1)", "Shorter (time-stretch)"),
-        Binding("right_square_bracket", "stretch(1)", "Longer (time-stretch)"),
-        Binding("L", "lock_seed", "Lock/unlock the seed"),
-        Binding("S", "set_seed", "Type a seed (and lock it)"),
-    ]
+    BINDINGS = pane_bindings("mix", [
+        ("up", "arrow(0, -1)", "Source up / puck up", "up"),
+        ("down", "arrow(0, 1)", "Source down / puck down", "down"),
+        ("left", "arrow(-1, 0)", "Weight down / puck left", "left"),
+        ("right", "arrow(1, 0)", "Weight up / puck right", "right"),
+        ("x", "toggle_mode", "Sliders ↔ XY pad", "xy"),
+        ("o", "add_source", "Open a sound file as a source", "open", "open"),
+        ("d,delete", "remove_source", "Remove the source", "remove"),
+        ("z", "encode", "Encode the sources (NSynth z)", "encode"),
+        ("r", "render", "Render the mix", "render", "render"),
+        ("escape", "cancel_render", "Cancel the render (keeps the audio so far), else stop playing",
+         "stop"),
+        ("space", "play_source", "Play the selected source", "audition", "source"),
+        ("enter", "play_result", "Play the selected result", "play", "play"),
+        ("n", "result(1)", "Next result", "next"),
+        ("p", "result(-1)", "Previous result", "previous"),
+        ("k", "keep", "Keep the result in the library", "keep", "keep"),
+        ("R", "rerender", "Render the result's recipe again", "again"),
+        ("y", "kept", "Kept mixes: render one again", "history"),
+        ("left_square_bracket", "stretch(-1)", "Shorter (time-stretch)", "shorter"),
+        ("right_square_bracket", "stretch(1)", "Longer (time-stretch)", "longer"),
+        ("L", "lock_seed", "Lock/unlock the seed", "lock_seed"),
+        ("S", "set_seed", "Type a seed (and lock it)", "set_seed"),
+    ])
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Latent mix[/b] · blend NSynth encodings of up to four sounds",
@@ -243,7 +243,7 @@ class LatentMixPane(Pane):
                 p = plots[i]
                 caption = f"{letter} {short_name(self.sources[i])}"
                 view.show(p["plot"] if p else None, caption, lo, hi, selected=i == st["selected"],
-                          message="encoding…" if self.busy.startswith("encod") else "not encoded (e)")
+                          message="encoding…" if self.busy.startswith("encod") else "not encoded (z)")
         mix_view = self.query_one("#mix-enc-mix", EncodingView)
         if not self.sources:
             mix_view.show(None, "encodings", lo, hi,
@@ -504,10 +504,11 @@ class LatentMixPane(Pane):
         if not cancelled:
             self.mag.notify(f"render #{entry['id']} failed: {error_text(e)}", severity="error", timeout=8)
 
-    def action_cancel_render(self) -> None:
+    async def action_cancel_render(self) -> None:
         renders = self.state["renders"]
         flying = [e for e in renders if e["status"] in IN_FLIGHT]
         if not flying:
+            await self.action_stop()  # escape: cancel what runs, else stop what plays
             return
         sel = renders[self.state["result_index"]] if renders else None
         target = sel if sel in flying else next((e for e in flying if e["status"] == "running"), flying[0])

@@ -17,6 +17,7 @@ from textual.suggester import Suggester
 from textual.widgets import DataTable, Input, Label, Static
 
 from engine import api
+from tui.keys import pane_bindings
 from tui.panes.base import Pane
 from tui.widgets.waveform import WaveformView
 
@@ -104,20 +105,21 @@ class LibraryPane(Pane):
     PANE_ID = "library"
     TITLE = "Library"
     KEY = "1"
-    BINDINGS = [
-        ("enter,space", "audition", "Audition"),
-        ("slash", "prompt('filter')", "Filter (name, #tag)"),
-        ("t", "prompt('tag')", "Tag (+add -remove)"),
-        ("r", "rescan", "Rescan"),
-        ("a", "prompt('folder')", "Add a folder"),
-        ("i", "prompt('import')", "Import a WAV/FLAC/MP3"),
-        ("m", "send_to_mix", "Send to the mixer"),
-        ("up", "cursor(-1)", "Previous sound"),
-        ("down", "cursor(1)", "Next sound"),
-        ("pageup", "cursor(-10)", "Ten sounds up"),
-        ("pagedown", "cursor(10)", "Ten sounds down"),
-        ("escape", "close_prompt", "Close the prompt"),
-    ]
+    BINDINGS = pane_bindings("library", [
+        ("enter", "audition", "Audition the sound", "play", "play"),
+        ("space", "audition", "Audition the sound", "audition"),
+        ("slash", "prompt('filter')", "Filter (name, #tag)", "filter", "filter"),
+        ("t", "prompt('tag')", "Tag (+add -remove)", "tag", "tag"),
+        ("R", "rescan", "Rescan the folders", "rescan"),
+        ("a", "prompt('folder')", "Add a folder", "add_folder"),
+        ("o", "prompt('import')", "Open (import) a WAV/FLAC/MP3", "open"),
+        ("x", "send_to_mix", "Send to the mixer", "send_to_mix", "→ mix"),
+        ("up", "cursor(-1)", "Previous sound", "up"),
+        ("down", "cursor(1)", "Next sound", "down"),
+        ("pageup", "cursor(-10)", "Ten sounds up", "page_up"),
+        ("pagedown", "cursor(10)", "Ten sounds down", "page_down"),
+        ("escape", "escape", "Close the prompt, else stop playing", "stop"),
+    ])
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Sample library[/b] · shipped sounds, your library and your folders",
@@ -226,7 +228,7 @@ class LibraryPane(Pane):
         if not sounds:
             self.state["selected"] = None
             self.query_one(WaveformView).show(None, message="No sounds here. Add a folder (a) "
-                                              "or import a file (i).")
+                                              "or open a file (o).")
         self._info()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -344,6 +346,15 @@ class LibraryPane(Pane):
             box.placeholder = "/path/to/" + ("folder" if mode == "folder" else "sound.wav")
         self.query_one("#library-prompt-row").display = True
         box.focus()
+
+    async def action_escape(self) -> None:
+        if self.prompt_mode:
+            self.action_close_prompt()
+            return
+        try:
+            await self.mag.engine.call(api.audio.Stop())
+        except Exception:  # noqa: BLE001 - nothing plays when the engine is gone
+            pass
 
     def action_close_prompt(self) -> None:
         self.prompt_mode = ""

@@ -29,6 +29,7 @@ from textual.widgets import Input, ProgressBar, Static
 from engine import paths
 from engine.client import EngineUnavailable
 from tui.drum_pattern import EditHistory
+from tui.keys import pane_bindings
 from tui.panes.base import Pane
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
 
@@ -99,48 +100,54 @@ class TimelinePane(Pane):
     PANE_ID = "timeline"
     TITLE = "Timeline"
     KEY = "3"
-    BINDINGS = [
-        ("o", "open", "Open a MIDI file"),
-        ("left", "move(-1)", "Cursor left"),
-        ("right", "move(1)", "Cursor right"),
-        ("ctrl+left", "bar(-1)", "Previous bar"),
-        ("ctrl+right", "bar(1)", "Next bar"),
-        ("home", "home", "Cursor to the start"),
-        ("pageup", "page(-1)", "Scroll a screen back"),
-        ("pagedown", "page(1)", "Scroll a screen on"),
-        ("plus,equals_sign", "zoom(-1)", "Zoom in"),
-        ("minus", "zoom(1)", "Zoom out"),
-        ("up", "track(-1)", "Previous track"),
-        ("down", "track(1)", "Next track"),
-        ("t", "toggle_track", "Render the track or not"),
-        ("k", "add_key", "Add a keyframe at the cursor"),
-        ("comma", "select_key(-1)", "Previous keyframe"),
-        ("full_stop", "select_key(1)", "Next keyframe"),
-        ("shift+left", "move_key(-1)", "Move the keyframe earlier"),
-        ("shift+right", "move_key(1)", "Move the keyframe later"),
-        ("x", "delete_key", "Delete the keyframe"),
-        ("N", "name_key", "Name the keyframe"),
-        ("r", "reroll_key", "Re-roll the keyframe's instrument"),
-        ("c", "copy_key", "Copy the keyframe's instrument"),
-        ("v", "paste_key", "Paste the instrument at the cursor"),
-        ("s", "secs_per_instrument", "Random keyframes every N seconds"),
-        ("ctrl+z,u", "undo", "Undo a keyframe edit"),
-        ("ctrl+y,U", "redo", "Redo a keyframe edit"),
-        ("m", "model", "Switch the GANSynth model"),
-        ("b", "mark", "Mark a selection (again: clear)"),
-        ("enter", "render", "Render with GANSynth"),
-        ("escape", "cancel", "Cancel the render / stop playing"),
-        ("space", "play", "Play from the cursor or the selection"),
-        ("e", "export", "Export WAV and MIDI"),
-        ("C", "continue", "Continue the selection's notes (no selection: a typed primer)"),
-        ("p", "primer", "Type a primer melody and continue it"),
-        ("L", "continue_bars", "Bars to continue"),
-        ("T", "continue_temperature", "Continuation temperature"),
-        ("M", "continue_model", "Switch the continuation model"),
-        ("a", "accept", "Accept the proposed notes"),
-        ("R", "reroll_continue", "Re-roll the proposed notes (new seed)"),
-        ("d", "discard", "Discard the proposed notes"),
-    ]
+    BINDINGS = pane_bindings("timeline", [
+        ("o", "open", "Open a MIDI file", "open", "open"),
+        ("left", "move(-1)", "Cursor left", "left"),
+        ("right", "move(1)", "Cursor right", "right"),
+        ("ctrl+left", "bar(-1)", "Previous bar", "previous_bar"),
+        ("ctrl+right", "bar(1)", "Next bar", "next_bar"),
+        ("home", "home", "Cursor to the start", "home"),
+        ("pageup", "page(-1)", "Scroll a screen back", "page_back"),
+        ("pagedown", "page(1)", "Scroll a screen on", "page_on"),
+        ("plus,equals_sign", "zoom(-1)", "Zoom in", "zoom_in"),
+        ("minus", "zoom(1)", "Zoom out", "zoom_out"),
+        ("up", "track(-1)", "Previous track", "up"),
+        ("down", "track(1)", "Next track", "down"),
+        ("t", "toggle_track", "Render the track or not", "toggle_track"),
+        ("i", "add_key", "Insert a keyframe at the cursor", "insert_key"),
+        ("comma", "select_key(-1)", "Previous keyframe", "previous_key"),
+        ("full_stop", "select_key(1)", "Next keyframe", "next_key"),
+        ("shift+left", "move_key(-1)", "Move the keyframe earlier", "key_earlier"),
+        ("shift+right", "move_key(1)", "Move the keyframe later", "key_later"),
+        ("x", "delete_key", "Delete the keyframe", "delete_key"),
+        ("N", "name_key", "Name the keyframe", "name_key"),
+        ("c", "copy_key", "Copy the keyframe's instrument", "copy_key"),
+        ("v", "paste_key", "Paste the instrument at the cursor", "paste_key"),
+        ("s", "secs_per_instrument", "Sample random keyframes every N seconds", "sample"),
+        ("ctrl+z,u", "undo", "Undo a keyframe edit", "undo"),
+        ("ctrl+y,U", "redo", "Redo a keyframe edit", "redo"),
+        ("m", "model", "Switch the GANSynth model", "model"),
+        ("b", "mark", "Mark a selection (again: clear)", "mark"),
+        ("r", "render", "Render with GANSynth", "render", "render"),
+        ("escape", "cancel", "Cancel the render / stop playing", "stop"),
+        ("enter", "play", "Play/stop from the cursor or the selection", "play", "play"),
+        ("space", "play", "Play/stop from the cursor or the selection", "audition"),
+        ("e", "export", "Export WAV and MIDI", "export", "export"),
+        ("C", "continue", "Continue the selection's notes (no selection: a typed primer)",
+         "continue", "continue"),
+        ("p", "primer", "Type a primer melody and continue it", "primer"),
+        ("l", "continue_bars", "Length of the continuation (bars)", "continue_bars"),
+        ("left_square_bracket", "continue_temperature_step(-1)", "Continuation temperature down",
+         "temperature_down"),
+        ("right_square_bracket", "continue_temperature_step(1)", "Continuation temperature up",
+         "temperature_up"),
+        ("T", "continue_temperature", "Type the continuation temperature", "type_temperature"),
+        ("g", "continue_model", "Switch the continuation model (the melody generator)",
+         "continue_model"),
+        ("a", "accept", "Accept the proposed notes", "accept"),
+        ("R", "reroll", "Re-roll: the proposed notes, else the keyframe's instrument", "reroll"),
+        ("d", "discard", "Discard the proposed notes", "discard"),
+    ])
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Arrangement timeline[/b] · render a MIDI file with GANSynth instruments "
@@ -494,7 +501,7 @@ class TimelinePane(Pane):
 
     def _selected(self) -> int | None:
         if self.selected_key is None or self.selected_key >= len(self.state["keyframes"]):
-            self.mag.notify("no keyframe selected: , and . pick one, k adds one",
+            self.mag.notify("no keyframe selected: , and . pick one, i inserts one",
                             severity="warning")
             return None
         return self.selected_key
@@ -722,7 +729,7 @@ class TimelinePane(Pane):
     def action_play(self) -> None:
         render = self.state.get("render")
         if not render or not render.get("path"):
-            self.mag.notify("nothing rendered yet: enter renders", severity="warning")
+            self.mag.notify("nothing rendered yet: r renders", severity="warning")
             return
         if self.playhead is not None:
             self._stop_playing()
@@ -782,7 +789,7 @@ class TimelinePane(Pane):
     def action_export(self) -> None:
         render = self.state.get("render")
         if not render or not render.get("path"):
-            self.mag.notify("nothing rendered yet: enter renders", severity="warning")
+            self.mag.notify("nothing rendered yet: r renders", severity="warning")
             return
         self._prompt("export", "export WAV + MIDI to this folder", self.state["export_dir"],
                      lambda folder: self._export(folder, False) if folder else None)
@@ -901,6 +908,13 @@ class TimelinePane(Pane):
         self._prompt("temperature", "continuation temperature",
                      f"{self.state['continue_temperature']:g}", done)
 
+    def action_continue_temperature_step(self, direction: int) -> None:
+        lo, hi = CONTINUE_TEMPERATURE
+        t = round(self.state["continue_temperature"] + 0.1 * direction, 2)
+        self.state["continue_temperature"] = min(hi, max(lo, t))
+        self.saved()
+        self._redraw()
+
     def action_continue_model(self) -> None:
         st = self.state
         cur = st["continue_model"]
@@ -965,6 +979,14 @@ class TimelinePane(Pane):
             return False
         return True
 
+    def action_reroll(self) -> None:
+        """R re-rolls what is new: the proposed notes while there are some, else the
+        selected keyframe's instrument."""
+        if self.proposal is not None:
+            self.action_reroll_continue()
+        else:
+            self.action_reroll_key()
+
     def action_reroll_continue(self) -> None:
         if self._need_proposal():
             assert self.proposal is not None
@@ -988,6 +1010,6 @@ class TimelinePane(Pane):
         if track not in self.state["tracks"]:
             self.state["tracks"] = sorted({*self.state["tracks"], track})
         self.status = (f"added {len(self.proposal['notes'])} notes to track {track} "
-                       "(u undoes; enter renders them)")
+                       "(u undoes; r renders them)")
         self.proposal = None
         self._keys_changed()

@@ -1,7 +1,8 @@
 """Draws a drum pattern: one row per drum class, two characters per 16th step.
 
 The first character of a cell shows micro-timing (‹ early, › late), the second the
-velocity (▂▄▆█). Beats are separated by a thin space, bars by a bar line.
+velocity (▂▄▆█). Beats are separated by a thin space, bars by a bar line. The step
+playing is a yellow column under a ▼.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ class DrumGridView(Widget):
             elif s and s % 4 == 0:
                 out.append(" ")
             label = str(s // STEPS_PER_BAR + 1) if s % STEPS_PER_BAR == 0 else ("." if s % 4 == 0 else " ")
-            out.append(f"{label:<2}", style="bold yellow" if s == self.playhead else "dim")
+            if s == self.playhead:
+                out.append("▼ ", style="bold yellow")
+            else:
+                out.append(f"{label:<2}", style="dim")
         out.append("\n")
         for c, row in enumerate(p.velocities):
             out.append(f"{DRUM_CLASS_SHORT[c]:>3}  ", style="bold")
@@ -64,9 +68,10 @@ class DrumGridView(Widget):
                 elif s and s % 4 == 0:
                     out.append(" ")
                 cell = timing_glyph(p.offsets[c][s], v > 0) + velocity_glyph(v)
-                style = "cyan" if v > 0 else "grey50"
-                if s == self.playhead:
-                    style += " on grey23"
+                if s == self.playhead:  # a bright column, seen at a glance
+                    style = "bold black on yellow" if v > 0 else "black on #8a7a00"
+                else:
+                    style = "cyan" if v > 0 else "grey50"
                 if (c, s) == self.cursor:
                     style = "reverse " + style
                 out.append(cell, style=style)
