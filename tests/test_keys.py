@@ -162,3 +162,13 @@ async def test_the_drum_playhead_follows_transport_events(mag_home):
         app.post_message(EngineStateChanged("down", "the engine stopped; restarting it"))
         await wait_until(pilot, lambda: not g.playing and g.playhead is None)
         assert "looping" not in str(app.query_one("#drum-cell").render())
+
+
+def test_docs_keys_md_lists_every_binding_as_the_code_has_it():
+    from tui.keys import DOC_PATH, doc_with_table
+
+    current = DOC_PATH.read_text(encoding="utf-8")
+    assert current == doc_with_table(current), "run: python -m tui.keys --write"
+    for pane in PANES:
+        for b in pane.BINDINGS:
+            assert f"`{b.id}`" in current

@@ -148,3 +148,42 @@ def load_keymap(known_ids: set[str], path: Path | None = None) -> Keymap:
         if keys:
             km.keys[binding_id] = ",".join(keys)
     return km
+
+
+# -- docs/keys.md: the list of every binding is generated from the code ----------------
+DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "keys.md"
+BEGIN, END = "<!-- bindings: begin (python -m tui.keys --write) -->", "<!-- bindings: end -->"
+
+
+def bindings_table() -> str:
+    """Every binding, pane by pane: key as written, what it does, its id."""
+    from tui.app import MagstationApp
+    from tui.panes import PANES
+
+    sections = [("Everywhere", [b for b in MagstationApp.BINDINGS if isinstance(b, Binding)])]
+    sections += [(f"{p.TITLE} pane", list(p.BINDINGS)) for p in PANES]
+    out: list[str] = []
+    for title, bindings in sections:
+        out += [f"### {title}", "", "| key | what | id |", "|---|---|---|"]
+        for b in bindings:
+            keys = keys_as_written(b.key).replace("|", "\\|")
+            out.append(f"| `{keys}` | {long_description(b)} | `{b.id}` |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def doc_with_table(doc: str) -> str:
+    head, _, rest = doc.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{bindings_table()}{END}{tail}"
+
+
+if __name__ == "__main__":
+    import sys
+
+    current = DOC_PATH.read_text(encoding="utf-8")
+    wanted = doc_with_table(current)
+    if "--write" in sys.argv:
+        DOC_PATH.write_text(wanted, encoding="utf-8")
+    elif wanted != current:
+        sys.exit(f"{DOC_PATH} is out of date: run python -m tui.keys --write")
