@@ -10,7 +10,8 @@ import soundfile as sf
 from tests.test_library import BAD, GOOD, make_folder
 from tests.test_tui import autosaved, wait_until
 from tui.app import MagstationApp
-from tui.panes.library import LibraryPane, complete_path, parse_filter, parse_tags
+from tui.panes.library import LibraryPane, parse_filter, parse_tags
+from tui.widgets.prompt import AskText, complete_path
 from tui.widgets.waveform import WaveformView, fit_envelope, waveform_lines
 
 SIZE = (120, 34)
@@ -106,7 +107,8 @@ async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines
     async with app.run_test(size=SIZE) as pilot:
         p = await open_with_folder(pilot, folder)
         await pilot.press("o", *f"{folder}/lea")
-        await wait_until(pilot, lambda: app.query_one("#library-prompt")._suggestion == str(original))
+        await wait_until(pilot, lambda: isinstance(app.screen, AskText)
+                         and app.screen.query_one("#answer")._suggestion == str(original))
         await pilot.press("right", "enter")  # → takes the completed path
         copy = kill_spawned_engines / "library" / "lead.mp3"
         await wait_until(pilot, lambda: str(copy) in p.sounds)
@@ -126,13 +128,12 @@ async def test_filter_prompt_is_autosaved_and_escape_closes_it(mag_home):
     app = MagstationApp(connect_engine=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1", "slash", *"snare #dry")
-        row = app.query_one("#library-prompt-row")
         await wait_until(pilot, lambda: pane(app).state["filter"] == "snare #dry")
-        assert row.display
+        assert isinstance(app.screen, AskText)  # the filter applies as you type
         await pilot.press("2")  # typed into the prompt, not a pane switch
         await wait_until(pilot, lambda: pane(app).state["filter"] == "snare #dry2")
         await pilot.press("escape")
-        assert not row.display and app.focused is pane(app)
+        assert not isinstance(app.screen, AskText) and app.focused is pane(app)
         await autosaved(pilot)
     again = MagstationApp(connect_engine=False)
     async with again.run_test(size=SIZE) as pilot:

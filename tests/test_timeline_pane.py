@@ -17,6 +17,7 @@ from tui.app import MagstationApp
 from tests.conftest import assert_tui_stays_light
 from tests.test_tui import autosaved, eventually, wait_until
 from tui.panes.timeline import TimelinePane
+from tui.widgets.prompt import AskText, Confirm
 
 ROOT = Path(__file__).resolve().parent.parent
 CKPT = ROOT / "tests" / "fixtures" / "gansynth" / "tiny_ckpt"
@@ -54,10 +55,10 @@ def times(app) -> list[float]:
 
 
 async def answer(pilot, app, text: str) -> None:
-    """Type into the pane's prompt and press enter."""
-    box = app.query_one("#timeline-input", Input)
-    await wait_until(pilot, lambda: box.display and app.focused is box)
-    box.value = text
+    """Type into the prompt and press enter."""
+    await wait_until(pilot, lambda: isinstance(app.screen, AskText)
+                     and app.focused is app.screen.query_one("#answer", Input))
+    app.screen.query_one("#answer", Input).value = text
     await pilot.press("enter")
     await pilot.pause()
 
@@ -175,14 +176,15 @@ async def test_edit_keyframes_render_audition_export(kill_spawned_engines, tmp_p
         wav.write_bytes(b"keep me")
         await pilot.press("e")
         await answer(pilot, app, str(out))
-        box = app.query_one("#timeline-input", Input)
-        await wait_until(pilot, lambda: box.display and "already exist" in box.placeholder)
-        await answer(pilot, app, "n")
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm)
+                         and "already exist" in app.screen.question)
+        await pilot.press("n")
         assert wav.read_bytes() == b"keep me"
         await pilot.press("e")
         await answer(pilot, app, str(out))
-        await wait_until(pilot, lambda: box.display and "already exist" in box.placeholder)
-        await answer(pilot, app, "y")
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm)
+                         and "already exist" in app.screen.question)
+        await pilot.press("y")
         await wait_until(pilot, lambda: wav.read_bytes() != b"keep me")
         assert sf.info(wav).frames == 4 * 16000
 

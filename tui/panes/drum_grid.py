@@ -562,7 +562,7 @@ class DrumGridPane(Pane):
         def answer(path: str | None) -> None:
             if path:
                 self._open(path.strip())
-        self.mag.push_screen(AskText("Drum MIDI file to open (GM drums, channel 10):"), answer)
+        self.mag.push_screen(AskText("Drum MIDI file to open (GM drums, channel 10):", paths=True), answer)
 
     @work(exclusive=True, group="drum-generate")
     async def _open(self, path: str) -> None:
@@ -591,7 +591,8 @@ class DrumGridPane(Pane):
             if folder:
                 self._set(export_folder=folder.strip())
                 self._export(patterns, folder.strip(), overwrite=False, source=source)
-        self.mag.push_screen(AskText("Export MIDI + WAV into folder:", self.state["export_folder"]), answer)
+        self.mag.push_screen(AskText("Export MIDI + WAV into folder:", self.state["export_folder"],
+                                     paths=True), answer)
 
     @work(group="drum-export")
     async def _export(self, patterns: list[dict[str, Any]], folder: str, overwrite: bool,

@@ -362,7 +362,7 @@ class LatentMixPane(Pane):
         def answer(value: str | None) -> None:
             if value and value.strip():
                 self.add_source(str(Path(value.strip()).expanduser().absolute()))
-        self.mag.push_screen(AskText("Sound file to add to the mixer (WAV, FLAC, MP3):"), answer)
+        self.mag.push_screen(AskText("Sound file to add to the mixer (WAV, FLAC, MP3):", paths=True), answer)
 
     def add_source(self, path: str) -> None:
         if not Path(path).is_file():

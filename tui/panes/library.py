@@ -5,20 +5,18 @@ import, and send sounds to the latent mixer. Every engine call runs in a worker.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.suggester import Suggester
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Static
 
 from engine import api
 from tui.keys import pane_bindings
 from tui.panes.base import Pane
+from tui.widgets.prompt import AskText
 from tui.widgets.waveform import WaveformView
 
 MIX_SOURCES = 4
@@ -32,31 +30,6 @@ PROMPTS = {
     "folder": "add folder (full path)",
     "import": "import file (full path)",
 }
-
-
-class PathSuggester(Suggester):
-    """Completes file and folder names as a path is typed (→ accepts)."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        return await asyncio.to_thread(complete_path, value)
-
-
-def complete_path(value: str) -> str | None:
-    if not value or value.endswith(("/.", "/..")):
-        return None
-    expanded = Path(value).expanduser()
-    folder, prefix = (expanded, "") if value.endswith("/") else (expanded.parent, expanded.name)
-    try:
-        names = sorted(n for n in os.listdir(folder) if n.startswith(prefix) and not n.startswith("."))
-    except OSError:
-        return None
-    if not names:
-        return None
-    rest = names[0][len(prefix):] + ("/" if (folder / names[0]).is_dir() else "")
-    return value + rest if rest else None
 
 
 def parse_filter(text: str) -> tuple[str, str]:
@@ -118,7 +91,7 @@ class LibraryPane(Pane):
         ("down", "cursor(1)", "Next sound", "down"),
         ("pageup", "cursor(-10)", "Ten sounds up", "page_up"),
         ("pagedown", "cursor(10)", "Ten sounds down", "page_down"),
-        ("escape", "escape", "Close the prompt, else stop playing", "stop"),
+        ("escape", "escape", "Stop playing", "stop"),
     ])
 
     def compose(self) -> ComposeResult:
@@ -131,9 +104,6 @@ class LibraryPane(Pane):
                            ("ch", "ch"), ("tags", "tags"), ("status", "status")):
             table.add_column(label, key=key)
         yield table
-        with Horizontal(id="library-prompt-row"):
-            yield Label("", id="library-prompt-label")
-            yield Input(id="library-prompt")
         yield WaveformView(id="library-preview")
 
     # -- state --------------------------------------------------------------------------
@@ -148,7 +118,6 @@ class LibraryPane(Pane):
         self.loaded = False
         self.truncated = False
         self.last_audition: dict[str, Any] | None = None
-        self.query_one("#library-prompt-row").display = False
         self._watch_engine()
 
     @property
@@ -327,51 +296,39 @@ class LibraryPane(Pane):
         self._info()
         self.mag.notify(f"{display_name(sound)} → mixer source {'ABCD'[len(sources) - 1]}")
 
-    # -- the prompt (filter, tag, add folder, import) -----------------------------------
+    # -- the prompt (filter, tag, add folder, import): the shared dialog ----------------
     def action_prompt(self, mode: str) -> None:
         if mode == "tag" and self.selected is None:
             self.mag.notify("select a sound to tag first", severity="warning")
             return
-        self.prompt_mode = mode
-        box = self.query_one("#library-prompt", Input)
-        box.suggester = PathSuggester() if mode in ("folder", "import") else None
-        self.query_one("#library-prompt-label", Label).update(PROMPTS[mode] + " ")
+        value, placeholder = "", "/path/to/" + ("folder" if mode == "folder" else "sound.wav")
         if mode == "filter":
-            box.value = self.state["filter"]
+            value, placeholder = self.state["filter"], "e.g. kick #dry"
         elif mode == "tag":
-            box.value = ""
-            box.placeholder = " ".join(self.selected["tags"]) or "e.g. kick dry"  # type: ignore[index]
-        else:
-            box.value = ""
-            box.placeholder = "/path/to/" + ("folder" if mode == "folder" else "sound.wav")
-        self.query_one("#library-prompt-row").display = True
-        box.focus()
+            placeholder = " ".join(self.selected["tags"]) or "e.g. kick dry"  # type: ignore[index]
+        self.prompt_mode = mode
+        self.mag.push_screen(
+            AskText(PROMPTS[mode], value, placeholder, paths=mode in ("folder", "import"),
+                    on_change=self._filter_typed if mode == "filter" else None),
+            self._answered)
 
     async def action_escape(self) -> None:
-        if self.prompt_mode:
-            self.action_close_prompt()
-            return
         try:
             await self.mag.engine.call(api.audio.Stop())
         except Exception:  # noqa: BLE001 - nothing plays when the engine is gone
             pass
 
-    def action_close_prompt(self) -> None:
-        self.prompt_mode = ""
-        self.query_one("#library-prompt-row").display = False
-        self.focus()
-
-    @on(Input.Changed, "#library-prompt")
-    def _typed(self, event: Input.Changed) -> None:
-        if self.prompt_mode == "filter" and event.value != self.state["filter"]:
-            self.state["filter"] = event.value
+    def _filter_typed(self, text: str) -> None:
+        if text != self.state["filter"]:
+            self.state["filter"] = text
             self.saved()
             self._reload()
 
-    @on(Input.Submitted, "#library-prompt")
-    def _submitted(self, event: Input.Submitted) -> None:
-        mode, value = self.prompt_mode, event.value.strip()
-        self.action_close_prompt()
+    def _answered(self, answer: str | None) -> None:
+        """The prompt closed: `answer` is None when escape cancelled it (a filter stays as
+        typed, since it applies as you type)."""
+        mode, value = self.prompt_mode, (answer or "").strip()
+        self.prompt_mode = ""
         if mode == "tag" and value and self.selected is not None:
             add, remove = parse_tags(value)
             self._tag(self.selected["path"], add, remove)

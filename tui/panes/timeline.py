@@ -24,7 +24,7 @@ from typing import Any, Callable
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import Input, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from engine import paths
 from engine.client import EngineUnavailable
@@ -32,6 +32,7 @@ from tui.drum_pattern import EditHistory
 from tui.keys import pane_bindings
 from tui.panes.base import Pane
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
+from tui.widgets.prompt import AskText, Confirm
 
 ZOOMS = (0.025, 0.05, 0.0625, 0.125, 0.25, 0.5, 1.0)  # seconds per column
 DEFAULT_ZOOM = 3
@@ -159,7 +160,6 @@ class TimelinePane(Pane):
         yield ProgressBar(total=None, show_eta=True, id="timeline-progress")
         yield Static(id="timeline-status")
         yield Static(id="timeline-warnings")
-        yield Input(id="timeline-input")
 
     # -- state (autosaved) ----------------------------------------------------------
     def on_mount(self) -> None:
@@ -193,9 +193,6 @@ class TimelinePane(Pane):
         self.status = ""
         self._render_req = None
         self._poll = None
-        self._prompt_kind: str | None = None
-        self._prompt_then: Callable[[str], None] | None = None
-        self.query_one("#timeline-input", Input).display = False
         self.query_one("#timeline-progress", ProgressBar).display = False
         if st["midi"] and self.mag.connect_engine:
             self._load(st["midi"], restore=True)
@@ -309,40 +306,25 @@ class TimelinePane(Pane):
         keys = self.state["keyframes"]
         clip = f" · clipboard seed {self.clipboard['seed']}" if self.clipboard else ""
         if self.selected_key is None or not keys:
-            return f"no keyframes: [b]k[/] adds one at the cursor, [b]s[/] lays them out{clip}"
+            return f"no keyframes: [b]i[/] inserts one at the cursor, [b]s[/] lays them out{clip}"
         k = keys[self.selected_key]
         name = f" “{escape(k['name'])}”" if k.get("name") else ""
         return (f"keyframe {self.selected_key + 1}/{len(keys)}{name} at {k['time']:.3f} s · "
                 f"instrument seed {k['seed']}{clip}")
 
     # -- prompts --------------------------------------------------------------------
-    def _prompt(self, kind: str, placeholder: str, value: str, then: Callable[[str], None]) -> None:
-        box = self.query_one("#timeline-input", Input)
-        box.placeholder = placeholder
-        box.border_title = placeholder
-        box.value = value
-        box.display = True
-        self._prompt_kind, self._prompt_then = kind, then
-        box.focus()
-
-    def _close_prompt(self) -> None:
-        box = self.query_one("#timeline-input", Input)
-        box.display = False
-        self._prompt_kind = self._prompt_then = None
-        self.focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        then = self._prompt_then
-        self._close_prompt()
-        if then is not None:
-            then(event.value.strip())
+    def _prompt(self, kind: str, question: str, value: str, then: Callable[[str], None]) -> None:
+        """Ask in the shared dialog; `then` gets the answer (not called on escape)."""
+        def answered(text: str | None) -> None:
+            if text is not None:
+                then(text.strip())
+        self.mag.push_screen(AskText(question, value, paths=kind in ("open", "export")), answered)
 
     # -- files ----------------------------------------------------------------------
     def action_open(self) -> None:
         current = self.state["midi"]
         default = short_path(current) if current else short_path(str(SHIPPED_MIDI))
-        self._prompt("open", "MIDI file to open (enter: open, escape: cancel)", default,
+        self._prompt("open", "MIDI file to open:", default,
                      lambda v: self._load(str(Path(v).expanduser().resolve())) if v else None)
 
     async def _engine_ready(self) -> None:
@@ -544,7 +526,7 @@ class TimelinePane(Pane):
             def change(ks: list[dict[str, Any]]) -> None:
                 ks[i]["name"] = name[:40]
             self._edit(change)
-        self._prompt("name", "keyframe name (enter: keep, escape: cancel)",
+        self._prompt("name", "Keyframe name:",
                      self.state["keyframes"][i].get("name", ""), done)
 
     def action_reroll_key(self) -> None:
@@ -596,7 +578,7 @@ class TimelinePane(Pane):
             self._edit(change)
             self.selected_key = 0
             self._redraw()
-        self._prompt("secs", "seconds per instrument: new random keyframes every N seconds",
+        self._prompt("secs", "Seconds per instrument (new random keyframes every N seconds):",
                      f"{self.state['secs_per_instrument']:g}", done)
 
     def action_undo(self) -> None:
@@ -710,9 +692,6 @@ class TimelinePane(Pane):
                             timeout=6)
 
     def action_cancel(self) -> None:
-        if self._prompt_kind is not None:
-            self._close_prompt()
-            return
         if self._continue_req is not None:
             self.run_worker(self._continue_req.cancel(), group="timeline-cancel")
             self.status = "cancelling…"
@@ -791,7 +770,7 @@ class TimelinePane(Pane):
         if not render or not render.get("path"):
             self.mag.notify("nothing rendered yet: r renders", severity="warning")
             return
-        self._prompt("export", "export WAV + MIDI to this folder", self.state["export_dir"],
+        self._prompt("export", "Export WAV + MIDI into folder:", self.state["export_dir"],
                      lambda folder: self._export(folder, False) if folder else None)
 
     def export_name(self) -> str:
@@ -812,9 +791,10 @@ class TimelinePane(Pane):
             result = await self._call("timeline.export", params)
         except Exception as e:  # noqa: BLE001
             if getattr(e, "code", "") == "output_exists":
-                self._prompt("overwrite", f"{getattr(e, 'message', e)} Type y to overwrite", "",
-                             lambda v: self._export(folder, True) if v.lower() in ("y", "yes")
-                             else self.mag.notify("export not written", timeout=3))
+                self.mag.push_screen(
+                    Confirm(f"{getattr(e, 'message', e)}\nOverwrite?"),
+                    lambda yes: self._export(folder, True) if yes
+                    else self.mag.notify("export not written", timeout=3))
                 return
             self._error("export failed", e)
             return
@@ -876,7 +856,7 @@ class TimelinePane(Pane):
             typed = [[round(s + t0, 6), round(e + t0, 6), p, v] for s, e, p, v in primer]
             self._continue_job({"primer": primer, "offset": t0, "track": self._target_track(),
                                 "typed": typed}, new_seed())
-        self._prompt("primer", "primer at the cursor: MIDI numbers or note names, 8th notes, "
+        self._prompt("primer", "Primer at the cursor: MIDI numbers or note names, 8th notes, "
                      "_ a rest (e.g. 60 62 64 65 67)", self.state["primer_text"], done)
 
     def action_continue_bars(self) -> None:
@@ -889,7 +869,7 @@ class TimelinePane(Pane):
             self.state["continue_bars"] = int(text)
             self.saved()
             self._redraw()
-        self._prompt("bars", "bars to continue", str(self.state["continue_bars"]), done)
+        self._prompt("bars", "Bars to continue (1-64):", str(self.state["continue_bars"]), done)
 
     def action_continue_temperature(self) -> None:
         def done(text: str) -> None:
@@ -905,7 +885,7 @@ class TimelinePane(Pane):
             self.state["continue_temperature"] = t
             self.saved()
             self._redraw()
-        self._prompt("temperature", "continuation temperature",
+        self._prompt("temperature", "Continuation temperature (0.01-5):",
                      f"{self.state['continue_temperature']:g}", done)
 
     def action_continue_temperature_step(self, direction: int) -> None:
