@@ -4,6 +4,8 @@ humanize, undo, audition, export — checked on the resulting notes and files.""
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pretty_midi
 import pytest
@@ -119,6 +121,29 @@ async def test_tap_audition_and_export(app, tmp_path):
         await pilot.press("y")
         await pilot.pause(1.0)
         assert len(list(tmp_path.glob("*"))) == 2
+
+
+
+async def test_playhead_follows_the_engine_and_a_restart_clears_the_loop(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.engine.state == "ready")
+        g = grid(app)
+        await pilot.press("space", "enter")  # one hit, looped
+        await wait_until(pilot, lambda: g.playing and g.playhead is not None)
+        # the playhead comes from the engine's pushed transport, not from asking it
+        assert g._transport is not None and g._transport["label"] == "drum grid"
+        first_pid = app.engine.client.welcome["pid"]
+        os.kill(first_pid, signal.SIGKILL)
+        await wait_until(pilot, lambda: not g.playing and g.playhead is None)
+        assert "looping" not in str(app.query_one("#drum-cell").render())
+        await wait_until(pilot, lambda: app.engine.state == "ready"
+                         and app.engine.client.welcome["pid"] != first_pid)
+        await pilot.press("enter")  # the first enter after the restart loops again
+        await wait_until(pilot, lambda: g.playing and g.playhead is not None)
+        status = await app.engine.call("audio.status")
+        assert status["playing"] and status["label"] == "drum grid"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not g.playing)
 
 
 def test_typed_taps():
