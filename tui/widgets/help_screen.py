@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -38,13 +38,16 @@ def help_rows(bindings: list[Binding], keymap: dict[str, str]) -> list[HelpRow]:
     return rows
 
 
-def describe_rows(title: str, rows: list[HelpRow]) -> str:
+def describe_rows(title: str, rows: list[HelpRow]) -> Text:
+    """A section as text (not markup: keys such as `[` are shown as they are)."""
     width = max((len(r.keys) for r in rows), default=0)
-    lines = [f"[b]{escape(title)}[/b]"]
+    out = Text(title, style="bold")
     for r in rows:
-        lines.append(f"  [reverse] {escape(r.keys)} [/reverse]{' ' * (width - len(r.keys))}"
-                     f"  {escape(r.description)}  [dim]{escape(r.binding_id)}[/]")
-    return "\n".join(lines)
+        out.append("\n  ")
+        out.append(f" {r.keys} ", style="reverse")
+        out.append(" " * (width - len(r.keys)) + f"  {r.description}  ")
+        out.append(r.binding_id, style="dim")
+    return out
 
 
 class HelpScreen(ModalScreen[None]):
