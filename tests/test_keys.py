@@ -3,6 +3,7 @@ drum playhead moved by transport events."""
 
 from __future__ import annotations
 
+import json
 import time
 
 from textual.command import CommandList, CommandPalette
@@ -10,6 +11,7 @@ from textual.widgets import Footer
 
 from tests.tui_helpers import wait_until
 from tui.app import MagstationApp
+from tui.drum_pattern import Pattern
 from tui.keys import key_as_written, keys_as_written, load_keymap, normal_key
 from tui.messages import EngineStateChanged, TransportChanged
 from tui.panes import PANES
@@ -172,3 +174,28 @@ def test_docs_keys_md_lists_every_binding_as_the_code_has_it():
     for pane in PANES:
         for b in pane.BINDINGS:
             assert f"`{b.id}`" in current
+
+
+async def test_a_keymap_key_another_binding_had_is_taken_and_said(mag_home):
+    (mag_home / "keymap.toml").write_text('[drums]\nclear = "space"\n')
+    pattern = Pattern.empty()
+    pattern.velocities[0][0] = 100
+    (mag_home / "session.json").write_text(json.dumps(
+        {"version": 1, "pane": "drums", "panes": {"drums": {"pattern": pattern.to_dict()}}}))
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        assert drums(app).pattern.hit_count() == 1
+        await pilot.press("space")  # now clears, no longer toggles
+        assert drums(app).pattern.hit_count() == 0
+        assert any("`drums.clear` = space takes it from `drums.toggle`" in str(n.message)
+                   for n in app._notifications)
+
+
+def test_an_app_key_a_pane_uses_is_said():
+    from tui.keys import keymap_clashes
+    drums_bindings = next(p for p in PANES if p.PANE_ID == "drums").BINDINGS
+    app_bindings = [b for b in MagstationApp.BINDINGS if b.id == "app.help"]
+    notes = keymap_clashes({"app.help": "s"}, {"Drums": list(drums_bindings)}, app_bindings)
+    assert notes == ["keymap: `app.help` = s does not work in the Drums pane, where "
+                     "`drums.sample` has it"]

@@ -18,7 +18,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from engine import api
 from tui.engine_link import EngineLink
 from tui.commands import PaneActionsProvider
-from tui.keys import load_keymap
+from tui.keys import keymap_clashes, load_keymap
 from tui.messages import EngineStateChanged, JobsChanged, OutputChanged, TransportChanged
 from tui.panes import PANES
 from tui.panes.base import Pane
@@ -52,7 +52,6 @@ class MagstationApp(App[None]):
         self.jobs: list[dict[str, Any]] = []
         self.keymap_keys: dict[str, str] = {}  # binding id -> keys, from keymap.toml
         self.keymap_problems: list[str] = []
-        self._clashes_told: set[frozenset[str]] = set()
 
     def compose(self) -> ComposeResult:
         initial = self.session.pane if self.session.pane in {p.PANE_ID for p in PANES} else "drums"
@@ -105,21 +104,15 @@ class MagstationApp(App[None]):
             {b.id for p in PANES for b in p.BINDINGS if b.id}
 
     def load_keymap(self) -> None:
-        """Apply $MAGSTATION_HOME/keymap.toml; what cannot be used is said and ignored."""
+        """Apply $MAGSTATION_HOME/keymap.toml; what cannot be used is said and ignored, and
+        a key taken from another binding is said."""
         km = load_keymap(self.binding_ids())
-        self.keymap_keys, self.keymap_problems = km.keys, km.problems
+        app_bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        clashes = keymap_clashes(km.keys, {p.TITLE: list(p.BINDINGS) for p in PANES}, app_bindings)
+        self.keymap_keys, self.keymap_problems = km.keys, km.problems + clashes
         self.set_keymap(km.keys)
-        for problem in km.problems:
+        for problem in self.keymap_problems:
             self.notify(problem, title="keymap", severity="warning", timeout=30, markup=False)
-
-    def handle_bindings_clash(self, clashed_bindings: set[Binding], node) -> None:
-        ids = frozenset(b.id or b.action for b in clashed_bindings)
-        if ids in self._clashes_told:
-            return
-        self._clashes_told.add(ids)
-        taken = ", ".join(sorted(ids))
-        self.notify(f"keymap.toml gave a key that {taken} had; that binding lost it",
-                    title="keymap", severity="warning", timeout=30, markup=False)
 
     def action_help(self) -> None:
         current = self.current_pane

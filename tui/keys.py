@@ -150,6 +150,40 @@ def load_keymap(known_ids: set[str], path: Path | None = None) -> Keymap:
     return km
 
 
+def keymap_clashes(keymap: dict[str, str], scopes: dict[str, list[Binding]],
+                   everywhere: list[Binding]) -> list[str]:
+    """What a keymap takes from other bindings: a key another binding of the same pane (or
+    of the app) had, where that binding keeps its default. One line each, naming both."""
+    def keys_of(b: Binding) -> set[str]:
+        return {k.strip() for k in keymap.get(b.id or "", b.key).split(",")}
+
+    notes: list[str] = []
+    for scope, bindings in scopes.items():
+        others = bindings + everywhere
+        for b in bindings:
+            if b.id not in keymap:
+                continue
+            for other in others:
+                if other is b or other.id in keymap:
+                    continue
+                taken = keys_of(b) & {k.strip() for k in other.key.split(",")}
+                if taken:
+                    which = ", ".join(keys_as_written(k) for k in sorted(taken))
+                    notes.append(f"keymap: `{b.id}` = {which} takes it from `{other.id}` in the "
+                                 f"{scope} pane")
+    for b in everywhere:  # a pane's own key wins over a key of the app's in that pane
+        if b.id not in keymap:
+            continue
+        for scope, bindings in scopes.items():
+            for other in bindings:
+                taken = keys_of(b) & keys_of(other)
+                if taken:
+                    which = ", ".join(keys_as_written(k) for k in sorted(taken))
+                    notes.append(f"keymap: `{b.id}` = {which} does not work in the {scope} pane, "
+                                 f"where `{other.id}` has it")
+    return notes
+
+
 # -- docs/keys.md: the list of every binding is generated from the code ----------------
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "keys.md"
 BEGIN, END = "<!-- bindings: begin (python -m tui.keys --write) -->", "<!-- bindings: end -->"
