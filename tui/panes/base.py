@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.containers import Vertical
 
+from tui.keys import keys_as_written
+
 if TYPE_CHECKING:
     from tui.app import MagstationApp
 
@@ -45,8 +47,17 @@ class Pane(Vertical):
         self.saved()
         self._redraw()
 
+    def key(self, name: str) -> str:
+        """The key of this pane's binding `name` as written, the user's keymap applied (for
+        hints such as "r renders"); the first one when it has several."""
+        binding_id = f"{self.PANE_ID}.{name}"
+        keymap: dict[str, str] = getattr(self.app, "keymap_keys", {})
+        for b in self.BINDINGS:
+            if b.id == binding_id:
+                return keys_as_written(keymap.get(binding_id, b.key)).split(", ")[0]
+        raise KeyError(f"{binding_id} is not a binding")
+
     # -- seeds (panes that generate keep `seed` and `seed_locked` in their state) -----
-    SEED_LOCK_KEY: ClassVar[str] = "L"
 
     def locked_seed(self) -> int | None:
         """The locked seed, or None so the engine draws one (and reports it back)."""
@@ -65,5 +76,5 @@ class Pane(Vertical):
                 self.mag.notify(f"a seed is a whole number, not {text!r}", severity="warning")
                 return
             self._set(seed=int(text.strip()), seed_locked=True)
-        self.mag.push_screen(AskText(f"Seed (locked until you press {self.SEED_LOCK_KEY}):",
+        self.mag.push_screen(AskText(f"Seed (locked until you press {self.key('lock_seed')}):",
                                      str(self.state["seed"])), answer)

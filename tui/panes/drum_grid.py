@@ -157,7 +157,8 @@ class DrumGridPane(Pane):
             marks = "".join("◆" if i == st["chain_index"] else "◇" for i in range(len(chain)))
             whence = describe(st.get("chain_provenance")) if st.get("chain_provenance") else ""
             self.query_one("#drum-chain", Static).update(
-                f"chain {st['chain_index'] + 1}/{len(chain)} {marks}   (n/p step · P plays it all)"
+                f"chain {st['chain_index'] + 1}/{len(chain)} {marks}   ({self.key('next')}/{self.key('previous')} step · "
+                f"{self.key('play_chain')} plays it all)"
                 + (f"   chain: {whence}" if whence else ""))
         else:
             self.query_one("#drum-chain", Static).update("")
@@ -304,7 +305,7 @@ class DrumGridPane(Pane):
 
     def action_recall(self, slot: str) -> None:
         if slot not in self.state["slots"]:
-            self.mag.notify(f"slot {slot} is empty: press {slot.lower()} to keep a pattern there",
+            self.mag.notify(f"slot {slot} is empty: press {self.key('keep_' + slot.lower())} to keep a pattern there",
                             severity="warning")
             return
         self._replace(Pattern.from_dict(self.state["slots"][slot]))
@@ -377,7 +378,7 @@ class DrumGridPane(Pane):
     def action_interpolate(self) -> None:
         slots = self.state["slots"]
         if "A" not in slots or "B" not in slots:
-            self.mag.notify("keep two patterns first: `a` stores slot A, `b` slot B", severity="warning")
+            self.mag.notify(f"keep two patterns first: {self.key('keep_a')} stores slot A, {self.key('keep_b')} slot B", severity="warning")
             return
         st = self.state
         self._generate("interpolate", {"a": slots["A"], "b": slots["B"], "steps": st["interp_steps"],
@@ -510,7 +511,7 @@ class DrumGridPane(Pane):
     def action_history(self) -> None:
         entries = self.state["history"]
         if not entries:
-            self.mag.notify("nothing generated yet: press s to sample", severity="warning")
+            self.mag.notify(f"nothing generated yet: press {self.key('sample')} to sample", severity="warning")
             return
 
         def label(e: dict[str, Any]) -> str:

@@ -60,8 +60,9 @@ def error_text(e: BaseException) -> str:
     return str(getattr(e, "message", "") or e)
 
 
+LIBRARY_SEND_KEY = "x"  # the library pane's key that sends a sound here
+
 class LatentMixPane(Pane):
-    SEED_LOCK_KEY = "L"
     PANE_ID = "mix"
     TITLE = "Latent mix"
     KEY = "2"
@@ -162,7 +163,8 @@ class LatentMixPane(Pane):
         st = self.state
         if len(self.sources) < MIN_SOURCES:
             self.mag.notify(f"a mix takes {MIN_SOURCES} to {MAX_SOURCES} sounds: send them from "
-                            "the library (m) or add a file (o)", severity="warning")
+                            f"the library (its {LIBRARY_SEND_KEY}) or open a file ({self.key('open')})",
+                            severity="warning")
             return None
         recipe: dict[str, Any] = {"sources": list(self.sources)}
         if st["mode"] == "xy" and len(self.sources) == 4:
@@ -243,7 +245,7 @@ class LatentMixPane(Pane):
                 p = plots[i]
                 caption = f"{letter} {short_name(self.sources[i])}"
                 view.show(p["plot"] if p else None, caption, lo, hi, selected=i == st["selected"],
-                          message="encoding…" if self.busy.startswith("encod") else "not encoded (z)")
+                          message="encoding…" if self.busy.startswith("encod") else f"not encoded ({self.key('encode')})")
         mix_view = self.query_one("#mix-enc-mix", EncodingView)
         if not self.sources:
             mix_view.show(None, "encodings", lo, hi,
@@ -313,7 +315,8 @@ class LatentMixPane(Pane):
         renders = self.state["renders"]
         if not renders:
             self.query_one("#mix-renders", Static).update(
-                "[dim]Renders: none yet. r renders the mix (enter plays, k keeps, esc cancels).[/]")
+                f"[dim]Renders: none yet. {self.key('render')} renders the mix ({self.key('play')} "
+                f"plays, {self.key('keep')} keeps, {self.key('stop')} cancels).[/]")
             return
         sel = self.state["result_index"]
         start = max(0, min(sel - SHOWN_RENDERS // 2, len(renders) - SHOWN_RENDERS))
@@ -322,7 +325,8 @@ class LatentMixPane(Pane):
         if waiting:
             eta = self.queue_eta()
             head += f" · {waiting} in the queue" + (f", all done in ~{eta:.0f} s" if eta is not None else "")
-        head += "  [dim](n/p select · enter plays · k keeps · R again · esc cancels)[/]"
+        head += (f"  [dim]({self.key('next')}/{self.key('previous')} select · {self.key('play')} plays"
+                 f" · {self.key('keep')} keeps · {self.key('again')} again · {self.key('stop')} cancels)[/]")
         lines = [head] + [self._render_line(renders[i], i == sel)
                           for i in range(start, min(len(renders), start + SHOWN_RENDERS))]
         self.query_one("#mix-renders", Static).update("\n".join(lines))
@@ -493,7 +497,7 @@ class LatentMixPane(Pane):
         self._redraw()
         if wav is not None:
             what = "partial render" if entry["status"] == "partial" else "rendered"
-            self.mag.notify(f"#{rid} {what}: {wav['seconds']:.2f} s (enter plays, k keeps)", timeout=3)
+            self.mag.notify(f"#{rid} {what}: {wav['seconds']:.2f} s ({self.key('play')} plays, {self.key('keep')} keeps)", timeout=3)
 
     def _render_failed(self, entry: dict[str, Any], e: BaseException) -> None:
         cancelled = getattr(e, "code", "") == "cancelled"
@@ -541,7 +545,7 @@ class LatentMixPane(Pane):
     def action_rerender(self) -> None:
         entry = self.selected_result
         if entry is None:
-            self.mag.notify("nothing rendered yet: r renders the mix", severity="warning")
+            self.mag.notify(f"nothing rendered yet: {self.key('render')} renders the mix", severity="warning")
             return
         self.queue_render(dict(entry["recipe"]))
 
@@ -584,7 +588,7 @@ class LatentMixPane(Pane):
     def action_keep(self) -> None:
         entry = self.selected_result
         if entry is None or not entry.get("wav_path"):
-            self.mag.notify("render a mix first (r); k keeps the selected result", severity="warning")
+            self.mag.notify(f"render a mix first ({self.key('render')}); {self.key('keep')} keeps the selected result", severity="warning")
             return
         r = entry["recipe"]
         stems = "-".join(Path(s).stem[:12] for s in r["sources"])
@@ -624,7 +628,7 @@ class LatentMixPane(Pane):
             return
         kept = list(reversed(res["recipes"]))  # Choose shows the last one first
         if not kept:
-            self.mag.notify("no kept mixes yet: k keeps a render in the library", severity="warning")
+            self.mag.notify(f"no kept mixes yet: {self.key('keep')} keeps a render in the library", severity="warning")
             return
 
         def label(k: dict[str, Any]) -> str:

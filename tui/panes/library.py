@@ -196,8 +196,9 @@ class LibraryPane(Pane):
             table.move_cursor(row=0)
         if not sounds:
             self.state["selected"] = None
-            self.query_one(WaveformView).show(None, message="No sounds here. Add a folder (a) "
-                                              "or open a file (o).")
+            self.query_one(WaveformView).show(None, message=f"No sounds here. Add a folder "
+                                              f"({self.key('add_folder')}) or open a file "
+                                              f"({self.key('open')}).")
         self._info()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -306,7 +306,8 @@ class TimelinePane(Pane):
         keys = self.state["keyframes"]
         clip = f" · clipboard seed {self.clipboard['seed']}" if self.clipboard else ""
         if self.selected_key is None or not keys:
-            return f"no keyframes: [b]i[/] inserts one at the cursor, [b]s[/] lays them out{clip}"
+            return (f"no keyframes: [b]{escape(self.key('insert_key'))}[/] inserts one at the cursor, "
+                    f"[b]{escape(self.key('sample'))}[/] lays them out{clip}")
         k = keys[self.selected_key]
         name = f" “{escape(k['name'])}”" if k.get("name") else ""
         return (f"keyframe {self.selected_key + 1}/{len(keys)}{name} at {k['time']:.3f} s · "
@@ -483,7 +484,8 @@ class TimelinePane(Pane):
 
     def _selected(self) -> int | None:
         if self.selected_key is None or self.selected_key >= len(self.state["keyframes"]):
-            self.mag.notify("no keyframe selected: , and . pick one, i inserts one",
+            self.mag.notify(f"no keyframe selected: {self.key('previous_key')} and {self.key('next_key')} pick "
+                            f"one, {self.key('insert_key')} inserts one",
                             severity="warning")
             return None
         return self.selected_key
@@ -708,7 +710,7 @@ class TimelinePane(Pane):
     def action_play(self) -> None:
         render = self.state.get("render")
         if not render or not render.get("path"):
-            self.mag.notify("nothing rendered yet: r renders", severity="warning")
+            self.mag.notify(f"nothing rendered yet: {self.key('render')} renders", severity="warning")
             return
         if self.playhead is not None:
             self._stop_playing()
@@ -768,7 +770,7 @@ class TimelinePane(Pane):
     def action_export(self) -> None:
         render = self.state.get("render")
         if not render or not render.get("path"):
-            self.mag.notify("nothing rendered yet: r renders", severity="warning")
+            self.mag.notify(f"nothing rendered yet: {self.key('render')} renders", severity="warning")
             return
         self._prompt("export", "Export WAV + MIDI into folder:", self.state["export_dir"],
                      lambda folder: self._export(folder, False) if folder else None)
@@ -990,6 +992,6 @@ class TimelinePane(Pane):
         if track not in self.state["tracks"]:
             self.state["tracks"] = sorted({*self.state["tracks"], track})
         self.status = (f"added {len(self.proposal['notes'])} notes to track {track} "
-                       "(u undoes; r renders them)")
+                       f"({self.key('undo')} undoes; {self.key('render')} renders them)")
         self.proposal = None
         self._keys_changed()
