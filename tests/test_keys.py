@@ -33,6 +33,7 @@ def test_keys_are_written_as_people_write_them():
     assert keys_as_written("ctrl+z,u") == "ctrl+z, u"
     assert normal_key("[") == "left_square_bracket" and normal_key("F5") == "f5"
     assert normal_key("ctrl+") is None and normal_key("no_such_key") is None
+    assert normal_key("ctrl++") == "ctrl+plus"
 
 
 def test_every_binding_has_a_unique_id():

@@ -3,10 +3,11 @@
 Every binding has an id, `<pane>.<name>` (or `app.<name>`), listed in docs/keys.md. A user
 rebinds keys in `$MAGSTATION_HOME/keymap.toml`:
 
+    "app.help" = "f2"         # an id written whole (before any [table])
+
     [drums]
-    sample = "g"              # the id drums.sample
-    play = ["enter", "p"]     # several keys
-    "app.help" = "f2"         # an id written whole works too
+    sample = "ctrl+s"         # the id drums.sample
+    play = ["enter", "f5"]    # several keys
 
 An entry that names no binding, or a key that is not one, is reported (naming the id and
 the key) and ignored; the rest of the file still applies.
@@ -74,9 +75,8 @@ def normal_key(key: str) -> str | None:
     if len(key) == 1:
         return _character_to_key(key) if key.isprintable() else None
     *mods, base = key.split("+")
-    if base == "" and key.endswith("+"):  # "ctrl++"
-        base = "plus"
-        mods = mods[:-1]
+    if base == "" and key.endswith("++"):  # "ctrl++"
+        base, mods = "+", mods[:-1]
     if any(m.lower() not in MODIFIERS for m in mods):
         return None
     if len(base) == 1:
