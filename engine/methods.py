@@ -58,6 +58,7 @@ HANDLER_MODULES = [
     "engine.handlers.library",
     "engine.handlers.nsynth",
     "engine.handlers.timeline",
+    "engine.handlers.batch",
     "engine.handlers.mix",
 ]
 
