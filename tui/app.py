@@ -17,7 +17,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from engine import api
 from tui.engine_link import EngineLink
-from tui.messages import EngineStateChanged, JobsChanged, OutputChanged
+from tui.messages import BatchesChanged, EngineStateChanged, JobsChanged, OutputChanged
 from tui.panes import PANES
 from tui.panes.base import Pane
 from tui.session import Session
@@ -33,6 +33,7 @@ class MagstationApp(App[None]):
     BINDINGS = [
         *[Binding(p.KEY, f"show_pane('{p.PANE_ID}')", p.TITLE) for p in PANES],
         Binding("question_mark,f1", "help", "Help"),
+        Binding("J", "jobs", "Jobs"),
         Binding("ctrl+r", "restart_engine", "Restart engine", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -45,6 +46,7 @@ class MagstationApp(App[None]):
         self.engine = EngineLink(self, socket_path, autostart=autostart_engine)
         self.connect_engine = connect_engine
         self.jobs: list[dict[str, Any]] = []
+        self.batches: list[dict[str, Any]] = []  # batch runs (engine/batch/runs.py records)
 
     def compose(self) -> ComposeResult:
         initial = self.session.pane if self.session.pane in {p.PANE_ID for p in PANES} else "drums"
@@ -110,6 +112,26 @@ class MagstationApp(App[None]):
         self.jobs = message.jobs
         for bar in self.query(StatusBar).results(StatusBar):
             bar.set_jobs(message.jobs)
+        self._refresh_job_list()
+
+    def on_batches_changed(self, message: BatchesChanged) -> None:
+        self.batches = message.runs
+        self._refresh_job_list()
+
+    def _refresh_job_list(self) -> None:
+        from tui.screens.jobs import JobsScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, JobsScreen):
+                screen.show_rows()
+
+    def action_jobs(self) -> None:
+        from tui.screens.jobs import JobsScreen
+
+        if isinstance(self.screen, JobsScreen):
+            self.pop_screen()
+        elif not any(isinstance(s, JobsScreen) for s in self.screen_stack):
+            self.push_screen(JobsScreen())
 
     async def action_restart_engine(self) -> None:
         if self.engine.client is not None:
@@ -136,6 +158,8 @@ class MagstationApp(App[None]):
             yield SystemCommand(f"Go to {pane.TITLE}", f"Show the {pane.TITLE} pane (key {pane.KEY})",
                                 lambda p=pane.PANE_ID: self.action_show_pane(p))
         yield SystemCommand("Help: keys", "List every key binding", self.action_help)
+        yield SystemCommand("Jobs and batches", "Engine jobs and batch runs with progress (key J)",
+                            self.action_jobs)
         yield SystemCommand("Engine: restart", "Stop the engine; it is started again at once",
                             self.action_restart_engine)
         yield SystemCommand("Engine: check TensorFlow and GPU", "Run a small TF job in the engine",
