@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +107,19 @@ def test_adding_a_batch_puts_every_output_in_with_its_grid_place_once(finished_g
 def test_adding_a_folder_that_is_no_batch_says_what_to_give(mag_home, tmp_path):
     with pytest.raises(BadInput, match=r"no manifest\.json here.*give the folder `magstation batch` wrote"):
         run_method("library.add_batch", {"out": str(tmp_path)}, quiet=True)
+
+
+def test_cli_progress_gives_every_worker_an_eta_from_the_first_task_on():
+    from engine.batch.runner import Progress
+
+    p = Progress(4, ["w0", "w1"], quiet=True)
+    w0, w1 = p.workers["w0"], p.workers["w1"]
+    w0.done, w0.busy_s = 2, 10.0  # 5 s a task so far
+    w1.current, w1.started = "t3", time.monotonic()  # on its first task: the batch's mean
+    p.done = 2
+    line = p.line()
+    assert re.search(r"\| w0: 2 done, 5\.0s/task, idle \| w1: 0 done, -, t3 ETA 0m0[0-5]s$", line), line
+    assert re.match(r"\[2/4\]  50\.0% ETA \d+m\d\ds", line), line
+    snap = p.snapshot()["workers"]
+    assert snap[0]["mean_s"] == 5.0 and snap[0]["eta_s"] is None
+    assert snap[1]["current"] == "t3" and 0.0 <= snap[1]["eta_s"] <= 5.0

@@ -85,6 +85,10 @@ class MagstationApp(App[None]):
         return self.query_one(f"#pane-{active}", Pane)
 
     def action_show_pane(self, pane_id: str) -> None:
+        from tui.screens.jobs import JobsScreen
+
+        if isinstance(self.screen, JobsScreen):  # a pane key from the job list goes to the pane
+            self.pop_screen()
         self.query_one(TabbedContent).active = pane_id
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -194,8 +194,7 @@ class JobsScreen(Screen[None]):
         if sets:  # show the set in the library pane
             from tui.panes.library import LibraryPane
 
-            self.dismiss()
-            self.mag.action_show_pane("library")
+            self.mag.action_show_pane("library")  # closes the job list
             for pane in self.mag.query(LibraryPane).results(LibraryPane):
                 pane.show_filter(f"#{sets[0]}")
 
