@@ -123,3 +123,16 @@ def test_cli_progress_gives_every_worker_an_eta_from_the_first_task_on():
     snap = p.snapshot()["workers"]
     assert snap[0]["mean_s"] == 5.0 and snap[0]["eta_s"] is None
     assert snap[1]["current"] == "t3" and 0.0 <= snap[1]["eta_s"] <= 5.0
+
+
+def test_a_plan_that_cannot_run_leaves_a_record_saying_why(mag_home, tmp_path, capsys):
+    from engine.cli import main
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[batch]\nname = "b"\noutput = "o"\n[[task]]\nmethod = "drums.sample"\n'
+                    'params = { n = 1, seed = 1, temperature = 9.0 }\n')
+    assert main(["batch", str(plan)]) == 2
+    [run] = read_runs()
+    assert run["state"] == "error" and run["out"] == str((tmp_path / "o").resolve())
+    assert "`temperature` = 9.0 is not allowed" in run["error"]
+    assert run["error"] in capsys.readouterr().err

@@ -22,6 +22,8 @@ import json
 import sys
 from pathlib import Path
 
+from engine.errors import EngineError
+
 GENERATORS = ("nsynth-grid", "gansynth-renders", "drum-bank", "melody-bank")
 
 
@@ -170,7 +172,13 @@ def cmd_run(plan_path: Path, args: argparse.Namespace) -> int:
             print(f"{t.id}\t{t.method}\t{json.dumps(t.params)[:200]}")
         print(f"{len(plan.tasks)} tasks", file=sys.stderr)
         return 0
-    plan = load_plan(plan_path, output=out)
+    try:
+        plan = load_plan(plan_path, output=out)
+    except EngineError as e:  # the job list shows why a batch it started never ran
+        from engine.batch.runs import ERROR, RunRecorder
+        RunRecorder(Path(out), plan=str(plan_path.expanduser().resolve()),
+                    name=doc.batch.name, ray=args.ray).update({}, ERROR, e.message)
+        raise
     summary = run_plan(plan, out, ray=args.ray, workers=args.workers,
                        cpus_per_worker=args.cpus_per_worker, retries=args.retries,
                        quiet=args.quiet, record=True)
