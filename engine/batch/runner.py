@@ -269,7 +269,12 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
             executor = LocalExecutor()
         else:
             from engine.batch.runner_ray import RayExecutor
-            executor = RayExecutor(ray, workers=workers, cpus_per_worker=cpus_per_worker)
+            try:
+                executor = RayExecutor(ray, workers=workers, cpus_per_worker=cpus_per_worker)
+            except BaseException as e:  # no cluster: the job list says so too
+                if recorder is not None:
+                    recorder.update({}, "error", getattr(e, "message", None) or f"{type(e).__name__}: {e}")
+                raise
     progress = Progress(len(todo), executor.names, quiet=quiet)
     if recorder is not None:
         progress.sink = recorder.update

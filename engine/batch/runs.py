@@ -6,7 +6,8 @@ machine (the CLI, a script, the TUI itself) without polling, importing TensorFlo
 holding the batch in the engine: the batch is its own process and outlives the engine.
 
 A record: out, plan, name, pid, host, started, updated, state (running | done | failed |
-stopped | error), total/done/failed/skipped (this run's tasks), eta_s, elapsed_s, error,
+stopped | error), tasks (the plan's), total/done/failed (this run's: the plan's less
+skipped, those finished before), skipped, eta_s, elapsed_s, error,
 and workers: [{name, done, mean_s, current, eta_s, deaths}]. ETAs are as of `updated`.
 """
 
