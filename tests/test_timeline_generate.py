@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import assert_tui_stays_light
 from tests.test_timeline_pane import CKPT, ROOT, SIZE, answer, pane, render, wait_until
 from tui.app import MagstationApp
 from tui.generate_source import parse_source
@@ -85,3 +86,7 @@ def test_source_prompt():
                        ("trio steps=4", "for chains"), ("2 seed=x", "whole number")):
         with pytest.raises(ValueError, match=words):
             parse_source(bad)
+
+
+def test_generate_prompt_keeps_the_tui_light(mag_home):
+    assert_tui_stays_light(mag_home, ["3", "G", "escape"])

@@ -1034,8 +1034,9 @@ class TimelinePane(Pane):
             result = await self.mag.engine.call(spec.method, params, self._on_generate_progress)
         except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
             if getattr(e, "code", "") == "model_not_installed":
-                e = RuntimeError(f"{getattr(e, 'message', e)} (the {spec.kind} model, e.g. "
-                                 f"{MODEL_OF[spec.kind]}) · M opens the Models screen")
+                name = (getattr(e, "details", None) or {}).get("name") or MODEL_OF[spec.kind]
+                e = RuntimeError(f"the {spec.kind} model {name} is not installed: M opens the "
+                                 f"Models screen (or `magstation models pull {name}`)")
             self._error(f"could not generate a {spec.kind}", e)
             return
         finally:
