@@ -6,6 +6,8 @@ the Models screen. The prompt's grammar is checked on its own."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import assert_tui_stays_light
@@ -51,7 +53,14 @@ async def test_generate_a_melody_then_a_trio_chain(kill_spawned_engines):
         again = await generate(pilot, app, "1 t=1 seed=5", song)
         assert again["path"] != song["path"] and again["notes"] == song["notes"]
 
-        trio = await generate(pilot, app, "trio chain steps=2 seed=3", again)
+        # a chain from one generated melody to another (files as its ends), one file
+        other = await generate(pilot, app, "melody seed=6", again)
+        chain = await generate(pilot, app, f"2 steps=3 seed=11 {song['path']} {other['path']}",
+                               other)
+        assert 4.0 < chain["total_time"] <= 3 * 4.0 + 1e-6  # three 2-bar slots, one file
+        assert "from melody_" in str(app.query_one("#timeline-info").render())
+
+        trio = await generate(pilot, app, "trio chain steps=2 seed=3", chain)
         assert sorted(t["is_drum"] for t in trio["tracks"]) == [False, False, True]
         assert 16 * 2 < trio["total_time"] <= 2 * 32.0 + 1e-6  # two 16-bar trios at 120 bpm
         assert p.state["keyframes"] and p.state["added"] == []  # a fresh arrangement
@@ -82,8 +91,13 @@ def test_source_prompt():
     m = parse_source("melody")
     assert m.method == "melody.sample" and m.params(1, "/f")["n"] == 1
     assert parse_source("melody chain").method == "melody.interpolate"
+    ends = parse_source("melody chain ~/a.mid B.MID")
+    assert ends.ends == (str(Path.home() / "a.mid"), str(Path("B.MID").resolve()))
+    assert {k: ends.params(1, "/f").get(k) for k in ("a", "b", "qpm")} == {
+        "a": ends.ends[0], "b": ends.ends[1], "qpm": None}  # the tempo of a
     for bad, words in (("", "type what"), ("piano", "cannot generate"), ("melody t=3", "0 to 2"),
-                       ("trio steps=4", "for chains"), ("2 seed=x", "whole number")):
+                       ("trio steps=4", "for chains"), ("2 seed=x", "whole number"),
+                       ("4 a.mid", "two MIDI files"), ("trio a.mid b.mid", "ends of a chain")):
         with pytest.raises(ValueError, match=words):
             parse_source(bad)
 

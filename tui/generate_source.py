@@ -8,12 +8,15 @@ The first word picks what to make (or its number, 1-4, as the prompt lists them)
 `melody` (a 2-bar melody, MusicVAE cat-mel_2bar_big or what the engine resolves for
 melodies), `melody chain` (an interpolation between two random melodies, played one
 after another), `trio` (16 bars of melody, bass and drums, hierdec-trio_16bar) and
-`trio chain`. Then, in any order: `t=0.8` (temperature), `seed=42`, `steps=4` (chains).
+`trio chain`. Then, in any order: `t=0.8` (temperature), `seed=42`, `steps=4` (chains),
+and for a chain between two files of yours instead of two random ends, the two MIDI
+files (`a.mid b.mid`; paths without spaces, `~` allowed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CHOICES = (  # (number, words, what the prompt shows)
@@ -23,7 +26,7 @@ CHOICES = (  # (number, words, what the prompt shows)
     ("4", "trio chain", "16-bar trios morphing from one to another"),
 )
 PROMPT = ("generate a source: " + " · ".join(f"{n} {w}" for n, w, _ in CHOICES)
-          + "; then t=TEMPERATURE seed=N steps=N (e.g. 3 t=0.8 seed=7)")
+          + "; then t=TEMPERATURE seed=N steps=N [a.mid b.mid] (e.g. 3 t=0.8 seed=7)")
 DEFAULT_TEXT = "melody t=1"
 TEMPERATURE = (0.0, 2.0)  # the engine's bounds (engine/api/base.py Temperature)
 STEPS = (2, 16)
@@ -41,6 +44,7 @@ class SourceSpec:
     temperature: float
     seed: int | None = None
     steps: int | None = None
+    ends: tuple[str, str] | None = None  # a chain's two MIDI files (absolute paths)
 
     @property
     def method(self) -> str:
@@ -48,6 +52,8 @@ class SourceSpec:
 
     def describe(self) -> str:
         what = f"{self.kind} chain of {self.steps_or_default}" if self.chain else self.kind
+        if self.ends:
+            what += f" from {Path(self.ends[0]).name} to {Path(self.ends[1]).name}"
         return f"{what} · temperature {self.temperature:g}"
 
     @property
@@ -60,9 +66,13 @@ class SourceSpec:
         `folder`; the model is the engine's default for the kind unless `override`
         names a checkpoint ({"checkpoint", "config"}) or a model."""
         p: dict[str, Any] = {"temperature": self.temperature, "seed": seed, "folder": folder,
-                             "qpm": qpm, **(override or {})}
+                             **(override or {})}
+        if not self.ends:  # between files, the chain keeps the tempo of the first
+            p["qpm"] = qpm
         if self.chain:
             p.update(steps=self.steps_or_default, join=True)
+            if self.ends:
+                p.update(a=self.ends[0], b=self.ends[1])
         else:
             p["n"] = 1
         return p
@@ -70,34 +80,45 @@ class SourceSpec:
 
 def parse_source(text: str) -> SourceSpec:
     """A SourceSpec from what was typed; ValueError saying what to type instead."""
-    words = text.lower().replace(",", " ").split()
+    words = text.replace(",", " ").split()
     if not words:
         raise ValueError(f"type what to generate: {PROMPT}")
-    first = words.pop(0)
+    first = words.pop(0).lower()
     numbers = {n: w for n, w, _ in CHOICES}
     if first in numbers:
         kind, chain = numbers[first].split()[0], numbers[first].endswith("chain")
     elif first in ("melody", "trio"):
         kind = first
-        chain = bool(words) and words[0] in ("chain", "interpolate")
+        chain = bool(words) and words[0].lower() in ("chain", "interpolate")
         if chain:
             words.pop(0)
     else:
         raise ValueError(f"cannot generate {first!r}: choose 1 melody, 2 melody chain, "
                          "3 trio or 4 trio chain")
     temperature, seed, steps = DEFAULT_TEMPERATURE[(kind, chain)], None, None
+    files: list[str] = []
     for w in words:
-        key, sep, value = w.partition("=")
+        if chain and w.lower().endswith((".mid", ".midi")):
+            files.append(str(Path(w).expanduser().resolve()))
+            continue
+        key, sep, value = w.lower().partition("=")
         if sep and key in ("t", "temp", "temperature"):
             temperature = _number(w, value, float, *TEMPERATURE, "temperature")
         elif sep and key == "seed":
             seed = int(_number(w, value, int, 0, SEED_MAX, "the seed"))
         elif sep and key == "steps" and chain:
             steps = int(_number(w, value, int, *STEPS, "steps"))
+        elif w.lower().endswith((".mid", ".midi")):
+            raise ValueError(f"{w!r}: MIDI files are the two ends of a chain, e.g. "
+                             f"{'2' if kind == 'melody' else '4'} a.mid b.mid")
         else:
             raise ValueError(f"cannot read {w!r}: use t=0.8 (temperature), seed=42"
                              + (", steps=4" if chain else " (steps= is for chains)"))
-    return SourceSpec(kind, chain, temperature, seed, steps)
+    if len(files) not in (0, 2):
+        raise ValueError(f"a chain runs between two MIDI files (a.mid b.mid) or two random "
+                         f"ends (no files); {len(files)} given")
+    return SourceSpec(kind, chain, temperature, seed, steps,
+                      (files[0], files[1]) if files else None)
 
 
 def _number(word: str, value: str, kind: type, lo: float, hi: float, what: str) -> float:
