@@ -53,6 +53,7 @@ HANDLER_MODULES = [
     "engine.handlers.audio",
     "engine.handlers.drums",
     "engine.handlers.melody",
+    "engine.handlers.trio",
     "engine.handlers.melody_rnn",
     "engine.handlers.gansynth",
     "engine.handlers.library",

@@ -158,6 +158,14 @@ class TimelineRender(_Record):
     warnings: Union[list[str], None, UnsetType] = UNSET
 
 
+class TimelineSource(_Record):
+    """What `G` generated: the file, the model that made it, its seed and what was asked."""
+    path: str
+    model: str
+    seed: int
+    what: str
+
+
 class TimelineState(_Record):
     midi: Union[str, None, UnsetType] = UNSET
     tracks: Union[list[int], UnsetType] = UNSET
@@ -175,6 +183,9 @@ class TimelineState(_Record):
     continue_model: Union[str, UnsetType] = UNSET
     continue_checkpoint: Union[str, None, UnsetType] = UNSET
     primer_text: Union[str, UnsetType] = UNSET
+    generate_text: Union[str, UnsetType] = UNSET
+    source: Union[TimelineSource, None, UnsetType] = UNSET
+    model_overrides: Union[Overrides, UnsetType] = UNSET
 
 
 PANE_STATES: dict[str, type[_Record]] = {

@@ -11,7 +11,10 @@ when set it wins over `model`: tests and people with unpacked checkpoints use it
 export_dir, render (the last render's result); for melody continuation (`melody.continue`):
 added (accepted notes [start, end, pitch, velocity, track] laid over the MIDI file),
 continue_bars, continue_temperature, continue_model, primer_text, and optionally
-continue_checkpoint (a .mag bundle that wins over continue_model, as `checkpoint` does).
+continue_checkpoint (a .mag bundle that wins over continue_model, as `checkpoint` does);
+for generated sources (`G`, tui/generate_source.py): generate_text (what was last asked
+for), and optionally model_overrides {"melody"|"trio": {"checkpoint", "config"}} (else the
+engine picks its default model for melodies and for trios).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from textual.widgets import Input, ProgressBar, Static
 from engine import paths
 from engine.client import EngineUnavailable
 from tui.drum_pattern import EditHistory
+from tui.generate_source import DEFAULT_TEXT, MODEL_OF, PROMPT, parse_source, result_file
 from tui.panes.base import Pane
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
 
@@ -101,6 +105,7 @@ class TimelinePane(Pane):
     KEY = "3"
     BINDINGS = [
         ("o", "open", "Open a MIDI file"),
+        ("G", "generate", "Generate a source: a melody or a 16-bar trio (instead of a file)"),
         ("left", "move(-1)", "Cursor left"),
         ("right", "move(1)", "Cursor right"),
         ("ctrl+left", "bar(-1)", "Previous bar"),
@@ -171,6 +176,7 @@ class TimelinePane(Pane):
         st.setdefault("continue_temperature", 1.0)
         st.setdefault("continue_model", CONTINUE_MODELS[0])
         st.setdefault("primer_text", DEFAULT_PRIMER)
+        st.setdefault("generate_text", DEFAULT_TEXT)
         self.proposal: dict[str, Any] | None = None  # continuation notes not yet accepted
         self._continue_req = None
         self.song: dict[str, Any] | None = None  # timeline.load_midi's answer
@@ -247,13 +253,15 @@ class TimelinePane(Pane):
         cursor = st["cursor"]
         if song is None:
             head = ("No MIDI loaded: [b]o[/] opens a file "
-                    f"(try {short_path(str(SHIPPED_MIDI))})" if not st["midi"]
+                    f"(try {short_path(str(SHIPPED_MIDI))}), [b]G[/] generates a melody or "
+                    "a trio" if not st["midi"]
                     else f"loading {short_path(st['midi'])}")
         else:
             num, den = song["time_signature"]
             bar = int(cursor // song["bar_seconds"]) + 1 if song["bar_seconds"] > 0 else 1
             head = (f"[b]{escape(Path(song['path']).name)}[/] · {song['qpm']:g} bpm {num}/{den} · "
-                    f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})")
+                    f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})"
+                    + self._source_text())
         cmodel = (f"bundle {short_path(st['continue_checkpoint'])}"
                   if st.get("continue_checkpoint") else st["continue_model"])
         self.query_one("#timeline-info", Static).update(
@@ -449,7 +457,7 @@ class TimelinePane(Pane):
     # -- keyframes ------------------------------------------------------------------
     def _need_song(self) -> bool:
         if self.song is None:
-            self.mag.notify("open a MIDI file first: o", severity="warning")
+            self.mag.notify("open a MIDI file first: o (or G generates one)", severity="warning")
             return False
         return True
 
@@ -991,3 +999,64 @@ class TimelinePane(Pane):
                        "(u undoes; enter renders them)")
         self.proposal = None
         self._keys_changed()
+
+    # -- generated sources -------------------------------------------------------------
+    def action_generate(self) -> None:
+        def done(text: str) -> None:
+            try:
+                spec = parse_source(text)
+            except ValueError as e:
+                self.mag.notify(escape(str(e)), severity="error")
+                return
+            self.state["generate_text"] = text
+            self.saved()
+            self._generate_job(spec)
+        self._prompt("generate", PROMPT, self.state["generate_text"], done)
+
+    @work(exclusive=True, group="timeline-generate")
+    async def _generate_job(self, spec) -> None:
+        """Ask the engine for the source (one MIDI file in a fresh folder of its home),
+        then open it like any MIDI file."""
+        from datetime import datetime
+
+        seed = spec.seed if spec.seed is not None else new_seed()
+        folder = paths.home() / "timeline" / "sources" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        override = self.state.get("model_overrides", {}).get(spec.kind)
+        params = spec.params(seed, str(folder), override)
+        bar = self.query_one("#timeline-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self.busy = "generating"
+        self.status = f"generating a {escape(spec.describe())} (seed {seed})"
+        self._redraw()
+        try:
+            await self._engine_ready()
+            result = await self.mag.engine.call(spec.method, params, self._on_generate_progress)
+        except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
+            if getattr(e, "code", "") == "model_not_installed":
+                name = (getattr(e, "details", None) or {}).get("name") or MODEL_OF[spec.kind]
+                e = RuntimeError(f"the {spec.kind} model {name} is not installed: M opens the "
+                                 f"Models screen (or `magstation models pull {name}`)")
+            self._error(f"could not generate a {spec.kind}", e)
+            return
+        finally:
+            self.busy = ""
+            bar.display = self._render_req is not None or self._continue_req is not None
+        path = result_file(result)
+        self.state["source"] = {"path": path, "model": result["model"], "seed": result["seed"],
+                                "what": spec.describe()}
+        self.mag.notify(escape(f"{result['model']} made a {spec.describe()} (seed "
+                               f"{result['seed']})"), timeout=4)
+        self._load(path)
+
+    def _on_generate_progress(self, msg: dict[str, Any]) -> None:
+        self.status = f"generating: {escape(str(msg.get('message') or ''))}"
+        self.query_one("#timeline-status", Static).update(self.status)
+
+    def _source_text(self) -> str:
+        """What made the open file, when `G` generated it."""
+        src = self.state.get("source") or {}
+        if not self.song or src.get("path") != self.song["path"]:
+            return ""
+        return (f"\ngenerated: {escape(src['what'])} by [b]{escape(src['model'])}[/] "
+                f"(seed {src['seed']}) · G generates another")
