@@ -55,6 +55,7 @@ HANDLER_MODULES = [
     "engine.handlers.melody",
     "engine.handlers.melody_rnn",
     "engine.handlers.gansynth",
+    "engine.handlers.soundfont",
     "engine.handlers.library",
     "engine.handlers.nsynth",
     "engine.handlers.timeline",
