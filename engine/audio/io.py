@@ -10,7 +10,6 @@ the sample library can record or count it.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import stat
@@ -217,18 +216,25 @@ def read_audio(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_B
     return np.ascontiguousarray(mono, dtype=np.float32), info.rate
 
 
-def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Band-limited polyphase resampling of a float signal (any rates, any ratio)."""
-    if from_rate <= 0 or to_rate <= 0:
+def resample(samples: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:
+    """Resample a float signal (mono, or frames x channels) with libsoxr at its very high
+    quality setting: linear phase, a passband flat to 0.1 dB up to 95 % of the lower
+    Nyquist, stopband below -175 dB, any ratio (rates need not share a factor)."""
+    if not from_rate > 0 or not to_rate > 0:
         raise BadRequest(f"sample rates must be positive (got {from_rate} -> {to_rate})")
-    x = np.asarray(samples, dtype=np.float32)
+    x = np.ascontiguousarray(samples, dtype=np.float32)
     if from_rate == to_rate or x.shape[0] == 0:
         return x.copy()
-    from scipy.signal import resample_poly  # here: scipy.signal takes ~0.15 s to import
+    import soxr
 
-    g = math.gcd(int(from_rate), int(to_rate))
-    y = resample_poly(x, int(to_rate) // g, int(from_rate) // g, axis=0)
-    return y.astype(np.float32, copy=False)
+    return soxr.resample(x, float(from_rate), float(to_rate), quality="VHQ")
+
+
+def repitch(samples: np.ndarray, semitones: float, rate: float = MODEL_RATE) -> np.ndarray:
+    """Play a sound faster (higher, shorter) or slower (lower, longer) by `semitones`,
+    like a sampler: a resampling by 2^(semitones/12) (libsoxr, band-limited)."""
+    ratio = 2.0 ** (semitones / 12.0)
+    return resample(samples, rate * ratio, rate)
 
 
 def load_audio(path: str | os.PathLike, rate: int = MODEL_RATE, *,
