@@ -163,8 +163,9 @@ def _soundfile_reason(e: Exception) -> str:
 
 def read_audio(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES,
                max_seconds: float | None = DEFAULT_MAX_SECONDS,
-               what: str = "path") -> tuple[np.ndarray, int]:
-    """Decode a file to float32 mono at its own rate: `(samples, rate)`."""
+               what: str = "path", mono: bool = True) -> tuple[np.ndarray, int]:
+    """Decode a file to float32 mono at its own rate: `(samples, rate)`. With
+    `mono=False` a file of several channels keeps them (frames x channels)."""
     info = probe(path, max_bytes=max_bytes, what=what)
     p = info.path
 
@@ -208,12 +209,15 @@ def read_audio(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_B
             path=str(p), reason="truncated", decoder=noise.tail())
     if len(data) == 0:
         raise BadInput(f"{p}: the file holds no audio (0 samples).", path=str(p), reason="empty")
-    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-    if not np.all(np.isfinite(mono)):
+    if data.shape[1] == 1:
+        out = data[:, 0]
+    else:
+        out = data.mean(axis=1, dtype=np.float32) if mono else data
+    if not np.all(np.isfinite(out)):
         raise BadInput(f"{p}: the file contains invalid samples (NaN or infinity). "
                        "Re-export it from the program that made it.",
                        path=str(p), reason="non_finite")
-    return np.ascontiguousarray(mono, dtype=np.float32), info.rate
+    return np.ascontiguousarray(out, dtype=np.float32), info.rate
 
 
 def resample(samples: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:

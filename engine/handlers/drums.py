@@ -16,7 +16,8 @@ from engine import player
 from engine.api import drums as api
 from engine.api.base import ModelChoice
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest, ModelNotInstalled, OutputExists
+from engine.errors import BadInput, BadRequest, ModelNotInstalled
+from engine.fsutil import place_all
 from engine.methods import method
 from engine.music.patterns import grid_from_pattern, heard_sequence, pattern_from_grid
 from engine.pathpolicy import check_name, planned_outputs
@@ -385,42 +386,6 @@ def _names_from(params: api.Export) -> tuple[str, int | None]:
     return model, seed
 
 
-def _place_all(staged: list[tuple[Path, Path]], overwrite: bool) -> None:
-    """Move staged files onto their targets, all or none (without `overwrite`, a file
-    that appeared meanwhile stops it all and what was placed is taken back)."""
-    placed: list[Path] = []
-    try:
-        for tmp, target in staged:
-            if overwrite:
-                os.replace(tmp, target)
-            else:
-                try:
-                    os.link(tmp, target)
-                except FileExistsError:
-                    raise OutputExists(f"{target} already exists. Choose another name or "
-                                       f"confirm overwrite.", path=str(target)) from None
-                except OSError:  # no hard links here: check, then rename
-                    if os.path.lexists(target):
-                        raise OutputExists(f"{target} already exists. Choose another name "
-                                           f"or confirm overwrite.", path=str(target)) from None
-                    os.replace(tmp, target)
-            placed.append(target)
-    except BaseException:
-        if not overwrite:
-            for t in placed:
-                try:
-                    os.unlink(t)
-                except OSError:
-                    pass
-        raise
-    finally:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 @method("drums.export")
 def export(params: api.Export, ctx: JobContext) -> dict:
     from engine.audio.drum_kit import KIT_RATE, render_drums
@@ -472,7 +437,7 @@ def export(params: api.Export, ctx: JobContext) -> dict:
             except OSError:
                 pass
         raise
-    _place_all(staged, overwrite)
+    place_all(staged, overwrite)
     ctx.progress(len(planned), len(planned), "done")
     return {"files": [str(t) for _, t in staged]}
 
