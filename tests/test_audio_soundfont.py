@@ -281,3 +281,18 @@ def test_notes_laid_over_the_file_are_heard_too(tmp_path):
     assert res["notes"] == 4
     with pytest.raises(BadRequest, match="has no track 5"):
         sf_handler.render({"midi": str(midi), "tracks": [5]}, JobContext(work_dir=tmp_path))
+
+
+def test_the_installed_no_deps_packages_are_the_pinned_ones():
+    """pyproject's [tool.magstation] no-deps pins (installed by the Makefile without their
+    declared dependencies: tinysoundfont's PyAudio is never needed) are what runs here."""
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    pins = tomllib.loads(pyproject.read_text())["tool"]["magstation"]["no-deps"]
+    assert pins
+    for pin in pins:
+        name, version = pin.split("==")
+        assert importlib.metadata.version(name) == version, pin

@@ -35,7 +35,8 @@ GM = "gm"  # the parameter value that names the General MIDI SoundFont that ship
 PERCUSSION_BANK = 128
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 MAX_SOUNDFONT_BYTES = 1 << 30  # large GM sets are ~150 MB; a bigger "SoundFont" is a mistake
-INSTALL_HINT = "pip install --no-deps tinysoundfont==0.3.7 (as the Makefile does)"
+INSTALL_HINT = ("pip install --no-deps tinysoundfont==0.3.7 (pyproject.toml's "
+                "[tool.magstation] no-deps; `make run` does it)")
 
 # A one-shot for the drum sampler: the key is held this long (a 16th at 120 bpm, as the
 # exported MIDI holds it), then released; the release (a crash's ~3 s) is kept until it
