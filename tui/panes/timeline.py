@@ -289,7 +289,7 @@ class TimelinePane(Pane):
             font = escape(Path(st["soundfont"]).name) if st.get("soundfont") else "TimGM6mb"
             return f"renderer [b]{GM_NAME}[/] ({font}, no model needed; proposals play too)"
         return (f"checkpoint {short_path(st['checkpoint'])}" if st.get("checkpoint")
-                else f"GANSynth model [b]{st['model']}[/]")
+                else f"model [b]{st['model']}[/]")
 
     def _proposal_text(self) -> str:
         if not self.proposal:
