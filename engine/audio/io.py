@@ -222,8 +222,9 @@ def read_audio(path: str | os.PathLike, *, max_bytes: int | None = DEFAULT_MAX_B
 
 def resample(samples: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:
     """Resample a float signal (mono, or frames x channels) with libsoxr at its very high
-    quality setting: linear phase, a passband flat to 0.1 dB up to 95 % of the lower
-    Nyquist, stopband below -175 dB, any ratio (rates need not share a factor)."""
+    quality setting, any ratio (rates need not share a factor). 44.1 -> 16 kHz, measured:
+    flat to 7.3 kHz (-0.01 dB), -3 dB at 7.6 kHz, below -158 dB from 8.3 kHz (scipy's
+    polyphase filter, used before: -1 dB at 7.3 kHz, only -10 dB at 8.3 kHz)."""
     if not from_rate > 0 or not to_rate > 0:
         raise BadRequest(f"sample rates must be positive (got {from_rate} -> {to_rate})")
     x = np.ascontiguousarray(samples, dtype=np.float32)
