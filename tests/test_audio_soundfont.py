@@ -270,6 +270,27 @@ def test_drums_play_on_channel_10_beside_pitched_tracks(tmp_path):
 
 
 @needs_gm
+def test_the_sustain_pedal_holds_released_notes_until_it_is_lifted(tmp_path):
+    """A piano note released at 0.2 s rings while the pedal is down (until 1.5 s)."""
+    def level(pedal: bool) -> float:
+        pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+        piano = pretty_midi.Instrument(program=0)
+        piano.notes.append(pretty_midi.Note(100, 60, 0.0, 0.2))
+        if pedal:
+            piano.control_changes += [pretty_midi.ControlChange(64, 127, 0.0),
+                                      pretty_midi.ControlChange(64, 0, 1.5)]
+        pm.instruments.append(piano)
+        path = tmp_path / f"pedal{int(pedal)}.mid"
+        pm.write(str(path))
+        res = sf_handler.render({"midi": str(path), "output": path.with_suffix(".wav").name},
+                                JobContext(work_dir=tmp_path))
+        audio, rate = sf.read(res["path"], dtype="float32")
+        return float(np.sqrt(np.mean(audio[int(0.8 * rate):int(1.2 * rate)] ** 2)))
+
+    assert level(True) > 10 * level(False)
+
+
+@needs_gm
 def test_notes_laid_over_the_file_are_heard_too(tmp_path):
     """A continuation proposal is previewed before it is accepted: `add`."""
     midi = melody_file(tmp_path / "primer.mid", [(0.25, 60), (0.75, 62)], program=11)

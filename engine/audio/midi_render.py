@@ -2,13 +2,16 @@
 
 Every track (note_seq's `instrument`) gets a MIDI channel with its program; drum tracks
 share channel 10 and play the kit of their program (bank 128). Control changes (volume,
-pan, sustain pedal, ...) and pitch bends go to their track's channel. Events are placed
-to the sample; after the last note the tails ring out until silent (at most TAIL_MAX_S).
+pan, expression, ...) and pitch bends go to their track's channel; the sustain pedal
+(CC 64), which the synthesizer ignores, is played here by holding back the note-offs of
+its channel until the pedal is released. Events are placed to the sample; after the last
+note the tails ring out until silent (at most TAIL_MAX_S).
 The result is float32 stereo (frames x 2), scaled down as a whole only if it would clip.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,6 +22,7 @@ from engine.audio.soundfont import DRUM_CHANNEL, SILENCE, SoundFontFile, select_
 
 MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)  # 15 of them
 TAIL_MAX_S = 4.0
+SUSTAIN_PEDAL = 64  # CC 64; TinySoundFont ignores it, so the note-offs wait here
 TAIL_BLOCK_S = 0.05
 MAX_SECONDS = 3600.0  # an hour of stereo at 44.1 kHz is 1.3 GB of float32 already
 
@@ -119,6 +123,8 @@ def render_sequence(ns, soundfont: SoundFontFile, rate: int = 44100, *,
 
     tail_max = int(TAIL_MAX_S * rate)
     out = np.zeros((end + tail_max, 2), np.float32)
+    pedal: set[int] = set()  # channels whose sustain pedal is down
+    held: dict[int, set[int]] = defaultdict(set)  # their released keys, still sounding
     pos = 0
     step = max(1, rate)  # progress and cancel checks about once per second of audio
     next_report = step
@@ -135,8 +141,18 @@ def render_sequence(ns, soundfont: SoundFontFile, rate: int = 44100, *,
         if kind == "on":
             synth.noteon(ch, action[2], action[3])
         elif kind == "off":
-            synth.noteoff(ch, action[2])
+            if ch in pedal:
+                held[ch].add(action[2])  # the damper stays up until the pedal is released
+            else:
+                synth.noteoff(ch, action[2])
         elif kind == "cc":
+            if action[2] == SUSTAIN_PEDAL:
+                if action[3] >= 64:
+                    pedal.add(ch)
+                else:
+                    pedal.discard(ch)
+                    for key in sorted(held.pop(ch, ())):
+                        synth.noteoff(ch, key)
             synth.control_change(ch, action[2], action[3])
         else:
             synth.pitchbend(ch, action[2])
