@@ -56,6 +56,7 @@ HANDLER_MODULES = [
     "engine.handlers.trio",
     "engine.handlers.melody_rnn",
     "engine.handlers.gansynth",
+    "engine.handlers.soundfont",
     "engine.handlers.library",
     "engine.handlers.nsynth",
     "engine.handlers.timeline",

@@ -156,6 +156,8 @@ class TimelineRender(_Record):
     midi_path: Union[str, None, UnsetType] = UNSET
     duration: Union[Num, None, UnsetType] = UNSET
     warnings: Union[list[str], None, UnsetType] = UNSET
+    renderer: Union[Literal["gansynth", "soundfont"], UnsetType] = UNSET
+    soundfont: Union[str, None, UnsetType] = UNSET
 
 
 class TimelineSource(_Record):
@@ -174,6 +176,8 @@ class TimelineState(_Record):
     zoom: Union[Annotated[int, Meta(ge=0, lt=NUM_ZOOMS)], UnsetType] = UNSET
     cursor: Union[NonNegative, UnsetType] = UNSET
     model: Union[str, UnsetType] = UNSET
+    renderer: Union[Literal["gansynth", "soundfont"], UnsetType] = UNSET
+    soundfont: Union[str, None, UnsetType] = UNSET  # an .sf2 for the renderer; None: General MIDI
     checkpoint: Union[str, None, UnsetType] = UNSET
     export_dir: Union[str, UnsetType] = UNSET
     render: Union[TimelineRender, None, UnsetType] = UNSET

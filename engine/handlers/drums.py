@@ -16,10 +16,11 @@ from engine import player
 from engine.api import drums as api
 from engine.api.base import ModelChoice
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest, ModelNotInstalled, OutputExists
+from engine.errors import BadInput, BadRequest, ModelNotInstalled
+from engine.fsutil import place_all
 from engine.methods import method
 from engine.music.patterns import grid_from_pattern, heard_sequence, pattern_from_grid
-from engine.pathpolicy import check_name, planned_outputs, readable_file
+from engine.pathpolicy import check_name, planned_outputs
 
 # Official checkpoints first; the project's starter models when those are not installed.
 SAMPLE_MODELS = ("cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl", "starter-drums_2bar")
@@ -240,13 +241,14 @@ def tap(params: api.Tap, ctx: JobContext) -> dict:
 
 
 def _kit(params: api.Audition | api.Export | api.Check):
-    """The drum sounds: the shipped kit, or a SoundFont's drum preset (`soundfont`: .sf2 path)."""
-    sf2 = params.soundfont
-    if not sf2:
+    """The drum sounds: the shipped kit, or a SoundFont's drum kit (`soundfont`: an .sf2
+    path, or `gm` for the General MIDI SoundFont that ships)."""
+    from engine.audio.soundfont import resolve_soundfont
+
+    if not params.soundfont:
         return None
     # a regular file only: a FIFO would block the read, a device never end (pathpolicy)
-    path = readable_file(str(sf2), "soundfont", expect="a SoundFont (.sf2) drum kit",
-                         noun="SoundFont")
+    path = resolve_soundfont(params.soundfont, "soundfont")
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
@@ -256,7 +258,8 @@ def _kit(params: api.Audition | api.Export | api.Check):
 
 @functools.lru_cache(maxsize=4)
 def _soundfont_kit(path: str, mtime: int):
-    """Parsed once per file version: a looping audition re-renders on every edit."""
+    """Loaded once per file version: a looping audition re-renders on every edit, and
+    the kit keeps the one-shots it has played."""
     from engine.audio.drum_kit import KIT_RATE
     from engine.audio.soundfont import SoundFontKit
 
@@ -383,42 +386,6 @@ def _names_from(params: api.Export) -> tuple[str, int | None]:
     return model, seed
 
 
-def _place_all(staged: list[tuple[Path, Path]], overwrite: bool) -> None:
-    """Move staged files onto their targets, all or none (without `overwrite`, a file
-    that appeared meanwhile stops it all and what was placed is taken back)."""
-    placed: list[Path] = []
-    try:
-        for tmp, target in staged:
-            if overwrite:
-                os.replace(tmp, target)
-            else:
-                try:
-                    os.link(tmp, target)
-                except FileExistsError:
-                    raise OutputExists(f"{target} already exists. Choose another name or "
-                                       f"confirm overwrite.", path=str(target)) from None
-                except OSError:  # no hard links here: check, then rename
-                    if os.path.lexists(target):
-                        raise OutputExists(f"{target} already exists. Choose another name "
-                                           f"or confirm overwrite.", path=str(target)) from None
-                    os.replace(tmp, target)
-            placed.append(target)
-    except BaseException:
-        if not overwrite:
-            for t in placed:
-                try:
-                    os.unlink(t)
-                except OSError:
-                    pass
-        raise
-    finally:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 @method("drums.export")
 def export(params: api.Export, ctx: JobContext) -> dict:
     from engine.audio.drum_kit import KIT_RATE, render_drums
@@ -470,7 +437,7 @@ def export(params: api.Export, ctx: JobContext) -> dict:
             except OSError:
                 pass
         raise
-    _place_all(staged, overwrite)
+    place_all(staged, overwrite)
     ctx.progress(len(planned), len(planned), "done")
     return {"files": [str(t) for _, t in staged]}
 
@@ -493,7 +460,7 @@ def check(params: api.Check, ctx: JobContext) -> dict:
         out["model"] = name
     if params.soundfont is not None:
         kit = _kit(params)
-        out["soundfont"] = str(Path(params.soundfont).expanduser())
         if kit is None:
             raise BadInput(f"{params.soundfont}: not a usable SoundFont")
+        out["soundfont"] = str(kit.path)
     return out

@@ -90,7 +90,7 @@ class DrumGridPane(Pane):
         Binding("semicolon", "swing(-0.05)", "Less swing"),
         Binding("apostrophe", "swing(0.05)", "More swing"),
         Binding("y", "history", "History of generations"),
-        Binding("F", "soundfont", "Drum sounds from a SoundFont (.sf2)"),
+        Binding("F", "soundfont", "Drum sounds: the General MIDI kit or a SoundFont (.sf2)"),
         Binding("o", "open_midi", "Open a drum MIDI file"),
         Binding("e", "export(False)", "Export pattern (MIDI + WAV)"),
         Binding("E", "export(True)", "Export the chain (MIDI + WAV)"),
@@ -511,8 +511,10 @@ class DrumGridPane(Pane):
                 self.mag.notify("drums sound from the shipped kit again")
                 return
             self._use_soundfont(path.strip())
-        self.mag.push_screen(AskText("SoundFont (.sf2) for the drums (empty: the shipped kit):",
-                                     self.state.get("soundfont") or ""), answer)
+        # `gm` (offered first): the full General MIDI kit of the SoundFont that ships
+        self.mag.push_screen(AskText("Drum sounds: gm (the General MIDI kit), a SoundFont "
+                                     "(.sf2) path, or empty for the shipped kit:",
+                                     self.state.get("soundfont") or "gm"), answer)
 
     @work(exclusive=True, group="drum-soundfont")
     async def _use_soundfont(self, path: str) -> None:
@@ -525,7 +527,8 @@ class DrumGridPane(Pane):
                             severity="error", timeout=10)
             return
         self._set(soundfont=path)
-        self.mag.notify(f"drums now sound from {path}")
+        self.mag.notify("drums now sound from the General MIDI kit (TimGM6mb)"
+                        if path.lower() == "gm" else f"drums now sound from {path}")
         if self.playing:
             self._audition([self.pattern.to_dict()], update=True)
 

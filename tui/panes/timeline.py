@@ -6,7 +6,9 @@ Everything musical comes from the engine as JSON (`timeline.load_midi`,
 
 Autosaved state (the session's "timeline" entry): midi (absolute path), tracks (the
 track numbers rendered), keyframes [{time, seed, name}], secs_per_instrument, zoom,
-cursor, model ("acoustic_only" | "all_instruments"), checkpoint (a checkpoint folder;
+cursor, renderer ("gansynth" | "soundfont": GANSynth, or a General MIDI SoundFont that
+needs no model; `soundfont` is its .sf2 file, unset: the one that ships),
+model ("acoustic_only" | "all_instruments"), checkpoint (a checkpoint folder;
 when set it wins over `model`: tests and people with unpacked checkpoints use it),
 export_dir, render (the last render's result); for melody continuation (`melody.continue`):
 added (accepted notes [start, end, pitch, velocity, track] laid over the MIDI file),
@@ -45,6 +47,9 @@ SECS_RANGE = (0.5, 120.0)
 PLAYHEAD_POLL_S = 0.2
 ENGINE_WAIT_S = 60.0
 RENDER_NAME = "timeline.wav"
+PREVIEW_NAME = "timeline_soundfont.wav"
+RENDERERS = ("gansynth", "soundfont")
+GM_NAME = "General MIDI SoundFont"
 CONTINUE_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn", "performance_with_dynamics")
 CONTINUE_BARS = (1, 64)
 CONTINUE_TEMPERATURE = (0.01, 5.0)
@@ -131,9 +136,9 @@ class TimelinePane(Pane):
         ("s", "secs_per_instrument", "Random keyframes every N seconds"),
         ("ctrl+z,u", "undo", "Undo a keyframe edit"),
         ("ctrl+y,U", "redo", "Redo a keyframe edit"),
-        ("m", "model", "Switch the GANSynth model"),
+        ("m", "model", "Switch the renderer: GANSynth models, General MIDI SoundFont"),
         ("b", "mark", "Mark a selection (again: clear)"),
-        ("enter", "render", "Render with GANSynth"),
+        ("enter", "render", "Render (GANSynth, or the SoundFont: no model needed)"),
         ("escape", "cancel", "Cancel the render / stop playing"),
         ("space", "play", "Play from the cursor or the selection"),
         ("e", "export", "Export WAV and MIDI"),
@@ -169,6 +174,7 @@ class TimelinePane(Pane):
         st.setdefault("zoom", DEFAULT_ZOOM)
         st.setdefault("cursor", 0.0)
         st.setdefault("model", MODELS[0])
+        st.setdefault("renderer", RENDERERS[0])
         st.setdefault("export_dir", str(paths.home() / "exports"))
         st.setdefault("render", None)
         st.setdefault("added", [])
@@ -247,8 +253,7 @@ class TimelinePane(Pane):
     def _redraw(self) -> None:
         st = self.state
         song = self.song
-        model = (f"checkpoint {short_path(st['checkpoint'])}" if st.get("checkpoint")
-                 else f"model [b]{st['model']}[/]")
+        model = self._renderer_text()
         busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
         cursor = st["cursor"]
         if song is None:
@@ -285,6 +290,14 @@ class TimelinePane(Pane):
         warnings = (self.proposal or {}).get("warnings", []) + (render.get("warnings") or [])
         self.query_one("#timeline-warnings", Static).update(
             "\n".join(f"[yellow]⚠ {escape(w)}[/]" for w in warnings[:4]))
+
+    def _renderer_text(self) -> str:
+        st = self.state
+        if st["renderer"] == "soundfont":
+            font = escape(Path(st["soundfont"]).name) if st.get("soundfont") else "TimGM6mb"
+            return f"renderer [b]{GM_NAME}[/] ({font}, no model needed; proposals play too)"
+        return (f"checkpoint {short_path(st['checkpoint'])}" if st.get("checkpoint")
+                else f"model [b]{st['model']}[/]")
 
     def _proposal_text(self) -> str:
         if not self.proposal:
@@ -448,7 +461,7 @@ class TimelinePane(Pane):
         tracks = set(self.state["tracks"])
         tracks ^= {t["index"]}
         self.state["tracks"] = sorted(tracks)
-        if t["is_drum"] and t["index"] in tracks:
+        if t["is_drum"] and t["index"] in tracks and self.state["renderer"] == "gansynth":
             self.mag.notify("GANSynth plays pitched notes: it skips drum tracks",
                             severity="warning")
         self.saved()
@@ -623,10 +636,16 @@ class TimelinePane(Pane):
 
     # -- model ----------------------------------------------------------------------
     def action_model(self) -> None:
+        """acoustic_only -> all_instruments -> the General MIDI SoundFont -> ..."""
         st = self.state
-        st["model"] = MODELS[(MODELS.index(st["model"]) + 1) % len(MODELS)
-                             if st["model"] in MODELS else 0]
-        if st.get("checkpoint"):
+        if st["renderer"] == "soundfont":
+            st["renderer"], st["model"] = "gansynth", MODELS[0]
+        elif st["model"] == MODELS[-1]:
+            st["renderer"] = "soundfont"
+        else:
+            st["model"] = MODELS[(MODELS.index(st["model"]) + 1) if st["model"] in MODELS
+                                 else 0]
+        if st.get("checkpoint") and st["renderer"] == "gansynth":
             self.mag.notify("a checkpoint folder is set for this session and wins over the "
                             "model name", severity="warning")
         self.saved()
@@ -645,6 +664,19 @@ class TimelinePane(Pane):
             params["model"] = st["model"]
         return params
 
+    def preview_params(self) -> dict[str, Any]:
+        """soundfont.render's params: the chosen tracks, the accepted notes and the
+        proposal not yet accepted (so a continuation is heard before it is kept)."""
+        st = self.state
+        add = [list(n) for n in st["added"]]
+        if self.proposal:
+            add += [[*n, self.proposal["track"]] for n in self.proposal["notes"]]
+        params: dict[str, Any] = {"midi": st["midi"], "tracks": list(st["tracks"]),
+                                  "add": add, "output": PREVIEW_NAME}
+        if st.get("soundfont"):
+            params["soundfont"] = st["soundfont"]
+        return params
+
     def save_params(self) -> dict[str, Any]:
         """timeline.save_midi's params: the file plus the accepted notes, written to the
         pane's working copy under MAGSTATION_HOME/timeline/ (replaced on every save)."""
@@ -660,6 +692,19 @@ class TimelinePane(Pane):
             self.mag.notify("no track chosen: t toggles the track under ▶", severity="warning")
             return
         self._render_job(self.render_params())
+
+    def _on_preview_progress(self, msg: dict[str, Any]) -> None:
+        total = msg.get("total") or 0
+        if total > 0:
+            self.query_one("#timeline-progress", ProgressBar).update(
+                total=total, progress=msg.get("done", 0))
+        self.status = f"{escape(str(msg.get('message') or 'playing with the SoundFont'))}"
+        self.query_one("#timeline-status", Static).update(self.status)
+
+    async def _preview(self) -> dict[str, Any]:
+        self._render_req = await self.mag.engine.start_request(
+            "soundfont.render", self.preview_params(), self._on_preview_progress)
+        return await self._render_req.result()
 
     def _on_progress(self, msg: dict[str, Any]) -> None:
         bar = self.query_one("#timeline-progress", ProgressBar)
@@ -677,14 +722,20 @@ class TimelinePane(Pane):
         self.busy = "rendering"
         self.status = "waiting for the engine"
         self._redraw()
+        fallback = ""  # why GANSynth did not render, when the SoundFont stood in
         try:
             await self._engine_ready()
-            if self.state["added"]:  # render the arrangement as edited
-                saved = await self.mag.engine.call("timeline.save_midi", self.save_params())
-                params = {**params, "midi": saved["path"]}
-            self._render_req = await self.mag.engine.start_request(
-                "gansynth.render", params, self._on_progress)
-            result = await self._render_req.result()
+            if self.state["renderer"] == "soundfont":
+                result = await self._preview()
+            else:
+                try:
+                    result = await self._gansynth(params)
+                except Exception as e:  # noqa: BLE001
+                    if getattr(e, "code", "") != "model_not_installed":
+                        raise
+                    # no GANSynth yet: the file is still heard, through the SoundFont
+                    fallback = str(getattr(e, "message", None) or e)
+                    result = await self._preview()
         except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
             if getattr(e, "code", "") == "cancelled":
                 self.status = "render cancelled (finished notes are kept for the next one)"
@@ -699,16 +750,32 @@ class TimelinePane(Pane):
             bar.display = self._continue_req is not None
         self.state["render"] = {k: result.get(k) for k in (
             "path", "midi_path", "duration", "notes", "notes_rendered", "notes_cached",
-            "warnings", "tracks")}
+            "warnings", "tracks", "soundfont")}
+        self.state["render"]["renderer"] = result.get("renderer", "gansynth")
         self.state["render"]["keyframes"] = params["keyframes"]
         self.saved()
-        self.status = (f"rendered {result['notes']} notes ({result['notes_rendered']} new, "
-                       f"{result['notes_cached']} cached) · {result['duration']:.1f} s · "
-                       "space plays, e exports")
+        if result.get("renderer") == "soundfont":
+            font = Path(result["soundfont"]).stem
+            why = (f"[yellow]{escape(fallback)}[/]\n" if fallback else "")
+            self.status = (f"{why}played {result['notes']} notes with the SoundFont "
+                           f"[b]{escape(font)}[/] (not GANSynth) · {result['duration']:.1f} s · "
+                           "space plays, e exports, m switches the renderer")
+        else:
+            self.status = (f"rendered {result['notes']} notes with GANSynth "
+                           f"({result['notes_rendered']} new, {result['notes_cached']} cached) · "
+                           f"{result['duration']:.1f} s · space plays, e exports")
         self._redraw()
         if result.get("warnings"):
             self.mag.notify(escape("\n".join(result["warnings"][:3])), severity="warning",
                             timeout=6)
+
+    async def _gansynth(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.state["added"]:  # render the arrangement as edited
+            saved = await self.mag.engine.call("timeline.save_midi", self.save_params())
+            params = {**params, "midi": saved["path"]}
+        self._render_req = await self.mag.engine.start_request(
+            "gansynth.render", params, self._on_progress)
+        return await self._render_req.result()
 
     def action_cancel(self) -> None:
         if self._prompt_kind is not None:
@@ -798,6 +865,9 @@ class TimelinePane(Pane):
     def export_name(self) -> str:
         st = self.state
         stem = Path(st["midi"]).stem if st["midi"] else "timeline"
+        render = st.get("render") or {}
+        if render.get("renderer") == "soundfont":
+            return f"{stem}_soundfont-{Path(render.get('soundfont') or 'gm').stem}"
         model = Path(st["checkpoint"]).name if st.get("checkpoint") else st["model"]
         return f"{stem}_gansynth-{model}"
 
