@@ -10,16 +10,16 @@ from engine.errors import BadRequest
 from engine.methods import method
 from engine.pathpolicy import planned_outputs
 
-MELODY_MODELS = ("cat-mel_2bar_big",)
+SAMPLE_ROLE, INTERPOLATE_ROLE = "melody.sample", "melody.interpolate"  # checkpoints/manifest [roles]
 NEEDS = "a 2-bar monophonic melody in 4/4 (the first 2 bars are used when longer)"
 
 
-def _load(params: api.Sample | api.Interpolate):
-    from engine.models.musicvae import MusicVae
-    from engine.models.resolve import resolve_model
+def _load(params: api.Sample | api.Interpolate, role: str):
+    from engine.checkpoints import resolve_model
+    from engine.models import pooled
 
-    name, config, path = resolve_model(params, MELODY_MODELS)
-    return MusicVae.load(config, str(path)), name
+    m = resolve_model(params, role)
+    return pooled.musicvae(m.config, m.path), m.name
 
 
 def _write(params: api.Sample | api.Interpolate, ctx: JobContext, sequences, label: str,
@@ -59,7 +59,7 @@ def sample(params: api.Sample, ctx: JobContext) -> dict:
 
     n, temperature, qpm = params.n, params.temperature, params.qpm
     ctx.progress(0, 2, "loading the model")
-    model, name = _load(params)
+    model, name = _load(params, SAMPLE_ROLE)
     ctx.progress(1, 2, "sampling")
     outputs, _ = model.sample(n, temperature=temperature, seed=params.seed)
     seqs = converter_for(model.config.name).from_tensors(outputs, qpm=qpm)
@@ -77,7 +77,7 @@ def interpolate(params: api.Interpolate, ctx: JobContext) -> dict:
 
     steps, temperature = params.steps, params.temperature
     ctx.progress(0, 2, "loading the model")
-    model, name = _load(params)
+    model, name = _load(params, INTERPOLATE_ROLE)
     a, b = _melody_input(model, params.a, "a"), _melody_input(model, params.b, "b")
     ctx.progress(1, 2, "interpolating")
     outputs, _ = model.interpolate(a, b, steps, temperature=temperature, seed=params.seed)
