@@ -143,9 +143,10 @@ def test_jobs_share_the_loaded_model(pool, tmp_path):
         res = run_method("melody.sample", {"checkpoint": str(MEL[1]), "config": MEL[0], "n": 1,
                                            "seed": seed, "folder": str(tmp_path)}, quiet=True)
         assert len(res["files"]) == 1
-    status = pool.status()
+    status = run_method("engine.models_loaded", {}, quiet=True)  # what a client asks
     assert [m["model"] for m in status["models"]] == ["musicvae cat-mel_2bar_big model.ckpt"]
     assert status["models"][0]["in_use"] == 0  # the jobs ended
+    assert status["used"] == status["models"][0]["bytes"] > 0 and status["budget"] == pool.budget
 
 
 def test_budget_from_the_environment(monkeypatch):
