@@ -111,9 +111,20 @@ def manifest_path() -> Path:
     return Path(env).expanduser() if env else PROJECT_ROOT / "checkpoints" / "manifest"
 
 
+_parsed: dict[tuple, dict] = {}  # (path, mtime, size) -> the parsed manifest
+
+
 def _manifest_toml(p: Path) -> dict:
+    """The manifest's TOML, parsed once per version of the file (jobs resolve often)."""
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
+        st = p.stat()
+        key = (str(p), st.st_mtime_ns, st.st_size)
+        data = _parsed.get(key)
+        if data is None:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+            _parsed.clear()
+            _parsed[key] = data
+        return data
     except FileNotFoundError:
         raise BadInput(f"{p}: the checkpoint manifest is missing", path=str(p)) from None
     except tomllib.TOMLDecodeError as e:
@@ -353,7 +364,8 @@ def _config_of_path(path: Path, family: str, config: str | None) -> str:
         from engine.models.mag_bundle import read_bundle
         return read_bundle(path).generator_id or path.stem
     if family in _SELF_DESCRIBING:
-        return {"nsynth": "h512_bo16", "gansynth": "experiment.json"}.get(family, "")
+        # NSynth has one architecture; GANSynth's loader reads experiment.json itself
+        return {"nsynth": "h512_bo16"}.get(family, "")
     raise BadRequest("a checkpoint path needs its config, e.g. \"config\": \"cat-drums_2bar_small\"",
                      param="config")
 
