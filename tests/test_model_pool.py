@@ -173,3 +173,24 @@ def test_a_failed_load_leaves_nothing_behind(pool, tmp_path):
         pooled.musicvae("cat-mel_2bar_big", DRUMS[1])  # drum weights for a melody config
     assert pool.status()["models"] == []
     assert pooled.musicvae(*MEL) is not None  # and the pool still works
+
+
+def test_an_evicted_model_is_freed(pool):
+    """Nothing else keeps an evicted model alive (no family cache, no traced function),
+    so eviction gives its memory back."""
+    import gc
+    import weakref
+
+    refs = {}
+    with pool.job_scope():
+        mv = pooled.musicvae(*DRUMS)
+        mv.sample(1, temperature=1.0, seed=0)  # traces its sampling function
+        refs["musicvae"] = weakref.ref(mv)
+        refs["melody_rnn"] = weakref.ref(pooled.melody_rnn(RNN, None, "attention_rnn"))
+        refs["gansynth"] = weakref.ref(pooled.gansynth(GANSYNTH))
+        refs["nsynth"] = weakref.ref(pooled.nsynth(NSYNTH))
+        del mv
+    pool.set_budget(1)
+    gc.collect()
+    assert pool.status()["models"] == []
+    assert {k: r() is None for k, r in refs.items()} == {k: True for k in refs}
