@@ -446,6 +446,14 @@ def list_checkpoints() -> list[CheckpointStatus]:
     return out
 
 
+def role_choices(role: str) -> list[CheckpointStatus]:
+    """The models of a role, best first, each with installed or not: what a pane's model
+    chooser lists (the first installed one is what the job uses when none is chosen).
+    No TensorFlow; cheap enough for the TUI."""
+    by_name = {r.info.name: r for r in list_checkpoints()}
+    return [by_name[n] for n in role_models(role) if n in by_name]
+
+
 # ---------------------------------------------------------------- safe extraction
 
 def _check_member_name(name: str, archive: Path) -> None:

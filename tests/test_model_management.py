@@ -250,6 +250,11 @@ def test_roles_pick_the_first_installed_model_then_the_starter(home, tmp_path, c
     assert "cat-drums_2bar_small.hikl *" in out.splitlines()[[ln.split()[0] for ln in out.splitlines()].index("drums.sample")]
     row = next(r for r in ck.list_checkpoints() if r.info.name == "cat-drums_2bar_small.hikl")
     assert set(row.to_dict()["roles"]) == {"drums.sample", "drums.interpolate"}
+    # what a pane's chooser lists: the role's models in order, installed or not
+    choices = ck.role_choices("drums.sample")
+    assert [(c.info.name, c.installed) for c in choices] == [
+        ("cat-drums_2bar_small.lokl", False), ("cat-drums_2bar_small.hikl", True),
+        ("starter-drums_2bar", True)]
     with pytest.raises(BadRequest, match="known roles"):
         ck.resolve_model(None, "no.such.role")
 
