@@ -59,3 +59,9 @@ class Warm(Params):
 @declare("engine.tf_info", cacheable=False)
 class TfInfo(Params, kw_only=True):
     """Load TensorFlow in the engine and report its version and devices (GPU check)."""
+
+
+@declare("engine.models_loaded", job=False, cacheable=False)
+class ModelsLoaded(Params, kw_only=True):
+    """The models loaded in the engine (the model pool): each one's size and whether a
+    running job uses it, the memory budget, and the models evicted last."""

@@ -3,18 +3,13 @@ Results are MIDI files (written atomically into `folder`, or the job's own folde
 
 from __future__ import annotations
 
-
 from engine.api import melody as api
 from engine.context import JobContext
 from engine.handlers import vae_files
 from engine.methods import method
 
-MELODY_MODELS = ("cat-mel_2bar_big",)
+SAMPLE_ROLE, INTERPOLATE_ROLE = "melody.sample", "melody.interpolate"  # checkpoints/manifest [roles]
 NEEDS = "a 2-bar monophonic melody in 4/4 (the first 2 bars are used when longer)"
-
-
-def _load(params: api.Sample | api.Interpolate):
-    return vae_files.load(params, MELODY_MODELS)
 
 
 @method("melody.sample")
@@ -24,7 +19,7 @@ def sample(params: api.Sample, ctx: JobContext) -> dict:
 
     n, temperature, qpm = params.n, params.temperature, params.qpm
     ctx.progress(0, 2, "loading the model")
-    model, name = _load(params)
+    model, name = vae_files.load(params, SAMPLE_ROLE)
     ctx.progress(1, 2, "sampling")
     outputs, _ = model.sample(n, temperature=temperature, seed=params.seed)
     seqs = converter_for(model.config.name).from_tensors(outputs, qpm=qpm)
@@ -41,7 +36,7 @@ def interpolate(params: api.Interpolate, ctx: JobContext) -> dict:
     from engine.music.converters import converter_for
 
     ctx.progress(0, 2, "loading the model")
-    model, name = _load(params)
+    model, name = vae_files.load(params, INTERPOLATE_ROLE)
     ctx.progress(1, 2, "interpolating")
     outputs, qpm = vae_files.chain(model, params, NEEDS)
     seqs = converter_for(model.config.name).from_tensors(outputs, qpm=qpm)

@@ -9,7 +9,7 @@ from engine.context import JobContext
 from engine.handlers import vae_files
 from engine.methods import method
 
-TRIO_MODELS = ("hierdec-trio_16bar",)
+SAMPLE_ROLE, INTERPOLATE_ROLE = "trio.sample", "trio.interpolate"  # checkpoints/manifest [roles]
 NEEDS = ("16 bars of 4/4 with a melody (programs 0-31), a bass (programs 32-39) and drums "
          "(channel 10)")
 
@@ -20,7 +20,7 @@ def sample(params: api.Sample, ctx: JobContext) -> dict:
     from engine.music.converters import converter_for
 
     ctx.progress(0, 2, "loading the model")
-    model, name = vae_files.load(params, TRIO_MODELS)
+    model, name = vae_files.load(params, SAMPLE_ROLE)
     ctx.progress(1, 2, "sampling 16 bars")
     outputs, _ = model.sample(params.n, temperature=params.temperature, seed=params.seed)
     seqs = converter_for(model.config.name).from_tensors(outputs, qpm=params.qpm)
@@ -37,7 +37,7 @@ def interpolate(params: api.Interpolate, ctx: JobContext) -> dict:
     from engine.music.converters import converter_for
 
     ctx.progress(0, 2, "loading the model")
-    model, name = vae_files.load(params, TRIO_MODELS)
+    model, name = vae_files.load(params, INTERPOLATE_ROLE)
     ctx.progress(1, 2, f"interpolating {params.steps} trios")
     outputs, qpm = vae_files.chain(model, params, NEEDS)
     seqs = converter_for(model.config.name).from_tensors(outputs, qpm=qpm)

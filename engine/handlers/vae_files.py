@@ -5,20 +5,20 @@ joined into one file, one after another."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from engine.context import JobContext
 from engine.errors import BadRequest
 
 
-def load(params: Any, defaults: Sequence[str]):
+def load(params: Any, role: str):
     """(model, model name) for a job: params.checkpoint/config, params.model, else the
-    first installed of `defaults` (engine.models.resolve)."""
-    from engine.models.musicvae import MusicVae
-    from engine.models.resolve import resolve_model
+    first installed model of `role` (checkpoints/manifest [roles]), from the model pool."""
+    from engine.checkpoints import resolve_model
+    from engine.models import pooled
 
-    name, config, path = resolve_model(params, defaults)
-    return MusicVae.load(config, str(path)), name
+    m = resolve_model(params, role)
+    return pooled.musicvae(m.config, m.path), m.name
 
 
 def input_tensor(model, path: str, what: str, needs: str):
