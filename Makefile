@@ -2,6 +2,8 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# pyproject.toml's [tool.magstation] no-deps: packages whose declared dependencies are not needed
+NO_DEPS := import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['magstation']['no-deps']))
 
 .PHONY: run test bench clean
 
@@ -9,6 +11,7 @@ $(VENV)/.run-installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --no-deps $$($(BIN)/python -c "$(NO_DEPS)")
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.run-installed

@@ -32,7 +32,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from engine import __version__
 from engine.errors import BadInput, BadRequest, CheckpointError, EngineError, ModelNotInstalled
@@ -77,6 +77,7 @@ class CheckpointInfo:
     aliases: tuple[str, ...] = ()
     custom: bool = False  # imported under a name the manifest does not know
     shipped: str = ""  # a model that comes with magstation: its folder under checkpoints/
+    fallback_for: tuple[str, ...] = ()  # roles this (starter) model serves when no other is installed
 
     @property
     def install_dir(self) -> Path:
@@ -110,15 +111,30 @@ def manifest_path() -> Path:
     return Path(env).expanduser() if env else PROJECT_ROOT / "checkpoints" / "manifest"
 
 
-def load_manifest(path: str | os.PathLike | None = None) -> dict[str, CheckpointInfo]:
-    """name -> CheckpointInfo, in manifest order. BadInput when the file is malformed."""
-    p = Path(path) if path else manifest_path()
+_parsed: dict[tuple, dict] = {}  # (path, mtime, size) -> the parsed manifest
+
+
+def _manifest_toml(p: Path) -> dict:
+    """The manifest's TOML, parsed once per version of the file (jobs resolve often)."""
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        st = p.stat()
+        key = (str(p), st.st_mtime_ns, st.st_size)
+        data = _parsed.get(key)
+        if data is None:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+            _parsed.clear()
+            _parsed[key] = data
+        return data
     except FileNotFoundError:
         raise BadInput(f"{p}: the checkpoint manifest is missing", path=str(p)) from None
     except tomllib.TOMLDecodeError as e:
         raise BadInput(f"{p}: the checkpoint manifest is not valid TOML ({e})", path=str(p)) from None
+
+
+def load_manifest(path: str | os.PathLike | None = None) -> dict[str, CheckpointInfo]:
+    """name -> CheckpointInfo, in manifest order. BadInput when the file is malformed."""
+    p = Path(path) if path else manifest_path()
+    data = _manifest_toml(p)
     out: dict[str, CheckpointInfo] = {}
     for i, entry in enumerate(data.get("checkpoint", [])):
         try:
@@ -127,7 +143,8 @@ def load_manifest(path: str | os.PathLike | None = None) -> dict[str, Checkpoint
                 url=entry.get("url", ""), archive=entry.get("archive", "tar"),
                 size=int(entry.get("size", 0)), size_estimated=bool(entry.get("size_estimated")),
                 files=tuple(entry.get("files", ())), description=entry.get("description", ""),
-                aliases=tuple(entry.get("aliases", ())), shipped=entry.get("path", ""))
+                aliases=tuple(entry.get("aliases", ())), shipped=entry.get("path", ""),
+                fallback_for=tuple(entry.get("fallback_for", ())))
         except KeyError as e:
             raise BadInput(f"{p}: checkpoint #{i + 1} has no {e.args[0]!r}", path=str(p)) from None
         if not _NAME_RE.match(info.name) or info.archive not in ARCHIVES:
@@ -228,27 +245,25 @@ def _check_files(info: CheckpointInfo, folder: Path) -> None:
     """CheckpointError naming the file when a recorded file is missing or has changed
     size, or when a TF checkpoint's data shard is missing or empty."""
     rec = _read_record(folder)
-    redo = (f"`{info.pull_command} --force`" if not info.custom
-            else f"`magstation models import PATH --name {info.name}`")
     if rec:
         for rel, size in rec.get("files", {}).items():
             p = folder / rel
             if not p.is_file():
-                raise CheckpointError(f"{p} is missing from checkpoint {info.name}; reinstall it: "
-                                      f"{redo}", name=info.name, file=str(p))
+                raise CheckpointError(f"{p} is missing from checkpoint {info.name}; "
+                                      f"{reinstall_hint(info)}", name=info.name, file=str(p))
             have = p.stat().st_size
             if have != size:
                 raise CheckpointError(f"{p} is {'truncated' if have < size else 'changed'} "
-                                      f"({have} of {size} bytes); reinstall it: {redo}",
+                                      f"({have} of {size} bytes); {reinstall_hint(info)}",
                                       name=info.name, file=str(p))
     for prefix in _checkpoint_prefixes(folder):
         shards = sorted(prefix.parent.glob(prefix.name + ".data-*"))
         if not shards:
             raise CheckpointError(f"{prefix}.index has no data file ({prefix.name}.data-*); "
-                                  f"reinstall it: {redo}", name=info.name, file=str(prefix))
+                                  f"{reinstall_hint(info)}", name=info.name, file=str(prefix))
         for s in shards:
             if s.stat().st_size == 0:
-                raise CheckpointError(f"{s} is empty; reinstall it: {redo}",
+                raise CheckpointError(f"{s} is empty; {reinstall_hint(info)}",
                                       name=info.name, file=str(s))
 
 
@@ -276,9 +291,121 @@ def resolve(name: str) -> Path:
     missing = [pat for pat in info.files if not _matches(folder, pat)]
     if missing:
         raise CheckpointError(f"{folder} is incomplete: nothing matches {', '.join(missing)}; "
-                              f"reinstall it: `{info.pull_command} --force`",
+                              f"{reinstall_hint(info)}",
                               name=info.name, file=str(folder))
     return path
+
+
+# ---------------------------------------------------------------- roles: what a job uses
+
+# The families whose checkpoint paths carry their own config (a .mag's generator id,
+# GANSynth's experiment.json, NSynth's one architecture): a path alone is enough.
+_SELF_DESCRIBING = {"melody_rnn", "gansynth", "nsynth"}
+
+
+def load_roles(path: str | os.PathLike | None = None) -> dict[str, tuple[str, ...]]:
+    """role -> model names, best first: the manifest's `[roles]` table, then every shipped
+    model whose `fallback_for` names the role (manifest order). A role is what a job uses
+    when the request names no model, e.g. "drums.sample" or "melody.continue"."""
+    p = Path(path) if path else manifest_path()
+    table = _manifest_toml(p).get("roles", {})
+    if not isinstance(table, dict):
+        raise BadInput(f"{p}: [roles] must be a table of role = [model names]", path=str(p))
+    roles: dict[str, list[str]] = {}
+    for role, names in table.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise BadInput(f"{p}: roles.{role} must be a list of model names", path=str(p))
+        roles[role] = list(names)
+    for info in load_manifest(p).values():
+        for role in info.fallback_for:
+            if info.name not in roles.setdefault(role, []):
+                roles[role].append(info.name)
+    return {role: tuple(names) for role, names in roles.items()}
+
+
+def role_models(role: str) -> tuple[str, ...]:
+    """The models that can serve `role`, best first (official ones, then starter models).
+    BadRequest naming the known roles when the manifest has no such role."""
+    roles = load_roles()
+    if role not in roles:
+        raise BadRequest(f"no models are declared for role {role!r} in {manifest_path()}; "
+                         f"known roles: {', '.join(sorted(roles))}", role=role)
+    return roles[role]
+
+
+def roles_of(name: str) -> list[str]:
+    """The roles a model serves (for `models list` and the Models screen: what uses it)."""
+    return [role for role, names in load_roles().items() if name in names]
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """What a job loads: the model's name, family and config, and the path its family's
+    loader opens. `fallback` is true when a starter model stands in for a role."""
+    name: str
+    family: str
+    config: str
+    path: Path
+    fallback: bool = False
+
+
+def _role_family(candidates: Sequence[str], manifest: dict[str, CheckpointInfo]) -> str:
+    for n in candidates:
+        info = lookup(n, manifest)
+        if info is not None:
+            return info.family
+    return "unknown"
+
+
+def _config_of_path(path: Path, family: str, config: str | None) -> str:
+    if config:
+        return config
+    if family == "melody_rnn" and path.suffix == ".mag":
+        from engine.models.mag_bundle import read_bundle
+        return read_bundle(path).generator_id or path.stem
+    if family in _SELF_DESCRIBING:
+        # NSynth has one architecture; GANSynth's loader reads experiment.json itself
+        return {"nsynth": "h512_bo16"}.get(family, "")
+    raise BadRequest("a checkpoint path needs its config, e.g. \"config\": \"cat-drums_2bar_small\"",
+                     param="config")
+
+
+def resolve_model(choice: object, role: str | Sequence[str]) -> ResolvedModel:
+    """The one resolver from a request to files, for every family.
+
+    `choice` has `model`, `checkpoint` and `config` (engine.api.base.ModelChoice; missing
+    attributes count as None). `checkpoint` (a path, + `config` where the family needs it)
+    wins; else `model` (an installed name or alias); else the first installed model of
+    `role` (a role name from the manifest, or a list of model names). When none is
+    installed, the error is the first candidate's, with its pull command."""
+    model = getattr(choice, "model", None)
+    checkpoint = getattr(choice, "checkpoint", None)
+    config = getattr(choice, "config", None)
+    candidates = role_models(role) if isinstance(role, str) else tuple(role)
+    manifest = load_manifest()
+    if checkpoint:
+        path = Path(checkpoint).expanduser()
+        family = _role_family(candidates, manifest)
+        return ResolvedModel(model or path.name, family, _config_of_path(path, family, config), path)
+    names = [model] if model else list(candidates)
+    first_error: ModelNotInstalled | None = None
+    for name in names:
+        info = lookup(str(name), manifest)
+        if info is None:
+            if len(names) > 1:
+                continue  # a role entry this installation's manifest does not list
+            info = get_info(str(name))
+        try:
+            path = resolve(info.name)
+        except ModelNotInstalled as e:
+            first_error = first_error or e
+            continue
+        fallback = not model and bool(info.shipped)
+        return ResolvedModel(info.name, info.family, info.config, path, fallback)
+    if first_error is None:
+        raise ModelNotInstalled(f"none of the models for {role!r} is in the manifest "
+                                f"({', '.join(names)})", role=str(role))
+    raise first_error
 
 
 @dataclass
@@ -287,6 +414,7 @@ class CheckpointStatus:
     installed: bool
     path: Path | None
     disk_size: int = 0
+    roles: list[str] = field(default_factory=list)  # what uses it (manifest [roles], fallback_for)
 
     def to_dict(self) -> dict:
         i = self.info
@@ -294,7 +422,7 @@ class CheckpointStatus:
                 "size": i.size, "size_estimated": i.size_estimated,
                 "description": i.description, "installed": self.installed,
                 "path": str(self.path) if self.path else None, "disk_size": self.disk_size,
-                "custom": i.custom, "shipped": bool(i.shipped)}
+                "custom": i.custom, "shipped": bool(i.shipped), "roles": list(self.roles)}
 
 
 def list_checkpoints() -> list[CheckpointStatus]:
@@ -308,12 +436,22 @@ def list_checkpoints() -> list[CheckpointStatus]:
                 info = lookup(d.name, manifest)
                 if info is not None:
                     infos.append(info)
+    roles = load_roles()
     out = []
     for info in infos:
         path = installed_path(info.name) if info.install_dir.is_dir() else None
         out.append(CheckpointStatus(info, path is not None, path,
-                                    _dir_size(info.install_dir) if path else 0))
+                                    _dir_size(info.install_dir) if path else 0,
+                                    [r for r, names in roles.items() if info.name in names]))
     return out
+
+
+def role_choices(role: str) -> list[CheckpointStatus]:
+    """The models of a role, best first, each with installed or not: what a pane's model
+    chooser lists (the first installed one is what the job uses when none is chosen).
+    No TensorFlow; cheap enough for the TUI."""
+    by_name = {r.info.name: r for r in list_checkpoints()}
+    return [by_name[n] for n in role_models(role) if n in by_name]
 
 
 # ---------------------------------------------------------------- safe extraction
@@ -386,23 +524,82 @@ def _write_record(folder: Path, info: CheckpointInfo, source: str) -> None:
     atomic_write_text(folder / RECORD, json.dumps(rec, indent=2) + "\n")
 
 
+def _check_replacement(info: CheckpointInfo, staged: Path, source: str) -> None:
+    """Before a new copy replaces an installed model: it must open and read in full, and
+    pass the family's variable check wherever the installed copy passes it (a broken or
+    wrong download/import never replaces a working model). CheckpointError otherwise."""
+    old_path = installed_path(info.name)
+    try:
+        expected = expected_variables_for(info)
+    except EngineError:
+        expected = None
+    names = {k: None for k in expected} if expected else None  # widths may be the user's own
+    new = _verify_path(info, staged, None)
+    if new.ok and names:
+        checked = _verify_path(info, staged, names, read_values=False)
+        if not checked.ok and old_path is not None:
+            try:
+                old_ok = _verify_path(info, old_path, names, read_values=False).ok
+            except EngineError:
+                old_ok = False
+            if old_ok:
+                new = checked
+    if not new.ok:
+        raise CheckpointError(
+            f"{source} does not verify as {info.name} ({new.problems[0]}"
+            f"{f' and {len(new.problems) - 1} more' if len(new.problems) > 1 else ''}); the "
+            f"installed {info.name} was kept", name=info.name, file=source, problems=new.problems)
+
+
+def _swap_into_place(staging: Path, final: Path) -> None:
+    """Put `staging` at `final` in one step: an exchange of the two folders where the
+    system has one (Linux renameat2), so a reader sees the old or the new model, never
+    none; the old copy is then deleted."""
+    if not final.exists():
+        os.replace(staging, final)
+        return
+    if _exchange(staging, final):
+        shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old copy
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    os.replace(final, old)
+    try:
+        os.replace(staging, final)
+    except OSError:
+        os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def _install_from_staging(info: CheckpointInfo, staging: Path, source: str) -> Path:
-    """Check a staged folder holds the checkpoint, record it, and move it into place."""
-    if _find_load_path(info, staging) is None or not _files_present(info, staging):
+    """Check a staged folder holds the checkpoint, record it, and move it into place
+    (verifying it first when it replaces an installed copy)."""
+    staged = _find_load_path(info, staging)
+    if staged is None or not _files_present(info, staging):
         want = ", ".join(info.files) or {"melody_rnn": "a .mag file",
                                          "gansynth": "experiment.json + stage_*/"}.get(
             info.family, "a TF checkpoint (.index + .data-*)")
         raise CheckpointError(f"{source}: no {info.family} checkpoint found in it (expected "
                               f"{want})", name=info.name, file=source)
-    _write_record(staging, info, source)
     final = info.install_dir
-    old = None
     if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(staging, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _check_replacement(info, staged, source)
+    _write_record(staging, info, source)
+    _swap_into_place(staging, final)
     return _find_load_path(info, final) or final
 
 
@@ -508,38 +705,120 @@ def pull(name: str, *, url: str | None = None, force: bool = False,
 
 
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+# A TF checkpoint prefix's own name: `model.ckpt-1234`, `cat-mel_2bar_big.ckpt`.
+_PREFIX_TAIL = re.compile(r"\.ckpt(-\d+)?$")
 
 
-def _guess_name(src: Path, manifest: dict[str, CheckpointInfo]) -> str:
+def _manifest_match(stem: str, manifest: dict[str, CheckpointInfo]) -> CheckpointInfo | None:
+    for info in manifest.values():
+        if stem in (info.name, *info.aliases) and not info.shipped:
+            return info
+    return None
+
+
+def _match_source(src: Path, manifest: dict[str, CheckpointInfo]) -> tuple[str, CheckpointInfo | None]:
+    """(default install name, the manifest entry the source's file names match or None).
+
+    An archive or .mag matches by its file name (`cat-drums_2bar_small.lokl.tar`); a
+    prefix by its own name first (`cat-mel_2bar_big.ckpt`), then its folder's; a folder
+    by its name, then by the prefixes inside it."""
     base = src.name
     for suf in _ARCHIVE_SUFFIXES + (".mag",):
         if base.endswith(suf):
             stem = base[: -len(suf)]
             for info in manifest.values():
-                if base == info.archive_filename or stem in (info.name, *info.aliases):
-                    return info.name
-            return stem
-    if Path(str(src) + ".index").is_file():  # a prefix: name it after its folder
-        src = src.parent
-    for info in manifest.values():
-        if src.name in (info.name, *info.aliases):
-            return info.name
-    return src.name
+                if info.url and base == info.archive_filename:
+                    return info.name, info
+            hit = _manifest_match(stem, manifest)
+            return (hit.name, hit) if hit else (stem, None)
+    if Path(str(src) + ".index").is_file():  # a prefix
+        stem = _PREFIX_TAIL.sub("", base)
+        hit = _manifest_match(stem, manifest) or _manifest_match(src.parent.name, manifest)
+        return (hit.name, hit) if hit else (src.parent.name, None)
+    hit = _manifest_match(base, manifest)
+    if hit is None and src.is_dir():
+        for prefix in _checkpoint_prefixes(src) if not src.is_symlink() else []:
+            hit = _manifest_match(_PREFIX_TAIL.sub("", prefix.name), manifest)
+            if hit is not None:
+                break
+    return (hit.name, hit) if hit else (base, None)
+
+
+def _regular_source_file(p: Path, src: Path) -> None:
+    """BadInput naming `p` unless it is a regular file (no FIFO, socket or device: copying
+    one would block or never end)."""
+    import stat as stat_
+
+    mode = p.lstat().st_mode
+    if not stat_.S_ISREG(mode):
+        kind = ("a FIFO (named pipe)" if stat_.S_ISFIFO(mode) else "a socket" if stat_.S_ISSOCK(mode)
+                else "a device" if stat_.S_ISCHR(mode) or stat_.S_ISBLK(mode) else "not a regular file")
+        raise BadInput(f"{p} is {kind}; a checkpoint folder may hold only regular files and "
+                       f"folders: remove it from {src} and import again", path=str(p), file=str(p))
+
+
+def _copy_folder(src: Path, dest: Path) -> None:
+    """Copy a checkpoint folder by the rules of safe_extract: symbolic links are not
+    followed out of the folder (a link to a file inside it is copied as that file; links
+    to folders inside it are skipped, their files are there already); a link loop, a
+    dangling link, a FIFO or a device is refused, naming the file."""
+    root = src.resolve()
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        here = Path(dirpath)
+        rel = here.relative_to(src)
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        for d in list(dirnames):
+            if (here / d).is_symlink():
+                dirnames.remove(d)
+                _check_link(here / d, root, src)
+        for f in filenames:
+            p = here / f
+            target = p
+            if p.is_symlink():
+                target = _check_link(p, root, src)
+                if target.is_dir():
+                    continue
+            _regular_source_file(target, src)
+            shutil.copy2(target, dest / rel / f)
+
+
+def _check_link(link: Path, root: Path, src: Path) -> Path:
+    """Where a symbolic link inside a folder being imported points: BadInput naming the
+    link when it loops, dangles or leaves the folder."""
+    try:
+        target = link.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        raise BadInput(f"{link} is a symbolic link loop; remove it from {src} and import again",
+                       path=str(link), file=str(link)) from None
+    except OSError as e:
+        why = "a symbolic link loop" if e.errno == 40 else "a dangling symbolic link"
+        raise BadInput(f"{link} is {why}; remove it from {src} and import again",
+                       path=str(link), file=str(link)) from None
+    if not _inside(root, target):
+        raise BadInput(f"{link} is a link to {target}, outside the folder being imported; "
+                       f"copy that file into {src} instead of linking it", path=str(link),
+                       file=str(link))
+    return target
 
 
 def import_checkpoint(path: str | os.PathLike, name: str | None = None, *,
-                      family: str | None = None, config: str | None = None) -> Path:
-    """Install a checkpoint from a directory, a checkpoint prefix (`.../model.ckpt-123`),
-    a .tar / .tar.gz / .zip (extracted safely) or a .mag file. Returns its loader path.
+                      family: str | None = None, config: str | None = None,
+                      force: bool = False) -> Path:
+    """Install a checkpoint from a directory, a checkpoint prefix (`.../model.ckpt-123`,
+    `.../cat-mel_2bar_big.ckpt`), a .tar / .tar.gz / .zip (extracted safely) or a .mag
+    file. Returns its loader path.
 
-    NAME defaults to the manifest entry the file name matches, else the file/folder
-    name; names outside the manifest need `family` (and `config`) to be verifiable."""
+    NAME defaults to the manifest entry the file names match, else the file/folder name.
+    A name outside the manifest takes its family and config from `family`/`config`, else
+    from the matched manifest entry, else from a .mag bundle's generator id. An installed
+    NAME is replaced only with `force`, and only by a copy that verifies."""
     src = Path(path).expanduser()
     manifest = load_manifest()
     prefix_index = Path(str(src) + ".index")
-    if not src.exists() and not prefix_index.is_file():
+    if not src.exists() and not src.is_symlink() and not prefix_index.is_file():
         raise BadInput(f"{src}: no such file, folder or checkpoint prefix", path=str(src))
-    name = name or _guess_name(src, manifest)
+    guessed, matched = _match_source(src, manifest)
+    name = name or guessed
     if not _NAME_RE.match(name):
         raise BadRequest(f"{name!r} is not a usable checkpoint name (letters, digits, . _ - +)",
                          name=name)
@@ -547,22 +826,37 @@ def import_checkpoint(path: str | os.PathLike, name: str | None = None, *,
     if info is not None and info.shipped:
         raise BadRequest(f"{name} ships with magstation; import your checkpoint under another "
                          f"name (--name)", name=name)
-    if info is None or (info.custom and (family or config)):
-        fam = family or ("melody_rnn" if src.suffix == ".mag" else "unknown")
-        info = CheckpointInfo(name=name, family=fam, config=config or name, custom=True,
-                              archive="file" if src.suffix == ".mag" else "tar")
+    if info is not None and not force and installed_path(info.name) is not None:
+        raise BadRequest(f"{info.name} is installed already ({info.install_dir}); add --force "
+                         f"to replace it (the new copy is verified first), or import under "
+                         f"another name with --name", name=info.name)
+    is_mag = src.suffix == ".mag"
+    if info is None or (info.custom and (family or config or force)):
+        if is_mag:
+            readable_file(src, "path", expect="a .mag bundle")
+        before = info if info is not None and info.family != "unknown" else None
+        fam = family or (matched.family if matched else "melody_rnn" if is_mag
+                         else before.family if before else "unknown")
+        cfg = config or (matched.config if matched else None)
+        if cfg is None and is_mag:
+            from engine.models.mag_bundle import read_bundle
+            cfg = read_bundle(src).generator_id or None  # the config the bundle was made with
+        cfg = cfg or (before.config if before else None)
+        info = CheckpointInfo(name=name, family=fam, config=cfg or name, custom=True,
+                              archive="file" if is_mag else "tar")
     staging = _staging_dir(info.name)
     try:
         if src.is_dir():
-            shutil.copytree(src, staging, dirs_exist_ok=True)
+            _copy_folder(src, staging)
         elif prefix_index.is_file():
             for f in sorted(src.parent.glob(src.name + ".*")):
-                if f.is_file() and (f.suffix in (".index", ".meta") or ".data-" in f.name):
+                if f.suffix in (".index", ".meta") or ".data-" in f.name:
+                    _regular_source_file(f.resolve() if f.is_symlink() else f, src.parent)
                     shutil.copy2(f, staging / f.name)
         elif src.name.endswith(_ARCHIVE_SUFFIXES):
             readable_file(src, "path", expect="a .tar/.tar.gz/.zip archive")  # no FIFO/device
             safe_extract(src, staging)
-        elif src.suffix == ".mag":
+        elif is_mag:
             readable_file(src, "path", expect="a .mag bundle")
             shutil.copy2(src, staging / (info.name + ".mag" if info.family == "melody_rnn"
                                          and not info.custom else src.name))
@@ -573,6 +867,35 @@ def import_checkpoint(path: str | os.PathLike, name: str | None = None, *,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def reinstall_hint(info: CheckpointInfo) -> str:
+    """How to get a good copy of a model back: pull (official), git checkout (shipped) or
+    import again from the recorded source (imported under a name of one's own)."""
+    if info.shipped:
+        return f"restore it from the source tree: `git checkout -- {info.install_dir}`"
+    if info.custom:
+        rec = _read_record(info.install_dir) or {}
+        source = rec.get("source") or "PATH"
+        return f"import it again: `magstation models import {source} --name {info.name} --force`"
+    return f"reinstall it: `{info.pull_command} --force`"
+
+
+def remove_model(name: str) -> Path:
+    """Delete an installed (pulled or imported) model; returns the folder removed.
+    Starter models that ship with magstation are refused."""
+    info = get_info(name)
+    if info.shipped:
+        raise BadRequest(f"{info.name} ships with magstation and cannot be removed (jobs fall "
+                         f"back to it when no other model is installed)", name=info.name)
+    folder = info.install_dir
+    if not folder.is_dir():
+        raise ModelNotInstalled(f"{info.name} is not installed; nothing to remove", name=info.name)
+    # out of sight in one step, then deleted: a crash leaves a hidden folder, not half a model
+    trash = folder.with_name(f".{folder.name}.removing-{os.getpid()}")
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+    return folder
 
 
 # ---------------------------------------------------------------- verify
@@ -696,6 +1019,15 @@ def verify(name: str, expected: dict[str, tuple[int, ...] | None] | None = None,
             # the project's own models are trained narrower than the official ones
             notes.append("a starter model: variable names checked, widths are its own")
             expected = {k: None for k in expected}
+    res = _verify_path(info, path, expected, read_values=read_values)
+    res.notes = notes + res.notes
+    return res
+
+
+def _verify_path(info: CheckpointInfo, path: Path,
+                 expected: dict[str, tuple[int, ...] | None] | None,
+                 *, read_values: bool = True) -> VerifyResult:
+    """check_variables on the checkpoint behind a loader path (installed or staged)."""
     with tempfile.TemporaryDirectory(prefix="magstation-verify-") as tmp:
         if info.family == "gansynth":
             prefixes = [p for p in _checkpoint_prefixes(path)
@@ -709,5 +1041,4 @@ def verify(name: str, expected: dict[str, tuple[int, ...] | None] | None = None,
         res = check_variables(prefix, expected, read_values=read_values, label=info.name,
                               rename=_family_renamer(info))
     res.name, res.path = info.name, path
-    res.notes = notes + res.notes
     return res

@@ -4,6 +4,7 @@
     tcp = "127.0.0.1:7171"          # also listen on TCP, for `magstation listen` through a tunnel
     token_file = "~/.config/magstation/token"   # mode 0600; default MAGSTATION_TOKEN, else $MAGSTATION_HOME/token
     playback = "auto"               # auto | local | null
+    model_budget_mb = 8192          # memory for loaded models (engine/model_pool.py); default: half the RAM
 
 `MAGSTATION_ENGINE_TCP` overrides `tcp`. Every start reads it, so the engine that ctrl+r or
 a crash restart brings back listens where the first one did. No TensorFlow here.
@@ -30,6 +31,7 @@ class EngineConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tcp: Annotated[str, Meta(pattern=r"^[^:\s]+:\d{1,5}$")] | None = None
     token_file: str | None = None
     playback: Literal["auto", "local", "null"] | None = None
+    model_budget_mb: Annotated[int, Meta(ge=64, le=1 << 22)] | None = None
 
 
 class ConfigFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, IO
 
 from engine import paths
+from engine.errors import OutputExists
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import (os.umask can only be read by setting it)
@@ -92,3 +93,41 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def place_all(staged: list[tuple[Path, Path]], overwrite: bool) -> None:
+    """Move staged files (tmp, target) onto their targets, all or none: an export of a
+    WAV and its MIDI is both or neither. Without `overwrite`, a file that appeared
+    meanwhile stops it all (OutputExists) and what was placed is taken back."""
+
+    placed: list[Path] = []
+    try:
+        for tmp, target in staged:
+            if overwrite:
+                os.replace(tmp, target)
+            else:
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    raise OutputExists(f"{target} already exists. Choose another name or "
+                                       f"confirm overwrite.", path=str(target)) from None
+                except OSError:  # no hard links here: check, then rename
+                    if os.path.lexists(target):
+                        raise OutputExists(f"{target} already exists. Choose another name "
+                                           f"or confirm overwrite.", path=str(target)) from None
+                    os.replace(tmp, target)
+            placed.append(target)
+    except BaseException:
+        if not overwrite:
+            for t in placed:
+                try:
+                    os.unlink(t)
+                except OSError:
+                    pass
+        raise
+    finally:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

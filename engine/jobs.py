@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import msgspec
 
-from engine import methods, paths
+from engine import methods, model_pool, paths
 from engine.api.base import Params
 from engine.context import JobContext
 from engine.errors import EngineError, JobCancelled
@@ -213,7 +213,8 @@ class JobRunner:
         job.ctx._started = started
         self.on_change()
         try:
-            result = methods.check_result(job.method, m.func(job.params, job.ctx))
+            with model_pool.job_scope():  # its models are not evicted while it runs
+                result = methods.check_result(job.method, m.func(job.params, job.ctx))
         except JobCancelled as e:
             self._finish(job, CANCELLED, "error", e.to_dict())
         except EngineError as e:

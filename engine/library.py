@@ -35,7 +35,7 @@ MAX_BYTES = audio_io.DEFAULT_MAX_BYTES   # a bigger file is almost surely an alb
 MAX_SECONDS = audio_io.DEFAULT_MAX_SECONDS
 RATE_RANGE = (8000, 192000)     # outside this a "sample rate" is a broken header
 MAX_CHANNELS = 8
-TAG_RE = re.compile(r"^[\w.+#-]{1,32}$")
+TAG_RE = re.compile(r"^[\w.+#:-]{1,32}$")  # ":" for sets: batch:NAME, x:3
 HASH_BLOCK = 1 << 20
 
 
@@ -264,7 +264,7 @@ def normalize_tag(tag: Any) -> str:
         raise BadRequest(f"a tag is a short word, got {tag!r}")
     t = re.sub(r"\s+", "-", tag.strip().lower())
     if not TAG_RE.match(t):
-        raise BadRequest(f"tag {tag!r} is not usable: use 1-32 letters, digits or . + # - _")
+        raise BadRequest(f"tag {tag!r} is not usable: use 1-32 letters, digits or . + # - _ :")
     return t
 
 
@@ -275,6 +275,108 @@ def tag(store: Store, path: str, add: list[Any], remove: list[Any]) -> list[str]
     tags = (set(sound.tags) | {normalize_tag(t) for t in add}) - {normalize_tag(t) for t in remove}
     store.set_tags(path, sorted(tags))
     return sorted(tags)
+
+
+# --------------------------------------------------------------------- batch outputs
+
+GRID_NAME = re.compile(r"^(?P<grid>.+)_p(?P<pitch>\d{3})_r(?P<row>\d+)_c(?P<col>\d+)$")
+
+
+def set_tag(prefix: str, name: str) -> str:
+    """`prefix:name` as a usable tag: lower case, odd characters as -, cut to 32."""
+    body = re.sub(r"[^\w.+-]+", "-", name.strip().lower()).strip("-") or "batch"
+    return f"{prefix}:{body}"[:32]
+
+
+def batch_items(out: Path, manifest: dict[str, Any]) -> list[tuple[Path, list[str]]]:
+    """Every audio file a finished batch wrote, with the tags that place it: the batch's
+    set (`batch:NAME`), the method family, and for NSynth grid cells `grid:NAME`,
+    `pitch:P`, `x:COLUMN`, `y:ROW` (the XY pad: x left to right, y top to bottom). The
+    grid's pitched sources (`sources/`) are in the set too, tagged `grid-source`."""
+    batch = set_tag("batch", str(manifest.get("name") or out.name))
+    items: list[tuple[Path, list[str]]] = []
+    for _task_id, entry in sorted((manifest.get("tasks") or {}).items()):
+        if not isinstance(entry, dict) or entry.get("status") != "ok":
+            continue
+        family = str(entry.get("method", "")).split(".")[0] or "batch"
+        for f in entry.get("files") or []:
+            rel = Path(str(f.get("path", "")))
+            if rel.suffix.lower() not in AUDIO_SUFFIXES or rel.is_absolute() or ".." in rel.parts:
+                continue
+            tags = [batch, normalize_tag(family)]
+            m = GRID_NAME.match(rel.stem) if family == "nsynth" else None
+            if m:
+                tags += [set_tag("grid", m["grid"]), f"pitch:{int(m['pitch'])}",
+                         f"x:{int(m['col'])}", f"y:{int(m['row'])}"]
+            items.append((out / rel, tags))
+    src = out / "sources"
+    if src.is_dir():
+        items += [(f, [batch, "grid-source"]) for f in sorted(src.iterdir())
+                  if f.suffix.lower() in AUDIO_SUFFIXES and f.is_file()]
+    return items
+
+
+def add_batch(store: Store, out: str, ctx: JobContext | None = None) -> dict[str, Any]:
+    """Put a batch's output folder in the library in one step: the folder joins the
+    library's folders (so a rescan keeps it), every audio file of the manifest is indexed
+    and tagged with its set and grid place. Adding it again changes nothing but new
+    files: sounds are keyed by path and tags are merged."""
+    import json
+
+    from engine.batch.manifest import FORMAT, NAME
+
+    p = Path(out).expanduser()
+    if not p.is_absolute():
+        raise BadRequest(f"{out!r} is not an absolute path; give the full path of the batch's "
+                         "output folder", param="out")
+    p = p.resolve()
+    mpath = p / NAME
+    try:
+        readable_file(mpath, "out", expect="a batch manifest (manifest.json)")
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except BadInput as e:
+        if e.details.get("reason") != "missing":
+            raise
+        raise BadInput(f"{p}: no {NAME} here, so this is not a batch's output folder (or the "
+                       "batch has not finished a task yet); give the folder `magstation batch` "
+                       "wrote", path=str(p)) from None
+    except (OSError, ValueError) as e:
+        raise BadInput(f"{mpath}: unreadable manifest ({e})", path=str(mpath)) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BadInput(f"{mpath} is not a magstation batch manifest", path=str(mpath))
+    # a folder already under a library root stays there; otherwise it becomes one
+    root = next((r.resolve() for r, _ in roots(store)
+                 if r.exists() and p.is_relative_to(r.resolve())), None)
+    if root is None:
+        store.add_folder(p)
+        root = p
+    items = batch_items(p, manifest)
+    counts = {"added": 0, "updated": 0, "unchanged": 0, "missing": 0, "bad": 0}
+    set_tags: set[str] = set()
+    for i, (f, tags) in enumerate(items):
+        if ctx is not None:
+            ctx.progress(i, len(items), f.name)
+        row = store.sound(f)
+        try:
+            st = f.stat()
+        except OSError:
+            counts["missing"] += 1
+            continue
+        if row is not None and row.size == st.st_size and row.mtime == st.st_mtime and row.ok:
+            counts["unchanged"] += 1
+        else:
+            counts["added" if row is None else "updated"] += 1
+            row = index_file(store, f, Path(row.root) if row is not None else root, ctx)
+            if not row.ok:
+                counts["bad"] += 1
+        merged = sorted(set(row.tags) | set(tags))
+        if merged != row.tags:
+            store.set_tags(f, merged)
+        set_tags.add(tags[0])
+    if ctx is not None:
+        ctx.progress(len(items), len(items), "added")
+    return {"folder": str(p), "root": str(root), "sounds": len(items), **counts,
+            "sets": sorted(set_tags), "name": manifest.get("name")}
 
 
 # ------------------------------------------------------------------------- derivatives

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from typing import Any
 
-from engine import methods
+from engine import methods, model_pool
 from engine.api.base import Params
 from engine.context import JobContext
 
@@ -38,4 +38,5 @@ def run_method(name: str, params: Params | dict[str, Any] | None = None,
     if work_dir is None:
         work_dir = Path(tempfile.mkdtemp(prefix="magstation-"))
     ctx = JobContext(job_id=f"local-{name}", work_dir=work_dir, _sink=None if quiet else progress_bar)
-    return methods.check_result(name, m.func(typed, ctx))
+    with model_pool.job_scope():
+        return methods.check_result(name, m.func(typed, ctx))

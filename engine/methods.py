@@ -53,11 +53,14 @@ HANDLER_MODULES = [
     "engine.handlers.audio",
     "engine.handlers.drums",
     "engine.handlers.melody",
+    "engine.handlers.trio",
     "engine.handlers.melody_rnn",
     "engine.handlers.gansynth",
+    "engine.handlers.soundfont",
     "engine.handlers.library",
     "engine.handlers.nsynth",
     "engine.handlers.timeline",
+    "engine.handlers.batch",
     "engine.handlers.mix",
 ]
 

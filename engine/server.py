@@ -158,6 +158,7 @@ class EngineServer:
         self.playback = playback
         self.player: player_mod.Player | None = None
         self._dropped_s = 0.0  # audio dropped for slow listeners since the engine started
+        self.batch_watcher: Any = None  # engine.batch.runs.RunWatcher, once started
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -180,6 +181,10 @@ class EngineServer:
             srv = await asyncio.start_server(self._serve, self.tcp[0], self.tcp[1], limit=P.MAX_LINE)
             self._servers.append(srv)
         asyncio.create_task(self._broadcast_jobs_loop())
+        from engine.batch.runs import RunWatcher
+        loop = self._loop
+        self.batch_watcher = RunWatcher(lambda runs: _call_soon(loop, self._broadcast_batches, runs))
+        self.batch_watcher.start()
         if self.warm:  # the first `s` of the day should not pay for loading and tracing
             self.runner.submit("engine.warm", {}, lambda kind, payload: None, owner="engine")
 
@@ -208,6 +213,8 @@ class EngineServer:
 
     async def close(self) -> None:
         self.runner.shutdown()
+        if self.batch_watcher is not None:
+            self.batch_watcher.stop()
         if self.player is not None:
             self.player.close()
             if player_mod._PLAYER is self.player:
@@ -446,6 +453,8 @@ class EngineServer:
             loop = asyncio.get_running_loop()
             if "jobs" in client.topics:  # current state first, then changes
                 loop.call_soon(client.send, P.Event(event="jobs", jobs=self.runner.active()))
+            if "batches" in client.topics and self.batch_watcher is not None:
+                loop.call_soon(client.send, P.Event(event="batches", batches=self.batch_watcher.runs))
             if "transport" in client.topics and self.player is not None:
                 loop.call_soon(client.send, P.Event(event="transport", transport=self.player.status()))
             if was_listener != ("audio" in client.topics):
@@ -453,6 +462,8 @@ class EngineServer:
             elif "output" in client.topics:
                 loop.call_soon(client.send, P.Event(event="output", output=self.output_state()))
             return {"topics": sorted(client.topics)}
+        if name == "batch.runs":
+            return {"runs": self.batch_watcher.runs if self.batch_watcher is not None else []}
         if name == "engine.shutdown":
             assert self._loop is not None
             self._loop.call_later(0.05, self._stopped.set)
@@ -474,6 +485,12 @@ class EngineServer:
             for c in list(self.clients):
                 if "jobs" in c.topics:
                     c.send(snapshot)
+
+    def _broadcast_batches(self, runs: list[dict[str, Any]]) -> None:
+        event = P.Event(event="batches", batches=runs)
+        for c in list(self.clients):
+            if "batches" in c.topics:
+                c.send(event)
 
     def output_state(self) -> dict[str, Any]:
         """Where sound goes: this machine's device (or none, and why) and the listeners."""

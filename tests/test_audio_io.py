@@ -10,8 +10,8 @@ import pytest
 import soundfile as sf
 
 from engine.audio.io import (
-    OutputExists, export_name, load_audio, probe, read_audio, resample, unique_path,
-    write_wav,
+    OutputExists, export_name, load_audio, probe, read_audio, repitch, resample,
+    unique_path, write_wav,
 )
 from engine.errors import BadInput, BadRequest, JobCancelled
 from engine.context import JobContext
@@ -86,6 +86,50 @@ def test_resample_round_trip_preserves_a_band_limited_tone():
     assert len(y) == len(x)
     # away from the edges the filter is transparent for an in-band tone
     assert np.max(np.abs(y[1000:-1000] - x[1000:-1000])) < 1e-2
+
+
+def peak_freq(x: np.ndarray, rate: int) -> float:
+    """The frequency of the strongest partial, to a fraction of a bin (a Gaussian fit to
+    the log spectrum of a Hann-windowed signal)."""
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)))) + 1e-20
+    k = int(np.argmax(spec))
+    a, b, c = np.log(spec[k - 1:k + 2])
+    return (k + 0.5 * (a - c) / (a - 2 * b + c)) * rate / len(x)
+
+
+@pytest.mark.parametrize("src,dst", [(44100, 16000), (48000, 16000), (22050, 16000),
+                                     (16000, 44100), (44100, 48000)])
+def test_soxr_resampling_keeps_a_sines_frequency_and_level(src, dst):
+    x = sine(997.0, 2.0, src)
+    y = resample(x, src, dst)
+    assert len(y) == pytest.approx(2.0 * dst, abs=1)
+    assert peak_freq(y, dst) == pytest.approx(997.0, abs=0.05)
+    mid = y[dst // 4:-dst // 4]
+    assert np.sqrt(np.mean(mid ** 2)) == pytest.approx(0.5 / np.sqrt(2), rel=1e-3)
+
+
+def test_soxr_removes_what_the_new_rate_cannot_hold():
+    """A 10 kHz tone has no place at 16 kHz (Nyquist 8 kHz): it is filtered out, not
+    folded down to 6 kHz as a plain interpolation would."""
+    y = resample(sine(10000.0, 1.0, 44100), 44100, 16000)
+    assert np.sqrt(np.mean(y[4000:-4000] ** 2)) < 1e-5
+
+
+def test_repitch_an_octave_doubles_the_frequency_and_halves_the_length():
+    x = sine(440.0, 2.0, 16000)
+    up = repitch(x, 12.0)
+    assert len(up) == pytest.approx(16000, abs=1)
+    assert peak_freq(up, 16000) == pytest.approx(880.0, abs=0.1)
+    down = repitch(x, -7.0)
+    assert peak_freq(down, 16000) == pytest.approx(440.0 * 2 ** (-7 / 12), abs=0.1)
+
+
+def test_stereo_is_resampled_per_channel():
+    x = np.stack([sine(500.0, 1.0, 44100), sine(1500.0, 1.0, 44100)], axis=1)
+    y = resample(x, 44100, 16000)
+    assert y.shape == (16000, 2)
+    assert peak_freq(y[:, 0], 16000) == pytest.approx(500.0, abs=0.1)
+    assert peak_freq(y[:, 1], 16000) == pytest.approx(1500.0, abs=0.1)
 
 
 # ---------------------------------------------------------------- broken files

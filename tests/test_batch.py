@@ -229,7 +229,8 @@ def test_outputs_never_replace_files_the_batch_did_not_write(tmp_path):
     assert victim.read_bytes() == b"mine"
 
 
-def test_cli_writes_a_plan_and_runs_it(tmp_path, capsys):
+def test_cli_writes_a_plan_and_runs_it(tmp_path, capsys, mag_home):
+    from engine.batch.runs import read_runs
     from engine.cli import main
 
     plan = tmp_path / "drums.toml"
@@ -245,6 +246,8 @@ def test_cli_writes_a_plan_and_runs_it(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["done"] == 1 and Path(report["out"]) == tmp_path / "drums-out"
     assert len(list((tmp_path / "drums-out" / "drums-t0.5").glob("*.mid"))) == 3
+    [run] = read_runs()  # the record the engine pushes to the TUI's job list
+    assert (run["out"], run["state"], run["done"]) == (report["out"], "done", 1)
 
 
 def test_ray_flag_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):

@@ -460,3 +460,26 @@ def test_a_corrupt_download_is_discarded_and_fetched_again(env, server):
     server.files["/ckpt/cat-drums_2bar_small.lokl.tar"] = good
     assert ck.pull("cat-drums_2bar_small.lokl").name == "model.ckpt-1234"
     assert server.requests[-1]["range"] is None
+
+
+def test_pull_force_never_replaces_a_working_model_with_a_broken_download(env, server, made):
+    """A re-download whose data file is cut short (a whole, readable tar) is refused by
+    the verification before the swap; the installed copy keeps working."""
+    path = ck.pull("cat-drums_2bar_small.lokl")
+    data_before = path.with_name("model.ckpt-1234.data-00000-of-00001").read_bytes()
+    cut = io.BytesIO()
+    with tarfile.open(fileobj=cut, mode="w") as tf_:
+        for f in sorted((made / "drums_ckpt").iterdir()):
+            body = f.read_bytes()
+            if ".data-" in f.name:
+                body = body[: len(body) // 2]
+            info = tarfile.TarInfo(f"cat-drums_2bar_small.lokl/{f.name}")
+            info.size = len(body)
+            tf_.addfile(info, io.BytesIO(body))
+    server.files["/ckpt/cat-drums_2bar_small.lokl.tar"] = cut.getvalue()
+    with pytest.raises(CheckpointError, match="the installed cat-drums_2bar_small.lokl was kept"):
+        ck.pull("cat-drums_2bar_small.lokl", force=True)
+    assert ck.resolve("cat-drums_2bar_small.lokl") == path
+    assert path.with_name("model.ckpt-1234.data-00000-of-00001").read_bytes() == data_before
+    assert ck.verify("cat-drums_2bar_small.lokl", expected=VARS).ok
+    assert not [p for p in env.iterdir() if p.name.startswith(".") and p.name != ".downloads"]

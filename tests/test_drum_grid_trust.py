@@ -112,6 +112,13 @@ async def test_soundfont_tap_and_whole_files(kill_spawned_engines, tmp_path):
         await answer(pilot, app, str(tmp_path / "gone.sf2"))
         await wait_until(pilot, lambda: any("not using it" in str(n.message) for n in app._notifications))
         assert g.state.get("soundfont") is None
+        # the General MIDI kit is offered first: enter takes it
+        await pilot.press("F")
+        await wait_until(pilot, lambda: isinstance(app.screen, AskText))
+        assert app.screen.query_one("Input").value == "gm"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: g.state.get("soundfont") == "gm")
+        assert any("General MIDI kit" in str(n.message) for n in app._notifications)
         # tap → drums says its model is missing before asking for a rhythm
         await pilot.press("t")
         await wait_until(pilot, lambda: any("tap → drums needs its model" in str(n.message)

@@ -235,3 +235,23 @@ def test_audition_with_a_soundfont():
     run("drums.audition", patterns=[four_on_the_floor(120)])
     with_kit = player.get().device.played[-1].samples
     assert len(with_sf2) == len(with_kit) and not np.allclose(with_sf2, with_kit)
+
+
+def test_export_through_the_general_midi_kit(tmp_path):
+    """`gm` names the General MIDI SoundFont that ships: its full kit plays every hit of
+    the exported pattern at the time the exported MIDI gives it."""
+    import soundfile as sf
+
+    from engine.audio.soundfont import general_midi_soundfont
+    from tests.test_audio_soundfont import onsets
+
+    if general_midi_soundfont() is None:
+        pytest.skip("pretty_midi ships no SoundFont in this install")
+    assert run("drums.check", soundfont="gm")["soundfont"] == str(general_midi_soundfont())
+    res = run("drums.export", patterns=[four_on_the_floor(120)], folder=str(tmp_path),
+              wav=True, soundfont="GM", seed=1)
+    mid = next(f for f in res["files"] if f.endswith(".mid"))
+    wav = next(f for f in res["files"] if f.endswith(".wav"))
+    starts = sorted({round(n.start, 4) for n in pretty_midi.PrettyMIDI(mid).instruments[0].notes})
+    audio, rate = sf.read(wav, dtype="float32")
+    assert onsets(audio, rate, rel=0.1) == pytest.approx(starts, abs=0.015)

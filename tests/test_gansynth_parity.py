@@ -21,6 +21,8 @@ from engine.audio.note_mix import combine_notes, envelope
 from engine.context import JobContext
 from engine.errors import BadInput, CheckpointError, JobCancelled
 from engine.handlers import gansynth as handler
+from engine.model_pool import POOL
+from engine.models import pooled
 from engine.models.gansynth import (EMA, BLOCK, GANSynth, NoteArrays, NoteCache,
                                     block_alphas, compute_progress, expected_variables,
                                     fit_pitch_range,
@@ -166,7 +168,7 @@ def test_arrangement_matches_magenta(model, goldens, tmp_path):
     np.testing.assert_array_equal(notes.pitches, goldens["midi_pitches"])
     np.testing.assert_allclose(notes.start_times, goldens["midi_start_times"])
 
-    handler._models[str(CKPT.resolve())] = model
+    POOL.put(pooled.gansynth_key(CKPT), model)
     ctx = JobContext(work_dir=tmp_path)
     res = handler.render({"midi": str(FIX / "arrangement.mid"), "checkpoint": str(CKPT),
                           "seed": 7, "secs_per_instrument": 0.75, "output": "a.wav"}, ctx)
@@ -291,7 +293,7 @@ def test_progress_and_cancel_between_batches(tmp_path):
             ctx.cancel()
 
     ctx = JobContext(work_dir=tmp_path, _sink=sink)
-    handler._models[str(CKPT.resolve())] = m
+    POOL.put(pooled.gansynth_key(CKPT), m)
     params = {"midi": str(FIX / "arrangement.mid"), "checkpoint": str(CKPT), "seed": 11,
               "secs_per_instrument": 1.0, "batch_size": 2, "output": "c.wav"}
     with pytest.raises(JobCancelled):
@@ -368,7 +370,7 @@ def test_slerp():
 def test_cli_render(tmp_path, model, capsys):
     from engine.commands import gansynth as cmd
 
-    handler._models[str(CKPT.resolve())] = model
+    POOL.put(pooled.gansynth_key(CKPT), model)
     parser = argparse.ArgumentParser()
     cmd.register(parser.add_subparsers())
     out = tmp_path / "out.wav"
@@ -385,7 +387,7 @@ def test_cli_render(tmp_path, model, capsys):
                                   str(fast), "--seed", "3", "--secs-per-instrument", "2",
                                   "--checkpoint", str(CKPT), "--precision", "bfloat16"])
         assert args.func(args) == 0
-        assert handler._models[str(CKPT.resolve()) + "|bfloat16"].precision == "bfloat16"
+        assert POOL.peek(pooled.gansynth_key(CKPT, "bfloat16")).precision == "bfloat16"
         bf16, _ = sf.read(fast)
         assert bf16.shape == audio.shape and not np.array_equal(bf16, audio)
     args = parser.parse_args(["gansynth", "render", str(tmp_path / "missing.mid"), "-o",

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from engine import checkpoints as ck
-from engine.errors import BadInput, BadRequest
+from engine.errors import BadInput, BadRequest, CheckpointError
 from engine.local import run_method
 from engine.models.melody_rnn import (
     MelodyRnn, expected_variables, normalise_name, read_weights, sequence_from_notes)
@@ -261,12 +261,18 @@ def test_models_verify_on_bundles(tmp_path, monkeypatch):
         assert res.ok, res.problems
         assert res.checked == len(expected_variables(config))
     # an older attention_rnn bundle (TF 0.x names, wrapper around the stack) verifies too
-    ck.import_checkpoint(FIX / f"{STACK}.mag", name="attention_rnn")
+    ck.import_checkpoint(FIX / f"{STACK}.mag", name="attention_rnn", force=True)
     assert ck.verify("attention_rnn").ok
-    # a bundle of another config under the wrong name fails, naming the variable
+    # a bundle of another config under the wrong name fails, naming the variable (it does
+    # not replace the working basic_rnn: it goes in only once that one is removed)
+    with pytest.raises(CheckpointError, match="the installed basic_rnn was kept"):
+        ck.import_checkpoint(FIX / "attention_rnn.mag", name="basic_rnn", force=True)
+    assert ck.verify("basic_rnn").ok
+    ck.remove_model("basic_rnn")
     ck.import_checkpoint(FIX / "attention_rnn.mag", name="basic_rnn")
     res = ck.verify("basic_rnn")
     assert not res.ok and any("basic_lstm_cell/kernel" in p for p in res.problems)
+    ck.remove_model("lookback_rnn")
     ck.import_checkpoint(FIX / "basic_rnn.mag", name="lookback_rnn")  # 38 classes, not 40
     res = ck.verify("lookback_rnn")
     assert not res.ok and any("fully_connected/weights" in p for p in res.problems)

@@ -14,6 +14,8 @@ import soundfile as sf
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest, OutputExists
 from engine.handlers import gansynth, timeline
+from engine.model_pool import POOL
+from engine.models import pooled
 from engine.models.gansynth import GANSynth, NoteCache
 from engine.music.midi_io import read_midi
 
@@ -47,9 +49,9 @@ def loaded_model():
 def fresh_model(loaded_model):
     """The fixture model with an empty note cache, installed as the handler's model."""
     loaded_model.cache.clear()
-    gansynth._models[str(CKPT.resolve())] = loaded_model
+    POOL.put(pooled.gansynth_key(CKPT), loaded_model)
     yield loaded_model
-    gansynth._models.pop(str(CKPT.resolve()), None)
+    POOL.discard(lambda k: k == pooled.gansynth_key(CKPT))
 
 
 def test_load_midi_lists_tracks_notes_tempo(tmp_path):

@@ -213,8 +213,12 @@ async def test_bad_midi_and_missing_model_are_shown(kill_spawned_engines, tmp_pa
         await pilot.press("m")
         assert p.state["model"] == "all_instruments"
         await pilot.press("r")
-        await wait_until(pilot, lambda: "failed" in p.status)
+        await wait_until(pilot, lambda: p.state.get("render") is not None or "failed" in p.status)
+        # no GANSynth installed: the file is still heard, through the General MIDI
+        # SoundFont, and the pane says why and how to get GANSynth
+        assert p.state["render"]["renderer"] == "soundfont"
         assert "magstation models pull gansynth-all_instruments" in p.status
+        assert "SoundFont" in p.status and "TimGM6mb" in p.status
         # pitches GANSynth cannot play come back as warnings shown in the pane
         app.session.get("timeline")["checkpoint"] = str(CKPT)
         await open_midi(pilot, app, _low_midi(tmp_path / "low.mid"))
@@ -241,6 +245,46 @@ async def test_bad_midi_and_missing_model_are_shown(kill_spawned_engines, tmp_pa
         await pilot.press("escape")
         await wait_until(pilot, lambda: "cancelled" in p.status)
         assert not bar.display and p.state["render"] is None  # nothing half-rendered is kept as a result
+
+
+async def test_soundfont_renderer_plays_and_exports_without_a_model(kill_spawned_engines,
+                                                                    tmp_path, monkeypatch):
+    """`m` reaches the General MIDI SoundFont; enter plays every chosen track (drums too,
+    on channel 10) with it; the export is a stereo WAV and the MIDI, named for the font."""
+    monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path / "no-checkpoints"))
+    midi = small_midi(tmp_path / "song.mid")
+    pm = pretty_midi.PrettyMIDI(str(midi))
+    kit = pretty_midi.Instrument(program=0, is_drum=True, name="kit")
+    kit.notes += [pretty_midi.Note(110, 36, 0.25 * i, 0.25 * i + 0.1) for i in range(8)]
+    pm.instruments.append(kit)
+    pm.write(str(midi))
+    app = MagstationApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_midi(pilot, app, midi)
+        p = pane(app)
+        assert p.state["tracks"] == [0, 1]  # drums start off (GANSynth skips them)
+        await pilot.press("m", "m")
+        assert p.state["renderer"] == "soundfont"
+        assert "General MIDI SoundFont" in str(app.query_one("#timeline-info").render())
+        await pilot.press("down", "down", "t")
+        assert p.state["tracks"] == [0, 1, 2]
+        res = await render(pilot, app)
+        assert res["renderer"] == "soundfont" and res["notes"] == 4 + 2 + 8
+        assert "TimGM6mb" in p.status and "not GANSynth" in p.status
+        out = tmp_path / "exports"
+        await pilot.press("e")
+        await answer(pilot, app, str(out))
+        await wait_until(pilot, lambda: "exported" in p.status or "failed" in p.status)
+        wav, mid = out / "song_soundfont-TimGM6mb.wav", out / "song_soundfont-TimGM6mb.mid"
+        audio, rate = sf.read(wav, dtype="float32")
+        assert rate == 44100 and audio.ndim == 2 and audio.shape[1] == 2
+        assert audio.shape[0] > 2.75 * rate and np.abs(audio).max() > 0.05
+        played = pretty_midi.PrettyMIDI(str(mid))
+        assert sorted(len(i.notes) for i in played.instruments) == [2, 4, 8]
+        assert [i.is_drum for i in played.instruments].count(True) == 1
+        assert sorted(f.name for f in out.iterdir()) == [mid.name, wav.name]  # nothing staged left
+        await pilot.press("m")
+        assert p.state["renderer"] == "gansynth" and p.state["model"] == "acoustic_only"
 
 
 def _low_midi(path: Path) -> Path:

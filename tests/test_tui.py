@@ -143,4 +143,4 @@ async def test_engine_crash_is_reported_restarted_and_reconnected(kill_spawned_e
 
 
 def test_the_tui_never_imports_tensorflow(mag_home):
-    assert_tui_stays_light(mag_home, ["1", "2", "3", "4", "question_mark"])
+    assert_tui_stays_light(mag_home, ["1", "2", "3", "4", "question_mark", "escape", "J"])

@@ -19,7 +19,8 @@ from engine import api
 from tui.engine_link import EngineLink
 from tui.commands import PaneActionsProvider
 from tui.keys import keymap_clashes, load_keymap
-from tui.messages import EngineStateChanged, JobsChanged, OutputChanged, TransportChanged
+from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, OutputChanged,
+                          TransportChanged)
 from tui.panes import PANES
 from tui.panes.base import Pane
 from tui.session import Session
@@ -37,6 +38,7 @@ class MagstationApp(App[None]):
           for p in PANES],
         Binding("question_mark,f1", "help", "help", tooltip="Help: every key, filtered as you type",
                 id="app.help"),
+        Binding("J", "jobs", "Jobs: engine jobs and batch runs", show=False, id="app.jobs"),
         Binding("ctrl+r", "restart_engine", "Restart engine", show=False, id="app.restart_engine"),
         Binding("q", "quit", "quit", tooltip="Quit (the engine keeps running)", id="app.quit"),
     ]
@@ -50,6 +52,7 @@ class MagstationApp(App[None]):
         self.engine = EngineLink(self, socket_path, autostart=autostart_engine)
         self.connect_engine = connect_engine
         self.jobs: list[dict[str, Any]] = []
+        self.batches: list[dict[str, Any]] = []  # batch runs (engine/batch/runs.py records)
         self.keymap_keys: dict[str, str] = {}  # binding id -> keys, from keymap.toml
         self.keymap_problems: list[str] = []
 
@@ -91,6 +94,10 @@ class MagstationApp(App[None]):
         return self.query_one(f"#pane-{active}", Pane)
 
     def action_show_pane(self, pane_id: str) -> None:
+        from tui.screens.jobs import JobsScreen
+
+        if isinstance(self.screen, JobsScreen):  # a pane key from the job list goes to the pane
+            self.pop_screen()
         self.query_one(TabbedContent).active = pane_id
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -144,6 +151,26 @@ class MagstationApp(App[None]):
         self.jobs = message.jobs
         for bar in self.query(StatusBar).results(StatusBar):
             bar.set_jobs(message.jobs)
+        self._refresh_job_list()
+
+    def on_batches_changed(self, message: BatchesChanged) -> None:
+        self.batches = message.runs
+        self._refresh_job_list()
+
+    def _refresh_job_list(self) -> None:
+        from tui.screens.jobs import JobsScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, JobsScreen):
+                screen.show_rows()
+
+    def action_jobs(self) -> None:
+        from tui.screens.jobs import JobsScreen
+
+        if isinstance(self.screen, JobsScreen):
+            self.pop_screen()
+        elif not any(isinstance(s, JobsScreen) for s in self.screen_stack):
+            self.push_screen(JobsScreen())
 
     async def action_restart_engine(self) -> None:
         if self.engine.client is not None:
@@ -170,6 +197,8 @@ class MagstationApp(App[None]):
             yield SystemCommand(f"Go to {pane.TITLE}", f"Show the {pane.TITLE} pane (key {pane.KEY})",
                                 lambda p=pane.PANE_ID: self.action_show_pane(p))
         yield SystemCommand("Help: keys", "List every key binding", self.action_help)
+        yield SystemCommand("Jobs and batches", "Engine jobs and batch runs with progress (key J)",
+                            self.action_jobs)
         yield SystemCommand("Engine: restart", "Stop the engine; it is started again at once",
                             self.action_restart_engine)
         yield SystemCommand("Engine: check TensorFlow and GPU", "Run a small TF job in the engine",

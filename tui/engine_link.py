@@ -14,7 +14,8 @@ from engine import launcher, paths
 from engine.client import EngineClient, EngineUnavailable, ProgressCallback, Request
 from engine.api.base import Params
 from engine.api.system import Subscribe
-from tui.messages import EngineStateChanged, JobsChanged, OutputChanged, TransportChanged
+from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, OutputChanged,
+                          TransportChanged)
 
 STARTING, READY, DOWN = "starting", "ready", "down"
 
@@ -33,6 +34,7 @@ class EngineLink:
         self.history: deque[str] = deque(maxlen=32)  # recent states, newest last
         self.transport: dict[str, Any] = {}  # the player, as the engine last pushed it
         self.output: dict[str, Any] = {}  # where sound goes, as the engine last pushed it
+        self.batches: list[dict[str, Any]] = []  # batch runs, as the engine last pushed them
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._ready = asyncio.Event()  # set while connected: requests wait on it
@@ -71,7 +73,7 @@ class EngineLink:
                 client.on_close = self._closed.set
                 client.on_event = self._on_event
                 welcome = await client.connect_unix(self.socket_path)
-                await client.call(Subscribe(topics=["jobs", "transport", "output"]))
+                await client.call(Subscribe(topics=["jobs", "transport", "output", "batches"]))
             except (EngineUnavailable, RuntimeError, OSError) as e:
                 delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
                 self._set(DOWN, f"{e}; retrying in {delay:g} s")
@@ -98,6 +100,9 @@ class EngineLink:
         elif kind == "transport" and msg.get("transport"):
             self.transport = msg["transport"]
             self.app.post_message(TransportChanged(self.transport))
+        elif kind == "batches":
+            self.batches = list(msg.get("batches") or [])
+            self.app.post_message(BatchesChanged(self.batches))
         elif kind == "output" and msg.get("output"):
             self.output = msg["output"]
             self.app.post_message(OutputChanged(self.output))

@@ -48,3 +48,14 @@ class JobsChanged(Message):
     def can_replace(self, message: Message) -> bool:
         # A flood of progress snapshots collapses into the newest one.
         return isinstance(message, JobsChanged)
+
+
+class BatchesChanged(Message):
+    """The batch runs on this machine and their progress (engine/batch/runs.py records)."""
+
+    def __init__(self, runs: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.runs = runs
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BatchesChanged)

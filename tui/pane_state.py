@@ -156,6 +156,16 @@ class TimelineRender(_Record):
     midi_path: Union[str, None, UnsetType] = UNSET
     duration: Union[Num, None, UnsetType] = UNSET
     warnings: Union[list[str], None, UnsetType] = UNSET
+    renderer: Union[Literal["gansynth", "soundfont"], UnsetType] = UNSET
+    soundfont: Union[str, None, UnsetType] = UNSET
+
+
+class TimelineSource(_Record):
+    """What `G` generated: the file, the model that made it, its seed and what was asked."""
+    path: str
+    model: str
+    seed: int
+    what: str
 
 
 class TimelineState(_Record):
@@ -166,6 +176,8 @@ class TimelineState(_Record):
     zoom: Union[Annotated[int, Meta(ge=0, lt=NUM_ZOOMS)], UnsetType] = UNSET
     cursor: Union[NonNegative, UnsetType] = UNSET
     model: Union[str, UnsetType] = UNSET
+    renderer: Union[Literal["gansynth", "soundfont"], UnsetType] = UNSET
+    soundfont: Union[str, None, UnsetType] = UNSET  # an .sf2 for the renderer; None: General MIDI
     checkpoint: Union[str, None, UnsetType] = UNSET
     export_dir: Union[str, UnsetType] = UNSET
     render: Union[TimelineRender, None, UnsetType] = UNSET
@@ -175,6 +187,9 @@ class TimelineState(_Record):
     continue_model: Union[str, UnsetType] = UNSET
     continue_checkpoint: Union[str, None, UnsetType] = UNSET
     primer_text: Union[str, UnsetType] = UNSET
+    generate_text: Union[str, UnsetType] = UNSET
+    source: Union[TimelineSource, None, UnsetType] = UNSET
+    model_overrides: Union[Overrides, UnsetType] = UNSET
 
 
 PANE_STATES: dict[str, type[_Record]] = {

@@ -19,7 +19,8 @@ Velocity = Annotated[int, Meta(ge=0, le=127)]
 Offset = Annotated[float, Meta(ge=-1.0, le=1.0)]
 Swing = Annotated[float, Meta(ge=0.0, lt=0.5, description="swing, as a fraction of a 16th")]
 SoundFont = Annotated[str, Meta(min_length=1, max_length=4096,
-                                description="a .sf2 SoundFont whose drum kit plays the pattern")]
+                                description="a .sf2 SoundFont whose drum kit plays the pattern, "
+                                "or `gm`: the General MIDI SoundFont that ships")]
 
 
 Text = Annotated[str, Meta(max_length=300)]

@@ -76,3 +76,13 @@ class Audition(Params, kw_only=True):
     model_rate: Annotated[bool, Meta(description="play the 16 kHz copy the models hear")] = False
     loop: Annotated[bool, Meta(description="loop until stopped")] = False
     layer: Annotated[bool, Meta(description="play over what is playing")] = False
+
+
+@declare("library.add_batch", cacheable=False, light=True)
+class AddBatch(Params, kw_only=True):
+    """Put a batch's output folder in the library in one step: it joins your folders and
+    every sound of its manifest is indexed and tagged with its set (`batch:NAME`) and, for
+    NSynth grids, `grid:NAME`, `pitch:P`, `x:COLUMN`, `y:ROW`. Adding it again does not
+    duplicate anything."""
+    out: Annotated[str, Meta(min_length=1, max_length=4096,
+                             description="the batch's output folder (holds manifest.json)")]

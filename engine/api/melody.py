@@ -11,8 +11,12 @@ from engine.api.base import MAX_LIST, ModelChoice, Path_, Qpm, Seed, Temperature
 Folder = Annotated[str, Meta(min_length=1, max_length=4096,
                              description="folder for the MIDI files (default: the job's own)")]
 Overwrite = Annotated[bool, Meta(description="replace files that exist")]
+Join = Annotated[bool, Meta(description="also write the whole chain as one MIDI file, one "
+                                        "after another (`joined` in the result)")]
 Note = Annotated[list[Annotated[float, Meta(ge=0.0, le=100_000.0)]],
                  Meta(min_length=4, max_length=4, description="[start, end, pitch, velocity]")]
+ChainQpm = Annotated[float, Meta(ge=20.0, le=400.0, description="tempo in quarter notes per "
+                                 "minute (default: the tempo of a, or 120)")]
 MAX_STEPS = 16 * 64
 
 
@@ -29,14 +33,17 @@ class Sample(ModelChoice, kw_only=True):
 
 @declare("melody.interpolate", seeded=True)
 class Interpolate(ModelChoice, kw_only=True):
-    """Interpolate between the melodies of two MIDI files in `steps` melodies."""
-    a: Path_
-    b: Path_
+    """Interpolate between the melodies of two MIDI files (a, b) in `steps` melodies;
+    without a and b, between two random melodies drawn from the seed."""
+    a: Path_ | None = None
+    b: Path_ | None = None
     steps: Annotated[int, Meta(ge=2, le=16, description="melodies in the chain")] = 6
     temperature: Temperature = 0.5
+    qpm: ChainQpm | None = None
     seed: Seed | None = None
     folder: Folder | None = None
     overwrite: Overwrite = False
+    join: Join = False
 
 
 @declare("melody.continue", seeded=True)

@@ -8,7 +8,7 @@ from msgspec import Meta
 
 from engine.api.base import Params, declare
 
-Topic = Literal["jobs", "audio", "transport", "output"]
+Topic = Literal["jobs", "audio", "transport", "output", "batches"]
 
 
 @declare("engine.ping", server=True, cacheable=False)
@@ -30,7 +30,8 @@ class Methods(Params, kw_only=True):
 class Subscribe(Params, kw_only=True):
     """Receive broadcasts: 'jobs' (queue snapshots), 'audio' (the PCM, for listeners),
     'transport' (what plays, from where, looping) and 'output' (where sound goes: the
-    device or none, listeners connected, audio dropped for slow ones). Each topic's
+    device or none, listeners connected, audio dropped for slow ones), 'batches' (the
+    batch runs on this machine, with progress; engine/batch/runs.py). Each topic's
     current state is sent at once on subscribing."""
     topics: Annotated[list[Topic], Meta(max_length=8, description="topics to receive")] = []
 
@@ -58,3 +59,9 @@ class Warm(Params):
 @declare("engine.tf_info", cacheable=False)
 class TfInfo(Params, kw_only=True):
     """Load TensorFlow in the engine and report its version and devices (GPU check)."""
+
+
+@declare("engine.models_loaded", job=False, cacheable=False)
+class ModelsLoaded(Params, kw_only=True):
+    """The models loaded in the engine (the model pool): each one's size and whether a
+    running job uses it, the memory budget, and the models evicted last."""

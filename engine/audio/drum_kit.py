@@ -7,8 +7,11 @@ choked by the next closed hi-hat, as on a real kit.
 
 The default kit is synthesized by `sounds/kit/make_kit.py`. A user kit is a folder with
 the same file names (any readable audio format, `kick.wav` ...). Anything with a
-`rate` and a `sample_for_pitch(pitch) -> ndarray | None` can stand in for a `DrumKit`:
-`engine.audio.soundfont.SoundFontKit` plays an .sf2 file's drum preset that way.
+`rate` and a `sample_for_pitch(pitch) -> ndarray | None` can stand in for a `DrumKit`.
+A source with `velocity_aware = True` also has `sample_for_hit(pitch, velocity)`, whose
+sample already sounds at that velocity (it is not scaled again):
+`engine.audio.soundfont.SoundFontKit` plays an .sf2 file's drum kit that way, velocity
+layers included.
 """
 
 from __future__ import annotations
@@ -118,22 +121,27 @@ def render_drums(hits: Iterable[Hit | tuple[float, int, int]] | object, rate: in
     """
     kit = kit if kit is not None else DrumKit.load(rate=rate)
     hits = sorted(_as_hits(hits), key=lambda h: h.time)
-    resampled = {}
+    by_velocity = bool(getattr(kit, "velocity_aware", False))
+    resampled: dict[tuple[int, int], np.ndarray | None] = {}
 
-    def sample(pitch: int) -> np.ndarray | None:
-        if pitch not in resampled:
-            s = kit.sample_for_pitch(pitch)
-            resampled[pitch] = None if s is None else (
+    def sample(pitch: int, velocity: int) -> np.ndarray | None:
+        key = (pitch, velocity if by_velocity else 127)
+        if key not in resampled:
+            s = kit.sample_for_hit(*key) if by_velocity else kit.sample_for_pitch(pitch)
+            resampled[key] = None if s is None else (
                 s if kit.rate == rate else resample(s, kit.rate, rate))
-        return resampled[pitch]
+        return resampled[key]
 
     closed_times = [h.time for h in hits if PITCH_TO_CLASS.get(h.pitch) == CLOSED_HAT]
     placed: list[tuple[int, np.ndarray]] = []
     for h in hits:
-        s = sample(h.pitch)
-        if s is None or h.velocity <= 0:
+        if h.velocity <= 0:
             continue
-        s = s * (min(h.velocity, 127) / 127.0 * gain)
+        velocity = min(h.velocity, 127)
+        s = sample(h.pitch, velocity)
+        if s is None:
+            continue
+        s = s * ((1.0 if by_velocity else velocity / 127.0) * gain)
         if PITCH_TO_CLASS.get(h.pitch) == OPEN_HAT:
             s = _choke(s, h.time, closed_times, rate)
         placed.append((int(round(h.time * rate)), s))

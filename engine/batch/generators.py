@@ -109,12 +109,11 @@ def expand(kind: str, raw: dict[str, Any], *, base: Path, output: Path | None) -
 # -- NSynth grid ------------------------------------------------------------------------
 
 def pitch_shift(audio, semitones: float):
-    """Resample by 2^(semitones/12): higher and shorter (or lower and longer)."""
-    import numpy as np
+    """Resample by 2^(semitones/12): higher and shorter (or lower and longer);
+    band-limited (libsoxr), so a shift up does not alias."""
+    from engine.audio.io import repitch
 
-    ratio = 2.0 ** (semitones / 12.0)
-    n = max(1, int(len(audio) / ratio))
-    return np.interp(np.arange(n) * ratio, np.arange(len(audio)), audio).astype(np.float32)
+    return repitch(audio, semitones)
 
 
 def prepare_source(sound: str, pitch: int, spec: NSynthGrid, folder: Path) -> str:

@@ -40,7 +40,7 @@ from engine.errors import BadRequest
 TaskId = Annotated[str, Meta(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$",
                              description="letters, digits, _ . + - (a folder name)")]
 # Methods a batch may not call: playback and the library's own index.
-_REFUSED_PREFIXES = ("audio.", "library.", "engine.", "mix.keep")
+_REFUSED_PREFIXES = ("audio.", "library.", "engine.", "batch.", "mix.keep")
 
 
 class Then(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

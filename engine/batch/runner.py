@@ -46,11 +46,14 @@ class WorkerStats:
     started: float = 0.0
     deaths: int = 0
 
-    def eta(self, now: float) -> float | None:
-        """Seconds until this worker's current task is done, from its mean task time."""
-        if self.current is None or self.done == 0:
+    def eta(self, now: float, mean: float | None = None) -> float | None:
+        """Seconds until this worker's current task is done, from its mean task time (or
+        `mean`, the batch's, before it has finished one)."""
+        if self.current is None or (self.done == 0 and mean is None):
             return None
-        return max(0.0, self.busy_s / self.done - (now - self.started))
+        own = self.busy_s / self.done if self.done else mean
+        assert own is not None
+        return max(0.0, own - (now - self.started))
 
 
 @dataclass
@@ -71,6 +74,29 @@ class Progress:
         self.workers = {w: WorkerStats(w) for w in workers}
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
+        self.sink: Callable[[dict[str, Any]], None] | None = None  # the run's record (runs.py)
+
+    def mean(self) -> float | None:
+        """Mean seconds per task over every worker (None before the first is done)."""
+        n = sum(w.done for w in self.workers.values())
+        return sum(w.busy_s for w in self.workers.values()) / n if n else None
+
+    def record(self) -> None:
+        if self.sink is not None:
+            self.sink(self.snapshot())
+
+    def snapshot(self) -> dict[str, Any]:
+        """Done/total, ETA and the workers, as a run record holds them (engine/batch/runs.py)."""
+        now, mean = time.monotonic(), self.mean()
+        eta = self.eta()
+        return {"total": self.total, "done": self.done, "failed": self.failed,
+                "eta_s": None if eta is None else round(eta, 2),
+                "elapsed_s": round(now - self.t0, 2),
+                "workers": [{"name": w.name, "done": w.done,
+                             "mean_s": round(w.busy_s / w.done, 3) if w.done else None,
+                             "current": w.current, "deaths": w.deaths,
+                             "eta_s": None if (e := w.eta(now, mean)) is None else round(e, 2)}
+                            for w in self.workers.values()]}
 
     def eta(self) -> float | None:
         if self.done == 0:
@@ -79,7 +105,7 @@ class Progress:
         return (self.total - self.done - self.failed) / rate
 
     def line(self) -> str:
-        now = time.monotonic()
+        now, batch_mean = time.monotonic(), self.mean()
         eta = self.eta()
         parts = [f"[{self.done + self.failed}/{self.total}]",
                  f"{100 * (self.done + self.failed) / max(1, self.total):5.1f}%",
@@ -88,12 +114,15 @@ class Progress:
             parts.append(f"{self.failed} failed")
         for w in self.workers.values():
             mean = f"{w.busy_s / w.done:.1f}s/task" if w.done else "-"
-            busy = f"{w.current} ETA {_fmt(w.eta(now))}" if w.current and w.eta(now) is not None \
+            w_eta = w.eta(now, batch_mean)
+            busy = f"{w.current} ETA {_fmt(w_eta)}" if w.current and w_eta is not None \
                 else (w.current or "idle")
             parts.append(f"| {w.name}: {w.done} done, {mean}, {busy}")
         return " ".join(parts)
 
     def show(self, final: bool = False) -> None:
+        if not final:
+            self.record()
         if self.quiet:
             return
         text = self.line()
@@ -207,11 +236,16 @@ def _write_outputs(out: Path, task: Task, files: dict[str, bytes], manifest: Man
 def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: int | None = None,
              cpus_per_worker: float = 1.0, retries: int = RETRIES, quiet: bool = False,
              on_event: Callable[[Event, Any], None] | None = None,
-             executor: Any = None) -> Summary:
+             executor: Any = None, record: bool = False) -> Summary:
     """Run a plan into `out`. `ray`: None (this process), "auto" (the Ray cluster started
-    on this machine, else a local one) or a cluster address."""
+    on this machine, else a local one) or a cluster address. `record`: keep a run record
+    the engine pushes to the TUI's job list (engine/batch/runs.py)."""
     out_dir = work_folder(Path(out).expanduser())
     manifest = Manifest(out_dir, plan=plan.path, name=plan.name)
+    recorder = None
+    if record:
+        from engine.batch.runs import RunRecorder
+        recorder = RunRecorder(out_dir, plan=plan.path, name=plan.name, ray=ray)
     hashes = {t.id: task_hash(t) for t in plan.tasks}
     todo = [t for t in plan.tasks if not manifest.finished(t.id, hashes[t.id])]
     skipped = len(plan.tasks) - len(todo)
@@ -220,7 +254,11 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
         for t in plan.tasks:
             if t not in todo:
                 on_event(Event("skip", t.id), None)
+    if recorder is not None:
+        recorder.body.update(skipped=skipped, tasks=len(plan.tasks))
     if not todo:
+        if recorder is not None:
+            recorder.update({"total": 0, "done": 0, "failed": 0, "eta_s": 0.0}, "done")
         if not quiet:
             print(f"batch: all {len(plan.tasks)} tasks are finished in {out_dir} (manifest.json); "
                   "nothing to do", file=sys.stderr)
@@ -231,8 +269,15 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
             executor = LocalExecutor()
         else:
             from engine.batch.runner_ray import RayExecutor
-            executor = RayExecutor(ray, workers=workers, cpus_per_worker=cpus_per_worker)
+            try:
+                executor = RayExecutor(ray, workers=workers, cpus_per_worker=cpus_per_worker)
+            except BaseException as e:  # no cluster: the job list says so too
+                if recorder is not None:
+                    recorder.update({}, "error", getattr(e, "message", None) or f"{type(e).__name__}: {e}")
+                raise
     progress = Progress(len(todo), executor.names, quiet=quiet)
+    if recorder is not None:
+        progress.sink = recorder.update
     by_id = {t.id: t for t in todo}
     queue = deque(todo)
     attempts: dict[str, int] = {}
@@ -241,6 +286,7 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
     done = failed = 0
     failures: dict[str, str] = {}
     interrupted = False
+    crashed = ""
 
     def emit(ev: Event) -> None:
         if on_event is not None:
@@ -264,6 +310,7 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
                 st = progress.workers[w]
                 st.current, st.started = task.id, time.monotonic()
                 emit(Event("start", task.id, w, attempts.get(task.id, 0) + 1))
+                progress.record()
             for oc in executor.wait():
                 task = by_id[oc.task_id]
                 st = progress.workers[oc.worker]
@@ -306,9 +353,18 @@ def run_plan(plan: Plan, out: str | Path, *, ray: str | None = None, workers: in
     except KeyboardInterrupt:
         interrupted = True
         raise
+    except BaseException as e:
+        crashed = f"{type(e).__name__}: {e}"
+        raise
     finally:
         if own or interrupted:
             executor.close(interrupted)
+        if recorder is not None:
+            state = "stopped" if interrupted else "error" if crashed else \
+                "failed" if failed else "done"
+            recorder.update(progress.snapshot(), state,
+                            crashed or ("stopped by Ctrl-C (or batch.stop); run it again to go on"
+                                        if interrupted else ""))
         if not quiet:
             progress.show(final=True)
             if interrupted:

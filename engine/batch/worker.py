@@ -40,6 +40,16 @@ def _relative(v: Any, roots: tuple[str, ...]) -> Any:
 
 def execute(task: Task | dict, *, sink: ProgressSink | None = None,
             tmp_root: str | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Run one task (see `_execute`); the models it loads stay in the worker's model pool
+    and are not evicted while it runs."""
+    from engine import model_pool
+
+    with model_pool.job_scope():
+        return _execute(task, sink=sink, tmp_root=tmp_root, cancel=cancel)
+
+
+def _execute(task: Task | dict, *, sink: ProgressSink | None = None,
+             tmp_root: str | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
     """{"ok": True, "result", "files": {relative path: bytes}, "run_s", "host", "pid"} or
     {"ok": False, "error", "code"} for an engine error (bad input, missing model...).
     Anything else (a bug, a dying process) propagates."""

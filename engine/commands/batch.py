@@ -4,6 +4,7 @@ write plans for the common shapes.
     magstation batch PLAN.toml --out results/                 # here, on this machine's device
     magstation batch PLAN.toml --out results/ --ray auto      # Ray: this machine's cluster
     magstation batch PLAN.toml --ray 10.0.0.5:6379 --workers 8
+    magstation batch PLAN.toml --add-to-library               # then into the sample library
     magstation batch nsynth-grid a.wav b.wav c.wav d.wav --pitches 48 60 --grid 4 \\
         --seconds 1 --seed 0 --plan grid.toml                 # writes grid.toml
     magstation batch gansynth-renders midi/ --seeds 1 2 3 --plan renders.toml
@@ -20,6 +21,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from engine.errors import EngineError
 
 GENERATORS = ("nsynth-grid", "gansynth-renders", "drum-bank", "melody-bank")
 
@@ -51,6 +54,9 @@ def run_parser() -> argparse.ArgumentParser:
     s.add_argument("--retries", type=int, default=3, help="attempts before a task is failed")
     s.add_argument("--dry-run", action="store_true", help="list the tasks, run nothing")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.add_argument("--add-to-library", action="store_true",
+                   help="then add the results to the sample library (as `magstation library "
+                        "add-batch OUT`): grids become a set tagged with their places")
     return s
 
 
@@ -166,12 +172,22 @@ def cmd_run(plan_path: Path, args: argparse.Namespace) -> int:
             print(f"{t.id}\t{t.method}\t{json.dumps(t.params)[:200]}")
         print(f"{len(plan.tasks)} tasks", file=sys.stderr)
         return 0
-    plan = load_plan(plan_path, output=out)
+    try:
+        plan = load_plan(plan_path, output=out)
+    except EngineError as e:  # the job list shows why a batch it started never ran
+        from engine.batch.runs import ERROR, RunRecorder
+        RunRecorder(Path(out), plan=str(plan_path.expanduser().resolve()),
+                    name=doc.batch.name, ray=args.ray).update({}, ERROR, e.message)
+        raise
     summary = run_plan(plan, out, ray=args.ray, workers=args.workers,
                        cpus_per_worker=args.cpus_per_worker, retries=args.retries,
-                       quiet=args.quiet)
-    print(json.dumps({"out": summary.out, "tasks": summary.total, "done": summary.done,
-                      "skipped": summary.skipped, "failed": summary.failed,
-                      "wall_s": round(summary.wall_s, 2), "workers": summary.workers,
-                      "failures": summary.failures}, indent=2))
+                       quiet=args.quiet, record=True)
+    report = {"out": summary.out, "tasks": summary.total, "done": summary.done,
+              "skipped": summary.skipped, "failed": summary.failed,
+              "wall_s": round(summary.wall_s, 2), "workers": summary.workers,
+              "failures": summary.failures}
+    if args.add_to_library:  # what finished goes in, even when some tasks failed
+        from engine.local import run_method
+        report["library"] = run_method("library.add_batch", {"out": summary.out}, quiet=True)
+    print(json.dumps(report, indent=2))
     return 0 if summary.ok else 1

@@ -1,5 +1,6 @@
-"""`magstation drums sample|interpolate|humanize|tap` and `magstation melody sample|interpolate`
-(`melody continue`, MelodyRNN, lives in engine.commands.melody_rnn).
+"""`magstation drums sample|interpolate|humanize|tap`, `magstation melody sample|interpolate`
+(`melody continue`, MelodyRNN, lives in engine.commands.melody_rnn) and `magstation trio
+sample|interpolate` (16-bar melody + bass + drums).
 
 They run the same jobs as the workstation, in this process, write MIDI files into a
 folder (drums on channel 10, tempo kept) and print the seed they used."""
@@ -49,13 +50,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="melody_cmd", metavar="ACTION", required=True)
     _add(melody, "sample", api.melody.Sample, extra=("n", "qpm"), func=cmd_melody,
          help_text="sample new 2-bar melodies", files="MIDI files")
-    p = _add(melody, "interpolate", api.melody.Interpolate, extra=("steps",), func=cmd_melody,
-             help_text="interpolate between two melody MIDI files", files="MIDI files")
-    p.add_argument("a", type=Path, help="the first melody (a MIDI file)")
-    p.add_argument("b", type=Path, help="the last melody (a MIDI file)")
+    p = _add(melody, "interpolate", api.melody.Interpolate, extra=("steps", "qpm", "join"),
+             func=cmd_melody, files="MIDI files",
+             help_text="interpolate between two melody MIDI files (none: two random melodies)")
+    _ends(p, "melody")
     from engine.commands.melody_rnn import add_continue
 
     add_continue(melody)
+
+    trio = sub.add_parser("trio", help="16-bar trios (melody, bass, drums) with MusicVAE"
+                          ).add_subparsers(dest="trio_cmd", metavar="ACTION", required=True)
+    _add(trio, "sample", api.trio.Sample, extra=("n", "qpm"), func=cmd_melody,
+         help_text="sample new 16-bar trios", files="MIDI files")
+    p = _add(trio, "interpolate", api.trio.Interpolate, extra=("steps", "qpm", "join"),
+             func=cmd_melody, files="MIDI files",
+             help_text="interpolate between two trio MIDI files (none: two random trios)")
+    _ends(p, "trio")
+
+
+def _ends(p: argparse.ArgumentParser, what: str) -> None:
+    """An interpolation's two ends: two MIDI files, or neither (two random ends)."""
+    p.add_argument("a", type=Path, nargs="?", help=f"the first {what} (a MIDI file)")
+    p.add_argument("b", type=Path, nargs="?", help=f"the last {what} (a MIDI file); give "
+                   "both files or neither (two random ends drawn from the seed)")
 
 
 def _common(args: argparse.Namespace) -> dict[str, Any]:
@@ -108,14 +125,22 @@ def cmd_drums(args: argparse.Namespace) -> int:
 
 
 def cmd_melody(args: argparse.Namespace) -> int:
+    """melody and trio sample/interpolate: print the seed, then the files written."""
     from engine.local import run_method
 
     params = {**_common(args), "folder": str(args.out), "overwrite": args.overwrite}
     params.pop("a", None), params.pop("b", None)
-    if args.method == "melody.interpolate":
-        params["a"], params["b"] = str(args.a), str(args.b)
+    if args.method.endswith(".interpolate"):
+        if (args.a is None) != (args.b is None):
+            print("error: give two MIDI files (a and b) or none (two random ends)",
+                  file=sys.stderr)
+            return 2
+        if args.a is not None:
+            params["a"], params["b"] = str(args.a), str(args.b)
     result = run_method(args.method, params)
     print(f"seed: {result['seed']}   model: {result['model']}")
     for f in result["files"]:
         print(f["path"])
+    if result.get("joined"):
+        print(f"{result['joined']['path']}   (the whole chain)")
     return 0

@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("folder", type=Path, help="a folder of your own sounds")
     s.set_defaults(func=lambda a: _cmd("library.add_folder", {"path": str(a.folder.expanduser().resolve())}))
 
+    s = lib.add_parser("add-batch", help="add a batch's results (grids as tagged sets)")
+    s.add_argument("out", type=Path, help=field_help(api.library.AddBatch, "out"))
+    s.set_defaults(func=lambda a: _cmd("library.add_batch", {"out": str(a.out.expanduser().resolve())}))
+
     s = lib.add_parser("import", help="copy a WAV, FLAC or MP3 into your library")
     s.add_argument("file", type=Path, help="a WAV, FLAC or MP3 file to copy into your library")
     s.add_argument("--name", default=None, help="file name in the library")

@@ -16,18 +16,18 @@ from engine import player
 from engine.api import drums as api
 from engine.api.base import ModelChoice
 from engine.context import JobContext
-from engine.errors import BadInput, BadRequest, ModelNotInstalled, OutputExists
+from engine.errors import BadInput, BadRequest, ModelNotInstalled
+from engine.fsutil import place_all
 from engine.methods import method
 from engine.music.patterns import grid_from_pattern, heard_sequence, pattern_from_grid
-from engine.pathpolicy import check_name, planned_outputs, readable_file
+from engine.pathpolicy import check_name, planned_outputs
 
-# Official checkpoints first; the project's starter models when those are not installed.
-SAMPLE_MODELS = ("cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl", "starter-drums_2bar")
-INTERPOLATE_MODELS = ("cat-drums_2bar_small.hikl", "cat-drums_2bar_small.lokl", "starter-drums_2bar")
-HUMANIZE_MODELS = ("groovae_2bar_humanize", "starter-groovae_2bar_humanize")
-TAP_MODELS = ("groovae_2bar_tap_fixed_velocity",)
-DEFAULTS = {"sample": SAMPLE_MODELS, "interpolate": INTERPOLATE_MODELS,
-            "humanize": HUMANIZE_MODELS, "tap": TAP_MODELS}
+# The manifest's roles (checkpoints/manifest [roles]) say which model each action uses when
+# the request names none: official checkpoints first, the starter models as the fallback.
+SAMPLE_ROLE, INTERPOLATE_ROLE = "drums.sample", "drums.interpolate"
+HUMANIZE_ROLE, TAP_ROLE = "drums.humanize", "drums.tap"
+ROLES = {"sample": SAMPLE_ROLE, "interpolate": INTERPOLATE_ROLE, "humanize": HUMANIZE_ROLE,
+         "tap": TAP_ROLE}
 WINDOW = 32  # the models' 2 bars of 16ths
 
 
@@ -35,12 +35,12 @@ def _grid(p: api.Pattern, what: str):
     return grid_from_pattern(msgspec.to_builtins(p), what)
 
 
-def _load(params: ModelChoice, defaults: tuple[str, ...]):
-    from engine.models.musicvae import MusicVae
-    from engine.models.resolve import resolve_model
+def _load(params: ModelChoice, role: str):
+    from engine.checkpoints import resolve_model
+    from engine.models import pooled
 
-    name, config, path = resolve_model(params, defaults)
-    return MusicVae.load(config, str(path)), name
+    m = resolve_model(params, role)
+    return pooled.musicvae(m.config, m.path), m.name
 
 
 def _patterns_from_outputs(model, outputs: np.ndarray, qpm: float) -> list[dict[str, Any]]:
@@ -76,7 +76,7 @@ def _check_steps(model, grid, what: str) -> None:
 @method("drums.sample")
 def sample(params: api.Sample, ctx: JobContext) -> dict:
     ctx.progress(0, 2, "loading the model")
-    model, name = _load(params, SAMPLE_MODELS)
+    model, name = _load(params, SAMPLE_ROLE)
     ctx.progress(1, 2, "sampling")
     outputs, _ = model.sample(params.n, temperature=params.temperature, seed=params.seed,
                               same_z=params.same_z)
@@ -124,7 +124,7 @@ def interpolate(params: api.Interpolate, ctx: JobContext) -> dict:
     a = _grid(params.a, "pattern a")
     b = _grid(params.b, "pattern b")
     ctx.progress(0, 2, "loading the model")
-    model, name = _load(params, INTERPOLATE_MODELS)
+    model, name = _load(params, INTERPOLATE_ROLE)
     _check_steps(model, a, "pattern a")
     _check_steps(model, b, "pattern b")
     ctx.progress(1, 2, "interpolating")
@@ -185,7 +185,7 @@ def _keep_hits(grid, out: np.ndarray, tap: bool):
                     (off * hits).T.astype(np.float32), grid.qpm)
 
 
-def _groove_job(params: api.Humanize | api.Tap, ctx: JobContext, defaults: tuple[str, ...],
+def _groove_job(params: api.Humanize | api.Tap, ctx: JobContext, role: str,
                 verb: str) -> dict:
     from engine.music.grids import DrumGrid
     from engine.music.groove import groove_to_grid
@@ -195,7 +195,7 @@ def _groove_job(params: api.Humanize | api.Tap, ctx: JobContext, defaults: tuple
         raise BadRequest(f"{verb} needs a pattern (or patterns, for a chain)", param="pattern")
     grids = [_grid(p, f"pattern {i + 1}") for i, p in enumerate(raw)]
     ctx.progress(0, 2, "loading the model")
-    model, name = _load(params, defaults)
+    model, name = _load(params, role)
     if model.config.decoder != "groove":
         raise BadRequest(f"{model.config.name} is not a GrooVAE model")
     windows = _windows(grids, model, name)
@@ -231,22 +231,23 @@ def params_method(params: Any) -> str:
 
 @method("drums.humanize")
 def humanize(params: api.Humanize, ctx: JobContext) -> dict:
-    return _groove_job(params, ctx, HUMANIZE_MODELS, "humanizing")
+    return _groove_job(params, ctx, HUMANIZE_ROLE, "humanizing")
 
 
 @method("drums.tap")
 def tap(params: api.Tap, ctx: JobContext) -> dict:
-    return _groove_job(params, ctx, TAP_MODELS, "drumming")
+    return _groove_job(params, ctx, TAP_ROLE, "drumming")
 
 
 def _kit(params: api.Audition | api.Export | api.Check):
-    """The drum sounds: the shipped kit, or a SoundFont's drum preset (`soundfont`: .sf2 path)."""
-    sf2 = params.soundfont
-    if not sf2:
+    """The drum sounds: the shipped kit, or a SoundFont's drum kit (`soundfont`: an .sf2
+    path, or `gm` for the General MIDI SoundFont that ships)."""
+    from engine.audio.soundfont import resolve_soundfont
+
+    if not params.soundfont:
         return None
     # a regular file only: a FIFO would block the read, a device never end (pathpolicy)
-    path = readable_file(str(sf2), "soundfont", expect="a SoundFont (.sf2) drum kit",
-                         noun="SoundFont")
+    path = resolve_soundfont(params.soundfont, "soundfont")
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
@@ -256,7 +257,8 @@ def _kit(params: api.Audition | api.Export | api.Check):
 
 @functools.lru_cache(maxsize=4)
 def _soundfont_kit(path: str, mtime: int):
-    """Parsed once per file version: a looping audition re-renders on every edit."""
+    """Loaded once per file version: a looping audition re-renders on every edit, and
+    the kit keeps the one-shots it has played."""
     from engine.audio.drum_kit import KIT_RATE
     from engine.audio.soundfont import SoundFontKit
 
@@ -383,42 +385,6 @@ def _names_from(params: api.Export) -> tuple[str, int | None]:
     return model, seed
 
 
-def _place_all(staged: list[tuple[Path, Path]], overwrite: bool) -> None:
-    """Move staged files onto their targets, all or none (without `overwrite`, a file
-    that appeared meanwhile stops it all and what was placed is taken back)."""
-    placed: list[Path] = []
-    try:
-        for tmp, target in staged:
-            if overwrite:
-                os.replace(tmp, target)
-            else:
-                try:
-                    os.link(tmp, target)
-                except FileExistsError:
-                    raise OutputExists(f"{target} already exists. Choose another name or "
-                                       f"confirm overwrite.", path=str(target)) from None
-                except OSError:  # no hard links here: check, then rename
-                    if os.path.lexists(target):
-                        raise OutputExists(f"{target} already exists. Choose another name "
-                                           f"or confirm overwrite.", path=str(target)) from None
-                    os.replace(tmp, target)
-            placed.append(target)
-    except BaseException:
-        if not overwrite:
-            for t in placed:
-                try:
-                    os.unlink(t)
-                except OSError:
-                    pass
-        raise
-    finally:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 @method("drums.export")
 def export(params: api.Export, ctx: JobContext) -> dict:
     from engine.audio.drum_kit import KIT_RATE, render_drums
@@ -470,7 +436,7 @@ def export(params: api.Export, ctx: JobContext) -> dict:
             except OSError:
                 pass
         raise
-    _place_all(staged, overwrite)
+    place_all(staged, overwrite)
     ctx.progress(len(planned), len(planned), "done")
     return {"files": [str(t) for _, t in staged]}
 
@@ -482,18 +448,18 @@ def _checkpoint_present(path: str) -> bool:
 
 @method("drums.check")
 def check(params: api.Check, ctx: JobContext) -> dict:
-    from engine.models.resolve import resolve_model
+    from engine.checkpoints import resolve_model
 
     out: dict[str, Any] = {}
     if params.action is not None:
-        name, _, path = resolve_model(params, DEFAULTS[params.action])
+        name = resolve_model(params, ROLES[params.action]).name
         if params.checkpoint and not _checkpoint_present(params.checkpoint):
             raise ModelNotInstalled(f"{params.action}: no checkpoint at {params.checkpoint}; "
                                     f"check the path (or `magstation models list`)")
         out["model"] = name
     if params.soundfont is not None:
         kit = _kit(params)
-        out["soundfont"] = str(Path(params.soundfont).expanduser())
         if kit is None:
             raise BadInput(f"{params.soundfont}: not a usable SoundFont")
+        out["soundfont"] = str(kit.path)
     return out

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +14,13 @@ import numpy as np
 from engine.api import gansynth as api
 from engine.api.base import ModelChoice
 from engine.context import JobContext
-from engine.errors import BadRequest, ModelNotInstalled
+from engine.errors import BadRequest
 from engine.fsutil import atomic_write_bytes
 from engine.methods import method
 from engine.pathpolicy import check_name, output_file, work_folder
 
 DEFAULT_SECS_PER_INSTRUMENT = 6.0  # gansynth_generate.py's flag default
-DEFAULT_MODEL = "acoustic_only"  # manifest name gansynth-acoustic_only
-
-_models: dict[str, object] = {}
-_models_lock = threading.Lock()
+ROLE = "gansynth.render"  # which model when none is named: checkpoints/manifest [roles]
 
 
 def read_midi_notes(path: str | os.PathLike, include_drums: bool = False,
@@ -52,39 +48,26 @@ def _arrays(notes):
 
 
 def resolve_checkpoint(params: ModelChoice) -> Path:
-    """`checkpoint` (a folder) wins; else `model` (a name such as acoustic_only) through
-    engine.checkpoints, or under the checkpoints folder where that module is absent."""
-    from engine import paths
+    """`checkpoint` (a folder) wins; else `model` (a name such as acoustic_only or
+    gansynth-acoustic_only); else the first installed model of the role."""
+    from engine.checkpoints import lookup, resolve_model
 
     if params.checkpoint:
         return Path(params.checkpoint).expanduser()
-    name = params.model or DEFAULT_MODEL
-    try:
-        from engine.checkpoints import resolve
-    except ImportError:
-        resolve = None
-    if resolve is not None:
-        return Path(resolve(name if name.startswith("gansynth-") else f"gansynth-{name}"))
-    for cand in (paths.checkpoints_dir() / f"gansynth-{name}", paths.checkpoints_dir() / name):
-        found = sorted(cand.rglob("experiment.json")) if cand.is_dir() else []
-        if found:
-            return found[0].parent
-    raise ModelNotInstalled(
-        f"GANSynth model {name!r} is not installed: `magstation models pull gansynth-{name}` "
-        "or pass --checkpoint FOLDER (the unzipped checkpoint)", model=name)
+    name = params.model
+    if name and lookup(name) is None and lookup(f"gansynth-{name}") is not None:
+        name = f"gansynth-{name}"
+    if name:
+        return resolve_model(ModelChoice(model=name), ROLE).path
+    return resolve_model(params, ROLE).path
 
 
 def load_model(ckpt: Path, precision: str = "float32"):
-    """Load once per engine process (and precision); later jobs reuse the loaded
-    generator (and cache)."""
-    from engine.models.gansynth import GANSynth
+    """The loaded generator for a checkpoint folder (and precision), shared through the
+    model pool: later jobs reuse it (and its note cache)."""
+    from engine.models import pooled
 
-    key = str(ckpt.resolve()) + ("" if precision == "float32" else f"|{precision}")
-    with _models_lock:
-        model = _models.get(key)
-        if model is None:
-            model = _models[key] = GANSynth.load(ckpt, precision=precision)
-    return model
+    return pooled.gansynth(ckpt, precision)
 
 
 def _keyframes(params: api.Render, model, total_time: float) -> tuple[np.ndarray, np.ndarray]:

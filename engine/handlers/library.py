@@ -115,3 +115,11 @@ def audition(params: api.Audition, ctx: JobContext) -> dict:
                                    loop=params.loop, layer=params.layer)
     return {**result, **status, "played": True, "played_rate": rate,
             "model_rate": params.model_rate}
+
+
+@method("library.add_batch")
+@_db_errors
+def add_batch(params: api.AddBatch, ctx: JobContext) -> dict:
+    from engine import library
+
+    return library.add_batch(get_store(), params.out, ctx)

@@ -7,7 +7,6 @@ folder. Lengths are in 16th notes (`steps`) or bars of 16 at the primer's tempo.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from engine.api import melody as api
@@ -16,20 +15,15 @@ from engine.errors import BadRequest
 from engine.methods import method
 from engine.pathpolicy import output_file, output_path
 
-MELODY_RNN_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn")
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime: float, size: int, config: str | None, name: str):
-    from engine.models.melody_rnn import MelodyRnn
-
-    return MelodyRnn.load(path, config, name)
+ROLE = "melody.continue"  # which bundle when none is named: checkpoints/manifest [roles]
 
 
 def load_model(params: api.Continue):
     """The MelodyRnn for `checkpoint` (a .mag path, config from the bundle unless `config`)
-    or `model` (an installed name), else the first installed default."""
-    from engine.models.resolve import resolve_model
+    or `model` (an installed name), else the first installed model of the role; shared
+    through the model pool."""
+    from engine.checkpoints import resolve_model
+    from engine.models import pooled
 
     if params.checkpoint:
         path = Path(params.checkpoint).expanduser()
@@ -37,9 +31,9 @@ def load_model(params: api.Continue):
         if not path.is_file():
             raise BadRequest(f"{path}: no such .mag bundle")
     else:
-        name, config, path = resolve_model(params, MELODY_RNN_MODELS)
-    st = path.stat()
-    return _load_cached(str(path), st.st_mtime, st.st_size, config, name)
+        m = resolve_model(params, ROLE)
+        name, config, path = m.name, m.config, m.path
+    return pooled.melody_rnn(path, config, name)
 
 
 def _primer(params: api.Continue):

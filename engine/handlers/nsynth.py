@@ -24,37 +24,39 @@ from engine.errors import BadInput, BadRequest, JobCancelled
 from engine.methods import method
 from engine.pathpolicy import check_name, output_file, readable_file, work_folder
 
-DEFAULT_CHECKPOINT = "nsynth-wavenet"
+ROLE = "nsynth.synth"  # which checkpoint when none is named: checkpoints/manifest [roles]
 
 _lock = threading.Lock()
-_model: Any = None  # the last NSynth loaded (one full model is ~240 MB)
-_model_path: str | None = None
 _cache: Any = None
 
 
 def checkpoint_path(params: Any) -> Path:
-    """`checkpoint` of the params (a struct or a dict: a name or a path), or the default."""
+    """`checkpoint` of the params (a struct or a dict: a name or a path), or the first
+    installed model of the role."""
+    from engine.checkpoints import ResolvedModel, resolve_model
+
     ref = (params.get("checkpoint") if isinstance(params, dict)
-           else getattr(params, "checkpoint", None)) or DEFAULT_CHECKPOINT
-    p = Path(ref).expanduser()
-    if p.exists() or Path(ref + ".index").exists() or "/" in ref:
-        return p
-    from engine import checkpoints
-    return checkpoints.resolve(ref)
+           else getattr(params, "checkpoint", None))
+    if ref:
+        p = Path(ref).expanduser()
+        if p.exists() or Path(ref + ".index").exists() or "/" in ref:
+            return p
+    m: ResolvedModel = resolve_model(_Named(ref), ROLE)
+    return m.path
+
+
+class _Named:
+    """A model name as resolve_model's choice (NSynth's `checkpoint` doubles as a name)."""
+
+    def __init__(self, name: str | None) -> None:
+        self.model, self.checkpoint, self.config = name, None, None
 
 
 def get_model(params: Any):
-    """The loaded NSynth for params.checkpoint, reused across jobs."""
-    global _model, _model_path
-    from engine.models.nsynth import NSynth
+    """The loaded NSynth for params.checkpoint, shared through the model pool."""
+    from engine.models import pooled
 
-    key = str(checkpoint_path(params))
-    with _lock:
-        if _model is None or _model_path != key:
-            _model, _model_path = None, None
-            _model = NSynth.load(key)
-            _model_path = key
-        return _model
+    return pooled.nsynth(checkpoint_path(params))
 
 
 def get_cache():

@@ -50,3 +50,11 @@ def tf_info(params: api.TfInfo, ctx: JobContext) -> dict:
     ctx.progress(2, 2, "done")
     return {"tensorflow": tf.__version__, "devices": devices,
             "gpu": any("GPU" in d for d in devices), "checksum": checksum}
+
+
+@method("engine.models_loaded")
+def models_loaded(params: api.ModelsLoaded, ctx: JobContext) -> dict:
+    """Budget and used bytes, the loaded models (most recent first) and the last evicted."""
+    from engine.model_pool import POOL
+
+    return POOL.status()

@@ -6,12 +6,13 @@ pieces around it. No TensorFlow here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from engine.api import timeline as api
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest
-from engine.fsutil import atomic_write
+from engine.fsutil import atomic_write, place_all
 from engine.methods import method
 from engine.pathpolicy import check_name, output_path, planned_outputs, read_bytes
 
@@ -48,18 +49,27 @@ def export(params: api.Export, ctx: JobContext) -> dict:
     # replaced unless `overwrite`
     planned = planned_outputs(folder, [f"{name}.wav"] + ([f"{name}.mid"] if midi_src else []),
                               overwrite=overwrite, what="name")
-    samples, rate = read_audio(src_p, max_seconds=None)
+    samples, rate = read_audio(src_p, max_seconds=None, mono=False)  # a stereo preview stays so
     midi_bytes = read_bytes(midi_src, "midi_path", expect="a MIDI file (.mid)") if midi_src else b""
     out_rate = params.rate or rate
-    wav = write_wav(planned[0], samples, rate, out_rate=out_rate, overwrite=overwrite,
-                    subtype=params.format,
-                    progress=lambda d, t, m: ctx.progress(d, t + 1, m))
-    files = [str(wav)]
-    if midi_src:
-        files.append(str(atomic_write(planned[1], lambda fh: fh.write(midi_bytes),
-                                      replace=overwrite)))
+    # both files are written beside their targets first and placed together: an export
+    # is the WAV and its MIDI, or nothing
+    staged = [(t.with_name(f".{t.name[:200]}.{os.getpid()}.staged"), t) for t in planned]
+    try:
+        write_wav(staged[0][0], samples, rate, out_rate=out_rate, overwrite=True,
+                  subtype=params.format, progress=lambda d, t, m: ctx.progress(d, t + 1, m))
+        if midi_src:
+            atomic_write(staged[1][0], lambda fh: fh.write(midi_bytes), replace=True)
+    except BaseException:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    place_all(staged, overwrite)
     ctx.progress(1, 1, "done")
-    return {"files": files, "rate": out_rate}
+    return {"files": [str(t) for _, t in staged], "rate": out_rate}
 
 
 @method("timeline.save_midi")

@@ -92,7 +92,7 @@ class DrumGridPane(Pane):
         ("semicolon", "swing(-0.05)", "Less swing", "less_swing"),
         ("apostrophe", "swing(0.05)", "More swing", "more_swing"),
         ("y", "history", "History of generations", "history"),
-        ("F", "soundfont", "Drum sounds from a SoundFont (.sf2)", "soundfont"),
+        ("F", "soundfont", "Drum sounds: the General MIDI kit or a SoundFont (.sf2)", "soundfont"),
         ("o", "open_midi", "Open a drum MIDI file", "open"),
         ("e", "export(False)", "Export pattern (MIDI + WAV)", "export", "export"),
         ("E", "export(True)", "Export the chain (MIDI + WAV)", "export_chain"),
@@ -541,8 +541,10 @@ class DrumGridPane(Pane):
                 self.mag.notify("drums sound from the shipped kit again")
                 return
             self._use_soundfont(path.strip())
-        self.mag.push_screen(AskText("SoundFont (.sf2) for the drums (empty: the shipped kit):",
-                                     self.state.get("soundfont") or ""), answer)
+        # `gm` (offered first): the full General MIDI kit of the SoundFont that ships
+        self.mag.push_screen(AskText("Drum sounds: gm (the General MIDI kit), a SoundFont "
+                                     "(.sf2) path, or empty for the shipped kit:",
+                                     self.state.get("soundfont") or "gm"), answer)
 
     @work(exclusive=True, group="drum-soundfont")
     async def _use_soundfont(self, path: str) -> None:
@@ -555,7 +557,8 @@ class DrumGridPane(Pane):
                             severity="error", timeout=10)
             return
         self._set(soundfont=path)
-        self.mag.notify(f"drums now sound from {path}")
+        self.mag.notify("drums now sound from the General MIDI kit (TimGM6mb)"
+                        if path.lower() == "gm" else f"drums now sound from {path}")
         if self.playing:
             self._audition([self.pattern.to_dict()], update=True)
 

@@ -231,6 +231,12 @@ class LibraryPane(Pane):
             self.overviews[(sound["path"], cached["hash"])] = cached
         view.show(cached, caption=f"{caption} · peak {cached['peak']:.2f}")
 
+    def show_filter(self, text: str) -> None:
+        """Show only what `text` matches, e.g. `#batch:NAME` (a batch's set, from the job list)."""
+        self.state["filter"] = text
+        self.saved()
+        self._reload()
+
     # -- actions ------------------------------------------------------------------------
     def action_cursor(self, delta: int) -> None:
         table = self.table

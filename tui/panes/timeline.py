@@ -6,12 +6,17 @@ Everything musical comes from the engine as JSON (`timeline.load_midi`,
 
 Autosaved state (the session's "timeline" entry): midi (absolute path), tracks (the
 track numbers rendered), keyframes [{time, seed, name}], secs_per_instrument, zoom,
-cursor, model ("acoustic_only" | "all_instruments"), checkpoint (a checkpoint folder;
+cursor, renderer ("gansynth" | "soundfont": GANSynth, or a General MIDI SoundFont that
+needs no model; `soundfont` is its .sf2 file, unset: the one that ships),
+model ("acoustic_only" | "all_instruments"), checkpoint (a checkpoint folder;
 when set it wins over `model`: tests and people with unpacked checkpoints use it),
 export_dir, render (the last render's result); for melody continuation (`melody.continue`):
 added (accepted notes [start, end, pitch, velocity, track] laid over the MIDI file),
 continue_bars, continue_temperature, continue_model, primer_text, and optionally
-continue_checkpoint (a .mag bundle that wins over continue_model, as `checkpoint` does).
+continue_checkpoint (a .mag bundle that wins over continue_model, as `checkpoint` does);
+for generated sources (`G`, tui/generate_source.py): generate_text (what was last asked
+for), and optionally model_overrides {"melody"|"trio": {"checkpoint", "config"}} (else the
+engine picks its default model for melodies and for trios).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from textual.widgets import ProgressBar, Static
 from engine import paths
 from engine.client import EngineUnavailable
 from tui.drum_pattern import EditHistory
+from tui.generate_source import DEFAULT_TEXT, MODEL_OF, PROMPT, parse_source, result_file
 from tui.keys import pane_bindings
 from tui.panes.base import Pane
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
@@ -43,6 +49,9 @@ SECS_RANGE = (0.5, 120.0)
 PLAYHEAD_POLL_S = 0.2
 ENGINE_WAIT_S = 60.0
 RENDER_NAME = "timeline.wav"
+PREVIEW_NAME = "timeline_soundfont.wav"
+RENDERERS = ("gansynth", "soundfont")
+GM_NAME = "General MIDI SoundFont"
 CONTINUE_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn", "performance_with_dynamics")
 CONTINUE_BARS = (1, 64)
 CONTINUE_TEMPERATURE = (0.01, 5.0)
@@ -103,6 +112,8 @@ class TimelinePane(Pane):
     KEY = "3"
     BINDINGS = pane_bindings("timeline", [
         ("o", "open", "Open a MIDI file", "open", "open"),
+        ("G", "generate", "Generate a source: a melody or a 16-bar trio (instead of a file)",
+         "generate"),
         ("left", "move(-1)", "Cursor left", "left"),
         ("right", "move(1)", "Cursor right", "right"),
         ("ctrl+left", "bar(-1)", "Previous bar", "previous_bar"),
@@ -127,9 +138,10 @@ class TimelinePane(Pane):
         ("s", "secs_per_instrument", "Sample random keyframes every N seconds", "sample"),
         ("ctrl+z,u", "undo", "Undo a keyframe edit", "undo"),
         ("ctrl+y,U", "redo", "Redo a keyframe edit", "redo"),
-        ("m", "model", "Switch the GANSynth model", "model"),
+        ("m", "model", "Switch the renderer: GANSynth models, General MIDI SoundFont", "model"),
         ("b", "mark", "Mark a selection (again: clear)", "mark"),
-        ("r", "render", "Render with GANSynth", "render", "render"),
+        ("r", "render", "Render (GANSynth, or the SoundFont: no model needed)", "render",
+         "render"),
         ("escape", "cancel", "Cancel the render / stop playing", "stop"),
         ("enter", "play", "Play/stop from the cursor or the selection", "play", "play"),
         ("space", "play", "Play/stop from the cursor or the selection", "audition"),
@@ -171,6 +183,7 @@ class TimelinePane(Pane):
         st.setdefault("zoom", DEFAULT_ZOOM)
         st.setdefault("cursor", 0.0)
         st.setdefault("model", MODELS[0])
+        st.setdefault("renderer", RENDERERS[0])
         st.setdefault("export_dir", str(paths.home() / "exports"))
         st.setdefault("render", None)
         st.setdefault("added", [])
@@ -178,6 +191,7 @@ class TimelinePane(Pane):
         st.setdefault("continue_temperature", 1.0)
         st.setdefault("continue_model", CONTINUE_MODELS[0])
         st.setdefault("primer_text", DEFAULT_PRIMER)
+        st.setdefault("generate_text", DEFAULT_TEXT)
         self.proposal: dict[str, Any] | None = None  # continuation notes not yet accepted
         self._continue_req = None
         self.song: dict[str, Any] | None = None  # timeline.load_midi's answer
@@ -245,19 +259,20 @@ class TimelinePane(Pane):
     def _redraw(self) -> None:
         st = self.state
         song = self.song
-        model = (f"checkpoint {short_path(st['checkpoint'])}" if st.get("checkpoint")
-                 else f"model [b]{st['model']}[/]")
+        model = self._renderer_text()
         busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
         cursor = st["cursor"]
         if song is None:
             head = ("No MIDI loaded: [b]o[/] opens a file "
-                    f"(try {short_path(str(SHIPPED_MIDI))})" if not st["midi"]
+                    f"(try {short_path(str(SHIPPED_MIDI))}), [b]G[/] generates a melody or "
+                    "a trio" if not st["midi"]
                     else f"loading {short_path(st['midi'])}")
         else:
             num, den = song["time_signature"]
             bar = int(cursor // song["bar_seconds"]) + 1 if song["bar_seconds"] > 0 else 1
             head = (f"[b]{escape(Path(song['path']).name)}[/] · {song['qpm']:g} bpm {num}/{den} · "
-                    f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})")
+                    f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})"
+                    + self._source_text())
         cmodel = (f"bundle {short_path(st['continue_checkpoint'])}"
                   if st.get("continue_checkpoint") else st["continue_model"])
         self.query_one("#timeline-info", Static).update(
@@ -281,6 +296,14 @@ class TimelinePane(Pane):
         warnings = (self.proposal or {}).get("warnings", []) + (render.get("warnings") or [])
         self.query_one("#timeline-warnings", Static).update(
             "\n".join(f"[yellow]⚠ {escape(w)}[/]" for w in warnings[:4]))
+
+    def _renderer_text(self) -> str:
+        st = self.state
+        if st["renderer"] == "soundfont":
+            font = escape(Path(st["soundfont"]).name) if st.get("soundfont") else "TimGM6mb"
+            return f"renderer [b]{GM_NAME}[/] ({font}, no model needed; proposals play too)"
+        return (f"checkpoint {short_path(st['checkpoint'])}" if st.get("checkpoint")
+                else f"model [b]{st['model']}[/]")
 
     def _proposal_text(self) -> str:
         if not self.proposal:
@@ -430,7 +453,7 @@ class TimelinePane(Pane):
         tracks = set(self.state["tracks"])
         tracks ^= {t["index"]}
         self.state["tracks"] = sorted(tracks)
-        if t["is_drum"] and t["index"] in tracks:
+        if t["is_drum"] and t["index"] in tracks and self.state["renderer"] == "gansynth":
             self.mag.notify("GANSynth plays pitched notes: it skips drum tracks",
                             severity="warning")
         self.saved()
@@ -439,7 +462,7 @@ class TimelinePane(Pane):
     # -- keyframes ------------------------------------------------------------------
     def _need_song(self) -> bool:
         if self.song is None:
-            self.mag.notify("open a MIDI file first: o", severity="warning")
+            self.mag.notify("open a MIDI file first: o (or G generates one)", severity="warning")
             return False
         return True
 
@@ -606,10 +629,16 @@ class TimelinePane(Pane):
 
     # -- model ----------------------------------------------------------------------
     def action_model(self) -> None:
+        """acoustic_only -> all_instruments -> the General MIDI SoundFont -> ..."""
         st = self.state
-        st["model"] = MODELS[(MODELS.index(st["model"]) + 1) % len(MODELS)
-                             if st["model"] in MODELS else 0]
-        if st.get("checkpoint"):
+        if st["renderer"] == "soundfont":
+            st["renderer"], st["model"] = "gansynth", MODELS[0]
+        elif st["model"] == MODELS[-1]:
+            st["renderer"] = "soundfont"
+        else:
+            st["model"] = MODELS[(MODELS.index(st["model"]) + 1) if st["model"] in MODELS
+                                 else 0]
+        if st.get("checkpoint") and st["renderer"] == "gansynth":
             self.mag.notify("a checkpoint folder is set for this session and wins over the "
                             "model name", severity="warning")
         self.saved()
@@ -628,6 +657,19 @@ class TimelinePane(Pane):
             params["model"] = st["model"]
         return params
 
+    def preview_params(self) -> dict[str, Any]:
+        """soundfont.render's params: the chosen tracks, the accepted notes and the
+        proposal not yet accepted (so a continuation is heard before it is kept)."""
+        st = self.state
+        add = [list(n) for n in st["added"]]
+        if self.proposal:
+            add += [[*n, self.proposal["track"]] for n in self.proposal["notes"]]
+        params: dict[str, Any] = {"midi": st["midi"], "tracks": list(st["tracks"]),
+                                  "add": add, "output": PREVIEW_NAME}
+        if st.get("soundfont"):
+            params["soundfont"] = st["soundfont"]
+        return params
+
     def save_params(self) -> dict[str, Any]:
         """timeline.save_midi's params: the file plus the accepted notes, written to the
         pane's working copy under MAGSTATION_HOME/timeline/ (replaced on every save)."""
@@ -643,6 +685,19 @@ class TimelinePane(Pane):
             self.mag.notify("no track chosen: t toggles the track under ▶", severity="warning")
             return
         self._render_job(self.render_params())
+
+    def _on_preview_progress(self, msg: dict[str, Any]) -> None:
+        total = msg.get("total") or 0
+        if total > 0:
+            self.query_one("#timeline-progress", ProgressBar).update(
+                total=total, progress=msg.get("done", 0))
+        self.status = f"{escape(str(msg.get('message') or 'playing with the SoundFont'))}"
+        self.query_one("#timeline-status", Static).update(self.status)
+
+    async def _preview(self) -> dict[str, Any]:
+        self._render_req = await self.mag.engine.start_request(
+            "soundfont.render", self.preview_params(), self._on_preview_progress)
+        return await self._render_req.result()
 
     def _on_progress(self, msg: dict[str, Any]) -> None:
         bar = self.query_one("#timeline-progress", ProgressBar)
@@ -660,14 +715,20 @@ class TimelinePane(Pane):
         self.busy = "rendering"
         self.status = "waiting for the engine"
         self._redraw()
+        fallback = ""  # why GANSynth did not render, when the SoundFont stood in
         try:
             await self._engine_ready()
-            if self.state["added"]:  # render the arrangement as edited
-                saved = await self.mag.engine.call("timeline.save_midi", self.save_params())
-                params = {**params, "midi": saved["path"]}
-            self._render_req = await self.mag.engine.start_request(
-                "gansynth.render", params, self._on_progress)
-            result = await self._render_req.result()
+            if self.state["renderer"] == "soundfont":
+                result = await self._preview()
+            else:
+                try:
+                    result = await self._gansynth(params)
+                except Exception as e:  # noqa: BLE001
+                    if getattr(e, "code", "") != "model_not_installed":
+                        raise
+                    # no GANSynth yet: the file is still heard, through the SoundFont
+                    fallback = str(getattr(e, "message", None) or e)
+                    result = await self._preview()
         except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
             if getattr(e, "code", "") == "cancelled":
                 self.status = "render cancelled (finished notes are kept for the next one)"
@@ -682,16 +743,32 @@ class TimelinePane(Pane):
             bar.display = self._continue_req is not None
         self.state["render"] = {k: result.get(k) for k in (
             "path", "midi_path", "duration", "notes", "notes_rendered", "notes_cached",
-            "warnings", "tracks")}
+            "warnings", "tracks", "soundfont")}
+        self.state["render"]["renderer"] = result.get("renderer", "gansynth")
         self.state["render"]["keyframes"] = params["keyframes"]
         self.saved()
-        self.status = (f"rendered {result['notes']} notes ({result['notes_rendered']} new, "
-                       f"{result['notes_cached']} cached) · {result['duration']:.1f} s · "
-                       "space plays, e exports")
+        if result.get("renderer") == "soundfont":
+            font = Path(result["soundfont"]).stem
+            why = (f"[yellow]{escape(fallback)}[/]\n" if fallback else "")
+            self.status = (f"{why}played {result['notes']} notes with the SoundFont "
+                           f"[b]{escape(font)}[/] (not GANSynth) · {result['duration']:.1f} s · "
+                           "space plays, e exports, m switches the renderer")
+        else:
+            self.status = (f"rendered {result['notes']} notes with GANSynth "
+                           f"({result['notes_rendered']} new, {result['notes_cached']} cached) · "
+                           f"{result['duration']:.1f} s · space plays, e exports")
         self._redraw()
         if result.get("warnings"):
             self.mag.notify(escape("\n".join(result["warnings"][:3])), severity="warning",
                             timeout=6)
+
+    async def _gansynth(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.state["added"]:  # render the arrangement as edited
+            saved = await self.mag.engine.call("timeline.save_midi", self.save_params())
+            params = {**params, "midi": saved["path"]}
+        self._render_req = await self.mag.engine.start_request(
+            "gansynth.render", params, self._on_progress)
+        return await self._render_req.result()
 
     def action_cancel(self) -> None:
         if self._continue_req is not None:
@@ -778,6 +855,9 @@ class TimelinePane(Pane):
     def export_name(self) -> str:
         st = self.state
         stem = Path(st["midi"]).stem if st["midi"] else "timeline"
+        render = st.get("render") or {}
+        if render.get("renderer") == "soundfont":
+            return f"{stem}_soundfont-{Path(render.get('soundfont') or 'gm').stem}"
         model = Path(st["checkpoint"]).name if st.get("checkpoint") else st["model"]
         return f"{stem}_gansynth-{model}"
 
@@ -995,3 +1075,64 @@ class TimelinePane(Pane):
                        f"({self.key('undo')} undoes; {self.key('render')} renders them)")
         self.proposal = None
         self._keys_changed()
+
+    # -- generated sources -------------------------------------------------------------
+    def action_generate(self) -> None:
+        def done(text: str) -> None:
+            try:
+                spec = parse_source(text)
+            except ValueError as e:
+                self.mag.notify(escape(str(e)), severity="error")
+                return
+            self.state["generate_text"] = text
+            self.saved()
+            self._generate_job(spec)
+        self._prompt("generate", PROMPT, self.state["generate_text"], done)
+
+    @work(exclusive=True, group="timeline-generate")
+    async def _generate_job(self, spec) -> None:
+        """Ask the engine for the source (one MIDI file in a fresh folder of its home),
+        then open it like any MIDI file."""
+        from datetime import datetime
+
+        seed = spec.seed if spec.seed is not None else new_seed()
+        folder = paths.home() / "timeline" / "sources" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        override = self.state.get("model_overrides", {}).get(spec.kind)
+        params = spec.params(seed, str(folder), override)
+        bar = self.query_one("#timeline-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self.busy = "generating"
+        self.status = f"generating a {escape(spec.describe())} (seed {seed})"
+        self._redraw()
+        try:
+            await self._engine_ready()
+            result = await self.mag.engine.call(spec.method, params, self._on_generate_progress)
+        except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
+            if getattr(e, "code", "") == "model_not_installed":
+                name = (getattr(e, "details", None) or {}).get("name") or MODEL_OF[spec.kind]
+                e = RuntimeError(f"the {spec.kind} model {name} is not installed: M opens the "
+                                 f"Models screen (or `magstation models pull {name}`)")
+            self._error(f"could not generate a {spec.kind}", e)
+            return
+        finally:
+            self.busy = ""
+            bar.display = self._render_req is not None or self._continue_req is not None
+        path = result_file(result)
+        self.state["source"] = {"path": path, "model": result["model"], "seed": result["seed"],
+                                "what": spec.describe()}
+        self.mag.notify(escape(f"{result['model']} made a {spec.describe()} (seed "
+                               f"{result['seed']})"), timeout=4)
+        self._load(path)
+
+    def _on_generate_progress(self, msg: dict[str, Any]) -> None:
+        self.status = f"generating: {escape(str(msg.get('message') or ''))}"
+        self.query_one("#timeline-status", Static).update(self.status)
+
+    def _source_text(self) -> str:
+        """What made the open file, when `G` generated it."""
+        src = self.state.get("source") or {}
+        if not self.song or src.get("path") != self.song["path"]:
+            return ""
+        return (f"\ngenerated: {escape(src['what'])} by [b]{escape(src['model'])}[/] "
+                f"(seed {src['seed']}) · G generates another")

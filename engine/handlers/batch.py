@@ -1,0 +1,90 @@
+"""Batch runs from the engine: start `magstation batch PLAN` as a process of its own, stop
+one as Ctrl-C would. `batch.runs` is answered by the server from its RunWatcher."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from engine import paths
+from engine.api import batch as api
+from engine.batch import runs
+from engine.context import JobContext
+from engine.errors import BadInput, BadRequest
+from engine.methods import method
+
+_CHILDREN: dict[int, subprocess.Popen] = {}  # reaped by a thread each, so a dead one is not a zombie
+
+
+def _plan_out(plan: Path, out: str | None) -> Path:
+    from engine.batch.plan import read_plan_file
+
+    doc = read_plan_file(plan)  # a bad plan is answered now, not in a log
+    if out is not None:
+        return Path(out).expanduser().resolve()
+    if not doc.batch.output:
+        raise BadRequest(f"{plan} names no output folder: give `out` (or `output` in the "
+                         "plan's [batch] table)", param="out")
+    return (plan.parent / doc.batch.output).resolve()
+
+
+def _running(out: Path) -> dict | None:
+    key = runs.run_key(out)
+    return next((r for r in runs.read_runs(limit=10_000)
+                 if r.get("key") == key and r.get("state") == runs.RUNNING), None)
+
+
+@method("batch.start")
+def start(params: api.Start, ctx: JobContext) -> dict:
+    plan = Path(params.plan).expanduser()
+    if not plan.is_absolute():
+        raise BadRequest(f"{params.plan!r} is not an absolute path; give the full path of the "
+                         "plan file", param="plan")
+    if not plan.is_file():
+        raise BadInput(f"{plan}: no such plan file; write one with `magstation batch "
+                       "nsynth-grid ...` (docs/batch.md)", path=str(plan), param="plan")
+    out = _plan_out(plan, params.out)
+    if (busy := _running(out)) is not None:
+        raise BadRequest(f"a batch is already running into {out} (pid {busy.get('pid')}); stop "
+                         "it first or choose another output folder", param="out")
+    argv = [sys.executable, "-m", "engine.batch", str(plan), "--out", str(out)]
+    if params.ray:
+        argv += ["--ray", params.ray]
+    if params.workers:
+        argv += ["--workers", str(params.workers)]
+    if params.add_to_library:
+        argv.append("--add-to-library")
+    log = runs.log_path(out)
+    paths.ensure_dir(log.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(paths.PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, paths.PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as fh:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                                cwd=plan.parent, env=env, start_new_session=True)
+    _CHILDREN[proc.pid] = proc
+    threading.Thread(target=lambda: (proc.wait(), _CHILDREN.pop(proc.pid, None)),
+                     name=f"magstation-batch-{proc.pid}", daemon=True).start()
+    return {"pid": proc.pid, "plan": str(plan), "out": str(out), "log": str(log),
+            "key": runs.run_key(out)}
+
+
+@method("batch.stop")
+def stop(params: api.Stop, ctx: JobContext) -> dict:
+    out = Path(params.out).expanduser().resolve()
+    rec = _running(out)
+    if rec is None:
+        raise BadRequest(f"no batch is running into {out}", param="out")
+    if rec.get("host") != socket.gethostname():
+        raise BadRequest(f"the batch into {out} runs on {rec.get('host')}; stop it there "
+                         "(Ctrl-C)", param="out")
+    try:
+        os.kill(int(rec["pid"]), signal.SIGINT)  # the runner stops cleanly, as on Ctrl-C
+    except ProcessLookupError:
+        return {"out": str(out), "stopping": False, "pid": rec["pid"]}
+    return {"out": str(out), "stopping": True, "pid": rec["pid"]}
