@@ -67,4 +67,4 @@ async def test_interpolate_without_slots_says_what_to_do(mag_home):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4", "i")
         await pilot.pause()
-        assert any("slot A" in str(n.message) for n in app._notifications)
+        assert any("slot A" in str(n.message) for n in app.notices)

@@ -88,7 +88,7 @@ async def test_undo_covers_tempo_and_swing_and_tempo_can_be_typed(mag_home):
         assert g.pattern.qpm == 93
         await pilot.press("T")
         await answer(pilot, app, "fast")
-        assert g.pattern.qpm == 93 and any("bpm from 40" in str(n.message) for n in app._notifications)
+        assert g.pattern.qpm == 93 and any("bpm from 40" in str(n.message) for n in app.notices)
         await pilot.press("u")
         assert g.pattern.qpm == 125
         await pilot.press("u")
@@ -110,7 +110,7 @@ async def test_soundfont_tap_and_whole_files(kill_spawned_engines, tmp_path):
         # a SoundFont path that is not there is refused when typed, not at the next export
         await pilot.press("F")
         await answer(pilot, app, str(tmp_path / "gone.sf2"))
-        await wait_until(pilot, lambda: any("not using it" in str(n.message) for n in app._notifications))
+        await wait_until(pilot, lambda: any("not using it" in str(n.message) for n in app.notices))
         assert g.state.get("soundfont") is None
         # the General MIDI kit is offered first: enter takes it
         await pilot.press("F")
@@ -118,17 +118,17 @@ async def test_soundfont_tap_and_whole_files(kill_spawned_engines, tmp_path):
         assert app.screen.query_one("Input").value == "gm"
         await pilot.press("enter")
         await wait_until(pilot, lambda: g.state.get("soundfont") == "gm")
-        assert any("General MIDI kit" in str(n.message) for n in app._notifications)
+        assert any("General MIDI kit" in str(n.message) for n in app.notices)
         # tap → drums says its model is missing before asking for a rhythm
         await pilot.press("t")
         await wait_until(pilot, lambda: any("tap → drums needs its model" in str(n.message)
-                                            for n in app._notifications))
+                                            for n in app.notices))
         assert not isinstance(app.screen, AskText)
         # a 16-bar groove opens whole, as a chain of 8
         await pilot.press("o")
         await answer(pilot, app, str(tmp_path / "groove.mid"))
         await wait_until(pilot, lambda: len(g.state["chain"]) == 8)
-        assert any("16 bars as 8 pattern" in str(n.message) for n in app._notifications)
+        assert any("16 bars as 8 pattern" in str(n.message) for n in app.notices)
         assert "groove.mid bars 1-2" in str(g.query_one("#drum-source").render())
 
 
@@ -142,7 +142,7 @@ async def test_a_failed_tap_keeps_the_typed_rhythm(kill_spawned_engines, tmp_pat
         await pilot.press("t")
         await answer(pilot, app, "x...x...x.x.x...")
         await wait_until(pilot, lambda: any("tap → drums failed" in str(n.message)
-                                            for n in app._notifications))
+                                            for n in app.notices))
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, AskText))
         assert app.screen.query_one("Input").value == "x...x...x.x.x..."

@@ -74,7 +74,7 @@ async def test_the_keymap_file_rebinds_a_key_and_bad_entries_are_said(mag_home):
         assert drums(app).pattern.hit_count() == 1
         await pilot.press("z")
         assert drums(app).pattern.hit_count() == 0
-        assert any("drums.nope" in str(n.message) for n in app._notifications)
+        assert any("drums.nope" in str(n.message) for n in app.notices)
         # help shows the key the user chose
         await pilot.press("question_mark")
         await pilot.press(*"clear the")
@@ -190,7 +190,7 @@ async def test_a_keymap_key_another_binding_had_is_taken_and_said(mag_home):
         await pilot.press("space")  # now clears, no longer toggles
         assert drums(app).pattern.hit_count() == 0
         assert any("`drums.clear` = space takes it from `drums.toggle`" in str(n.message)
-                   for n in app._notifications)
+                   for n in app.notices)
 
 
 def test_an_app_key_a_pane_uses_is_said():

@@ -22,7 +22,7 @@ def pane(app) -> LibraryPane:
 
 
 def messages(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(str(n.message) for n in app.notices)
 
 
 async def open_with_folder(pilot, folder: Path) -> LibraryPane:

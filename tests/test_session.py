@@ -132,7 +132,7 @@ async def test_the_app_starts_on_a_damaged_session_and_keeps_the_rest(mag_home):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "drums.temperature" in app.session.warning
-        assert any("drums.temperature" in str(n.message) for n in app._notifications)
+        assert any("drums.temperature" in str(n.message) for n in app.notices)
         await pilot.press("4")
         await pilot.pause()
         drums = app.query_one("#pane-drums")

@@ -120,7 +120,7 @@ async def test_continue_reroll_accept_undo_render(kill_spawned_engines, tmp_path
             await blocker.result()
         assert getattr(skipped.value, "code", "") == "cancelled"
         assert p.proposal is None
-        assert any("continuation cancelled" in n.message for n in app._notifications)
+        assert any("continuation cancelled" in n.message for n in app.notices)
         await pilot.press("escape")  # and the render
         await wait_until(pilot, lambda: "cancelled" in p.status and not p.busy)
 

@@ -9,13 +9,14 @@ import subprocess
 import sys
 
 import pytest
-from textual.widgets import Label, TabbedContent
+from textual.widgets import Label, Static, TabbedContent
 
 from tests.conftest import ROOT, assert_tui_stays_light
 from tests.tui_helpers import autosaved, eventually, settle, wait_until  # noqa: F401 - used by the pane tests
 from tui.app import MagstationApp
 from tui.keys import long_description
 from tui.panes import PANES
+from tui.screens.notices import NoticesScreen
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.status_bar import JobRow
 
@@ -72,6 +73,26 @@ async def test_command_palette_goes_to_a_pane(mag_home):
         await pilot.press("enter")
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "timeline"
+
+
+async def test_messages_stay_after_their_toast_fades(mag_home):
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        app.notify("first thing", timeout=0)
+        app.notify("export failed: disk full", severity="error", timeout=0)
+        await pilot.pause()
+        assert not list(app._notifications)  # both toasts are gone (timeout 0)
+        assert app.notices.text() == "first thing\nexport failed: disk full"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"messages")
+        await wait_until(pilot, lambda: palette_highlights(app, "Messages"))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, NoticesScreen))
+        lines = [str(w.render()) for w in app.screen.query(Static)]
+        assert "disk full" in lines[0] and "first thing" in lines[1]  # newest first
+        await pilot.press("escape")
+        assert not isinstance(app.screen, NoticesScreen)
 
 
 def two_mix_sources(home) -> None:

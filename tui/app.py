@@ -23,6 +23,7 @@ from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, Outpu
                           TransportChanged)
 from tui.panes import PANES
 from tui.panes.base import Pane
+from tui.screens.notices import NoticeLog, NoticesScreen
 from tui.session import Session
 from tui.widgets.help_screen import HelpScreen, help_rows
 from tui.widgets.status_bar import StatusBar
@@ -55,6 +56,7 @@ class MagstationApp(App[None]):
         self.batches: list[dict[str, Any]] = []  # batch runs (engine/batch/runs.py records)
         self.keymap_keys: dict[str, str] = {}  # binding id -> keys, from keymap.toml
         self.keymap_problems: list[str] = []
+        self.notices = NoticeLog()  # every toast, kept after it fades
 
     def compose(self) -> ComposeResult:
         initial = self.session.pane if self.session.pane in {p.PANE_ID for p in PANES} else "drums"
@@ -120,6 +122,14 @@ class MagstationApp(App[None]):
         self.set_keymap(km.keys)
         for problem in self.keymap_problems:
             self.notify(problem, title="keymap", severity="warning", timeout=30, markup=False)
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information",
+               **kwargs: Any) -> None:
+        self.notices.add(str(message), severity, title)
+        super().notify(message, title=title, severity=severity, **kwargs)  # type: ignore[arg-type]
+
+    def action_notices(self) -> None:
+        self.push_screen(NoticesScreen(self.notices))
 
     def action_help(self) -> None:
         current = self.current_pane
@@ -199,6 +209,8 @@ class MagstationApp(App[None]):
         yield SystemCommand("Help: keys", "List every key binding", self.action_help)
         yield SystemCommand("Jobs and batches", "Engine jobs and batch runs with progress (key J)",
                             self.action_jobs)
+        yield SystemCommand("Messages", "Every message shown this session, newest first "
+                            "(toasts fade; these stay)", self.action_notices)
         yield SystemCommand("Engine: restart", "Stop the engine; it is started again at once",
                             self.action_restart_engine)
         yield SystemCommand("Engine: check TensorFlow and GPU", "Run a small TF job in the engine",
