@@ -18,8 +18,10 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from engine import api
 from tui.engine_link import EngineLink
 from tui.messages import EngineStateChanged, JobsChanged, OutputChanged
+from tui.models_book import ModelBook, ModelsChanged
 from tui.panes import PANES
 from tui.panes.base import Pane
+from tui.screens.models import ModelsScreen
 from tui.session import Session
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.status_bar import StatusBar
@@ -33,6 +35,7 @@ class MagstationApp(App[None]):
     BINDINGS = [
         *[Binding(p.KEY, f"show_pane('{p.PANE_ID}')", p.TITLE) for p in PANES],
         Binding("question_mark,f1", "help", "Help"),
+        Binding("M", "models", "Models"),
         Binding("ctrl+r", "restart_engine", "Restart engine", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -45,6 +48,7 @@ class MagstationApp(App[None]):
         self.engine = EngineLink(self, socket_path, autostart=autostart_engine)
         self.connect_engine = connect_engine
         self.jobs: list[dict[str, Any]] = []
+        self.models = ModelBook(self)  # what is installed, pulls in flight
 
     def compose(self) -> ComposeResult:
         initial = self.session.pane if self.session.pane in {p.PANE_ID for p in PANES} else "drums"
@@ -95,10 +99,36 @@ class MagstationApp(App[None]):
         sections += [(f"{p.TITLE} pane", list(p.BINDINGS)) for p in PANES if p.BINDINGS]
         self.push_screen(HelpScreen(sections))
 
+    # -- models ---------------------------------------------------------------------
+    def action_models(self, name: str | None = None) -> None:
+        """Open the Models screen at `name`, else at the current pane's missing model."""
+        if name is None and isinstance(self.screen, ModelsScreen):
+            return
+        if name is None and self.screen is self.screen_stack[0]:
+            missing = self.current_pane.missing_models()
+            name = missing[0] if missing else None
+        for screen in self.screen_stack:
+            if isinstance(screen, ModelsScreen):  # already open under a dialog: go back to it
+                while self.screen is not screen:
+                    self.pop_screen()
+                if name:
+                    screen.select(name)
+                return
+        self.push_screen(ModelsScreen(select=name))
+
+    def on_models_changed(self, message: ModelsChanged) -> None:
+        for pane in self.screen_stack[0].query(Pane).results(Pane):
+            pane.models_changed()
+        for screen in self.screen_stack:
+            if isinstance(screen, ModelsScreen) and screen.is_mounted:
+                screen.models_changed()
+
     # -- engine ---------------------------------------------------------------------
     def on_engine_state_changed(self, message: EngineStateChanged) -> None:
         for bar in self.query(StatusBar).results(StatusBar):  # none once the app is closing
             bar.set_engine(message.state, message.detail)
+        if message.state == "ready":
+            self.run_worker(self.models.refresh(), group="models-refresh")
         if message.state == "down" and self.engine.restarts:
             self.notify(f"engine: {message.detail}", severity="warning", timeout=4)
 
@@ -136,6 +166,9 @@ class MagstationApp(App[None]):
             yield SystemCommand(f"Go to {pane.TITLE}", f"Show the {pane.TITLE} pane (key {pane.KEY})",
                                 lambda p=pane.PANE_ID: self.action_show_pane(p))
         yield SystemCommand("Help: keys", "List every key binding", self.action_help)
+        yield SystemCommand("Models: install, import, verify, remove",
+                            "The Models screen: what is installed, pull with progress (key M)",
+                            self.action_models)
         yield SystemCommand("Engine: restart", "Stop the engine; it is started again at once",
                             self.action_restart_engine)
         yield SystemCommand("Engine: check TensorFlow and GPU", "Run a small TF job in the engine",

@@ -30,6 +30,7 @@ from engine import paths
 from engine.client import EngineUnavailable
 from tui.drum_pattern import EditHistory
 from tui.panes.base import Pane
+from tui.widgets.model_line import ModelLine
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
 
 ZOOMS = (0.025, 0.05, 0.0625, 0.125, 0.25, 0.5, 1.0)  # seconds per column
@@ -146,6 +147,7 @@ class TimelinePane(Pane):
         yield Static("[b]Arrangement timeline[/b] · render a MIDI file with GANSynth instruments "
                      "that morph along time", classes="pane-title")
         yield Static(id="timeline-info")
+        yield ModelLine(id="timeline-model-line")
         yield Static(id="timeline-tracks")
         yield PianoRoll(id="timeline-roll")
         yield Static(id="timeline-key")
@@ -241,8 +243,9 @@ class TimelinePane(Pane):
     def _redraw(self) -> None:
         st = self.state
         song = self.song
+        marks = self.mag.models.mark
         model = (f"checkpoint {short_path(st['checkpoint'])}" if st.get("checkpoint")
-                 else f"model [b]{st['model']}[/]")
+                 else f"model [b]{st['model']}[/]{marks(st['model'])}")
         busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
         cursor = st["cursor"]
         if song is None:
@@ -255,7 +258,11 @@ class TimelinePane(Pane):
             head = (f"[b]{escape(Path(song['path']).name)}[/] · {song['qpm']:g} bpm {num}/{den} · "
                     f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})")
         cmodel = (f"bundle {short_path(st['continue_checkpoint'])}"
-                  if st.get("continue_checkpoint") else st["continue_model"])
+                  if st.get("continue_checkpoint")
+                  else f"{st['continue_model']}{marks(st['continue_model'])}")
+        self.query_one(ModelLine).show([
+            ("GANSynth model", None if st.get("checkpoint") else st["model"]),
+            ("continuation model", None if st.get("continue_checkpoint") else st["continue_model"])])
         self.query_one("#timeline-info", Static).update(
             f"{head}\n{model} · {st['secs_per_instrument']:g} s per instrument · "
             f"zoom {self.secs_per_col:g} s/column{busy}\n"
