@@ -61,7 +61,7 @@ def pull(params: api.Pull, ctx: JobContext) -> dict:
     info = ck.get_info(params.name)
     part = checkpoint_admin.partial_download(info, params.url) if info.url or params.url else None
     resumed_from = part.stat().st_size if part is not None and part.is_file() else 0
-    ctx.progress(resumed_from, info.size or 0, f"starting the download of {info.name}")
+    ctx.progress(0, 0, f"starting the download of {info.name}")  # sizes come with the bytes
     try:
         path = ck.pull(info.name, url=params.url, force=params.force,
                        progress=_Rate(ctx, info.name, resumed_from))

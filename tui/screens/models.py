@@ -37,7 +37,7 @@ def status_text(row: dict[str, Any], pull: PullState | None) -> str:
     if row["shipped"]:
         return "missing from checkpoints/"
     if row.get("partial_bytes"):
-        return f"paused at {human_size(row['partial_bytes'])}"
+        return f"paused {human_size(row['partial_bytes'])}"
     return "—"
 
 
@@ -113,7 +113,7 @@ class ModelsScreen(Screen[None]):
         else:
             for name in names:
                 for (key, _), value in zip(COLUMNS, self._cells(book.rows[name])):
-                    table.update_cell(name, key, value)
+                    table.update_cell(name, key, value, update_width=True)
         self._draw_detail()
 
     def _cells(self, row: dict[str, Any]) -> list[str]:
