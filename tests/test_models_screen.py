@@ -152,3 +152,8 @@ async def test_models_screen_import_verify_remove_and_pull(private_models, tmp_p
         await wait_until(pilot, lambda: app.models.installed(name))
         assert server.ranges[-1] and server.ranges[-1].startswith("bytes=")
         assert "✓" in cell(screen, name, "mark")
+
+
+def test_the_models_screen_keeps_the_tui_light(mag_home):
+    from tests.conftest import assert_tui_stays_light
+    assert_tui_stays_light(mag_home, ["M", "j", "escape", "4", "m"])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from engine import api
+from engine.checkpoints import human_size  # noqa: F401 - the screen's sizes read as the CLI's
 from engine.errors import JobCancelled, ModelNotInstalled
 
 if TYPE_CHECKING:
@@ -42,14 +43,6 @@ class PullState:
     @property
     def fraction(self) -> float:
         return min(1.0, self.done / self.total) if self.total > 0 else 0.0
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit in ("B", "KB") or n >= 100 else f"{n:.1f} {unit}"
-        n /= 1000.0
-    return f"{n:.0f} B"
 
 
 def eta_text(seconds: float | None) -> str:

@@ -45,8 +45,9 @@ class _Rate:
         self.t0 = time.monotonic()
 
     def __call__(self, done: float, total: float, message: str) -> None:
+        # ck.pull labels the transfer "downloading NAME", then one "installing NAME" step
         if not message.startswith("downloading"):
-            self.ctx.progress(done, total, message)  # "installing NAME": one last step
+            self.ctx.progress(done, total, message)
             return
         elapsed = time.monotonic() - self.t0
         got = done - self.start
