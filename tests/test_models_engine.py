@@ -201,3 +201,21 @@ async def test_pull_progress_cancel_and_resume(engine, mag_home, http_tar):
         assert not (engine / ".downloads" / "cat-drums_2bar_small.lokl.tar.part").exists()
     finally:
         await c.close()
+
+
+async def test_imports_do_not_wait_behind_model_jobs(connect, mag_home, monkeypatch):
+    """Transfers (pull, import, verify) have a worker of their own: an import finishes while
+    a long model job holds the model worker."""
+    monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(mag_home / "checkpoints"))
+    c = await connect()
+    started = asyncio.Event()
+    busy = await c.start("engine.sleep", {"seconds": 600, "steps": 6000},
+                         lambda msg: started.set())
+    await started.wait()
+    res = await c.call("models.import", {"path": str(FIXTURE), "name": "my-drums"})
+    assert Path(res["path"]).is_file() or Path(res["path"] + ".index").is_file()
+    status = await c.call("engine.status")
+    assert any(j["method"] == "engine.sleep" and j["state"] == "running" for j in status["jobs"])
+    await busy.cancel()
+    with pytest.raises(JobCancelled):
+        await busy.result()

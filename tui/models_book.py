@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from engine import api
-from engine.checkpoints import human_size  # noqa: F401 - the screen's sizes read as the CLI's
 from engine.errors import JobCancelled, ModelNotInstalled
 
 if TYPE_CHECKING:

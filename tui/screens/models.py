@@ -17,7 +17,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tui.models_book import ModelBook, PullState, eta_text, human_size
+from engine.checkpoints import human_size
+from tui.models_book import ModelBook, PullState, eta_text
 from tui.widgets.mix_view import progress_bar
 from tui.widgets.prompt import AskText, Confirm
 
