@@ -24,6 +24,7 @@ from tui.panes.base import Pane
 from tui.screens.models import ModelsScreen
 from tui.session import Session
 from tui.widgets.help_screen import HelpScreen
+from tui.widgets.model_line import ModelLine
 from tui.widgets.status_bar import StatusBar
 
 AUTOSAVE_S = 1.0
@@ -117,8 +118,12 @@ class MagstationApp(App[None]):
         self.push_screen(ModelsScreen(select=name))
 
     def on_models_changed(self, message: ModelsChanged) -> None:
-        for pane in self.screen_stack[0].query(Pane).results(Pane):
-            pane.models_changed()
+        if message.full:
+            for pane in self.screen_stack[0].query(Pane).results(Pane):
+                pane.models_changed()
+        else:  # a pull's progress: only the missing-model lines show it
+            for line in self.screen_stack[0].query(ModelLine).results(ModelLine):
+                line.redraw()
         for screen in self.screen_stack:
             if isinstance(screen, ModelsScreen) and screen.is_mounted:
                 screen.models_changed()

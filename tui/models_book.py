@@ -22,10 +22,17 @@ if TYPE_CHECKING:
 
 
 class ModelsChanged(Message):
-    """The model list or a pull's progress changed."""
+    """The model list changed (`full`), or only a pull's progress: then the panes redraw
+    just their model lines, not everything."""
+
+    def __init__(self, full: bool = True) -> None:
+        super().__init__()
+        self.full = full
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ModelsChanged)
+        # Textual asks the older message whether the newer one (`message`) supersedes it:
+        # a full change is never dropped for a progress-only one.
+        return isinstance(message, ModelsChanged) and (message.full or not self.full)
 
 
 @dataclass
@@ -87,7 +94,7 @@ class ModelBook:
             return ""
         pull = self.pulls.get(self.row(name)["name"])
         if pull is not None:
-            return f" [yellow]↓{pull.fraction:.0%}[/]"
+            return " [yellow]↓[/]"
         return " [green]✓[/]" if state else " [red]✗[/]"
 
     def note_missing(self, name: str) -> None:
@@ -97,8 +104,8 @@ class ModelBook:
             r["installed"] = False
             self.changed()
 
-    def changed(self) -> None:
-        self.app.post_message(ModelsChanged())
+    def changed(self, full: bool = True) -> None:
+        self.app.post_message(ModelsChanged(full))
 
     # -- engine calls -------------------------------------------------------------------
     async def refresh(self) -> None:
@@ -126,7 +133,7 @@ class ModelBook:
         def progress(msg: dict[str, Any]) -> None:
             st.done, st.total = msg.get("done", 0.0), msg.get("total", 0.0)
             st.eta_s, st.message = msg.get("eta_s"), msg.get("message", "")
-            self.changed()
+            self.changed(full=False)
         try:
             st.request = await self.app.engine.start_request(api.models.Pull(name=name),
                                                              on_progress=progress)

@@ -90,7 +90,10 @@ class ModelsScreen(Screen[None]):
     def models_changed(self) -> None:
         """Redraw from the book: rebuild the rows when the set changed, else the cells."""
         book = self.book
-        table = self.query_one(DataTable)
+        tables = list(self.query(DataTable).results(DataTable))
+        if not tables:
+            return  # the screen is closing
+        table = tables[0]
         names = list(book.rows)
         installed = sum(1 for r in book.rows.values() if r["installed"])
         where = f" · in {escape(book.checkpoints_dir)}" if book.checkpoints_dir else ""

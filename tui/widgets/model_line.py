@@ -25,14 +25,20 @@ class ModelLine(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)
         self.missing: list[str] = []  # model names, the first is where `M` opens
+        self.needs: list[tuple[str, str | None]] = []
 
     def show(self, needs: list[tuple[str, str | None]]) -> None:
         """`needs`: (what the pane uses it for, model name); a None name needs nothing."""
+        self.needs = list(needs)
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw again from the app's ModelBook (a pull's progress changed)."""
         book = getattr(self.app, "models", None)
         if book is None:
             return
         parts, missing = [], []
-        for what, name in needs:
+        for what, name in self.needs:
             if not name or book.installed(name) is not False:
                 continue
             row = book.row(name)
