@@ -71,7 +71,8 @@ async def test_no_toast_at_start_and_the_mix_line_opens_models(private_models, t
         assert not any("nsynth" in t.lower() or "encod" in t for t in toasts(app)), toasts(app)
 
         line = mix.query_one(ModelLine)
-        assert line.missing == ["nsynth-wavenet"] and line.display
+        await wait_until(pilot, lambda: line.missing == ["nsynth-wavenet"])
+        assert line.display
         assert "nsynth-wavenet" in str(line.render()) and "M" in str(line.render())
         assert not app.query_one(DrumGridPane).query_one(ModelLine).display  # auto: starter
 
@@ -137,21 +138,21 @@ async def test_models_screen_import_verify_remove_and_pull(private_models, tmp_p
         server.hold_after = len(server.data) // 3
         screen.select(name)
         await pilot.press("p")
-        await wait_until(pilot, lambda: name in app.models.pulls and app.models.pulls[name].done > 0)
-        detail = str(screen.query_one("#models-detail").render())
-        assert "%" in detail and "ETA" in detail and "of" in detail
-        assert "%" in cell(screen, name, "status")
+        shown = lambda: str(screen.query_one("#models-detail").render())  # noqa: E731
+        await wait_until(pilot, lambda: " of " in shown() and "%" in cell(screen, name, "status"))
+        assert app.models.pulls[name].done > 0 and "ETA" in shown() and "ETA" in cell(screen, name, "status")
         await pilot.press("x")
         await wait_until(pilot, lambda: app.models.pulls[name].message == "cancelling")
         server.hold_after = None
         server.release.set()
         await wait_until(pilot, lambda: name not in app.models.pulls)
-        await wait_until(pilot, lambda: (app.models.rows[name].get("partial_bytes") or 0) > 0)
-        assert "paused" in cell(screen, name, "status")
+        await wait_until(pilot, lambda: "paused" in cell(screen, name, "status"))
+        kept = app.models.rows[name]["partial_bytes"]
+        assert kept > 0
         await pilot.press("p")  # resumes
-        await wait_until(pilot, lambda: app.models.installed(name))
-        assert server.ranges[-1] and server.ranges[-1].startswith("bytes=")
-        assert "✓" in cell(screen, name, "mark")
+        await wait_until(pilot, lambda: "✓" in cell(screen, name, "mark"))
+        assert app.models.installed(name)
+        assert server.ranges[-1] == f"bytes={kept}-"  # resumed where the cancel left it
 
 
 def test_the_models_screen_keeps_the_tui_light(mag_home):
