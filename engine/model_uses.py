@@ -1,12 +1,27 @@
 """What in magstation uses a checkpoint: shown by `models.list` and the Models screen.
 
-Keyed by config (then family). When the manifest declares roles for a checkpoint, those
-are shown instead (see `uses`)."""
+Where the manifest declares roles (`[roles]`, read by `checkpoints.roles_of`), those are
+the answer, in words; otherwise (older manifests, models in no role) a table by config
+and family."""
 
 from __future__ import annotations
 
+from engine import checkpoints
 from engine.checkpoints import CheckpointInfo
 
+ROLE_WORDS: dict[str, str] = {
+    "drums.sample": "drum grid: sample",
+    "drums.interpolate": "drum grid: A→B",
+    "drums.humanize": "drum grid: humanize",
+    "drums.tap": "drum grid: tap → drums",
+    "melody.continue": "timeline: continue",
+    "melody.sample": "melody sample",
+    "melody.interpolate": "melody interpolate",
+    "trio.sample": "trio sample",
+    "trio.interpolate": "trio interpolate",
+    "gansynth.render": "timeline: render",
+    "nsynth.synth": "latent mix",
+}
 BY_CONFIG: dict[str, tuple[str, ...]] = {
     "cat-drums_2bar_small": ("drum grid: sample, A→B",),
     "nade-drums_2bar_full": ("drum grid: sample, A→B",),
@@ -24,7 +39,9 @@ BY_FAMILY: dict[str, tuple[str, ...]] = {
 
 
 def uses(info: CheckpointInfo) -> list[str]:
-    roles = getattr(info, "roles", None)  # the manifest's own roles, where it has them
-    if roles:
-        return [str(r) for r in roles]
+    roles_of = getattr(checkpoints, "roles_of", None)  # manifests with [roles]
+    if roles_of is not None:
+        roles = roles_of(info.name)
+        if roles:
+            return list(dict.fromkeys(ROLE_WORDS.get(r, r) for r in roles))
     return list(BY_CONFIG.get(info.config) or BY_FAMILY.get(info.family) or ())
