@@ -28,6 +28,7 @@ import tempfile
 import time
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
@@ -881,20 +882,49 @@ def reinstall_hint(info: CheckpointInfo) -> str:
     return f"reinstall it: `{info.pull_command} --force`"
 
 
+def partial_download(info: CheckpointInfo, url: str | None = None) -> Path:
+    """Where `pull` keeps the unfinished download of `info` (it may not exist): the name
+    pull derives from the URL, so a later pull resumes it."""
+    src = url or info.url
+    fname = PurePosixPath(urllib.parse.urlparse(src).path).name or info.archive_filename
+    return checkpoints_dir() / DOWNLOADS / (fname + ".part")
+
+
+def partial_bytes(info: CheckpointInfo) -> int:
+    """Bytes of an interrupted download of `info` that the next pull resumes (0: none)."""
+    if not info.url or info.custom or info.shipped:
+        return 0
+    try:
+        return partial_download(info).stat().st_size
+    except OSError:
+        return 0
+
+
 def remove_model(name: str) -> Path:
-    """Delete an installed (pulled or imported) model; returns the folder removed.
-    Starter models that ship with magstation are refused."""
+    """Delete an installed (pulled or imported) model and any partial download of it;
+    returns what was removed. Refuses the starter models that ship with magstation and
+    anything that is not a folder magstation installed into the checkpoints folder."""
     info = get_info(name)
     if info.shipped:
         raise BadRequest(f"{info.name} ships with magstation and cannot be removed (jobs fall "
                          f"back to it when no other model is installed)", name=info.name)
-    folder = info.install_dir
+    folder, root = info.install_dir, checkpoints_dir()
+    if folder.is_symlink() or folder.parent.resolve() != root.resolve():
+        raise BadRequest(f"{folder} is not a folder magstation installed into {root}; remove "
+                         f"it by hand if you mean to", name=info.name, path=str(folder))
+    part = partial_download(info) if info.url and not info.custom else None
+    had_part = part is not None and part.is_file()
     if not folder.is_dir():
+        if part is not None and had_part:
+            part.unlink(missing_ok=True)
+            return part
         raise ModelNotInstalled(f"{info.name} is not installed; nothing to remove", name=info.name)
     # out of sight in one step, then deleted: a crash leaves a hidden folder, not half a model
     trash = folder.with_name(f".{folder.name}.removing-{os.getpid()}")
     os.replace(folder, trash)
     shutil.rmtree(trash, ignore_errors=True)
+    if part is not None and had_part:
+        part.unlink(missing_ok=True)
     return folder
 
 

@@ -40,10 +40,12 @@ class JobContext:
         if self._cancel.is_set():
             raise JobCancelled(f"job {self.job_id} was cancelled")
 
-    def progress(self, done: float, total: float, message: str = "") -> None:
-        """Report progress; the ETA is extrapolated from the time since the job began."""
-        eta: float | None = None
-        if total > 0 and done > 0:
+    def progress(self, done: float, total: float, message: str = "",
+                 eta_s: float | None = None) -> None:
+        """Report progress; the ETA is extrapolated from the time since the job began,
+        unless the job knows better (`eta_s`: a resumed download's rate)."""
+        eta: float | None = eta_s
+        if eta is None and total > 0 and done > 0:
             elapsed = time.monotonic() - self._started
             eta = max(0.0, elapsed * (total - done) / done)
         if self._sink is not None:

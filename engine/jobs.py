@@ -120,7 +120,9 @@ class JobRunner:
     """Runs model jobs one at a time on the model worker, in submission order.
 
     Jobs of methods marked `light` (file reading and writing, previews: no models) run
-    in order on a second worker, so a long render never holds them up.
+    in order on a second worker, so a long render never holds them up. Jobs of `transfer`
+    methods (model downloads, imports, verifies: minutes of network or disk) run on a third,
+    so they hold up neither renders nor previews.
     """
 
     def __init__(self, work_root: Path | None = None, cache: ResultCache | None = None,
@@ -128,7 +130,8 @@ class JobRunner:
         self.work_root = work_root or paths.cache_dir() / "jobs"
         self.cache = cache if cache is not None else ResultCache(paths.cache_dir() / "results")
         self.on_change = on_change or (lambda: None)
-        self._queues: dict[str, queue.Queue[Job | None]] = {"model": queue.Queue(), "light": queue.Queue()}
+        self._queues: dict[str, queue.Queue[Job | None]] = {"model": queue.Queue(), "light": queue.Queue(),
+                                                          "transfer": queue.Queue()}
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -149,7 +152,7 @@ class JobRunner:
         ctx._sink = lambda d, t, msg, eta, job=job: self._progress(job, d, t, msg, eta)
         with self._lock:
             self._jobs[job_id] = job
-        self._queues["light" if m.light else "model"].put(job)
+        self._queues["transfer" if m.transfer else "light" if m.light else "model"].put(job)
         self.on_change()
         return job
 

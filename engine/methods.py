@@ -39,6 +39,7 @@ class Method:
     cacheable = property(lambda self: self.decl.cacheable)
     seeded = property(lambda self: self.decl.seeded)
     light = property(lambda self: self.decl.light)
+    transfer = property(lambda self: self.decl.transfer)
     doc = property(lambda self: self.decl.doc)
 
     def validate(self, raw: Any) -> Params:
@@ -62,6 +63,7 @@ HANDLER_MODULES = [
     "engine.handlers.timeline",
     "engine.handlers.batch",
     "engine.handlers.mix",
+    "engine.handlers.models",
 ]
 
 

@@ -21,11 +21,14 @@ from tui.commands import PaneActionsProvider
 from tui.keys import keymap_clashes, load_keymap
 from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, OutputChanged,
                           TransportChanged)
+from tui.models_book import ModelBook, ModelsChanged
 from tui.panes import PANES
 from tui.panes.base import Pane
+from tui.screens.models import ModelsScreen
 from tui.screens.notices import NoticeLog, NoticesScreen
 from tui.session import Session
 from tui.widgets.help_screen import HelpScreen, help_rows
+from tui.widgets.model_line import ModelLine
 from tui.widgets.status_bar import StatusBar
 
 AUTOSAVE_S = 1.0
@@ -39,6 +42,8 @@ class MagstationApp(App[None]):
           for p in PANES],
         Binding("question_mark,f1", "help", "help", tooltip="Help: every key, filtered as you type",
                 id="app.help"),
+        Binding("M", "models", "Models: install, import, verify, remove", show=False,
+                id="app.models"),
         Binding("J", "jobs", "Jobs: engine jobs and batch runs", show=False, id="app.jobs"),
         Binding("ctrl+r", "restart_engine", "Restart engine", show=False, id="app.restart_engine"),
         Binding("q", "quit", "quit", tooltip="Quit (the engine keeps running)", id="app.quit"),
@@ -57,6 +62,7 @@ class MagstationApp(App[None]):
         self.keymap_keys: dict[str, str] = {}  # binding id -> keys, from keymap.toml
         self.keymap_problems: list[str] = []
         self.notices = NoticeLog()  # every toast, kept after it fades
+        self.models = ModelBook(self)  # what is installed, pulls in flight
 
     def compose(self) -> ComposeResult:
         initial = self.session.pane if self.session.pane in {p.PANE_ID for p in PANES} else "drums"
@@ -140,12 +146,42 @@ class MagstationApp(App[None]):
         sections.insert(1, ("Everywhere", help_rows(app_bindings, self.keymap_keys)))
         self.push_screen(HelpScreen(sections))
 
+    # -- models ---------------------------------------------------------------------
+    def action_models(self, name: str | None = None) -> None:
+        """Open the Models screen at `name`, else at the current pane's missing model."""
+        if name is None and isinstance(self.screen, ModelsScreen):
+            return
+        if name is None and self.screen is self.screen_stack[0]:
+            missing = self.current_pane.missing_models()
+            name = missing[0] if missing else None
+        for screen in self.screen_stack:
+            if isinstance(screen, ModelsScreen):  # already open under a dialog: go back to it
+                while self.screen is not screen:
+                    self.pop_screen()
+                if name:
+                    screen.select(name)
+                return
+        self.push_screen(ModelsScreen(select=name))
+
+    def on_models_changed(self, message: ModelsChanged) -> None:
+        if message.full:
+            for pane in self.screen_stack[0].query(Pane).results(Pane):
+                pane.models_changed()
+        else:  # a pull's progress: only the missing-model lines show it
+            for line in self.screen_stack[0].query(ModelLine).results(ModelLine):
+                line.redraw()
+        for screen in self.screen_stack:
+            if isinstance(screen, ModelsScreen) and screen.is_mounted:
+                screen.models_changed()
+
     # -- engine ---------------------------------------------------------------------
     def on_engine_state_changed(self, message: EngineStateChanged) -> None:
         for bar in self.query(StatusBar).results(StatusBar):  # none once the app is closing
             bar.set_engine(message.state, message.detail)
         for pane in self.query(Pane).results(Pane):
             pane.engine_state_changed(message.state)
+        if message.state == "ready":
+            self.run_worker(self.models.refresh(), group="models-refresh")
         if message.state == "down" and self.engine.restarts:
             self.notify(f"engine: {message.detail}", severity="warning", timeout=4)
 
@@ -207,6 +243,9 @@ class MagstationApp(App[None]):
             yield SystemCommand(f"Go to {pane.TITLE}", f"Show the {pane.TITLE} pane (key {pane.KEY})",
                                 lambda p=pane.PANE_ID: self.action_show_pane(p))
         yield SystemCommand("Help: keys", "List every key binding", self.action_help)
+        yield SystemCommand("Models: install, import, verify, remove",
+                            "The Models screen: what is installed, pull with progress (key M)",
+                            self.action_models)
         yield SystemCommand("Jobs and batches", "Engine jobs and batch runs with progress (key J)",
                             self.action_jobs)
         yield SystemCommand("Messages", "Every message shown this session, newest first "

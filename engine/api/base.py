@@ -65,6 +65,7 @@ class Declaration:
     seeded: bool = False  # stochastic: a seed is drawn and recorded when none is given
     light: bool = False  # file work without models: the light worker, never behind a render
     server: bool = False  # answered by the server itself (ping, status, subscribe...)
+    transfer: bool = False  # long downloads/copies: a worker of their own, behind neither queue
 
     @property
     def summary(self) -> str:
@@ -76,14 +77,15 @@ _BY_CLASS: dict[type, str] = {}
 
 
 def declare(name: str, *, job: bool = True, cacheable: bool = True, seeded: bool = False,
-            light: bool = False, server: bool = False) -> Callable[[type[P]], type[P]]:
+            light: bool = False, server: bool = False,
+            transfer: bool = False) -> Callable[[type[P]], type[P]]:
     """Class decorator: the struct below is the parameters of method `name`; its
     docstring is the method's help."""
     def register(cls: type[P]) -> type[P]:
         if seeded and "seed" not in cls.__struct_fields__:
             raise TypeError(f"{name} is seeded but {cls.__name__} has no seed field")
         DECLARED[name] = Declaration(name, cls, _clean_doc(cls.__doc__), job, cacheable, seeded,
-                                     light, server)
+                                     light, server, transfer)
         _BY_CLASS[cls] = name
         return cls
     return register

@@ -29,7 +29,8 @@ def methods_markdown() -> str:
     for name in sorted(n for n in DECLARED if not n.startswith("test.")):
         d = DECLARED[name]
         how = ("answered by the server" if d.server else "quick call (result at once)"
-               if not d.job else "light job" if d.light else "model job")
+               if not d.job else "transfer job" if d.transfer else "light job" if d.light
+               else "model job")
         extra = ", seeded" if d.seeded else ""
         out += [f"## `{name}`", "", f"{d.doc}", "", f"*{how}{extra}*", ""]
         fields = d.params.__struct_fields__

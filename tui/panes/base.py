@@ -41,6 +41,17 @@ class Pane(Vertical):
     def _redraw(self) -> None:
         """Show the pane's state again (each pane draws its own)."""
 
+    # -- models (a pane shows what it needs in a ModelLine; `M` opens the Models screen) --
+    def models_changed(self) -> None:
+        """The engine's model list changed: redraw (choosers' marks, the missing line)."""
+        if self.is_mounted:
+            self._redraw()
+
+    def missing_models(self) -> list[str]:
+        """The models this pane needs that are not installed (its ModelLine's)."""
+        from tui.widgets.model_line import ModelLine
+        return [name for line in self.query(ModelLine).results(ModelLine) for name in line.missing]
+
     def _set(self, **changes: Any) -> None:
         """Change pane state: autosaved and shown."""
         self.state.update(changes)

@@ -24,6 +24,7 @@ from tui.drum_pattern import (DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, Ed
 from tui.keys import pane_bindings
 from tui.panes.base import Pane
 from tui.widgets.drum_grid_view import DrumGridView
+from tui.widgets.model_line import ModelLine
 from tui.widgets.prompt import AskText, Choose, Confirm
 
 TEMPERATURE_RANGE = (0.1, 2.0)
@@ -102,6 +103,7 @@ class DrumGridPane(Pane):
         yield Static("[b]Drum grid[/b] · sample, interpolate and humanize patterns with MusicVAE",
                      classes="pane-title")
         yield Static(id="drum-params")
+        yield ModelLine(id="drum-model-line")
         yield Static(id="drum-source")
         yield DrumGridView(Pattern.empty(), id="drum-grid")
         yield Static(id="drum-chain")
@@ -143,12 +145,14 @@ class DrumGridPane(Pane):
         slots = " ".join(f"{k}:{'✓' if k in st['slots'] else '-'}" for k in "AB")
         busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
         model = st["model"] or "auto" + (f" → {st['last_model']}" if st.get("last_model") else "")
+        mark = self.mag.models.mark(st["model"])  # ✓ installed, ✗ not (M: Models)
+        self.query_one(ModelLine).show([("drum model", st["model"])])
         ends = "yours" if st["ends"] == "yours" else "model's"
         keep = "keep hits" if st["keep_hits"] else "free"
         self.query_one("#drum-params", Static).update(
             f"T [b]{st['temperature']:.1f}[/]  seed [b]{st['seed']}[/]{lock}  A→B [b]{st['interp_steps']}[/]"
             f" ends [b]{ends}[/]  {slots}  [b]{self.pattern.qpm:g}[/] bpm  swing [b]{st['swing']:.2f}[/]"
-            f"  groove [b]{keep}[/]  model [b]{model}[/]{busy}")
+            f"  groove [b]{keep}[/]  model [b]{model}[/]{mark}{busy}")
         self.query_one("#drum-source", Static).update(
             f"on screen: {describe(self.pattern.provenance)}")
         self.query_one(DrumGridView).show(self.pattern, self.cursor, self.playhead)

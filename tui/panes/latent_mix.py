@@ -22,8 +22,10 @@ from textual.widgets import Static
 
 from engine.music.latent_mix import MAX_SOURCES, MIN_SOURCES, xy_weights
 from engine import api
+from engine.errors import ModelNotInstalled
 from tui.keys import pane_bindings
 from tui.panes.base import Pane
+from tui.widgets.model_line import ModelLine
 from tui.widgets.mix_view import (EncodingView, blend, plot_range, progress_bar, weight_bar,
                                   xy_pad)
 from tui.widgets.prompt import AskText, Choose
@@ -95,6 +97,7 @@ class LatentMixPane(Pane):
         yield Static("[b]Latent mix[/b] · blend NSynth encodings of up to four sounds",
                      classes="pane-title")
         yield Static(id="mix-params")
+        yield ModelLine(id="mix-model-line")
         with Horizontal(id="mix-top"):
             yield Static(id="mix-sources")
             yield Static(id="mix-pad")
@@ -117,11 +120,24 @@ class LatentMixPane(Pane):
         self.state["result_index"] = max(0, min(self.state["result_index"], len(self.state["renders"]) - 1))
         self.busy = ""
         self.model = default_model()
+        self._model_installed: bool | None = None  # as the Models list last said
+        self.auto_encode: Any = None  # the Worker of the last encode the pane started itself
         self._requests: dict[int, Any] = {}
         self._cancel_asked: set[int] = set()
         self._sync_sources()
         self._redraw()
         if self.mag.connect_engine:
+            self._encode_missing()
+
+    def models_changed(self) -> None:
+        # the NSynth model just got installed (pulled or imported): encode what waits for it
+        if not hasattr(self, "_model_installed"):
+            return  # not mounted yet: on_mount draws and encodes
+        now = self.mag.models.installed(self.model)
+        arrived = now is True and self._model_installed is False
+        self._model_installed = now
+        super().models_changed()
+        if arrived and self.mag.connect_engine:
             self._encode_missing()
 
     def on_focus(self) -> None:
@@ -195,6 +211,8 @@ class LatentMixPane(Pane):
     # -- drawing ----------------------------------------------------------------------
     def _redraw(self) -> None:
         self._redraw_params()
+        overridden = bool(self._overrides().get("checkpoint"))
+        self.query_one(ModelLine).show([] if overridden else [("NSynth model", self.model)])
         self._redraw_sources()
         self._redraw_plots()
         self._redraw_renders()
@@ -209,7 +227,7 @@ class LatentMixPane(Pane):
             secs = min(st["plots"][s]["seconds"] for s in self.sources)
             length = f" · {secs:.2f} s → [b]{secs * st['stretch']:.2f} s[/]"
         self.query_one("#mix-params", Static).update(
-            f"{mode} (x)  model [b]{self.model}[/]  {seed}  stretch [b]×{st['stretch']:g}[/]{length}{busy}")
+            f"{mode} (x)  model [b]{self.model}[/]{self.mag.models.mark(self.model)}  {seed}  stretch [b]×{st['stretch']:g}[/]{length}{busy}")
 
     def _redraw_sources(self) -> None:
         st = self.state
@@ -400,10 +418,12 @@ class LatentMixPane(Pane):
     def _encode_missing(self) -> None:
         missing = [s for s in self.sources if s not in self.state["plots"]]
         if missing:
-            self._encode(missing)
+            self.auto_encode = self._encode(missing, quiet=True)
 
     @work(exclusive=True, group="mix-encode")
-    async def _encode(self, sounds: list[str]) -> None:
+    async def _encode(self, sounds: list[str], quiet: bool = False) -> None:
+        """`quiet`: an encode the pane started by itself (on start, on focus): a missing
+        model shows in the pane's model line only, never as a toast."""
         for _ in range(600):  # the engine may still be starting
             if self.mag.engine.state == "ready":
                 break
@@ -418,6 +438,12 @@ class LatentMixPane(Pane):
             res = await self.mag.engine.call(api.mix.Encode(sounds=sounds, columns=PLOT_COLUMNS,
                                                             checkpoint=self._checkpoint()),
                                              on_progress=progress)
+        except ModelNotInstalled as e:
+            self.mag.models.note_missing(str(e.details.get("name") or self.model))
+            if not quiet:
+                self.mag.notify(f"encoding needs the NSynth model: {error_text(e)} (M opens Models)",
+                                severity="warning", timeout=8, markup=False)
+            return
         except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
             self.mag.notify(f"encoding failed: {error_text(e)}", severity="error", timeout=8)
             return

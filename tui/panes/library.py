@@ -263,7 +263,8 @@ class LibraryPane(Pane):
         note = f"scan: {res['files']} files, {res['indexed']} new or changed"
         if res["bad"]:
             note += f", {res['bad']} can't be used"
-        self.mag.notify(note, timeout=3)
+        if self.mag.current_pane is self:  # the start-up scan says nothing in other panes
+            self.mag.notify(note, timeout=3)
         self._reload()
 
     @work(exclusive=True, group="library-audition")

@@ -37,6 +37,7 @@ from tui.drum_pattern import EditHistory
 from tui.generate_source import DEFAULT_TEXT, MODEL_OF, PROMPT, parse_source, result_file
 from tui.keys import pane_bindings
 from tui.panes.base import Pane
+from tui.widgets.model_line import ModelLine
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
 from tui.widgets.prompt import AskText, Confirm
 
@@ -166,6 +167,7 @@ class TimelinePane(Pane):
         yield Static("[b]Arrangement timeline[/b] · render a MIDI file with GANSynth instruments "
                      "that morph along time", classes="pane-title")
         yield Static(id="timeline-info")
+        yield ModelLine(id="timeline-model-line")
         yield Static(id="timeline-tracks")
         yield PianoRoll(id="timeline-roll")
         yield Static(id="timeline-key")
@@ -259,6 +261,7 @@ class TimelinePane(Pane):
     def _redraw(self) -> None:
         st = self.state
         song = self.song
+        marks = self.mag.models.mark
         model = self._renderer_text()
         busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
         cursor = st["cursor"]
@@ -274,7 +277,12 @@ class TimelinePane(Pane):
                     f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})"
                     + self._source_text())
         cmodel = (f"bundle {short_path(st['continue_checkpoint'])}"
-                  if st.get("continue_checkpoint") else st["continue_model"])
+                  if st.get("continue_checkpoint")
+                  else f"{st['continue_model']}{marks(st['continue_model'])}")
+        self.query_one(ModelLine).show([
+            ("GANSynth model", None if st.get("checkpoint") or st["renderer"] == "soundfont"
+             else st["model"]),
+            ("continuation model", None if st.get("continue_checkpoint") else st["continue_model"])])
         self.query_one("#timeline-info", Static).update(
             f"{head}\n{model} · {st['secs_per_instrument']:g} s per instrument · "
             f"zoom {self.secs_per_col:g} s/column{busy}\n"
@@ -303,7 +311,7 @@ class TimelinePane(Pane):
             font = escape(Path(st["soundfont"]).name) if st.get("soundfont") else "TimGM6mb"
             return f"renderer [b]{GM_NAME}[/] ({font}, no model needed; proposals play too)"
         return (f"checkpoint {short_path(st['checkpoint'])}" if st.get("checkpoint")
-                else f"model [b]{st['model']}[/]")
+                else f"model [b]{st['model']}[/]{self.mag.models.mark(st['model'])}")
 
     def _proposal_text(self) -> str:
         if not self.proposal:

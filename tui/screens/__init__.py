@@ -1,1 +1,1 @@
-"""Full screens over the panes: the job list (J)."""
+"""Full screens over the panes: the Models screen (M), the job list (J), messages."""
