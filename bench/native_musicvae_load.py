@@ -2,12 +2,13 @@
 and that first sample against warm ones. Run several times by `python -m bench`; prints
 one BENCH_JSON line.
 
-    python -m bench.native_musicvae_load DRUMS_PREFIX [--warm N]
+    python -m bench.native_musicvae_load DRUMS_PREFIX [--prior SMALL_PREFIX] [--warm N]
 
-The job handlers, and the modules the drum jobs import on first use, are imported
-before the clock starts: the engine imports them at start (engine/server.py, and its
-start-up `engine.warm` job), not when a model loads; this is a model (re)load in a
-running engine. "load" is `MusicVae.load`, which
+This is a model (re)load in a running engine. Before the clock starts the job handlers
+are imported (the engine does at start, engine/server.py) and, with --prior, one
+drums.sample job runs on another (small) checkpoint, as the engine's start-up
+`engine.warm` job or any earlier drum job has: process-wide first-use costs (imports,
+msgspec's type set-up, TF's first eager calls) are not the model's. "load" is `MusicVae.load`, which
 also makes the model's graphs (from $MAGSTATION_HOME/cache/graphs when they are there)
 and runs each once; "first sample" is the `drums.sample` job right after it.
 """
@@ -26,6 +27,7 @@ quiet_tf()
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("drums")
+    ap.add_argument("--prior", help="a small checkpoint to run one drums.sample job on first")
     ap.add_argument("--warm", type=int, default=10, help="warm samples after the first")
     args = ap.parse_args()
 
@@ -39,10 +41,11 @@ def main() -> None:
     from engine.models.musicvae import MusicVae
 
     methods.load_handlers()
-    import engine.models.resolve  # noqa: F401  (the drum jobs' first-use imports)
-    import engine.music.grids  # noqa: F401
     work = Path(tempfile.mkdtemp(prefix="bench-mvae-load-"))
     drums = {"checkpoint": args.drums, "config": "cat-drums_2bar_small"}
+    if args.prior:
+        run_method("drums.sample", {"checkpoint": args.prior, "config": drums["config"],
+                                    "n": 1, "seed": 0}, work_dir=work, quiet=True)
 
     def sample(seed: int) -> object:
         return run_method("drums.sample", {**drums, "n": 1, "seed": seed}, work_dir=work,
