@@ -1,4 +1,5 @@
-"""Traced TF functions kept between engine starts (docs/models.md, "First call after a load").
+"""Traced TF functions kept between engine starts (bench/README.md, "MusicVAE first call
+after a load"; docs/drums.md, "Models").
 
 A model's first call used to pay for building its graph: Python tracing of the unrolled
 loops (~100 ms for cat-drums' decoder on the 2-core dev machine), then TF's graph
