@@ -19,12 +19,13 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from bench.common import ROOT, cache_dir, parse_output
+from bench.common import ROOT, cache_dir, parse_output, stats
 
 SECTIONS = ("musicvae", "gansynth", "nsynth", "tui", "listen")
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"
@@ -58,8 +59,12 @@ ROWS: dict[str, list[Row]] = {
         Row("mvae.sample8", "MusicVAE drums sample n=8", "s", target=3),
         Row("mvae.interp6", "MusicVAE drums interpolate 6", "s", target=3),
         Row("mvae.humanize", "GrooVAE humanize 1 pattern", "s", target=3),
+        Row("mvae.load_first", "MusicVAE load + first sample", "s", target=3),
+        Row("mvae.load_first_empty_cache", "  same, graph cache empty (first engine start)",
+            "s", ref_key="mvae.load_first"),
         Row("mvae.load", "MusicVAE load (checkpoint -> model)", "s"),
         Row("mvae.first_sample", "MusicVAE first sample after load", "s"),
+        Row("mvae.first_over_warm", "MusicVAE first sample after load / warm sample", "x"),
         Row("mvae.cold", "MusicVAE cold: process start to 1st sample", "s"),
     ],
     "gansynth": [
@@ -82,6 +87,9 @@ ROWS: dict[str, list[Row]] = {
         Row("ns.step_b16", "  same, against Magenta at batch 1", "s", scale=16 / 16000,
             ref_key="ns.step_b1", ref_scale=1 / 16000),
         Row("ns.encode", "NSynth encode 0.99 s of audio", "s"),
+        Row("ns.b16_gflops", "NSynth batch 16 achieved", "GFLOP/s"),
+        Row("ns.matmul_peak_gflops", "  float32 matmul peak, same run", "GFLOP/s"),
+        Row("ns.b16_of_peak", "  achieved / peak", "%"),
     ],
     "tui": [
         Row("tui.cold", "TUI cold start to first frame", "s"),
@@ -93,7 +101,10 @@ ROWS: dict[str, list[Row]] = {
         Row("listen.ssh", "audio.play -> listener backend, ssh -L", "s"),
     ],
 }
-ABSOLUTE_TARGETS = {"tui.key": ("p95 < 50 ms", lambda s: s.get("p95", 1e9) < 0.050)}
+ABSOLUTE_TARGETS = {"tui.key": ("p95 < 50 ms", lambda s: s.get("p95", 1e9) < 0.050),
+                    "mvae.first_over_warm": ("<= 2x", lambda s: median(s) <= 2.0)}
+# Fresh processes per side for "load + first sample" (each one sample: repeated for a spread).
+LOAD_RUNS = 3
 
 
 # ----------------------------------------------------------------- running things
@@ -121,11 +132,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_json(cmd: list[str], what: str, log: Callable[[str], None]) -> dict[str, Any]:
+def run_json(cmd: list[str], what: str, log: Callable[[str], None],
+             env: dict[str, str] | None = None) -> dict[str, Any]:
     log(f"  {what} ...")
     t0 = time.perf_counter()
-    p = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=_env(), capture_output=True,
-                       text=True, timeout=SUBPROCESS_TIMEOUT)
+    p = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=_env() | (env or {}),
+                       capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
     out = parse_output(p.stdout)
     if p.returncode != 0 or out is None:
         tail = (p.stderr or p.stdout).strip().splitlines()[-6:]
@@ -199,6 +211,44 @@ class Bench:
         if self.ref:
             sec["magenta"] = run_json([self.ref_py, self._ref_script("musicvae.py"), drums,
                                        groove, *reps, *extra], "Magenta MusicVAE", self.log)
+        self._musicvae_load(drums, extra)
+
+    def _musicvae_load(self, drums: Path, extra: list[str]) -> None:
+        """Load + first sample in fresh processes, the sides taking turns. The native side
+        runs with a home of its own: once with an empty graph cache, then with the cache
+        that run left (every later engine start)."""
+        sec = self.results["musicvae"]
+        home = Path(tempfile.mkdtemp(prefix="bench-graphs-"))
+        env = {"MAGSTATION_HOME": str(home)}
+        # --quick measures the small checkpoint itself: no other one to run first
+        prior = [] if self.quick else ["--prior", MVAE_FIXTURES / "cat-drums_2bar_small" / "model.ckpt"]
+        native_cmd = [self.py, "-m", "bench.native_musicvae_load", drums, *prior]
+        empty = run_json(native_cmd, "native MusicVAE load, graph cache empty", self.log, env)
+        runs: dict[str, list[dict[str, Any]]] = {"native": [], "magenta": []}
+        for i in range(1 if self.quick else LOAD_RUNS):
+            runs["native"].append(run_json(native_cmd, f"native MusicVAE load {i + 1}",
+                                           self.log, env))
+            if self.ref:
+                runs["magenta"].append(run_json(
+                    [self.ref_py, self._ref_script("musicvae_load.py"), drums, *extra, *prior,
+                     *(["--prior-hparams", json.dumps(MVAE_FIXTURE_HPARAMS)] if prior else [])],
+                    f"Magenta MusicVAE load {i + 1}", self.log))
+        shutil.rmtree(home, ignore_errors=True)
+        for side, outs in runs.items():
+            if not outs:
+                continue
+            for key in ("mvae.load", "mvae.first_sample", "mvae.load_first",
+                        "mvae.first_over_warm"):
+                if key in outs[0]:
+                    sec[side][key] = stats([median(o[key]) for o in outs])
+        sec["native"]["mvae.load_first_empty_cache"] = empty["mvae.load_first"]
+        sec["native"]["mvae.graphs"] = {"empty cache": empty["mvae.graphs"],
+                                        "later runs": runs["native"][-1]["mvae.graphs"]}
+        self.notes.append(f"musicvae: load + first sample = {len(runs['native'])} fresh "
+                          "processes per side, taking turns, each having run one sample on "
+                          "the small test checkpoint first (a model switch in a running "
+                          "engine); first sample = drums.sample n=1 right after the load; "
+                          "the native load makes and runs the graphs")
 
     def _gansynth_ckpt(self, native_only: bool = False) -> Path:
         if self.quick and (native_only or not self.ref):
@@ -291,6 +341,12 @@ class Bench:
 def fmt(value: float, unit: str) -> str:
     if unit == "MB":
         return f"{value:,.0f} MB"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "%":
+        return f"{100 * value:.0f}%"
+    if unit != "s":
+        return f"{value:,.0f} {unit}"
     if value < 1:
         return f"{value * 1000:.1f} ms"
     return f"{value:.2f} s"

@@ -54,7 +54,37 @@ def main() -> None:
             res = run(enc, i + 1, args.steps)
             per_step.append(res.seconds / res.samples_done)
         r[f"ns.step_b{b}"] = stats(per_step)
+    if "ns.step_b16" in r:
+        flops = 2 * 16 * decoder_weights_per_step(variable_shapes_for(H512_BO16))
+        r["ns.b16_flops_per_step"] = flops
+        r["ns.b16_gflops"] = flops / r["ns.step_b16"]["median"] / 1e9
+        r["ns.matmul_peak_gflops"] = matmul_peak_gflops(tf)
+        r["ns.b16_of_peak"] = r["ns.b16_gflops"] / r["ns.matmul_peak_gflops"]
     emit(r)
+
+
+def decoder_weights_per_step(shapes: dict) -> int:
+    """Weights one generation step multiplies by, per voice: every decoder matrix but the
+    conditioning maps (cond_map_*: once per encoding frame, not per step). Each is one
+    multiply-add per weight and voice, so a step is 2 x this x batch FLOPs."""
+    import numpy as np
+    return sum(int(np.prod(shape)) for name, shape in shapes.items()
+               if name.endswith("/W") and not name.startswith(("ae_", "cond_map")))
+
+
+def matmul_peak_gflops(tf, n: int = 2048, repeats: int = 5) -> float:
+    """This process's float32 matmul speed on a large square product, best of `repeats`
+    (the same threads and library the model runs on)."""
+    import time
+
+    a = tf.random.stateless_normal([n, n], seed=[1, 2])
+    b = tf.random.stateless_normal([n, n], seed=[3, 4])
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first call sets up oneDNN's primitive
+        t0 = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
 
 
 if __name__ == "__main__":

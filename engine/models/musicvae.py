@@ -14,14 +14,18 @@ stateless random ops, so the same seed and inputs give the same outputs.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from engine.errors import BadRequest, CheckpointError
 from engine.models import tf_checkpoint
+from engine.models.graph_cache import GraphFunction, source_digest
 from engine.models.lstm import fold_forget_bias, lstm_gates_step
 from engine.models.musicvae_configs import (CONDUCTOR, ENC_LSTM, MusicVaeConfig,
                                             expected_variables, get_config, variables_for)
@@ -36,6 +40,10 @@ UNROLL = 4
 # Row blocks of an encoder's recurrent kernel (_zigzag_matmul). A 512-unit kernel's 1 MB
 # quarters keep oneDNN on one thread up to batch ~100 (halves: batch 2).
 ZIG_BLOCKS = 4
+# The modules whose code builds the graphs: the graph cache is rebuilt when one changes.
+_HERE = Path(__file__).resolve().parent
+_GRAPH_SOURCES = source_digest(_HERE / "musicvae.py", _HERE / "lstm.py",
+                               _HERE / "graph_cache.py")
 
 
 # ----------------------------------------------------------------------------- weights
@@ -111,6 +119,7 @@ class MusicVae:
                  source: str = "") -> None:
         self.config = config
         self.source = source
+        self.warmed: dict[str, str] = {}  # graph name -> "cache" / "traced" (warm())
         try:
             self._build(weights)
         except (ValueError, KeyError) as e:
@@ -133,6 +142,7 @@ class MusicVae:
             if model is None:
                 weights = tf_checkpoint.read_variables(prefix, required_variables(config))
                 model = cls(config, weights, str(prefix))
+                model.warm()  # here, on the loading worker: not in the first request
                 cls._cache[key] = model
         return model
 
@@ -334,8 +344,8 @@ class MusicVae:
     def _compile(self) -> None:
         # Closures, not bound methods: TF counts traces per Python function, so several
         # loaded models sharing one method would log spurious "retracing" warnings.
-        # autograph=False: the loops are explicit tf.while_loops, and AutoGraph's source
-        # conversion was most of the first call's tracing (decode 0.42 s -> 0.05 s).
+        # autograph=False (in GraphFunction): the loops are explicit tf.while_loops, and
+        # AutoGraph's source conversion was most of the first call's tracing.
         # No jit_compile: XLA made cat-drums slower, and GrooVAE's ~7 ms gain cost ~1 s
         # of compiling per new batch size (every new chain length).
         def encode(x, lengths):
@@ -350,17 +360,50 @@ class MusicVae:
         def teacher_forced(z, targets):
             return self._teacher_forced(z, targets)
 
+        weights = self._weights()
+        parts = (_GRAPH_SOURCES, repr(self.config), UNROLL, ZIG_BLOCKS)
+
+        def graph(name, fn, *signature):
+            return GraphFunction(f"musicvae_{name}", fn, signature, weights, parts)
+
         z_spec = tf.TensorSpec([None, self.z_size], tf.float32)
-        self._encode_fn = _concrete(tf.function(encode, autograph=False, input_signature=[
-            tf.TensorSpec([None, None, self.input_depth], tf.float32),
-            tf.TensorSpec([None], tf.int32)]))
-        self._encode_full_fn = _concrete(tf.function(encode_full, autograph=False, input_signature=[
-            tf.TensorSpec([None, None, self.input_depth], tf.float32)]))
-        self._decode_fn = _concrete(tf.function(decode, autograph=False, input_signature=[
-            z_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
-            tf.TensorSpec([], tf.bool), tf.TensorSpec([2], tf.int32)]))
-        self._logits_fn = _concrete(tf.function(teacher_forced, autograph=False, input_signature=[
-            z_spec, tf.TensorSpec([None, None, self.output_depth], tf.float32)]))
+        x_spec = tf.TensorSpec([None, None, self.input_depth], tf.float32)
+        self._encode_fn = graph("encode", encode, x_spec, tf.TensorSpec([None], tf.int32))
+        self._encode_full_fn = graph("encode_full", encode_full, x_spec)
+        self._decode_fn = graph("decode", decode, z_spec, tf.TensorSpec([], tf.int32),
+                                tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.bool),
+                                tf.TensorSpec([2], tf.int32))
+        self._logits_fn = graph("teacher_forced", teacher_forced, z_spec,
+                                tf.TensorSpec([None, None, self.output_depth], tf.float32))
+
+    def _weights(self) -> list[tf.Tensor]:
+        """Every weight tensor of the model, in a fixed order (the graph cache names a
+        traced graph's inputs by their place here)."""
+        out: list[tf.Tensor] = []
+
+        def walk(o: Any) -> None:
+            if isinstance(o, tf.Tensor):
+                out.append(o)
+            elif dataclasses.is_dataclass(o):
+                for f in dataclasses.fields(o):
+                    walk(getattr(o, f.name))
+            elif isinstance(o, (tuple, list)):
+                for x in o:
+                    walk(x)
+        for name in ("_enc_levels", "_mu", "_sigma", "_cond_init", "_cond_layers", "_cores",
+                     "_nade_w_enc", "_nade_w_dec"):
+            walk(getattr(self, name, None))
+        return out
+
+    def warm(self) -> dict[str, str]:
+        """Make the graphs every drum job calls (decode; encode of full-length input) and
+        run each once at batch 1, so the first request after a load runs at warm speed.
+        Called by `load`; returns where each graph came from ("cache" or "traced")."""
+        z = np.zeros([1, self.z_size], np.float32)
+        self.decode(z, temperature=1.0, seed=0)
+        self.encode(np.zeros([1, self.max_seq_len, self.input_depth], np.float32))
+        self.warmed = {f.name: f.source or "" for f in (self._decode_fn, self._encode_full_fn)}
+        return self.warmed
 
     def _encode(self, x: tf.Tensor, lengths: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor]:
         """lengths None: every sequence has all of x's steps (no masking)."""
@@ -619,20 +662,6 @@ def _scan_with_carry(fn, carry, elems, out_like, unroll: int = UNROLL):
     if unroll > 1:
         carry, arrays = loop(1, main, steps, carry, arrays)
     return carry, tf.nest.map_structure(lambda a: a.stack(), arrays)
-
-
-def _concrete(fn):
-    """Call a tf.function with a full input_signature through its one concrete function,
-    traced on the first call: skips the per-call signature binding and dispatch (~0.3 ms,
-    a few % of a one-pattern sample). Arguments must already be tensors of the signature."""
-    concrete = None
-
-    def call(*args):
-        nonlocal concrete
-        if concrete is None:
-            concrete = fn.get_concrete_function()
-        return concrete(*args)
-    return call
 
 
 def _temperature(temperature: float | None) -> tuple[tf.Tensor, tf.Tensor]:
