@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, IO
+from typing import IO, Callable, Iterator, Sequence
 
 from engine import paths
 from engine.errors import OutputExists
@@ -93,6 +94,29 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def staged_path(target: Path) -> Path:
+    """A hidden temporary name beside `target` (same folder, so placing it is a rename)."""
+    return target.with_name(f".{target.name[:200]}.{os.getpid()}.staged")
+
+
+@contextmanager
+def written_together(targets: Sequence[Path], overwrite: bool) -> Iterator[list[Path]]:
+    """Yields a temporary path beside each target; write them all in the block. When the
+    block ends they are placed together (place_all); if it raises, none is and the
+    temporaries are removed."""
+    staged = [(staged_path(t), t) for t in targets]
+    try:
+        yield [tmp for tmp, _ in staged]
+    except BaseException:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    place_all(staged, overwrite)
 
 
 def place_all(staged: list[tuple[Path, Path]], overwrite: bool) -> None:

@@ -4,7 +4,6 @@ export. Patterns travel as the dicts of engine.music.patterns."""
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from engine.api import drums as api
 from engine.api.base import ModelChoice
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest, ModelNotInstalled
-from engine.fsutil import place_all
+from engine.fsutil import written_together
 from engine.methods import method
 from engine.music.patterns import grid_from_pattern, heard_sequence, pattern_from_grid
 from engine.pathpolicy import check_name, planned_outputs
@@ -415,12 +414,9 @@ def export(params: api.Export, ctx: JobContext) -> dict:
     kit = _kit(params) if params.wav else None  # a bad SoundFont: nothing written
     # every file is written beside its target first; only when all are whole are they
     # moved into place, so an export is the MIDI and the WAV together or nothing
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for n, (path, group, kind) in enumerate(planned):
+    with written_together(targets, overwrite) as temporaries:
+        for n, ((path, group, kind), tmp) in enumerate(zip(planned, temporaries)):
             ctx.progress(n, len(planned), f"writing {path.name}")
-            tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.staged")
-            staged.append((tmp, path))
             ns = heard_sequence(group, swing)
             if kind == "mid":
                 write_drum_midi(ns, tmp, overwrite=True)
@@ -429,16 +425,8 @@ def export(params: api.Export, ctx: JobContext) -> dict:
                 audio = render_drums(ns, KIT_RATE, kit=kit, seconds=length)
                 write_wav(tmp, audio, KIT_RATE, out_rate=rate, overwrite=True,
                           subtype=wav_format)
-    except BaseException:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise
-    place_all(staged, overwrite)
     ctx.progress(len(planned), len(planned), "done")
-    return {"files": [str(t) for _, t in staged]}
+    return {"files": [str(t) for t in targets]}
 
 
 def _checkpoint_present(path: str) -> bool:

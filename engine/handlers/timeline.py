@@ -6,13 +6,12 @@ pieces around it. No TensorFlow here.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from engine.api import timeline as api
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest
-from engine.fsutil import atomic_write, place_all
+from engine.fsutil import atomic_write, written_together
 from engine.methods import method
 from engine.pathpolicy import check_name, output_path, planned_outputs, read_bytes
 
@@ -54,22 +53,13 @@ def export(params: api.Export, ctx: JobContext) -> dict:
     out_rate = params.rate or rate
     # both files are written beside their targets first and placed together: an export
     # is the WAV and its MIDI, or nothing
-    staged = [(t.with_name(f".{t.name[:200]}.{os.getpid()}.staged"), t) for t in planned]
-    try:
-        write_wav(staged[0][0], samples, rate, out_rate=out_rate, overwrite=True,
+    with written_together(planned, overwrite) as (wav_tmp, *midi_tmp):
+        write_wav(wav_tmp, samples, rate, out_rate=out_rate, overwrite=True,
                   subtype=params.format, progress=lambda d, t, m: ctx.progress(d, t + 1, m))
         if midi_src:
-            atomic_write(staged[1][0], lambda fh: fh.write(midi_bytes), replace=True)
-    except BaseException:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise
-    place_all(staged, overwrite)
+            atomic_write(midi_tmp[0], lambda fh: fh.write(midi_bytes), replace=True)
     ctx.progress(1, 1, "done")
-    return {"files": [str(t) for _, t in staged], "rate": out_rate}
+    return {"files": [str(t) for t in planned], "rate": out_rate}
 
 
 @method("timeline.save_midi")
