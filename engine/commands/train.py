@@ -12,6 +12,8 @@ loads like an official checkpoint: `magstation drums sample --checkpoint DIR --c
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import time
 from pathlib import Path
@@ -81,6 +83,24 @@ def cmd_train_drums(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def stop_on_sigterm():
+    """SIGTERM stops training like Ctrl-C (save, write the bundle): a run in the background
+    (nohup, a job) ignores SIGINT."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def cmd_train_melody(args: argparse.Namespace) -> int:
     from engine.train.melody_trainer import MelodyTrainOptions, train_melody
 
@@ -93,7 +113,8 @@ def cmd_train_melody(args: argparse.Namespace) -> int:
     for k in ("batch_size", "max_len", "dropout_keep"):
         if getattr(args, k) is not None:
             setattr(opts, k, getattr(args, k))
-    result = train_melody(opts, StepProgress(), log=lambda m: print(m, file=sys.stderr))
+    with stop_on_sigterm():
+        result = train_melody(opts, StepProgress(), log=lambda m: print(m, file=sys.stderr))
     if result.interrupted:
         print(f"stopped at step {result.step}; saved {result.checkpoint} and {result.bundle}. "
               f"Run the same command again to resume.", file=sys.stderr)

@@ -16,7 +16,8 @@ from engine.errors import BadRequest
 from engine.methods import method
 from engine.pathpolicy import output_file, output_path
 
-MELODY_RNN_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn")
+# Official bundles first; the project's starter model when none is installed.
+MELODY_RNN_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn", "starter-attention_rnn")
 
 
 @functools.lru_cache(maxsize=4)

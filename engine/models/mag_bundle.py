@@ -70,13 +70,16 @@ def write_bundle(path: str | Path, generator_id: str, variables: dict, shape=Non
 
             tf_vars = build_generate_graph(shape, variables)
         else:
-            tf_vars = {n: tf.compat.v1.Variable(v, name=n) for n, v in variables.items()}
+            tf_vars = {n: tf.compat.v1.Variable(tf.zeros(v.shape, v.dtype), name=n)
+                       for n, v in variables.items()}
         step = tf.compat.v1.Variable(0, dtype=tf.int64, name="global_step", trainable=False)
         saver = tf.compat.v1.train.Saver(tf_vars | {"global_step": step}, sharded=False,
                                          write_version=tf.compat.v1.train.SaverDef.V1)
         with tf.compat.v1.Session(graph=graph) as sess, \
                 tempfile.TemporaryDirectory(prefix="magstation-mag-") as tmp:
             sess.run(tf.compat.v1.global_variables_initializer())
+            for n, v in variables.items():
+                tf_vars[n].load(v, sess)
             prefix = str(Path(tmp) / "model.ckpt")
             saver.save(sess, prefix, write_meta_graph=False)
             meta = saver.export_meta_graph().SerializeToString()

@@ -28,7 +28,9 @@ def build_generate_graph(shape, values: dict) -> dict:
     import tensorflow as tf
 
     v1 = tf.compat.v1
-    var = {n: v1.Variable(val, name=n) for n, val in values.items()}
+    # zeros as initial values (the checkpoint holds the weights; constants in the graph
+    # would double the bundle's size)
+    var = {n: v1.Variable(tf.zeros(val.shape), name=n) for n, val in values.items()}
     layers, attn_len = shape.layers, shape.attn_length
     u0 = layers[0]
     inputs = v1.placeholder(tf.float32, [BATCH, None, shape.input_size], name="inputs")

@@ -70,10 +70,13 @@ def heldout_nats(bundle: Path, eval_inputs, eval_labels, layers: tuple[int, ...]
         reader = tf.train.load_checkpoint(str(write_checkpoint(read_bundle(bundle), Path(tmp))))
         for n, var in model.variables.items():
             var.assign(reader.get_tensor(n))
+    loss = tf.function(lambda x, y: model.losses(x, y, tf.ones(tf.shape(y)), 1.0,
+                                                 tf.constant([0, 0]))["loss"],
+                       input_signature=[tf.TensorSpec([1, None, model.shape.input_size]),
+                                        tf.TensorSpec([1, None], tf.int32)])
     total, count = 0.0, 0
     for x, y in zip(eval_inputs, eval_labels):
-        m = model.losses(tf.constant(x[None]), tf.constant(y[None]),
-                         tf.ones([1, len(y)]), 1.0, tf.constant([0, 0]))
+        m = {"loss": loss(tf.constant(x[None]), tf.constant(y[None]))}
         total += float(m["loss"]) * len(y)
         count += len(y)
     return total / max(count, 1)

@@ -88,6 +88,7 @@ class MelodyTrainer:
                 setattr(opts, k, settings[k])
         self.opts = opts
         self.elapsed = float(settings.get("seconds", 0.0))
+        self.changes: list = list(settings.get("changes", []))  # settings changed mid-run
         self.model = TrainableEventRnn(rnn_shape(opts.config, opts.layers), seed=opts.seed)
         v = self.model.variables
         self.slots = {n: (tf.Variable(tf.zeros_like(v[n])), tf.Variable(tf.zeros_like(v[n])))
@@ -120,7 +121,7 @@ class MelodyTrainer:
         data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(o).items()
                 if k not in ("steps", "out", "save_every", "limit_files")}
         data |= {"layers": list(o.layers), "attn_length": self.model.shape.attn_length,
-                 "seconds": self.elapsed, "family": "melody_rnn"}
+                 "seconds": self.elapsed, "family": "melody_rnn", "changes": self.changes}
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out / SETTINGS_FILE, json.dumps(data, indent=2) + "\n")
 

@@ -41,7 +41,9 @@ SECS_RANGE = (0.5, 120.0)
 PLAYHEAD_POLL_S = 0.2
 ENGINE_WAIT_S = 60.0
 RENDER_NAME = "timeline.wav"
-CONTINUE_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn", "performance_with_dynamics")
+# None = auto: the first installed official MelodyRNN, else the shipped starter model.
+CONTINUE_MODELS = (None, "attention_rnn", "basic_rnn", "lookback_rnn", "starter-attention_rnn",
+                   "performance_with_dynamics")
 CONTINUE_BARS = (1, 64)
 CONTINUE_TEMPERATURE = (0.01, 5.0)
 DEFAULT_PRIMER = "60 62 64 65 67"
@@ -254,8 +256,10 @@ class TimelinePane(Pane):
             bar = int(cursor // song["bar_seconds"]) + 1 if song["bar_seconds"] > 0 else 1
             head = (f"[b]{escape(Path(song['path']).name)}[/] · {song['qpm']:g} bpm {num}/{den} · "
                     f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})")
+        last = (self.proposal or {}).get("model")
         cmodel = (f"bundle {short_path(st['continue_checkpoint'])}"
-                  if st.get("continue_checkpoint") else st["continue_model"])
+                  if st.get("continue_checkpoint") else st["continue_model"]
+                  or "auto" + (f" → {last}" if last else ""))
         self.query_one("#timeline-info", Static).update(
             f"{head}\n{model} · {st['secs_per_instrument']:g} s per instrument · "
             f"zoom {self.secs_per_col:g} s/column{busy}\n"
@@ -829,7 +833,7 @@ class TimelinePane(Pane):
             "seed": seed}
         if st.get("continue_checkpoint"):
             params["checkpoint"] = st["continue_checkpoint"]
-        else:
+        elif st["continue_model"]:
             params["model"] = st["continue_model"]
         return params
 
