@@ -143,3 +143,35 @@ def test_the_held_out_split_is_stable_and_disjoint():
     held = load_examples(FOLK, "basic_rnn", "eval")
     assert train.files + held.files == len(list(FOLK.glob("*.mid")))
     assert load_examples(FOLK, "basic_rnn", "train").files == train.files
+
+
+def test_sigterm_stops_a_background_run_with_its_checkpoint_and_bundle(tmp_path):
+    """A run in the background ignores Ctrl-C's SIGINT; SIGTERM saves and writes the
+    bundle the same way, and the command says how to resume."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "bg"
+    cmd = [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))",
+           "train", "melody", "--data", str(FOLK), "--steps", "100000", "--out", str(out),
+           "--layers", "8", "--batch-size", "2", "--max-len", "32", "--save-every", "1"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while latest_checkpoint(out) is None:  # training has started
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no checkpoint written"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Run the same command again to resume" in err
+    step = int(latest_checkpoint(out).name.split("-")[-1])
+    assert MelodyRnn.load(out / "attention_rnn.mag").config == "attention_rnn"
+    assert step >= 1
