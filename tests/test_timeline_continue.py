@@ -99,7 +99,7 @@ async def test_continue_reroll_accept_undo_render(kill_spawned_engines, tmp_path
         await answer(pilot, app, "0.5")
         await pilot.press("g")
         assert (p.state["continue_bars"], p.state["continue_temperature"],
-                p.state["continue_model"]) == (1, 0.5, "basic_rnn")
+                p.state["continue_model"]) == (1, 0.5, "attention_rnn")
 
         # escape cancels a continuation: here one queued behind a long render, and behind a
         # job that holds the model worker until the test lets it go (however fast the
@@ -134,11 +134,21 @@ def test_typed_primer():
 
 
 async def test_missing_continuation_model_is_shown(kill_spawned_engines, tmp_path, monkeypatch):
+    """No MelodyRNN installed: "auto" continues with the shipped starter model and says so;
+    asking for attention_rnn by name says how to get it."""
     monkeypatch.setenv("MAGSTATION_CHECKPOINTS", str(tmp_path / "no-checkpoints"))
     app = MagstationApp()
     async with app.run_test(size=SIZE) as pilot:
         await open_midi(pilot, app, small_midi(tmp_path / "song.mid"))
         p = pane(app)
+        assert p.state["continue_model"] is None
+        await pilot.press("p")
+        await answer(pilot, app, "C4 E4 G4")
+        await wait_until(pilot, lambda: p.proposal is not None)
+        assert p.proposal["model"] == "starter-attention_rnn"
+        assert "auto → starter-attention_rnn" in str(app.query_one("#timeline-info").render())
+        await pilot.press("d", "M")
+        assert p.state["continue_model"] == "attention_rnn"
         await pilot.press("p")
         await answer(pilot, app, "C4 E4 G4")
         await wait_until(pilot, lambda: "failed" in p.status)

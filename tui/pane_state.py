@@ -184,7 +184,7 @@ class TimelineState(_Record):
     added: Union[list[Note], UnsetType] = UNSET
     continue_bars: Union[Annotated[int, Meta(ge=1)], UnsetType] = UNSET
     continue_temperature: Union[Positive, UnsetType] = UNSET
-    continue_model: Union[str, UnsetType] = UNSET
+    continue_model: Union[str, None, UnsetType] = UNSET  # None: auto (installed, else starter)
     continue_checkpoint: Union[str, None, UnsetType] = UNSET
     primer_text: Union[str, UnsetType] = UNSET
     generate_text: Union[str, UnsetType] = UNSET

@@ -15,8 +15,9 @@ from engine.api.base import field_help
 def add_continue(melody: argparse._SubParsersAction) -> None:
     p = melody.add_parser("continue", help="continue a melody MIDI file with MelodyRNN")
     p.add_argument("primer", type=Path, help="the melody to continue (MIDI; one line is used)")
-    p.add_argument("--model", help="installed MelodyRNN bundle: attention_rnn (default), "
-                                    "basic_rnn or lookback_rnn")
+    p.add_argument("--model", help="installed MelodyRNN bundle: attention_rnn, basic_rnn, "
+                                    "lookback_rnn or starter-attention_rnn (default: the first "
+                                    "of those installed; the starter ships with magstation)")
     p.add_argument("--checkpoint", type=Path, help="a .mag bundle file instead of --model")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--bars", type=int, default=None, help="bars to add (default 4)")

@@ -12,6 +12,8 @@ loads like an official checkpoint: `magstation drums sample --checkpoint DIR --c
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import time
 from pathlib import Path
@@ -50,7 +52,8 @@ class StepProgress:
         fill = int(frac * self.width)
         line = (f"step {step}/{total} [{'#' * fill}{'-' * (self.width - fill)}] {frac:4.0%} "
                 f"loss {metrics.get('loss', 0):.2f} acc {metrics.get('accuracy', 0):.3f} "
-                f"kl {metrics.get('kl_bits', 0):.1f} bits  ETA {eta}")
+                + (f"kl {metrics['kl_bits']:.1f} bits " if "kl_bits" in metrics else "")
+                + f" ETA {eta}")
         if self.tty:
             self.stream.write("\r" + line + "\x1b[K" + ("\n" if step >= total else ""))
         elif step % self.every == 0 or step >= total:
@@ -77,6 +80,49 @@ def cmd_train_drums(args: argparse.Namespace) -> int:
           f"{result.checkpoint}")
     print(f"try it: magstation drums {'sample' if args.config.startswith('cat') else 'humanize'}"
           f" --checkpoint {out} --config {args.config}")
+    return 0
+
+
+@contextlib.contextmanager
+def stop_on_sigterm():
+    """SIGTERM stops training like Ctrl-C (save, write the bundle): a run in the background
+    (nohup, a job) ignores SIGINT."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def cmd_train_melody(args: argparse.Namespace) -> int:
+    from engine.train.melody_trainer import MelodyTrainOptions, train_melody
+
+    out = args.out or Path("runs") / f"melody-{args.config}"
+    opts = MelodyTrainOptions(data=args.data, config=args.config, steps=args.steps, out=out,
+                              seed=args.seed, save_every=args.save_every,
+                              limit_files=args.limit_files)
+    if args.layers:
+        opts.layers = tuple(args.layers)
+    for k in ("batch_size", "max_len", "dropout_keep"):
+        if getattr(args, k) is not None:
+            setattr(opts, k, getattr(args, k))
+    with stop_on_sigterm():
+        result = train_melody(opts, StepProgress(), log=lambda m: print(m, file=sys.stderr))
+    if result.interrupted:
+        print(f"stopped at step {result.step}; saved {result.checkpoint} and {result.bundle}. "
+              f"Run the same command again to resume.", file=sys.stderr)
+        return 130
+    print(f"{args.config}: step {result.step}, {result.seconds / 60:.1f} min of training; "
+          f"bundle {result.bundle}")
+    print(f"try it: magstation melody continue --checkpoint {result.bundle} --config "
+          f"{args.config} ... ; or magstation models import {result.bundle} --name my-melodies")
     return 0
 
 
@@ -133,6 +179,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--dropout-keep", type=float, default=None,
                    help="LSTM input keep probability (GrooVAE default 0.7)")
     d.set_defaults(func=cmd_train_drums)
+    m = sub.add_parser("melody", help="train a MelodyRNN on any folder of MIDI files")
+    m.add_argument("--data", type=Path, required=True,
+                   help="folder of .mid/.midi files (subfolders too); 1 in 10 is held out")
+    m.add_argument("--config", choices=("attention_rnn", "basic_rnn", "lookback_rnn"),
+                   default="attention_rnn", help="the MelodyRNN configuration")
+    m.add_argument("--steps", type=int, required=True, help="total training steps")
+    m.add_argument("--out", type=Path, default=None,
+                   help="run folder; an existing run there is resumed (default: runs/melody-CONFIG)")
+    m.add_argument("--layers", type=int, nargs="+", default=None, metavar="UNITS",
+                   help="LSTM layer widths (default 128 128, magenta's)")
+    m.add_argument("--batch-size", type=int, default=None, help="default 128")
+    m.add_argument("--max-len", type=int, default=None, metavar="STEPS",
+                   help="longest training window in 16th steps (default 512)")
+    m.add_argument("--dropout-keep", type=float, default=None, help="default 0.5")
+    m.add_argument("--seed", type=int, default=0, help="seed of the initial weights and batches")
+    m.add_argument("--save-every", type=int, default=100, metavar="STEPS",
+                   help="write a checkpoint every this many steps")
+    m.add_argument("--limit-files", type=int, default=None, metavar="N",
+                   help="use only the first N training files (quick trials)")
+    m.set_defaults(func=cmd_train_melody)
     e = sub.add_parser("eval", help="test-split metrics and musicality statistics of a "
                                     "drum checkpoint")
     e.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint to evaluate")

@@ -47,3 +47,47 @@ def write_checkpoint(bundle: MagBundle, workdir: Path) -> Path:
     out = Path(workdir) / "model.ckpt"
     out.write_bytes(bundle.checkpoint)
     return out
+
+
+def write_bundle(path: str | Path, generator_id: str, variables: dict, shape=None,
+                 description: str = "") -> Path:
+    """Write a `.mag` bundle as magenta's `--save_generator_bundle` does: the variables
+    as a single-file V1 checkpoint (`Saver(sharded=False, write_version=V1)`) and the
+    graph's MetaGraphDef (with magenta's generate-mode collections when `shape`, an
+    engine.train.event_rnn.RnnShape, is given: see engine.train.generate_graph).
+    Written atomically. Needs TensorFlow."""
+    import tempfile
+
+    import tensorflow as tf
+    from note_seq.protobuf import generator_pb2
+
+    from engine.fsutil import atomic_write_bytes
+
+    graph = tf.Graph()
+    with graph.as_default():
+        if shape is not None:
+            from engine.train.generate_graph import build_generate_graph
+
+            tf_vars = build_generate_graph(shape, variables)
+        else:
+            tf_vars = {n: tf.compat.v1.Variable(tf.zeros(v.shape, v.dtype), name=n)
+                       for n, v in variables.items()}
+        step = tf.compat.v1.Variable(0, dtype=tf.int64, name="global_step", trainable=False)
+        saver = tf.compat.v1.train.Saver(tf_vars | {"global_step": step}, sharded=False,
+                                         write_version=tf.compat.v1.train.SaverDef.V1)
+        with tf.compat.v1.Session(graph=graph) as sess, \
+                tempfile.TemporaryDirectory(prefix="magstation-mag-") as tmp:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            for n, v in variables.items():
+                tf_vars[n].load(v, sess)
+            prefix = str(Path(tmp) / "model.ckpt")
+            saver.save(sess, prefix, write_meta_graph=False)
+            meta = saver.export_meta_graph().SerializeToString()
+            ckpt = Path(prefix).read_bytes()
+    bundle = generator_pb2.GeneratorBundle()
+    bundle.generator_details.id = generator_id
+    bundle.generator_details.description = description
+    bundle.checkpoint_file.append(ckpt)
+    bundle.metagraph_file = meta
+    bundle.bundle_details.description = description
+    return atomic_write_bytes(path, bundle.SerializeToString())

@@ -53,7 +53,9 @@ RENDER_NAME = "timeline.wav"
 PREVIEW_NAME = "timeline_soundfont.wav"
 RENDERERS = ("gansynth", "soundfont")
 GM_NAME = "General MIDI SoundFont"
-CONTINUE_MODELS = ("attention_rnn", "basic_rnn", "lookback_rnn", "performance_with_dynamics")
+# None = auto: the first installed official MelodyRNN, else the shipped starter model.
+CONTINUE_MODELS = (None, "attention_rnn", "basic_rnn", "lookback_rnn", "starter-attention_rnn",
+                   "performance_with_dynamics")
 CONTINUE_BARS = (1, 64)
 CONTINUE_TEMPERATURE = (0.01, 5.0)
 DEFAULT_PRIMER = "60 62 64 65 67"
@@ -276,9 +278,13 @@ class TimelinePane(Pane):
             head = (f"[b]{escape(Path(song['path']).name)}[/] · {song['qpm']:g} bpm {num}/{den} · "
                     f"{song['total_time']:.1f} s · cursor {cursor:.3f} s (bar {bar})"
                     + self._source_text())
-        cmodel = (f"bundle {short_path(st['continue_checkpoint'])}"
-                  if st.get("continue_checkpoint")
-                  else f"{st['continue_model']}{marks(st['continue_model'])}")
+        last = (self.proposal or {}).get("model")
+        if st.get("continue_checkpoint"):
+            cmodel = f"bundle {short_path(st['continue_checkpoint'])}"
+        elif st["continue_model"] is None:
+            cmodel = "auto" + (f" → {last}" if last else "")
+        else:
+            cmodel = f"{st['continue_model']}{marks(st['continue_model'])}"
         self.query_one(ModelLine).show([
             ("GANSynth model", None if st.get("checkpoint") or st["renderer"] == "soundfont"
              else st["model"]),
@@ -906,7 +912,7 @@ class TimelinePane(Pane):
             "seed": seed}
         if st.get("continue_checkpoint"):
             params["checkpoint"] = st["continue_checkpoint"]
-        else:
+        elif st["continue_model"]:
             params["model"] = st["continue_model"]
         return params
 

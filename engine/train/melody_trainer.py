@@ -1,0 +1,255 @@
+"""Train a MelodyRNN (basic_rnn, lookback_rnn, attention_rnn) on a folder of MIDI files.
+
+    result = train_melody(MelodyTrainOptions(data=Path("my_midi"), config="attention_rnn",
+                                             steps=2000, out=Path("runs/mel")))
+
+Settings are magenta's melody_rnn default_configs (2 x 128 LSTM layers, attention over 40
+steps for attention_rnn, dropout keep 0.5, batch 128, Adam at 1e-3 decayed x0.95 every
+1000 steps, gradients clipped at global norm 5); `--layers`, `--batch-size` change them.
+
+The run folder holds `model.ckpt-STEP.{index,data-...}` (the model variables under
+magenta's names, Adam slots as TF1 names them, global_step) written atomically (index
+last), a `checkpoint` state file, `train.json`, the encoded data cache, and on finishing
+or Ctrl-C a `.mag` bundle (`OUT/CONFIG.mag`) that `melody continue --checkpoint` and
+`models import` load. Running again with the same OUT resumes from the latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from engine.errors import BadInput
+from engine.fsutil import atomic_write_text
+from engine.music import melody_rnn as mr
+from engine.train.trainer import CKPT_NAME, KEEP_CHECKPOINTS, SETTINGS_FILE, _write_state, \
+    latest_checkpoint
+
+TrainProgress = Callable[[int, int, dict[str, float]], None]
+ATTN_LENGTH = 40
+
+
+@dataclass
+class MelodyTrainOptions:
+    data: Path
+    config: str
+    steps: int
+    out: Path
+    layers: tuple[int, ...] = (128, 128)
+    batch_size: int = 128
+    max_len: int = 512  # magenta's MelodyExtractor max_steps
+    dropout_keep: float = 0.5
+    learning_rate: float = 1e-3
+    seed: int = 0
+    save_every: int = 100
+    limit_files: int | None = None
+
+
+@dataclass
+class MelodyTrainResult:
+    out: Path
+    step: int
+    checkpoint: Path | None
+    bundle: Path | None = None
+    interrupted: bool = False
+    seconds: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    train_melodies: int = 0
+
+
+def rnn_shape(config: str, layers: tuple[int, ...]):
+    from engine.train.event_rnn import RnnShape
+
+    enc = mr.encoder_decoder(config)
+    return RnnShape(enc.input_size, enc.num_classes, tuple(layers),
+                    ATTN_LENGTH if config == "attention_rnn" else 0)
+
+
+class MelodyTrainer:
+    def __init__(self, opts: MelodyTrainOptions) -> None:
+        import tensorflow as tf
+
+        from engine.train.event_rnn import TrainableEventRnn
+
+        if opts.config not in mr.CONFIGS:
+            raise BadInput(f"--config {opts.config}: choose one of {', '.join(mr.CONFIGS)}")
+        self.tf = tf
+        self.out = Path(opts.out)
+        settings = self._settings(opts)
+        if settings:  # resuming: the run's own architecture and batch settings
+            opts.layers = tuple(settings["layers"])
+            for k in ("batch_size", "max_len", "dropout_keep", "learning_rate", "seed"):
+                setattr(opts, k, settings[k])
+        self.opts = opts
+        self.elapsed = float(settings.get("seconds", 0.0))
+        self.changes: list = list(settings.get("changes", []))  # settings changed mid-run
+        self.model = TrainableEventRnn(rnn_shape(opts.config, opts.layers), seed=opts.seed)
+        v = self.model.variables
+        self.slots = {n: (tf.Variable(tf.zeros_like(v[n])), tf.Variable(tf.zeros_like(v[n])))
+                      for n in self.model.names}
+        self.global_step = tf.Variable(0, dtype=tf.int64)
+        self.beta1_power = tf.Variable(0.9, dtype=tf.float32)
+        self.beta2_power = tf.Variable(0.999, dtype=tf.float32)
+        self.prefixes: list[str] = []
+        latest = latest_checkpoint(self.out)
+        if latest is not None:
+            self.restore(latest)
+        self._save_settings()
+        spec = [tf.TensorSpec([None, None, self.model.shape.input_size], tf.float32),
+                tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32),
+                tf.TensorSpec([2], tf.int32)]
+        self._step_fn = tf.function(self._train_step, input_signature=spec)
+
+    def _settings(self, opts: MelodyTrainOptions) -> dict:
+        path = self.out / SETTINGS_FILE
+        if not path.is_file():
+            return {}
+        s = json.loads(path.read_text())
+        if s.get("config") != opts.config:
+            raise BadInput(f"{self.out} holds a {s.get('config')} run; use another --out for "
+                           f"{opts.config}", path=str(self.out))
+        return s
+
+    def _save_settings(self) -> None:
+        o = self.opts
+        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(o).items()
+                if k not in ("steps", "out", "save_every", "limit_files")}
+        data |= {"layers": list(o.layers), "attn_length": self.model.shape.attn_length,
+                 "seconds": self.elapsed, "family": "melody_rnn", "changes": self.changes}
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.out / SETTINGS_FILE, json.dumps(data, indent=2) + "\n")
+
+    # -- checkpoints (the drum trainer's layout)
+    def _named(self) -> dict:
+        named: dict = dict(self.model.variables)
+        for n, (m, v) in self.slots.items():
+            named[f"{n}/Adam"], named[f"{n}/Adam_1"] = m, v
+        return named | {"global_step": self.global_step, "beta1_power": self.beta1_power,
+                        "beta2_power": self.beta2_power}
+
+    def save(self) -> Path:
+        tf = self.tf
+        step = int(self.global_step.numpy())
+        name = f"{CKPT_NAME}-{step}"
+        named = self._named()
+        names = sorted(named)
+        tmp = self.out / f".{name}.tmp"
+        tf.raw_ops.SaveV2(prefix=str(tmp), tensor_names=names, shape_and_slices=[""] * len(names),
+                          tensors=[tf.convert_to_tensor(named[n]) for n in names])
+        for suffix in (".data-00000-of-00001", ".index"):  # index last: marks completeness
+            os.replace(str(tmp) + suffix, str(self.out / name) + suffix)
+        self.prefixes = [p for p in self.prefixes if p != name] + [name]
+        _write_state(self.out, self.prefixes[-KEEP_CHECKPOINTS:])
+        for old in self.prefixes[:-KEEP_CHECKPOINTS]:
+            for f in self.out.glob(old + ".*"):
+                f.unlink(missing_ok=True)
+        self.prefixes = self.prefixes[-KEEP_CHECKPOINTS:]
+        self._save_settings()
+        return self.out / name
+
+    def restore(self, prefix: Path) -> None:
+        reader = self.tf.train.load_checkpoint(str(prefix))
+        shapes = reader.get_variable_to_shape_map()
+        for name, var in self._named().items():
+            if name not in shapes or tuple(shapes[name]) != tuple(var.shape):
+                raise BadInput(f"checkpoint {prefix}: `{name}` is missing or has another "
+                               f"shape; it is not a run of this config; use another --out",
+                               path=str(prefix))
+            var.assign(reader.get_tensor(name))
+        self.prefixes = [prefix.name]
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return {n: v.numpy() for n, v in self.model.variables.items()}
+
+    # -- one step: TF1 AdamOptimizer semantics, clip at global norm 5
+    def _train_step(self, x, y, mask, seed):
+        tf = self.tf
+        names = self.model.names
+        vars_ = [self.model.variables[n] for n in names]
+        with tf.GradientTape() as tape:
+            m = self.model.losses(x, y, mask, self.opts.dropout_keep, seed)
+        grads = tape.gradient(m["loss"], vars_)
+        grads, norm = tf.clip_by_global_norm(grads, 5.0)
+        step = tf.cast(self.global_step, tf.float32)
+        lr = self.opts.learning_rate * tf.pow(0.95, tf.floor(step / 1000.0))
+        lr_t = lr * tf.sqrt(1.0 - self.beta2_power) / (1.0 - self.beta1_power)
+        for n, var, g in zip(names, vars_, grads):
+            mt, vt = self.slots[n]
+            mt.assign(0.9 * mt + 0.1 * g)
+            vt.assign(0.999 * vt + 0.001 * tf.square(g))
+            var.assign_sub(lr_t * mt / (tf.sqrt(vt) + 1e-8))
+        self.beta1_power.assign(self.beta1_power * 0.9)
+        self.beta2_power.assign(self.beta2_power * 0.999)
+        self.global_step.assign_add(1)
+        return m | {"grad_norm": norm}
+
+    def step(self, x, y, mask) -> dict[str, float]:
+        tf = self.tf
+        s = int(self.global_step.numpy())
+        seed = tf.constant([self.opts.seed & 0x7FFFFFFF, s & 0x7FFFFFFF], tf.int32)
+        m = self._step_fn(tf.constant(x), tf.constant(y), tf.constant(mask), seed)
+        return {k: float(v.numpy()) for k, v in m.items()}
+
+    def export_bundle(self, path: Path | None = None) -> Path:
+        from engine.models.mag_bundle import write_bundle
+
+        path = path or self.out / f"{self.opts.config}.mag"
+        write_bundle(path, self.opts.config, self.weights(), rnn_shape(self.opts.config, self.opts.layers),
+                     description=f"{self.opts.config} trained by magstation on {self.opts.data} "
+                                 f"({int(self.global_step.numpy())} steps)")
+        return path
+
+
+def train_melody(opts: MelodyTrainOptions, progress: TrainProgress | None = None,
+                 log: Callable[[str], None] | None = None) -> MelodyTrainResult:
+    """Train or resume up to `opts.steps` steps; Ctrl-C saves, writes the bundle, returns."""
+    from engine.train.melody_data import batches, load_examples
+
+    if opts.steps < 1:
+        raise BadInput("--steps must be at least 1")
+    trainer = MelodyTrainer(opts)
+    opts = trainer.opts
+    data = load_examples(opts.data, opts.config, "train", cache=trainer.out,
+                         limit_files=opts.limit_files)
+    if log:
+        log(f"{data.files} training files -> {len(data)} melodies, {data.events} events")
+    start = int(trainer.global_step.numpy())
+    result = MelodyTrainResult(trainer.out, start, latest_checkpoint(trainer.out),
+                               train_melodies=len(data))
+    if start >= opts.steps:
+        result.bundle = trainer.export_bundle()
+        result.seconds = trainer.elapsed
+        return result
+    batch = min(opts.batch_size, max(1, len(data)))
+    per_epoch = max(1, len(data) // batch)
+    stream = batches(data, batch, opts.max_len, opts.seed, start_epoch=start // per_epoch)
+    for _ in range(start % per_epoch):  # the batches an uninterrupted run would see
+        next(stream)
+    t0, base = time.monotonic(), trainer.elapsed
+    metrics: dict[str, float] = {}
+    try:
+        step = start
+        while step < opts.steps:
+            x, y, m = next(stream)
+            metrics = trainer.step(x, y, m)
+            step = int(trainer.global_step.numpy())
+            trainer.elapsed = base + time.monotonic() - t0
+            if step % opts.save_every == 0 and step < opts.steps:
+                trainer.save()
+            if progress:
+                progress(step, opts.steps, metrics)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    trainer.elapsed = base + time.monotonic() - t0
+    result.checkpoint = trainer.save()
+    result.bundle = trainer.export_bundle()
+    result.step = int(trainer.global_step.numpy())
+    result.seconds = trainer.elapsed
+    result.metrics = metrics
+    return result
