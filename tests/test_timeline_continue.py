@@ -147,7 +147,7 @@ async def test_missing_continuation_model_is_shown(kill_spawned_engines, tmp_pat
         await wait_until(pilot, lambda: p.proposal is not None)
         assert p.proposal["model"] == "starter-attention_rnn"
         assert "auto → starter-attention_rnn" in str(app.query_one("#timeline-info").render())
-        await pilot.press("d", "M")
+        await pilot.press("d", "g")
         assert p.state["continue_model"] == "attention_rnn"
         await pilot.press("p")
         await answer(pilot, app, "C4 E4 G4")
