@@ -46,6 +46,14 @@ async def drums_humanized(pilot) -> None:
     await _drums_made(pilot, 2)
 
 
+async def drums_looping(pilot) -> None:
+    """The humanized pattern looping (enter): the engine's transport says it plays."""
+    await drums_humanized(pilot)
+    await pilot.press("enter")
+    g = pilot.app.query_one(DrumGridPane)
+    await wait_until(pilot, lambda: g.playing and pilot.app.engine.transport.get("playing"))
+
+
 async def drums_chain(pilot) -> None:
     """Two samples in slots A and B and the interpolated chain between them."""
     await _ready(pilot)
@@ -128,6 +136,7 @@ MIX_SESSION = {"version": 1, "pane": "mix", "panes": {"mix": {
     "model_overrides": {"nsynth": {"checkpoint": str(NSYNTH)}}}}}
 SCENARIOS = {s.name: s for s in [
     Scenario("drums_humanized", (130, 36), drums_humanized, DRUM_SESSION),
+    Scenario("drums_looping", (130, 36), drums_looping, DRUM_SESSION),
     Scenario("drums_chain", (130, 36), drums_chain, DRUM_SESSION),
     Scenario("timeline_continued", (120, 40), timeline_continued, TIMELINE_SESSION),
     Scenario("mix_encoded", (120, 36), mix_encoded, MIX_SESSION),
