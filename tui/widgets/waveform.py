@@ -72,17 +72,19 @@ def fit_spectrogram(spec: Sequence[Sequence[float]], width: int) -> list[list[fl
 def fit_bands(spec: Sequence[Sequence[float]], edges: Sequence[float],
               count: int) -> tuple[list[list[float]], list[float]]:
     """`spec` (low band first) regrouped into `count` bands (the loudest of the bands each
-    covers, or one band repeated when there are fewer), with their lower edges in Hz."""
+    covers, or one band repeated when there are fewer), with their edges in Hz (count + 1,
+    from `edges`, the n + 1 edges of the n bands of `spec`)."""
     n = len(spec)
     if n == 0 or count <= 0:
         return [], []
-    rows, lows = [], []
+    rows, out_edges = [], []
     for t in range(count):
         a = t * n // count
         b = max(a + 1, (t + 1) * n // count)
         rows.append([max(col) for col in zip(*spec[a:b])])
-        lows.append(float(edges[a]) if a < len(edges) else 0.0)
-    return rows, lows
+        out_edges.append(float(edges[a]) if a < len(edges) else 0.0)
+    out_edges.append(float(edges[n]) if n < len(edges) else 0.0)
+    return rows, out_edges
 
 
 def hz_label(hz: float) -> str:
@@ -211,13 +213,16 @@ class WaveformView(Widget):
                             head: int | None) -> None:
         spec = o.get("spectrogram") or []
         edges = o.get("bands_hz") or []
-        bands, lows = fit_bands(spec, edges, 2 * rows)
+        bands, band_edges = fit_bands(spec, edges, 2 * rows)
         bands = fit_spectrogram(bands, plot)
         # high bands on top: text row r shows bands 2(rows-r)-1 (upper) over 2(rows-r)-2
         for r in range(rows):
             upper_i, lower_i = 2 * (rows - r) - 1, 2 * (rows - r) - 2
             upper, lower = bands[upper_i], bands[lower_i]
-            label = hz_label(lows[lower_i]) if r == 0 or r == rows - 1 or r % 3 == 0 else ""
+            if r == 0:
+                label = hz_label(band_edges[-1])  # the top of the picture
+            else:
+                label = hz_label(band_edges[lower_i]) if r == rows - 1 or r % 3 == 0 else ""
             if r == rows - 1 and len(label) + 2 < GUTTER:
                 label += "Hz"  # the unit once, on the lowest row
             out.append(f"{label:>{GUTTER - 1}} ", style="dim")
