@@ -25,14 +25,14 @@ LONG_TAGS = ["acoustic-kick-in-a-dry-room", "from-the-old-sampler-disk-two", "ne
 
 def make_sounds(base: Path) -> tuple[Path, Path]:
     """Two folders both named `drums`, each with a kick.wav, one with many more sounds and
-    one long (3 s) sound to watch a playhead move on."""
+    one long (8 s) sound to watch a playhead move on (long enough for a busy machine)."""
     one, two = base / "one" / "drums", base / "two" / "drums"
     for folder in (one, two):
         folder.mkdir(parents=True)
         sf.write(folder / "kick.wav", tone(0.2, 16000), 16000)
     for i in range(40):
         sf.write(one / f"hit{i:02d}.wav", tone(0.1, 16000, hz=200 + 10 * i), 16000)
-    sf.write(two / "long.wav", tone(3.0, 16000), 16000)
+    sf.write(two / "long.wav", tone(8.0, 16000), 16000)
     return one, two
 
 
