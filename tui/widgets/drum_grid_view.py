@@ -22,8 +22,8 @@ VELOCITY_GLYPHS = "▂▄▆█"
 BAR_EIGHTHS = " ▁▂▃▄▅▆▇█"
 TIMING_THRESHOLD = 0.1  # offsets smaller than this fraction of a step draw as on-grid
 LABEL_W = 5  # "KIK  "
-MAX_CELL_W = 6
-MAX_ROW_H = 3
+MAX_CELL_W = 8
+MAX_ROW_H = 4
 
 
 def velocity_glyph(v: int) -> str:
