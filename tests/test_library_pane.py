@@ -10,7 +10,7 @@ import soundfile as sf
 from tests.test_library import BAD, GOOD, make_folder
 from tests.test_tui import autosaved, wait_until
 from tui.app import MagstationApp
-from tui.panes.library import LibraryPane, parse_filter, parse_tags
+from tui.panes.library import OVERVIEW_BANDS, LibraryPane, parse_filter, parse_tags
 from tui.widgets.prompt import AskText, complete_path
 from tui.widgets.waveform import WaveformView, fit_envelope, waveform_lines
 
@@ -59,7 +59,7 @@ async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned
         await wait_until(pilot, lambda: view.overview is not None
                          and view.overview["path"] == str(folder / "stereo.wav"))
         drawn = str(view.render())
-        assert "█" in drawn and "stereo.wav" in drawn and len(view.overview["spectrogram"]) == 12
+        assert "█" in drawn and "stereo.wav" in drawn and len(view.overview["spectrogram"]) == OVERVIEW_BANDS
 
         # a broken file shows why instead of a preview, and is refused by the mixer
         await select(pilot, p, folder / "data-cut.wav")

@@ -5,6 +5,7 @@ import, and send sounds to the latent mixer. Every engine call runs in a worker.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,17 @@ from tui.widgets.waveform import WaveformView
 
 MIX_SOURCES = 4
 OVERVIEW_COLUMNS = 240
-OVERVIEW_BANDS = 12
+OVERVIEW_BANDS = 24
 PREVIEW_DELAY_S = 0.12  # wait for the cursor to settle before asking for a preview
+PLAYHEAD_TICK_S = 0.05  # the playhead moves on the local clock between transport events
+
+# (key, label, width): a width of 0 shares what is left; FLEX_SHARES says how
+COLUMNS = (("name", "sound", 0), ("source", "source", 0), ("duration", "duration", 8),
+           ("rate", "rate", 8), ("ch", "ch", 2), ("tags", "tags", 0), ("status", "status", 10))
+FLEX_SHARES = {"name": 4, "source": 3, "tags": 3}
+FLEX_MIN = 6
+CELL_PADDING = 2  # DataTable pads each cell by one column on either side
+SCROLLBAR = 2
 
 PROMPTS = {
     "filter": "filter (words, #tag)",
@@ -61,17 +71,70 @@ def display_name(sound: dict[str, Any]) -> str:
     return path[len(root) + 1:] if root and path.startswith(root + "/") else sound["name"]
 
 
-def sound_row(sound: dict[str, Any]) -> tuple[Any, ...]:
+def folder_labels(folders: list[dict[str, Any]]) -> dict[str, str]:
+    """A short name for each library folder: "shipped", "library", or as few of the last
+    parts of its path as tell it apart from the other folders (`drums`, `old/drums`)."""
+    labels = {}
+    user = [f["path"] for f in folders if f.get("kind") not in ("shipped", "library")]
+    for f in folders:
+        kind, path = f.get("kind"), f["path"]
+        if kind in ("shipped", "library"):
+            labels[path] = kind
+            continue
+        parts = Path(path).parts
+        for n in range(1, len(parts) + 1):
+            tail = parts[-n:]
+            if sum(1 for other in user if Path(other).parts[-n:] == tail) == 1:
+                break
+        labels[path] = "/".join(p for p in tail if p != "/") or path
+    return labels
+
+
+def sound_source(sound: dict[str, Any], labels: dict[str, str]) -> str:
+    """Where a sound came from: its folder's short name and the sub-folder inside it
+    (`library/batch-run/grid`), so two sounds with one name can be told apart."""
+    root = sound.get("root") or ""
+    parent = str(Path(sound["path"]).parent)
+    label = labels.get(root) or (Path(root).name if root else parent)
+    if root and parent.startswith(root + "/"):
+        label += parent[len(root):]
+    return label
+
+
+def fit(text: str | Text, width: int) -> Text:
+    """`text` cut to `width` cells, with an ellipsis where it was cut."""
+    out = text.copy() if isinstance(text, Text) else Text(text)
+    out.truncate(max(1, width), overflow="ellipsis")
+    return out
+
+
+def column_widths(total: int) -> dict[str, int]:
+    """Each column's width for a table `total` cells wide (scroll bar and padding kept)."""
+    fixed = sum(w for _, _, w in COLUMNS)
+    left = total - SCROLLBAR - CELL_PADDING * len(COLUMNS) - fixed
+    shares = sum(FLEX_SHARES.values())
+    widths = {key: w for key, _, w in COLUMNS if w}
+    flex = {key: max(FLEX_MIN, left * FLEX_SHARES[key] // shares) for key in FLEX_SHARES}
+    return {**widths, **flex}
+
+
+def sound_row(sound: dict[str, Any], source: str = "",
+              widths: dict[str, int] | None = None) -> tuple[Any, ...]:
     ok = sound["status"] == "ok"
     rate = sound.get("rate")
-    return (
-        display_name(sound),
-        f"{sound['duration']:.2f} s" if sound.get("duration") is not None else "-",
-        f"{rate / 1000:g} kHz" if rate else "-",
-        str(sound["channels"]) if sound.get("channels") else "-",
-        " ".join(sound.get("tags") or []),
-        Text("ok", style="green") if ok else Text(sound["status"].replace("_", " "), style="bold red"),
-    )
+    cells = {
+        "name": sound["name"],
+        "source": source,
+        "duration": f"{sound['duration']:.2f} s" if sound.get("duration") is not None else "-",
+        "rate": f"{rate / 1000:g} kHz" if rate else "-",
+        "ch": str(sound["channels"]) if sound.get("channels") else "-",
+        "tags": " ".join(sound.get("tags") or []),
+        "status": Text("ok", style="green") if ok else Text(sound["status"].replace("_", " "),
+                                                            style="bold red"),
+    }
+    if widths is None:
+        return tuple(cells[key] for key, _, _ in COLUMNS)
+    return tuple(fit(cells[key], widths[key]) for key, _, _ in COLUMNS)
 
 
 class LibraryPane(Pane):
@@ -100,9 +163,6 @@ class LibraryPane(Pane):
         yield Static("Waiting for the engine…", id="library-info")
         table: DataTable[Any] = DataTable(id="library-table", cursor_type="row", zebra_stripes=True)
         table.can_focus = False  # the pane keeps focus and drives the cursor
-        for label, key in (("sound", "name"), ("duration", "duration"), ("rate", "rate"),
-                           ("ch", "ch"), ("tags", "tags"), ("status", "status")):
-            table.add_column(label, key=key)
         yield table
         yield WaveformView(id="library-preview")
 
@@ -118,6 +178,12 @@ class LibraryPane(Pane):
         self.loaded = False
         self.truncated = False
         self.last_audition: dict[str, Any] | None = None
+        self.folder_labels: dict[str, str] = {}
+        self.widths: dict[str, int] = {}
+        self._auditioning = ""  # the path asked to play, until the player plays another
+        self._transport: dict[str, Any] | None = None
+        self._ticker = self.set_interval(PLAYHEAD_TICK_S, self._tick_playhead, pause=True)
+        self._fill_table([])
         self._watch_engine()
 
     @property
@@ -178,6 +244,7 @@ class LibraryPane(Pane):
             self._error("could not list the library", e)
             return
         self.truncated = bool(res.get("truncated"))
+        self.folder_labels = folder_labels(list(res.get("folders") or []))
         self._show(res["sounds"], select)
 
     def _show(self, sounds: list[dict[str, Any]], select: str | None = None) -> None:
@@ -187,19 +254,56 @@ class LibraryPane(Pane):
         self.sounds = {s["path"]: s for s in sounds}
         self.loaded = True
         want = select or self.state.get("selected")
-        table.clear()
-        for s in sounds:
-            table.add_row(*sound_row(s), key=s["path"])
-        if want in self.sounds:
-            table.move_cursor(row=table.get_row_index(want))
-        elif sounds:
-            table.move_cursor(row=0)
+        self._fill_table(sounds, want)
         if not sounds:
             self.state["selected"] = None
             self.query_one(WaveformView).show(None, message=f"No sounds here. Add a folder "
                                               f"({self.key('add_folder')}) or open a file "
                                               f"({self.key('open')}).")
         self._info()
+
+    # -- the table: columns sized to the pane, the selection always on screen ---------
+    def _table_width(self) -> int:
+        return max(40, self.content_size.width or self.mag.size.width - 2)
+
+    def _fill_table(self, sounds: list[dict[str, Any]], want: str | None = None) -> None:
+        table = self.table
+        self.widths = column_widths(self._table_width())
+        table.clear(columns=True)
+        for key, label, _ in COLUMNS:
+            table.add_column(label, width=self.widths[key], key=key)
+        for s in sounds:
+            table.add_row(*sound_row(s, sound_source(s, self.folder_labels), self.widths),
+                          key=s["path"])
+        if want in self.sounds:
+            table.move_cursor(row=table.get_row_index(want))
+        elif sounds:
+            table.move_cursor(row=0)
+        self.call_after_refresh(self._scroll_to_cursor)
+
+    def _scroll_to_cursor(self) -> None:
+        """Bring the selected row on screen (the table may have had no size when the
+        cursor was placed, e.g. a selection restored at start-up)."""
+        table = next(iter(self.query("#library-table").results(DataTable)), None)
+        if table is not None and table.row_count:
+            table.move_cursor(row=table.cursor_row, animate=False, scroll=True)
+
+    def on_resize(self) -> None:
+        if self.widths and column_widths(self._table_width()) != self.widths:
+            self._fill_table(list(self.sounds.values()), self.state.get("selected"))
+        else:
+            self.call_after_refresh(self._scroll_to_cursor)
+
+    def row_visible(self) -> bool:
+        """Whether the selected row is inside the table's visible rows (tests, and a
+        check of the scrolling)."""
+        table = self.table
+        if not table.row_count:
+            return True
+        region = table.scrollable_content_region
+        top = table.scroll_offset.y
+        header = table.header_height if table.show_header else 0
+        return top <= table.cursor_row < top + region.height - header
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         path = event.row_key.value if event.row_key is not None else None
@@ -230,6 +334,7 @@ class LibraryPane(Pane):
                 return
             self.overviews[(sound["path"], cached["hash"])] = cached
         view.show(cached, caption=f"{caption} · peak {cached['peak']:.2f}")
+        self._tick_playhead()
 
     def show_filter(self, text: str) -> None:
         """Show only what `text` matches, e.g. `#batch:NAME` (a batch's set, from the job list)."""
@@ -241,7 +346,8 @@ class LibraryPane(Pane):
     def action_cursor(self, delta: int) -> None:
         table = self.table
         if table.row_count:
-            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + delta)))
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + delta)),
+                              scroll=True, animate=False)
 
     @work(exclusive=True, group="library-scan")
     async def action_rescan(self) -> None:
@@ -275,6 +381,7 @@ class LibraryPane(Pane):
         if sound["status"] != "ok":
             self.mag.notify(sound.get("error") or "this file can't be used", severity="warning")
             return
+        self._auditioning = sound["path"]  # its transport event may come before the answer
         try:
             res = await self.mag.engine.call(api.library.Audition(path=sound["path"]))
         except Exception as e:  # noqa: BLE001 - shown to the user
@@ -282,6 +389,49 @@ class LibraryPane(Pane):
             return
         self.last_audition = res
         self.mag.notify(f"▶ {display_name(sound)}", timeout=2)
+
+    # -- the playhead: moved by the engine's transport events, never by asking ---------
+    def transport_changed(self, status: dict[str, Any]) -> None:
+        ours = self._auditioning and status.get("label") == Path(self._auditioning).name
+        if status.get("playing") and ours:
+            self._transport = status
+            self._ticker.resume()
+        else:
+            self._transport = None  # stopped, or another pane's sound took the player
+            self._ticker.pause()
+        self._tick_playhead()
+
+    def engine_state_changed(self, state: str) -> None:
+        if state != "ready" and self._transport is not None:
+            self._transport = None  # a restarted engine plays nothing
+            self._ticker.pause()
+            self._tick_playhead()
+
+    def playhead_seconds(self, now: float | None = None) -> float | None:
+        """Where the audition is at `now` (wall clock), from the last transport event;
+        None once a sound that does not loop has ended."""
+        st = self._transport
+        if st is None:
+            return None
+        at = float(st.get("at") or time.time())
+        pos = float(st.get("position_s") or 0.0) + max(0.0, (now or time.time()) - at)
+        duration = float(st.get("duration_s") or 0.0)
+        if st.get("loop") and duration > 0:
+            pos %= duration
+        elif pos >= duration:
+            return None
+        return pos
+
+    def _tick_playhead(self) -> None:
+        view = next(iter(self.query(WaveformView).results(WaveformView)), None)
+        if view is None:
+            return
+        pos = self.playhead_seconds()
+        if pos is None and self._transport is not None:  # it ended on its own
+            self._transport = None
+            self._ticker.pause()
+        shown = view.overview is not None and view.overview.get("path") == self._auditioning
+        view.set_playhead(pos if shown else None)
 
     def action_send_to_mix(self) -> None:
         sound = self.selected
@@ -354,7 +504,7 @@ class LibraryPane(Pane):
             return
         if path in self.sounds:
             self.sounds[path]["tags"] = res["tags"]
-            self.table.update_cell(path, "tags", " ".join(res["tags"]))
+            self.table.update_cell(path, "tags", fit(" ".join(res["tags"]), self.widths["tags"]))
 
     @work(group="library-edit")
     async def _add_folder(self, folder: str) -> None:

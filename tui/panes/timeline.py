@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,7 +48,8 @@ MODELS = ("acoustic_only", "all_instruments")
 SHIPPED_MIDI = paths.PROJECT_ROOT / "midi" / "cs1-1pre-short.mid"
 DEFAULT_SECS_PER_INSTRUMENT = 6.0  # Magenta's gansynth_generate.py default
 SECS_RANGE = (0.5, 120.0)
-PLAYHEAD_POLL_S = 0.2
+PLAYHEAD_TICK_S = 0.05  # the playhead moves on the local clock between transport events
+PLAY_LABEL = "timeline"  # the player's label for our renders
 ENGINE_WAIT_S = 60.0
 RENDER_NAME = "timeline.wav"
 PREVIEW_NAME = "timeline_soundfont.wav"
@@ -210,7 +212,8 @@ class TimelinePane(Pane):
         self.busy = ""
         self.status = ""
         self._render_req = None
-        self._poll = None
+        self._transport: dict[str, Any] | None = None  # the engine's player, while it plays ours
+        self._ticker = self.set_interval(PLAYHEAD_TICK_S, self._tick_playhead, pause=True)
         self.query_one("#timeline-progress", ProgressBar).display = False
         if st["midi"] and self.mag.connect_engine:
             self._load(st["midi"], restore=True)
@@ -816,38 +819,59 @@ class TimelinePane(Pane):
     async def _play(self, path: str, start: float) -> None:
         try:
             status = await self._call("audio.play", {"path": path, "start": start,
-                                                     "label": "timeline"})
+                                                     "label": PLAY_LABEL})
         except Exception as e:  # noqa: BLE001
             self._error("could not play", e)
             return
-        self.playhead = float(status.get("position_s", start))
-        if self._poll is None:
-            self._poll = self.set_interval(PLAYHEAD_POLL_S, self._poll_playhead)
-        self._redraw()
+        self.transport_changed(status)  # the pushed event says the same; whichever comes first
 
-    def _poll_playhead(self) -> None:
-        self.run_worker(self._update_playhead(), exclusive=True, group="timeline-playhead")
+    # -- the playhead: moved by the engine's transport events, never by asking --------
+    def transport_changed(self, status: dict[str, Any]) -> None:
+        if status.get("playing") and status.get("label") == PLAY_LABEL:
+            self._transport = status
+            self._ticker.resume()
+            self._tick_playhead()
+        elif self._transport is not None or self.playhead is not None:
+            self._playhead_off()  # stopped, or another pane's sound took the player
 
-    async def _update_playhead(self) -> None:
-        try:
-            status = await self._call("audio.status", {})
-        except Exception:  # noqa: BLE001 - the engine restarting stops the playhead
-            status = {"playing": False}
-        if not status.get("playing") or status.get("label") != "timeline":
+    def engine_state_changed(self, state: str) -> None:
+        if state != "ready" and (self._transport is not None or self.playhead is not None):
+            self._playhead_off()  # a restarted engine plays nothing
+
+    def playhead_seconds(self, now: float | None = None) -> float | None:
+        """Where the render is playing at `now` (wall clock), from the last transport
+        event; None once it has ended."""
+        st = self._transport
+        if st is None:
+            return None
+        at = float(st.get("at") or time.time())
+        pos = float(st.get("position_s") or 0.0) + max(0.0, (now or time.time()) - at)
+        duration = float(st.get("duration_s") or 0.0)
+        if st.get("loop") and duration > 0:
+            pos %= duration
+        elif pos >= duration:
+            return None
+        return pos
+
+    def _tick_playhead(self) -> None:
+        pos = self.playhead_seconds()
+        if pos is None:
             self._playhead_off()
             return
-        self.playhead = float(status.get("position_s", 0.0))
-        if self.play_end is not None and self.playhead >= self.play_end:
-            self._stop_playing()
+        if self.play_end is not None and pos >= self.play_end:
+            self._stop_playing()  # the marked range is done
             return
-        self._redraw()
+        before = self.playhead
+        self.playhead = pos
+        if before is None or int(before / self.secs_per_col) != int(pos / self.secs_per_col):
+            self._redraw()  # only when it moves a column
 
     def _playhead_off(self) -> None:
-        if self._poll is not None:
-            self._poll.stop()
-            self._poll = None
-        self.playhead = None
-        self._redraw()
+        self._ticker.pause()
+        self._transport = None
+        if self.playhead is not None:
+            self.playhead = None
+            self._redraw()
 
     def _stop_playing(self) -> None:
         self._playhead_off()
