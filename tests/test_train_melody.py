@@ -125,7 +125,7 @@ def test_magentas_generator_route_gives_the_same_softmax(tmp_path):
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
-def test_cli_train_melody(tmp_path, capsys):
+def test_cli_train_melody(tmp_path, capsys, mag_home):
     out = tmp_path / "cli"
     args = ["train", "melody", "--data", str(FOLK), "--config", "attention_rnn", "--steps",
             "2", "--out", str(out), "--layers", "8", "--batch-size", "2", "--max-len", "32"]
@@ -136,6 +136,12 @@ def test_cli_train_melody(tmp_path, capsys):
     assert cli(["train", "melody", "--data", str(tmp_path / "none"), "--steps", "1",
                 "--out", str(tmp_path / "x")]) == 2
     assert "--data" in capsys.readouterr().err
+    # both runs left a record the TUI's job list shows (engine/batch/runs.py)
+    from engine.batch.runs import read_runs
+    recs = {Path(r["out"]).name: r for r in read_runs() if r["kind"] == "train"}
+    assert recs["cli"]["state"] == "done" and recs["cli"]["done"] == recs["cli"]["total"] == 2
+    assert recs["cli"]["bundle"] == str(out / "attention_rnn.mag")
+    assert recs["x"]["state"] == "error" and "--data" in recs["x"]["error"]
 
 
 def test_the_held_out_split_is_stable_and_disjoint():
