@@ -151,7 +151,7 @@ def test_the_held_out_split_is_stable_and_disjoint():
     assert load_examples(FOLK, "basic_rnn", "train").files == train.files
 
 
-def test_sigterm_stops_a_background_run_with_its_checkpoint_and_bundle(tmp_path):
+def test_sigterm_stops_a_background_run_with_its_checkpoint_and_bundle(tmp_path, mag_home):
     """A run in the background ignores Ctrl-C's SIGINT; SIGTERM saves and writes the
     bundle the same way, and the command says how to resume."""
     import signal
@@ -181,3 +181,7 @@ def test_sigterm_stops_a_background_run_with_its_checkpoint_and_bundle(tmp_path)
     step = int(latest_checkpoint(out).name.split("-")[-1])
     assert MelodyRnn.load(out / "attention_rnn.mag").config == "attention_rnn"
     assert step >= 1
+    from engine.batch.runs import read_runs
+    rec = read_runs()[0]  # what the TUI's job list shows: stopped, resumable, at that step
+    assert rec["kind"] == "train" and rec["state"] == "stopped" and rec["done"] == step
+    assert "resume" in rec["error"]
