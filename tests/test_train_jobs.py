@@ -18,6 +18,7 @@ from tests.test_engine_events import Events
 from tests.test_tui import wait_until
 from tui.app import MagstationApp
 from tui.screens.jobs import JobsScreen, train_row
+from tui.widgets.prompt import AskText
 
 FOLK = ROOT / "tests" / "fixtures" / "folk_midi"
 TINY = {"layers": [16, 16], "batch_size": 4, "max_len": 48}
@@ -124,5 +125,12 @@ async def test_job_list_trains_from_its_prompts_and_installs_the_model(kill_spaw
             mine = next(m for m in listed["models"] if m["name"] == "folk_midi-attention_rnn")
             assert mine["installed"] and mine["family"] == "melody_rnn", mine
             assert mine["config"] == "attention_rnn"  # from the bundle's generator id
+            # the palette's "Train a melody model" asks the same first question
+            await pilot.press("escape")
+            assert not isinstance(app.screen, JobsScreen)
+            app.action_train_melody()
+            await wait_until(pilot, lambda: isinstance(app.screen, AskText))
+            assert "folder of MIDI files" in app.screen.question
+            assert isinstance(app.screen_stack[-2], JobsScreen)
     finally:
         kill_left_running()

@@ -16,6 +16,7 @@ from engine.errors import BadInput, BadRequest
 from engine.methods import method
 
 
+SCAN = 20_000  # folder entries `train.start` looks at for a MIDI file
 CLI = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"  # `magstation`
 
 
@@ -32,10 +33,24 @@ def data_folder(text: str) -> Path:
     if not data.is_dir():
         raise BadInput(f"{data}: no such folder (`data`); give a folder of .mid/.midi files",
                        path=str(data), param="data")
-    if next((f for f in data.rglob("*") if f.suffix.lower() in (".mid", ".midi")), None) is None:
+    if _has_midi(data) is False:
         raise BadInput(f"{data} holds no .mid/.midi files, subfolders included (`data`); "
                        "choose the folder of your MIDI files", path=str(data), param="data")
     return data.resolve()
+
+
+def _has_midi(folder: Path) -> bool | None:
+    """Whether `folder` (subfolders too) holds a MIDI file; None when it is too big to look
+    through in a request (a request must not walk a whole disk: the trainer checks it)."""
+    try:
+        for i, f in enumerate(folder.rglob("*")):
+            if i >= SCAN:
+                return None
+            if f.suffix.lower() in (".mid", ".midi"):
+                return True
+    except OSError:
+        return None
+    return False
 
 
 def default_name(data: Path, config: str) -> str:
