@@ -64,6 +64,7 @@ HANDLER_MODULES = [
     "engine.handlers.batch",
     "engine.handlers.mix",
     "engine.handlers.models",
+    "engine.handlers.train",
 ]
 
 

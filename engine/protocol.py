@@ -114,7 +114,7 @@ class Event(_Msg, tag=EVENT):
     """A broadcast to subscribers: `jobs` (queue snapshot), `audio` (PCM follows as
     `nbytes` raw bytes), `audio_dropped` (a slow listener lost the oldest audio),
     `transport` (the player's state when it changes), `output` (where sound goes),
-    `batches` (the batch runs on this machine and their progress)."""
+    `batches` (the batch and training runs on this machine and their progress)."""
     event: str
     jobs: list[dict[str, Any]] | None = None
     batches: list[dict[str, Any]] | None = None

@@ -125,7 +125,7 @@ def test_magentas_generator_route_gives_the_same_softmax(tmp_path):
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
-def test_cli_train_melody(tmp_path, capsys):
+def test_cli_train_melody(tmp_path, capsys, mag_home):
     out = tmp_path / "cli"
     args = ["train", "melody", "--data", str(FOLK), "--config", "attention_rnn", "--steps",
             "2", "--out", str(out), "--layers", "8", "--batch-size", "2", "--max-len", "32"]
@@ -136,6 +136,12 @@ def test_cli_train_melody(tmp_path, capsys):
     assert cli(["train", "melody", "--data", str(tmp_path / "none"), "--steps", "1",
                 "--out", str(tmp_path / "x")]) == 2
     assert "--data" in capsys.readouterr().err
+    # both runs left a record the TUI's job list shows (engine/batch/runs.py)
+    from engine.batch.runs import read_runs
+    recs = {Path(r["out"]).name: r for r in read_runs() if r["kind"] == "train"}
+    assert recs["cli"]["state"] == "done" and recs["cli"]["done"] == recs["cli"]["total"] == 2
+    assert recs["cli"]["bundle"] == str(out / "attention_rnn.mag")
+    assert recs["x"]["state"] == "error" and "--data" in recs["x"]["error"]
 
 
 def test_the_held_out_split_is_stable_and_disjoint():
@@ -145,7 +151,7 @@ def test_the_held_out_split_is_stable_and_disjoint():
     assert load_examples(FOLK, "basic_rnn", "train").files == train.files
 
 
-def test_sigterm_stops_a_background_run_with_its_checkpoint_and_bundle(tmp_path):
+def test_sigterm_stops_a_background_run_with_its_checkpoint_and_bundle(tmp_path, mag_home):
     """A run in the background ignores Ctrl-C's SIGINT; SIGTERM saves and writes the
     bundle the same way, and the command says how to resume."""
     import signal
@@ -175,3 +181,7 @@ def test_sigterm_stops_a_background_run_with_its_checkpoint_and_bundle(tmp_path)
     step = int(latest_checkpoint(out).name.split("-")[-1])
     assert MelodyRnn.load(out / "attention_rnn.mag").config == "attention_rnn"
     assert step >= 1
+    from engine.batch.runs import read_runs
+    rec = read_runs()[0]  # what the TUI's job list shows: stopped, resumable, at that step
+    assert rec["kind"] == "train" and rec["state"] == "stopped" and rec["done"] == step
+    assert "resume" in rec["error"]

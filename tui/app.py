@@ -44,7 +44,7 @@ class MagstationApp(App[None]):
                 id="app.help"),
         Binding("M", "models", "Models: install, import, verify, remove", show=False,
                 id="app.models"),
-        Binding("J", "jobs", "Jobs: engine jobs and batch runs", show=False, id="app.jobs"),
+        Binding("J", "jobs", "Jobs: engine jobs, batch and training runs", show=False, id="app.jobs"),
         Binding("ctrl+r", "restart_engine", "Restart engine", show=False, id="app.restart_engine"),
         Binding("q", "quit", "quit", tooltip="Quit (the engine keeps running)", id="app.quit"),
     ]
@@ -218,6 +218,16 @@ class MagstationApp(App[None]):
         elif not any(isinstance(s, JobsScreen) for s in self.screen_stack):
             self.push_screen(JobsScreen())
 
+    def action_train_melody(self) -> None:
+        """The job list, then its training prompts (the palette's way to `t`)."""
+        from tui.screens.jobs import JobsScreen
+
+        if not isinstance(self.screen, JobsScreen):
+            self.action_jobs()
+        screen = self.screen
+        if isinstance(screen, JobsScreen):
+            screen.action_start_training()
+
     async def action_restart_engine(self) -> None:
         if self.engine.client is not None:
             try:
@@ -246,8 +256,11 @@ class MagstationApp(App[None]):
         yield SystemCommand("Models: install, import, verify, remove",
                             "The Models screen: what is installed, pull with progress (key M)",
                             self.action_models)
-        yield SystemCommand("Jobs and batches", "Engine jobs and batch runs with progress (key J)",
-                            self.action_jobs)
+        yield SystemCommand("Jobs and batches", "Engine jobs, batch and training runs with "
+                            "progress (key J)", self.action_jobs)
+        yield SystemCommand("Train a melody model on your MIDI files",
+                            "In the background; the job list shows it (key J, then t)",
+                            self.action_train_melody)
         yield SystemCommand("Messages", "Every message shown this session, newest first "
                             "(toasts fade; these stay)", self.action_notices)
         yield SystemCommand("Engine: restart", "Stop the engine; it is started again at once",

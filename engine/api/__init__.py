@@ -5,9 +5,9 @@ Add a module to FAMILIES when you add a method family.
 """
 
 from engine.api import (audio, batch, drums, gansynth, library, melody, mix, models,  # noqa: F401
-                        nsynth, soundfont, system, timeline, trio)
+                        nsynth, soundfont, system, timeline, train, trio)
 from engine.api.base import (DECLARED, Declaration, Params, declare, method_of,  # noqa: F401
                              method_of_class, validate)
 
 FAMILIES = (system, audio, drums, melody, trio, gansynth, soundfont, library, nsynth, mix,
-            timeline, batch, models)
+            timeline, batch, train, models)

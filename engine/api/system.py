@@ -31,7 +31,7 @@ class Subscribe(Params, kw_only=True):
     """Receive broadcasts: 'jobs' (queue snapshots), 'audio' (the PCM, for listeners),
     'transport' (what plays, from where, looping) and 'output' (where sound goes: the
     device or none, listeners connected, audio dropped for slow ones), 'batches' (the
-    batch runs on this machine, with progress; engine/batch/runs.py). Each topic's
+    batch and training runs on this machine, with progress; engine/batch/runs.py). Each topic's
     current state is sent at once on subscribing."""
     topics: Annotated[list[Topic], Meta(max_length=8, description="topics to receive")] = []
 

@@ -102,9 +102,14 @@ def stop_on_sigterm():
 
 
 def cmd_train_melody(args: argparse.Namespace) -> int:
+    from engine.batch.runs import DONE, ERROR, STOPPED
+    from engine.errors import EngineError
     from engine.train.melody_trainer import MelodyTrainOptions, train_melody
+    from engine.train.run_record import TrainRecord
 
     out = args.out or Path("runs") / f"melody-{args.config}"
+    record = TrainRecord(out, name=args.name or Path(out).resolve().name, data=args.data,
+                         config=args.config, steps=args.steps)  # the TUI's job list shows it
     opts = MelodyTrainOptions(data=args.data, config=args.config, steps=args.steps, out=out,
                               seed=args.seed, save_every=args.save_every,
                               limit_files=args.limit_files)
@@ -113,12 +118,31 @@ def cmd_train_melody(args: argparse.Namespace) -> int:
     for k in ("batch_size", "max_len", "dropout_keep"):
         if getattr(args, k) is not None:
             setattr(opts, k, getattr(args, k))
-    with stop_on_sigterm():
-        result = train_melody(opts, StepProgress(), log=lambda m: print(m, file=sys.stderr))
+    bar = StepProgress()
+
+    def progress(step: int, total: int, metrics: dict[str, float]) -> None:
+        bar(step, total, metrics)
+        record(step, total, metrics)
+
+    try:
+        with stop_on_sigterm():
+            result = train_melody(opts, progress, log=lambda m: print(m, file=sys.stderr))
+    except KeyboardInterrupt:  # before training began (loading TensorFlow or the data)
+        record.finish(STOPPED, error="stopped before the first step")
+        raise
+    except EngineError as e:
+        record.finish(ERROR, error=e.message)
+        raise
+    except Exception as e:
+        record.finish(ERROR, error=f"{type(e).__name__}: {e}")
+        raise
     if result.interrupted:
+        record.finish(STOPPED, step=result.step, bundle=result.bundle,
+                      error=f"stopped at step {result.step}; start it again to resume")
         print(f"stopped at step {result.step}; saved {result.checkpoint} and {result.bundle}. "
               f"Run the same command again to resume.", file=sys.stderr)
         return 130
+    record.finish(DONE, step=result.step, bundle=result.bundle)
     print(f"{args.config}: step {result.step}, {result.seconds / 60:.1f} min of training; "
           f"bundle {result.bundle}")
     print(f"try it: magstation melody continue --checkpoint {result.bundle} --config "
@@ -187,6 +211,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--steps", type=int, required=True, help="total training steps")
     m.add_argument("--out", type=Path, default=None,
                    help="run folder; an existing run there is resumed (default: runs/melody-CONFIG)")
+    m.add_argument("--name", default=None,
+                   help="the run's name in the TUI's job list, offered as the model name on "
+                        "install (default: the --out folder's name)")
     m.add_argument("--layers", type=int, nargs="+", default=None, metavar="UNITS",
                    help="LSTM layer widths (default 128 128, magenta's)")
     m.add_argument("--batch-size", type=int, default=None, help="default 128")

@@ -3,22 +3,14 @@ one as Ctrl-C would. `batch.runs` is answered by the server from its RunWatcher.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
-from engine import paths
 from engine.api import batch as api
 from engine.batch import runs
 from engine.context import JobContext
 from engine.errors import BadInput, BadRequest
 from engine.methods import method
-
-_CHILDREN: dict[int, subprocess.Popen] = {}  # reaped by a thread each, so a dead one is not a zombie
 
 
 def _plan_out(plan: Path, out: str | None) -> Path:
@@ -33,12 +25,6 @@ def _plan_out(plan: Path, out: str | None) -> Path:
     return (plan.parent / doc.batch.output).resolve()
 
 
-def _running(out: Path) -> dict | None:
-    key = runs.run_key(out)
-    return next((r for r in runs.read_runs(limit=10_000)
-                 if r.get("key") == key and r.get("state") == runs.RUNNING), None)
-
-
 @method("batch.start")
 def start(params: api.Start, ctx: JobContext) -> dict:
     plan = Path(params.plan).expanduser()
@@ -49,10 +35,10 @@ def start(params: api.Start, ctx: JobContext) -> dict:
         raise BadInput(f"{plan}: no such plan file; write one with `magstation batch "
                        "nsynth-grid ...` (docs/batch.md)", path=str(plan), param="plan")
     out = _plan_out(plan, params.out)
-    if (busy := _running(out)) is not None:
+    if (busy := runs.running(out, runs.BATCH)) is not None:
         raise BadRequest(f"a batch is already running into {out} (pid {busy.get('pid')}); stop "
                          "it first or choose another output folder", param="out")
-    argv = [sys.executable, "-m", "engine.batch", str(plan), "--out", str(out)]
+    argv = ["-m", "engine.batch", str(plan), "--out", str(out)]
     if params.ray:
         argv += ["--ray", params.ray]
     if params.workers:
@@ -60,16 +46,7 @@ def start(params: api.Start, ctx: JobContext) -> dict:
     if params.add_to_library:
         argv.append("--add-to-library")
     log = runs.log_path(out)
-    paths.ensure_dir(log.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (str(paths.PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, paths.PRIVATE_FILE_MODE)
-    with os.fdopen(fd, "wb") as fh:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                                cwd=plan.parent, env=env, start_new_session=True)
-    _CHILDREN[proc.pid] = proc
-    threading.Thread(target=lambda: (proc.wait(), _CHILDREN.pop(proc.pid, None)),
-                     name=f"magstation-batch-{proc.pid}", daemon=True).start()
+    proc = runs.launch(argv, log, cwd=plan.parent)
     return {"pid": proc.pid, "plan": str(plan), "out": str(out), "log": str(log),
             "key": runs.run_key(out)}
 
@@ -77,14 +54,11 @@ def start(params: api.Start, ctx: JobContext) -> dict:
 @method("batch.stop")
 def stop(params: api.Stop, ctx: JobContext) -> dict:
     out = Path(params.out).expanduser().resolve()
-    rec = _running(out)
+    rec = runs.running(out, runs.BATCH)
     if rec is None:
         raise BadRequest(f"no batch is running into {out}", param="out")
     if rec.get("host") != socket.gethostname():
         raise BadRequest(f"the batch into {out} runs on {rec.get('host')}; stop it there "
                          "(Ctrl-C)", param="out")
-    try:
-        os.kill(int(rec["pid"]), signal.SIGINT)  # the runner stops cleanly, as on Ctrl-C
-    except ProcessLookupError:
-        return {"out": str(out), "stopping": False, "pid": rec["pid"]}
-    return {"out": str(out), "stopping": True, "pid": rec["pid"]}
+    stopping = runs.signal_run(rec)  # SIGINT: the runner stops cleanly, as on Ctrl-C
+    return {"out": str(out), "stopping": stopping, "pid": rec["pid"]}

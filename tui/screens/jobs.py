@@ -1,11 +1,14 @@
-"""The job list (global key J): the engine's queued and running jobs and the batch runs on
-this machine, with progress and ETA for each batch and each of its workers.
+"""The job list (global key J): the engine's queued and running jobs and the background
+runs on this machine (batches and training runs), with progress and ETA for each batch
+and each of its workers, and for each training run its step, loss and state.
 
 Both lists are pushed by the engine (`jobs` and `batches` events); this screen only
 draws them. A batch's ETAs are as of its record's `updated` time, so a one-second timer
 counts them down between records. Keys: `a` adds the selected batch's results to the
-library (and shows them there as a set), `s` starts a batch from a plan file, `x` stops
-the selected batch (as Ctrl-C would; running it again goes on).
+library (and shows them there as a set), `s` starts a batch from a plan file, `t` trains
+a melody model on a folder of MIDI files (prompts for the folder, config and steps), `x`
+stops the selected batch or training run (as Ctrl-C would; starting it again goes on),
+`i` installs a finished (or stopped) training run's bundle as a model.
 """
 
 from __future__ import annotations
@@ -88,12 +91,36 @@ def batch_rows(run: dict[str, Any], now: float) -> list[tuple[str, tuple[Any, ..
     return rows
 
 
+def train_row(run: dict[str, Any], now: float) -> tuple[str, tuple[Any, ...]]:
+    """A training run: steps done/total, loss, ETA, and where its bundle is."""
+    state = run.get("state", "?")
+    live = state == "running"
+    total, done = run.get("total") or 0, run.get("done") or 0
+    progress = f"step {done}/{total} {100 * done / total:.0f}%" if total else "starting"
+    if run.get("loss") is not None:
+        progress += f" · loss {run['loss']:.2f}"
+    if live and not done:
+        progress = "loading data and TensorFlow"
+    detail = run.get("bundle") or run.get("out", "")
+    if state == "done" and run.get("bundle"):
+        detail = f"i: install · {detail}"
+    if run.get("error") and state != "done":
+        detail = f"{run['error']} · {detail}"
+    eta = remaining(run.get("eta_s"), run.get("updated"), now) if live else None
+    return (f"train:{run['key']}",
+            (f"train {run.get('name', '?')} ({run.get('config', '?')})",
+             Text(state, style=STATE_STYLE.get(state, "")), progress,
+             fmt_eta(eta) if live and eta is not None else "-", detail))
+
+
 class JobsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,J", "close", "Back"),
         Binding("a", "add_to_library", "Add batch to library"),
         Binding("s", "start_batch", "Start a batch (plan file)"),
-        Binding("x", "stop_batch", "Stop the batch"),
+        Binding("t", "start_training", "Train a melody model (MIDI folder)"),
+        Binding("x", "stop_batch", "Stop the batch or training run"),
+        Binding("i", "install_model", "Install the trained model"),
     ]
 
     def __init__(self) -> None:
@@ -134,7 +161,10 @@ class JobsScreen(Screen[None]):
         rows: list[tuple[str, tuple[Any, ...]]] = [(f"job:{j['job']}", job_row(j)) for j in self.mag.jobs]
         self.runs_by_key = {r["key"]: r for r in self.mag.batches if r.get("key")}
         for run in self.runs_by_key.values():
-            rows += batch_rows(run, now)
+            if run.get("kind") == "train":
+                rows.append(train_row(run, now))
+            else:
+                rows += batch_rows(run, now)
         keep = self.selected_key()
         table.clear()
         for key, cells in rows:
@@ -143,10 +173,11 @@ class JobsScreen(Screen[None]):
             table.move_cursor(row=table.get_row_index(keep))
         running = sum(1 for r in self.runs_by_key.values() if r.get("state") == "running")
         info = (f"{len(self.mag.jobs)} engine job{'s' if len(self.mag.jobs) != 1 else ''} · "
-                f"{len(self.runs_by_key)} batch run{'s' if len(self.runs_by_key) != 1 else ''}"
+                f"{len(self.runs_by_key)} background run{'s' if len(self.runs_by_key) != 1 else ''}"
                 f" ({running} running)")
         if not rows:
-            info += " · nothing yet: s starts a batch from a plan file"
+            info += (" · nothing yet: s starts a batch from a plan file, t trains a "
+                     "melody model on your MIDI files")
         self.query_one("#jobs-info", Static).update(info)
 
     def selected_key(self) -> str | None:
@@ -160,7 +191,7 @@ class JobsScreen(Screen[None]):
 
     def selected_run(self) -> dict[str, Any] | None:
         key = self.selected_key() or ""
-        if key.startswith(("batch:", "worker:")):
+        if key.startswith(("batch:", "worker:", "train:")):
             return self.runs_by_key.get(key.split(":")[1])
         return None
 
@@ -171,12 +202,14 @@ class JobsScreen(Screen[None]):
     def _need_run(self) -> dict[str, Any] | None:
         run = self.selected_run()
         if run is None:
-            self.mag.notify("select a batch run first (↑ ↓)", severity="warning")
+            self.mag.notify("select a batch or training run first (↑ ↓)", severity="warning")
         return run
 
     def action_add_to_library(self) -> None:
         run = self._need_run()
-        if run is not None:
+        if run is not None and run.get("kind") == "train":
+            self.mag.notify("a training run makes a model: i installs it", severity="warning")
+        elif run is not None:
             self._add_to_library(run["out"])
 
     @work(group="jobs-library")
@@ -223,13 +256,95 @@ class JobsScreen(Screen[None]):
     def action_stop_batch(self) -> None:
         run = self._need_run()
         if run is not None:
-            self._stop(run["out"])
+            self._stop(run["out"], run.get("kind") == "train")
 
     @work(group="jobs-stop")
-    async def _stop(self, out: str) -> None:
+    async def _stop(self, out: str, training: bool) -> None:
         try:
-            await self.mag.engine.call(api.batch.Stop(out=out))
+            await self.mag.engine.call(api.train.Stop(out=out) if training
+                                       else api.batch.Stop(out=out))
         except Exception as e:  # noqa: BLE001 - shown to the user
             self.mag.notify(f"could not stop it: {getattr(e, 'message', e)}", severity="warning")
             return
-        self.mag.notify(f"stopping the batch into {out}; what finished stays")
+        self.mag.notify(f"stopping the training run into {out}: it saves a checkpoint; t with "
+                        "the same folder resumes it" if training
+                        else f"stopping the batch into {out}; what finished stays")
+
+    # -- training runs ----------------------------------------------------------------
+    def action_start_training(self) -> None:
+        """Three prompts: the MIDI folder, the config, the steps; then `train.start`."""
+        from tui.widgets.prompt import AskText
+
+        answers: dict[str, str] = {}
+
+        def ask_steps(text: str | None) -> None:
+            if text is None:
+                return
+            answers["config"] = text.strip() or "attention_rnn"
+            self.mag.push_screen(AskText("Training steps (a few thousand for a usable model; "
+                                         "stop any time, start again to resume):", "2000"),
+                                 got_steps)
+
+        def got_steps(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                steps = int(text.strip())
+            except ValueError:
+                self.mag.notify(f"steps: {text!r} is not a whole number", severity="error")
+                return
+            self._start_training(answers["data"], answers["config"], steps)
+
+        def ask_config(text: str | None) -> None:
+            if not text or not text.strip():
+                return
+            answers["data"] = str(Path(text.strip()).expanduser().absolute())
+            self.mag.push_screen(AskText("Config: attention_rnn, basic_rnn or lookback_rnn:",
+                                         "attention_rnn"), ask_steps)
+
+        self.mag.push_screen(AskText("Train a melody model on a folder of MIDI files (full "
+                                     "path; subfolders too):", "", placeholder="/path/to/midi",
+                                     paths=True), ask_config)
+
+    @work(group="jobs-train")
+    async def _start_training(self, data: str, config: str, steps: int) -> None:
+        try:
+            # the engine checks the config and steps and names what is wrong
+            start = api.train.Start(data=data, config=config, steps=steps)  # type: ignore[arg-type]
+            res = await self.mag.engine.call(start)
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self.mag.notify(f"could not start training: {getattr(e, 'message', e)}",
+                            severity="error", timeout=8)
+            return
+        self.last_started = res
+        self.mag.notify(f"training {res['name']} (pid {res['pid']}) into {res['out']}; "
+                        f"log {res['log']}", timeout=5)
+
+    def action_install_model(self) -> None:
+        from tui.widgets.prompt import AskText
+
+        run = self._need_run()
+        if run is None:
+            return
+        if run.get("kind") != "train" or not run.get("bundle"):
+            self.mag.notify("select a training run that has finished (or was stopped) first",
+                            severity="warning")
+            return
+
+        def answer(text: str | None) -> None:
+            if text and text.strip():
+                self._install(run["bundle"], text.strip())
+        self.mag.push_screen(AskText(f"Install {run['bundle']} as the model named:",
+                                     run.get("name") or ""), answer)
+
+    @work(group="jobs-install")
+    async def _install(self, bundle: str, name: str) -> None:
+        try:
+            res = await self.mag.engine.call(api.models.Import(path=bundle, name=name))
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self.mag.notify(f"could not install {bundle}: {getattr(e, 'message', e)}",
+                            severity="error", timeout=8)
+            return
+        self.last_installed = res
+        self.mag.notify(f"installed {res['name']}: melody continue --model {res['name']}, or "
+                        "choose it in the timeline", timeout=6)
