@@ -126,6 +126,30 @@ def cmd_train_melody(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_performance(args: argparse.Namespace) -> int:
+    from engine.train.melody_trainer import performance_options, train_melody
+
+    out = args.out or Path("runs") / f"performance-{args.config}"
+    opts = performance_options(args.data, args.steps, out, args.config)
+    opts.seed, opts.save_every, opts.limit_files = args.seed, args.save_every, args.limit_files
+    if args.layers:
+        opts.layers = tuple(args.layers)
+    for k in ("batch_size", "max_len", "dropout_keep"):
+        if getattr(args, k) is not None:
+            setattr(opts, k, getattr(args, k))
+    with stop_on_sigterm():
+        result = train_melody(opts, StepProgress(), log=lambda m: print(m, file=sys.stderr))
+    if result.interrupted:
+        print(f"stopped at step {result.step}; saved {result.checkpoint} and {result.bundle}. "
+              f"Run the same command again to resume.", file=sys.stderr)
+        return 130
+    print(f"{args.config}: step {result.step}, {result.seconds / 60:.1f} min of training; "
+          f"bundle {result.bundle}")
+    print(f"try it: magstation melody continue PRIMER.mid --checkpoint {result.bundle} ; or "
+          f"magstation models import {result.bundle} --name my-performances")
+    return 0
+
+
 def cmd_train_eval(args: argparse.Namespace) -> int:
     """Test-split metrics, musicality statistics against the data, and sample grids."""
     from engine.train import evaluate as ev
@@ -199,6 +223,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--limit-files", type=int, default=None, metavar="N",
                    help="use only the first N training files (quick trials)")
     m.set_defaults(func=cmd_train_melody)
+    f = sub.add_parser("performance", help="train a PerformanceRNN (with dynamics) on any "
+                                           "folder of MIDI files")
+    f.add_argument("--data", type=Path, required=True,
+                   help="folder of .mid/.midi files (subfolders too); 1 in 10 is held out")
+    f.add_argument("--config", choices=("performance_with_dynamics",),
+                   default="performance_with_dynamics", help="the PerformanceRNN configuration")
+    f.add_argument("--steps", type=int, required=True, help="total training steps")
+    f.add_argument("--out", type=Path, default=None,
+                   help="run folder; an existing run there is resumed "
+                        "(default: runs/performance-CONFIG)")
+    f.add_argument("--layers", type=int, nargs="+", default=None, metavar="UNITS",
+                   help="LSTM layer widths (default 512 512 512, magenta's)")
+    f.add_argument("--batch-size", type=int, default=None, help="default 64")
+    f.add_argument("--max-len", type=int, default=None, metavar="EVENTS",
+                   help="longest training window in events (default 512)")
+    f.add_argument("--dropout-keep", type=float, default=None, help="default 1.0 (no dropout)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the initial weights and batches")
+    f.add_argument("--save-every", type=int, default=100, metavar="STEPS",
+                   help="write a checkpoint every this many steps")
+    f.add_argument("--limit-files", type=int, default=None, metavar="N",
+                   help="use only the first N training files (quick trials)")
+    f.set_defaults(func=cmd_train_performance)
     e = sub.add_parser("eval", help="test-split metrics and musicality statistics of a "
                                     "drum checkpoint")
     e.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint to evaluate")
