@@ -5,6 +5,7 @@ fixtures, the `.mag` continued through the engine's real loader and CLI, resume,
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import note_seq
@@ -83,6 +84,9 @@ def test_train_resume_and_continue_through_the_engine(tmp_path, capsys):
     seen: list[int] = []
     second = train_melody(opts(out, 3), lambda s, total, m: seen.append(s))
     assert seen == [3] and latest_checkpoint(out) == out / "model.ckpt-3"
+    settings = json.loads((out / "train.json").read_text())  # magenta's performance hparams
+    assert settings["family"] == "performance_rnn" and settings["clip_norm"] == 3.0
+    assert settings["lr_decay"] == 1.0 and settings["dropout_keep"] == 1.0
     model = MelodyRnn.load(second.bundle)  # the engine's loader, config from the bundle
     assert model.config == CONFIG and model.weights.units == [16, 16]
     perf = pdata.file_performances(sorted(FOLK.glob("*.mid"))[0], CONFIG, augment=False)[0]

@@ -52,6 +52,7 @@ class MelodyTrainOptions:
     dropout_keep: float = 0.5
     learning_rate: float = 1e-3
     clip_norm: float = 5.0
+    lr_decay: float = 0.95  # learning rate x this every 1000 steps (1.0: constant)
     seed: int = 0
     save_every: int = 100
     limit_files: int | None = None
@@ -72,10 +73,10 @@ class MelodyTrainResult:
 def performance_options(data: Path, steps: int, out: Path,
                         config: str = "performance_with_dynamics") -> MelodyTrainOptions:
     """magenta's performance_rnn defaults: 3 x 512 LSTM layers, batch 64, no dropout,
-    gradients clipped at norm 3; windows of at most 512 events (the extractor's limit)."""
+    gradients clipped at norm 3, Adam at a constant 1e-3 (events_rnn_graph); windows of at most 512 events (the extractor's limit)."""
     return MelodyTrainOptions(data=data, config=config, steps=steps, out=out,
                               layers=(512, 512, 512), batch_size=64, max_len=512,
-                              dropout_keep=1.0, clip_norm=3.0)
+                              dropout_keep=1.0, clip_norm=3.0, lr_decay=1.0)
 
 
 def is_performance(config: str) -> bool:
@@ -106,6 +107,7 @@ class MelodyTrainer:
             for k in ("batch_size", "max_len", "dropout_keep", "learning_rate", "seed"):
                 setattr(opts, k, settings[k])
             opts.clip_norm = settings.get("clip_norm", 5.0)
+            opts.lr_decay = settings.get("lr_decay", 0.95)
         self.opts = opts
         self.elapsed = float(settings.get("seconds", 0.0))
         self.changes: list = list(settings.get("changes", []))  # settings changed mid-run
@@ -188,7 +190,7 @@ class MelodyTrainer:
     def weights(self) -> dict[str, np.ndarray]:
         return {n: v.numpy() for n, v in self.model.variables.items()}
 
-    # -- one step: TF1 AdamOptimizer semantics, clip at global norm 5
+    # -- one step: TF1 AdamOptimizer semantics, clip at the global norm `clip_norm`
     def _train_step(self, x, y, mask, seed):
         tf = self.tf
         names = self.model.names
@@ -198,7 +200,7 @@ class MelodyTrainer:
         grads = tape.gradient(m["loss"], vars_)
         grads, norm = tf.clip_by_global_norm(grads, self.opts.clip_norm)
         step = tf.cast(self.global_step, tf.float32)
-        lr = self.opts.learning_rate * tf.pow(0.95, tf.floor(step / 1000.0))
+        lr = self.opts.learning_rate * tf.pow(self.opts.lr_decay, tf.floor(step / 1000.0))
         lr_t = lr * tf.sqrt(1.0 - self.beta2_power) / (1.0 - self.beta1_power)
         for n, var, g in zip(names, vars_, grads):
             mt, vt = self.slots[n]
