@@ -21,6 +21,7 @@ from engine.train.melody_data import batches
 from engine.train.melody_trainer import MelodyTrainer, performance_options, train_melody
 from engine.train.trainer import latest_checkpoint
 from tests.conftest import ROOT
+from tests.test_train_melody import magenta_softmax
 
 FOLK = ROOT / "tests" / "fixtures" / "folk_midi"
 CONFIG = "performance_with_dynamics"
@@ -107,6 +108,17 @@ def test_train_resume_and_continue_through_the_engine(tmp_path, capsys):
     assert f"model: {CONFIG}" in printed and str(made) in printed  # the bundle made it
     got = note_seq.midi_file_to_note_sequence(str(made))
     assert got.total_time > perf.to_sequence().total_time  # primer + continuation
+
+
+def test_magentas_generator_route_gives_the_same_softmax(tmp_path):
+    """PerformanceRnnSequenceGenerator drives the bundle's metagraph as MelodyRNN's does."""
+    result = train_melody(opts(tmp_path / "run", 1))
+    model = MelodyRnn.load(result.bundle)
+    perf = pdata.file_performances(sorted(FOLK.glob("*.mid"))[1], CONFIG, augment=False)[0]
+    perf.truncate(30)
+    x, _ = pdata.encode(perf, model.enc)
+    got = magenta_softmax(result.bundle, np.eye(model.enc.input_size, dtype=np.float32)[x])
+    np.testing.assert_allclose(got, model.softmax_of(perf)[:len(got)], atol=1e-5)
 
 
 def test_ctrl_c_saves_the_step_and_the_bundle(tmp_path):
