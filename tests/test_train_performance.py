@@ -10,6 +10,7 @@ from pathlib import Path
 
 import note_seq
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from engine.cli import main as cli
@@ -18,6 +19,8 @@ from engine.models.melody_rnn import MelodyRnn
 from engine.music import performance_rnn as pr
 from engine.train import performance_data as pdata
 from engine.train.melody_data import batches
+from engine.train.melody_evaluate import heldout_nats
+from engine.train.melody_evaluate import main as melody_evaluate_main
 from engine.train.melody_trainer import MelodyTrainer, performance_options, train_melody
 from engine.train.trainer import latest_checkpoint
 from tests.conftest import ROOT
@@ -119,6 +122,19 @@ def test_magentas_generator_route_gives_the_same_softmax(tmp_path):
     x, _ = pdata.encode(perf, model.enc)
     got = magenta_softmax(result.bundle, np.eye(model.enc.input_size, dtype=np.float32)[x])
     np.testing.assert_allclose(got, model.softmax_of(perf)[:len(got)], atol=1e-5)
+
+
+def test_held_out_log_likelihood_of_a_performance_bundle(tmp_path, capsys):
+    result = train_melody(opts(tmp_path / "run", 1))
+    model = MelodyRnn.load(result.bundle)
+    perf = pdata.file_performances(sorted(FOLK.glob("*.mid"))[2], CONFIG, augment=False)[0]
+    x, y = pdata.encode(perf, model.enc)
+    nats = heldout_nats(result.bundle, [x], [y], (16, 16), CONFIG)
+    p = model.softmax_of(perf)[:len(y)]
+    assert nats == pytest.approx(-np.log(p[np.arange(len(y)), y]).mean(), abs=1e-4)
+    assert melody_evaluate_main([str(result.bundle), "--data", str(FOLK)]) == 0
+    out = capsys.readouterr().out
+    assert "performances" in out and "log-likelihood per event" in out and "unigram" in out
 
 
 def test_ctrl_c_saves_the_step_and_the_bundle(tmp_path):
