@@ -57,7 +57,8 @@ def test_performances_are_extracted_augmented_and_encoded_as_magenta_does():
     assert pdata.MIN_EVENTS <= len(plain) <= pdata.MAX_EVENTS
     assert plain.steps_per_second == pr.STEPS_PER_SECOND
     kinds = {e.event_type for e in plain}
-    assert note_seq.PerformanceEvent.VELOCITY in kinds and note_seq.PerformanceEvent.TIME_SHIFT in kinds
+    ev = note_seq.PerformanceEvent
+    assert {ev.NOTE_ON, ev.NOTE_OFF, ev.TIME_SHIFT, ev.VELOCITY} <= kinds
     bins = {e.event_value for e in plain if e.event_type == note_seq.PerformanceEvent.VELOCITY}
     assert bins and max(bins) <= 32  # velocity bins, not raw velocities
     augmented = pdata.file_performances(f, CONFIG, augment=True)

@@ -73,7 +73,8 @@ class MelodyTrainResult:
 def performance_options(data: Path, steps: int, out: Path,
                         config: str = "performance_with_dynamics") -> MelodyTrainOptions:
     """magenta's performance_rnn defaults: 3 x 512 LSTM layers, batch 64, no dropout,
-    gradients clipped at norm 3, Adam at a constant 1e-3 (events_rnn_graph); windows of at most 512 events (the extractor's limit)."""
+    gradients clipped at norm 3, Adam at a constant 1e-3 (events_rnn_graph); windows of
+    at most 512 events (the extractor's limit)."""
     return MelodyTrainOptions(data=data, config=config, steps=steps, out=out,
                               layers=(512, 512, 512), batch_size=64, max_len=512,
                               dropout_keep=1.0, clip_norm=3.0, lr_decay=1.0)
@@ -142,9 +143,9 @@ class MelodyTrainer:
         o = self.opts
         data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(o).items()
                 if k not in ("steps", "out", "save_every", "limit_files")}
+        family = "performance_rnn" if is_performance(o.config) else "melody_rnn"
         data |= {"layers": list(o.layers), "attn_length": self.model.shape.attn_length,
-                 "seconds": self.elapsed,
-                 "family": "performance_rnn" if is_performance(o.config) else "melody_rnn", "changes": self.changes}
+                 "seconds": self.elapsed, "family": family, "changes": self.changes}
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out / SETTINGS_FILE, json.dumps(data, indent=2) + "\n")
 
