@@ -90,19 +90,16 @@ def test_ctrl_c_saves_the_step_and_the_bundle(tmp_path):
         train_melody(opts(out, steps=3, config="lookback_rnn"))
 
 
-def test_magentas_generator_route_gives_the_same_softmax(tmp_path):
-    """magenta's EventsRnnModel: import the metagraph, restore, feed `inputs`,
-    `initial_state`, `temperature`; read `softmax` and `final_state` step by step."""
-    result = train_melody(opts(tmp_path / "run", steps=1))
-    melody = first_melody()
-    melody.set_length(24)
-    x, _ = encode(melody, "attention_rnn")
-    bundle = read_bundle(result.bundle)
+def magenta_softmax(bundle_path: Path, x: np.ndarray) -> np.ndarray:
+    """magenta's EventsRnnModel: import the bundle's metagraph, restore, feed `inputs`,
+    `initial_state`, `temperature`; read `softmax` and `final_state`, a few steps at a time
+    (magenta feeds the primer at once, then steps). x: [T, input_size]."""
+    bundle = read_bundle(bundle_path)
     with tempfile.TemporaryDirectory() as tmp:
         prefix = write_checkpoint(bundle, Path(tmp))
         meta = Path(tmp) / "model.ckpt.meta"
         meta.write_bytes(__import__("note_seq").protobuf.generator_pb2.GeneratorBundle
-                         .FromString(result.bundle.read_bytes()).metagraph_file)
+                         .FromString(Path(bundle_path).read_bytes()).metagraph_file)
         graph = tf.Graph()
         with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
             saver = tf.compat.v1.train.import_meta_graph(str(meta))
@@ -115,12 +112,20 @@ def test_magentas_generator_route_gives_the_same_softmax(tmp_path):
             temperature = graph.get_collection("temperature")[0]
             state = sess.run(initial)
             probs = []
-            for t in range(0, len(x), 5):  # magenta feeds the primer at once, then steps
+            for t in range(0, len(x), 5):
                 feed = {inputs: x[None, t:t + 5], temperature: 1.0}
                 feed.update(zip(initial, state))
                 state, p = sess.run([final, softmax], feed)
                 probs.append(p[0])
-    got = np.concatenate(probs)
+    return np.concatenate(probs)
+
+
+def test_magentas_generator_route_gives_the_same_softmax(tmp_path):
+    result = train_melody(opts(tmp_path / "run", steps=1))
+    melody = first_melody()
+    melody.set_length(24)
+    x, _ = encode(melody, "attention_rnn")
+    got = magenta_softmax(result.bundle, x)
     want = MelodyRnn.load(result.bundle).softmax_of(melody)[:len(got)]
     np.testing.assert_allclose(got, want, atol=1e-5)
 

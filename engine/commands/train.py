@@ -102,22 +102,43 @@ def stop_on_sigterm():
 
 
 def cmd_train_melody(args: argparse.Namespace) -> int:
-    from engine.batch.runs import DONE, ERROR, STOPPED
-    from engine.errors import EngineError
-    from engine.train.melody_trainer import MelodyTrainOptions, train_melody
-    from engine.train.run_record import TrainRecord
+    from engine.train.melody_trainer import MelodyTrainOptions
 
     out = args.out or Path("runs") / f"melody-{args.config}"
-    record = TrainRecord(out, name=args.name or Path(out).resolve().name, data=args.data,
-                         config=args.config, steps=args.steps)  # the TUI's job list shows it
     opts = MelodyTrainOptions(data=args.data, config=args.config, steps=args.steps, out=out,
                               seed=args.seed, save_every=args.save_every,
                               limit_files=args.limit_files)
+    return _train_event_rnn(args, opts, lambda bundle: (
+        f"try it: magstation melody continue --checkpoint {bundle} --config {args.config} "
+        f"... ; or magstation models import {bundle} --name my-melodies"))
+
+
+def cmd_train_performance(args: argparse.Namespace) -> int:
+    from engine.train.melody_trainer import performance_options
+
+    out = args.out or Path("runs") / f"performance-{args.config}"
+    opts = performance_options(args.data, args.steps, out, args.config)
+    opts.seed, opts.save_every, opts.limit_files = args.seed, args.save_every, args.limit_files
+    return _train_event_rnn(args, opts, lambda bundle: (
+        f"try it: magstation melody continue PRIMER.mid --checkpoint {bundle} ; or "
+        f"magstation models import {bundle} --name my-performances"))
+
+
+def _train_event_rnn(args: argparse.Namespace, opts, try_it) -> int:
+    """Train a MelodyRNN/PerformanceRNN bundle with progress on stderr and a run record the
+    TUI's job list shows; Ctrl-C or SIGTERM saves (exit 130, run again to resume)."""
+    from engine.batch.runs import DONE, ERROR, STOPPED
+    from engine.errors import EngineError
+    from engine.train.melody_trainer import train_melody
+    from engine.train.run_record import TrainRecord
+
     if args.layers:
         opts.layers = tuple(args.layers)
     for k in ("batch_size", "max_len", "dropout_keep"):
         if getattr(args, k) is not None:
             setattr(opts, k, getattr(args, k))
+    record = TrainRecord(opts.out, name=args.name or Path(opts.out).resolve().name,
+                         data=args.data, config=args.config, steps=args.steps)
     bar = StepProgress()
 
     def progress(step: int, total: int, metrics: dict[str, float]) -> None:
@@ -145,9 +166,20 @@ def cmd_train_melody(args: argparse.Namespace) -> int:
     record.finish(DONE, step=result.step, bundle=result.bundle)
     print(f"{args.config}: step {result.step}, {result.seconds / 60:.1f} min of training; "
           f"bundle {result.bundle}")
-    print(f"try it: magstation melody continue --checkpoint {result.bundle} --config "
-          f"{args.config} ... ; or magstation models import {result.bundle} --name my-melodies")
+    print(try_it(result.bundle))
     return 0
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    """Options every event-RNN run takes (melody and performance)."""
+    p.add_argument("--name", default=None,
+                   help="the run's name in the TUI's job list, offered as the model name on "
+                        "install (default: the --out folder's name)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and batches")
+    p.add_argument("--save-every", type=int, default=100, metavar="STEPS",
+                   help="write a checkpoint every this many steps")
+    p.add_argument("--limit-files", type=int, default=None, metavar="N",
+                   help="use only the first N training files (quick trials)")
 
 
 def cmd_train_eval(args: argparse.Namespace) -> int:
@@ -211,21 +243,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--steps", type=int, required=True, help="total training steps")
     m.add_argument("--out", type=Path, default=None,
                    help="run folder; an existing run there is resumed (default: runs/melody-CONFIG)")
-    m.add_argument("--name", default=None,
-                   help="the run's name in the TUI's job list, offered as the model name on "
-                        "install (default: the --out folder's name)")
     m.add_argument("--layers", type=int, nargs="+", default=None, metavar="UNITS",
                    help="LSTM layer widths (default 128 128, magenta's)")
     m.add_argument("--batch-size", type=int, default=None, help="default 128")
     m.add_argument("--max-len", type=int, default=None, metavar="STEPS",
                    help="longest training window in 16th steps (default 512)")
     m.add_argument("--dropout-keep", type=float, default=None, help="default 0.5")
-    m.add_argument("--seed", type=int, default=0, help="seed of the initial weights and batches")
-    m.add_argument("--save-every", type=int, default=100, metavar="STEPS",
-                   help="write a checkpoint every this many steps")
-    m.add_argument("--limit-files", type=int, default=None, metavar="N",
-                   help="use only the first N training files (quick trials)")
+    _run_args(m)
     m.set_defaults(func=cmd_train_melody)
+    f = sub.add_parser("performance", help="train a PerformanceRNN (with dynamics) on any "
+                                           "folder of MIDI files")
+    f.add_argument("--data", type=Path, required=True,
+                   help="folder of .mid/.midi files (subfolders too); 1 in 10 is held out")
+    f.add_argument("--config", choices=("performance_with_dynamics",),
+                   default="performance_with_dynamics", help="the PerformanceRNN configuration")
+    f.add_argument("--steps", type=int, required=True, help="total training steps")
+    f.add_argument("--out", type=Path, default=None,
+                   help="run folder; an existing run there is resumed "
+                        "(default: runs/performance-CONFIG)")
+    f.add_argument("--layers", type=int, nargs="+", default=None, metavar="UNITS",
+                   help="LSTM layer widths (default 512 512 512, magenta's)")
+    f.add_argument("--batch-size", type=int, default=None, help="default 64")
+    f.add_argument("--max-len", type=int, default=None, metavar="EVENTS",
+                   help="longest training window in events (default 512)")
+    f.add_argument("--dropout-keep", type=float, default=None, help="default 1.0 (no dropout)")
+    _run_args(f)
+    f.set_defaults(func=cmd_train_performance)
     e = sub.add_parser("eval", help="test-split metrics and musicality statistics of a "
                                     "drum checkpoint")
     e.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint to evaluate")

@@ -36,10 +36,11 @@ MIDI_SUFFIXES = (".mid", ".midi")
 
 @dataclass
 class Examples:
-    inputs: list[np.ndarray]  # per melody [T, input_size] float32
-    labels: list[np.ndarray]  # per melody [T] int32
-    files: int = 0
+    inputs: list[np.ndarray]  # per sequence [T, input_size] float32, or [T] int32 classes
+    labels: list[np.ndarray]  # per sequence [T] int32            (one-hot inputs, expanded
+    files: int = 0                                              # per batch)
     melodies_discarded: int = 0
+    input_size: int = 0  # for class-index inputs
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -247,7 +248,8 @@ def batches(ex: Examples, batch_size: int, max_len: int, seed: int,
         raise BadInput("no melodies to train on: the files have no monophonic line of at "
                        f"least {MIN_BARS} bars with {MIN_UNIQUE_PITCHES} distinct pitches")
     epoch = start_epoch
-    size = ex.inputs[0].shape[1]
+    one_hot = ex.inputs[0].ndim == 1
+    size = ex.input_size if one_hot else ex.inputs[0].shape[1]
     while True:
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(ex))
@@ -261,6 +263,10 @@ def batches(ex: Examples, batch_size: int, max_len: int, seed: int,
             m = np.zeros((len(idx), t), np.float32)
             for b, (j, n) in enumerate(zip(idx, lens)):
                 s = int(rng.integers(0, len(ex.labels[j]) - n + 1))
-                x[b, :n], y[b, :n], m[b, :n] = ex.inputs[j][s:s + n], ex.labels[j][s:s + n], 1
+                if one_hot:
+                    x[b, np.arange(n), ex.inputs[j][s:s + n]] = 1.0
+                else:
+                    x[b, :n] = ex.inputs[j][s:s + n]
+                y[b, :n], m[b, :n] = ex.labels[j][s:s + n], 1
             yield x, y, m
         epoch += 1

@@ -2,6 +2,8 @@
 
     python -m engine.train.melody_evaluate BUNDLE.mag --data DIR [--samples 40] [--show 3]
 
+For a PerformanceRNN bundle (performance_with_dynamics) only the log-likelihood lines.
+
 - log-likelihood per event on the held-out split (nats), teacher forced, against a
   unigram baseline (each class's frequency in the training split);
 - continuations: the first 4 bars of held-out melodies as primers, 4 bars continued
@@ -76,6 +78,8 @@ def heldout_nats(bundle: Path, eval_inputs, eval_labels, layers: tuple[int, ...]
                                         tf.TensorSpec([1, None], tf.int32)])
     total, count = 0.0, 0
     for x, y in zip(eval_inputs, eval_labels):
+        if x.ndim == 1:  # class indices (performances): one-hot
+            x = np.eye(model.shape.input_size, dtype=np.float32)[x]
         m = {"loss": loss(tf.constant(x[None]), tf.constant(y[None]))}
         total += float(m["loss"]) * len(y)
         count += len(y)
@@ -160,27 +164,35 @@ def piano_roll(sample: Sample) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from engine.models.melody_rnn import MelodyRnn
-    from engine.train.melody_data import file_melodies, load_examples, midi_files, split_of
+    from engine.train import melody_data, performance_data
+    from engine.train.melody_data import file_melodies, midi_files, split_of
 
     p = argparse.ArgumentParser(description="held-out metrics of a MelodyRNN bundle")
     p.add_argument("bundle", type=Path)
     p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--layers", type=int, nargs="+", default=[128, 128])
+    p.add_argument("--layers", type=int, nargs="+", default=None,
+                   help="the bundle's LSTM widths (default: read from the bundle)")
     p.add_argument("--samples", type=int, default=40)
     p.add_argument("--show", type=int, default=3)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     model = MelodyRnn.load(a.bundle)
-    tr = load_examples(a.data, model.config, "train")
-    ev = load_examples(a.data, model.config, "eval")
-    nats = heldout_nats(a.bundle, ev.inputs, ev.labels, tuple(a.layers), model.config)
+    perf = model.config not in mr.CONFIGS
+    source = performance_data if perf else melody_data
+    tr = source.load_examples(a.data, model.config, "train")
+    ev = source.load_examples(a.data, model.config, "eval")
+    layers = tuple(a.layers or model.weights.units)
+    nats = heldout_nats(a.bundle, ev.inputs, ev.labels, layers, model.config)
     uni = unigram_nats(tr.labels, ev.labels, model.enc.num_classes)
-    print(f"held-out: {ev.files} files, {len(ev)} melodies, {ev.events} events")
+    print(f"held-out: {ev.files} files, {len(ev)} {'performances' if perf else 'melodies'}, "
+          f"{ev.events} events")
     print(f"  log-likelihood per event: {-nats:.4f} nats ({-nats / np.log(2):.3f} bits), "
           f"perplexity {np.exp(nats):.2f}")
     print(f"  unigram baseline:         {-uni:.4f} nats ({-uni / np.log(2):.3f} bits), "
           f"perplexity {np.exp(uni):.2f}")
+    if perf:  # the statistics below are for melodies
+        return 0
     root = a.data
     mels = []
     for f in midi_files(root):

@@ -1,4 +1,7 @@
-"""Train a MelodyRNN (basic_rnn, lookback_rnn, attention_rnn) on a folder of MIDI files.
+"""Train a MelodyRNN (basic_rnn, lookback_rnn, attention_rnn) or a PerformanceRNN
+(performance_with_dynamics) on a folder of MIDI files: the same event RNN, training loop,
+checkpoints and bundle writer; only the data (engine.train.melody_data or
+engine.train.performance_data) and the defaults (`performance_options`) differ.
 
     result = train_melody(MelodyTrainOptions(data=Path("my_midi"), config="attention_rnn",
                                              steps=2000, out=Path("runs/mel")))
@@ -28,11 +31,13 @@ import numpy as np
 from engine.errors import BadInput
 from engine.fsutil import atomic_write_text
 from engine.music import melody_rnn as mr
+from engine.music import performance_rnn as pr
 from engine.train.trainer import CKPT_NAME, KEEP_CHECKPOINTS, SETTINGS_FILE, _write_state, \
     latest_checkpoint
 
 TrainProgress = Callable[[int, int, dict[str, float]], None]
 ATTN_LENGTH = 40
+CONFIGS = mr.CONFIGS + pr.CONFIGS
 
 
 @dataclass
@@ -46,6 +51,8 @@ class MelodyTrainOptions:
     max_len: int = 512  # magenta's MelodyExtractor max_steps
     dropout_keep: float = 0.5
     learning_rate: float = 1e-3
+    clip_norm: float = 5.0
+    lr_decay: float = 0.95  # learning rate x this every 1000 steps (1.0: constant)
     seed: int = 0
     save_every: int = 100
     limit_files: int | None = None
@@ -63,10 +70,24 @@ class MelodyTrainResult:
     train_melodies: int = 0
 
 
+def performance_options(data: Path, steps: int, out: Path,
+                        config: str = "performance_with_dynamics") -> MelodyTrainOptions:
+    """magenta's performance_rnn defaults: 3 x 512 LSTM layers, batch 64, no dropout,
+    gradients clipped at norm 3, Adam at a constant 1e-3 (events_rnn_graph); windows of
+    at most 512 events (the extractor's limit)."""
+    return MelodyTrainOptions(data=data, config=config, steps=steps, out=out,
+                              layers=(512, 512, 512), batch_size=64, max_len=512,
+                              dropout_keep=1.0, clip_norm=3.0, lr_decay=1.0)
+
+
+def is_performance(config: str) -> bool:
+    return config in pr.CONFIGS
+
+
 def rnn_shape(config: str, layers: tuple[int, ...]):
     from engine.train.event_rnn import RnnShape
 
-    enc = mr.encoder_decoder(config)
+    enc = pr.encoder_decoder(config) if is_performance(config) else mr.encoder_decoder(config)
     return RnnShape(enc.input_size, enc.num_classes, tuple(layers),
                     ATTN_LENGTH if config == "attention_rnn" else 0)
 
@@ -77,8 +98,8 @@ class MelodyTrainer:
 
         from engine.train.event_rnn import TrainableEventRnn
 
-        if opts.config not in mr.CONFIGS:
-            raise BadInput(f"--config {opts.config}: choose one of {', '.join(mr.CONFIGS)}")
+        if opts.config not in CONFIGS:
+            raise BadInput(f"--config {opts.config}: choose one of {', '.join(CONFIGS)}")
         self.tf = tf
         self.out = Path(opts.out)
         settings = self._settings(opts)
@@ -86,6 +107,8 @@ class MelodyTrainer:
             opts.layers = tuple(settings["layers"])
             for k in ("batch_size", "max_len", "dropout_keep", "learning_rate", "seed"):
                 setattr(opts, k, settings[k])
+            opts.clip_norm = settings.get("clip_norm", 5.0)
+            opts.lr_decay = settings.get("lr_decay", 0.95)
         self.opts = opts
         self.elapsed = float(settings.get("seconds", 0.0))
         self.changes: list = list(settings.get("changes", []))  # settings changed mid-run
@@ -120,8 +143,9 @@ class MelodyTrainer:
         o = self.opts
         data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(o).items()
                 if k not in ("steps", "out", "save_every", "limit_files")}
+        family = "performance_rnn" if is_performance(o.config) else "melody_rnn"
         data |= {"layers": list(o.layers), "attn_length": self.model.shape.attn_length,
-                 "seconds": self.elapsed, "family": "melody_rnn", "changes": self.changes}
+                 "seconds": self.elapsed, "family": family, "changes": self.changes}
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out / SETTINGS_FILE, json.dumps(data, indent=2) + "\n")
 
@@ -167,7 +191,7 @@ class MelodyTrainer:
     def weights(self) -> dict[str, np.ndarray]:
         return {n: v.numpy() for n, v in self.model.variables.items()}
 
-    # -- one step: TF1 AdamOptimizer semantics, clip at global norm 5
+    # -- one step: TF1 AdamOptimizer semantics, clip at the global norm `clip_norm`
     def _train_step(self, x, y, mask, seed):
         tf = self.tf
         names = self.model.names
@@ -175,9 +199,9 @@ class MelodyTrainer:
         with tf.GradientTape() as tape:
             m = self.model.losses(x, y, mask, self.opts.dropout_keep, seed)
         grads = tape.gradient(m["loss"], vars_)
-        grads, norm = tf.clip_by_global_norm(grads, 5.0)
+        grads, norm = tf.clip_by_global_norm(grads, self.opts.clip_norm)
         step = tf.cast(self.global_step, tf.float32)
-        lr = self.opts.learning_rate * tf.pow(0.95, tf.floor(step / 1000.0))
+        lr = self.opts.learning_rate * tf.pow(self.opts.lr_decay, tf.floor(step / 1000.0))
         lr_t = lr * tf.sqrt(1.0 - self.beta2_power) / (1.0 - self.beta1_power)
         for n, var, g in zip(names, vars_, grads):
             mt, vt = self.slots[n]
@@ -208,17 +232,26 @@ class MelodyTrainer:
 
 def train_melody(opts: MelodyTrainOptions, progress: TrainProgress | None = None,
                  log: Callable[[str], None] | None = None) -> MelodyTrainResult:
-    """Train or resume up to `opts.steps` steps; Ctrl-C saves, writes the bundle, returns."""
-    from engine.train.melody_data import batches, load_examples
+    """Train or resume up to `opts.steps` steps; Ctrl-C saves, writes the bundle, returns.
+    A PerformanceRNN config trains on performances (see `performance_options`)."""
+    from engine.train import melody_data, performance_data
+    from engine.train.melody_data import batches
 
     if opts.steps < 1:
         raise BadInput("--steps must be at least 1")
     trainer = MelodyTrainer(opts)
     opts = trainer.opts
-    data = load_examples(opts.data, opts.config, "train", cache=trainer.out,
-                         limit_files=opts.limit_files)
+    perf = is_performance(opts.config)
+    source = performance_data if perf else melody_data
+    data = source.load_examples(opts.data, opts.config, "train", cache=trainer.out,
+                                limit_files=opts.limit_files)
+    what = "performances" if perf else "melodies"
+    if perf and not len(data):
+        raise BadInput(f"--data {opts.data}: no performances to train on (a 30-second "
+                       f"chunk needs at least {performance_data.MIN_EVENTS} events)",
+                       path=str(opts.data))
     if log:
-        log(f"{data.files} training files -> {len(data)} melodies, {data.events} events")
+        log(f"{data.files} training files -> {len(data)} {what}, {data.events} events")
     start = int(trainer.global_step.numpy())
     result = MelodyTrainResult(trainer.out, start, latest_checkpoint(trainer.out),
                                train_melodies=len(data))

@@ -1,0 +1,133 @@
+"""Training data for PerformanceRNN (performance_with_dynamics) from any folder of MIDI
+files, made the way magenta's performance_rnn_pipeline makes it:
+
+1. sustain pedal applied to note ends (SustainPipeline);
+2. training files only: time-stretched by 0.95, 0.975, 1.0, 1.025 and 1.05
+   (StretchPipeline);
+3. split into 30-second chunks (Splitter, hop_size_seconds=30);
+4. quantized at 100 steps per second (Quantizer, absolute time);
+5. training files only: transposed by -3..+3 semitones; a transposition that would take
+   a (non-drum) note outside MIDI 0-127 is skipped (TranspositionPipeline);
+6. every instrument together as one performance (PerformanceExtractor: kept if at least
+   32 events, truncated to 512), events NOTE_ON/NOTE_OFF/TIME_SHIFT/VELOCITY with 32
+   velocity bins;
+7. encoded as note-seq's one-hot encoder-decoder: the input is the one-hot of the event,
+   the label the next event.
+
+Held-out files (engine.train.melody_data.split_of) get steps 1, 3, 4, 6, 7 only, as
+magenta's eval partition. Events are stored as class indices (inputs one-hot expanded per
+batch) and cached in the run folder (`perf-<split>-<hash>.npz`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from engine.music import performance_rnn as pr
+from engine.train.melody_data import Examples, midi_files, split_of
+
+STRETCH_FACTORS = (0.95, 0.975, 1.0, 1.025, 1.05)
+TRANSPOSITIONS = tuple(range(-3, 4))
+HOP_SECONDS = 30.0
+MIN_EVENTS, MAX_EVENTS = 32, 512  # performance_rnn_create_dataset's defaults
+
+
+def _transposed(quantized, amount: int):
+    """TranspositionPipeline._transpose: None when a note leaves MIDI 0-127."""
+    if amount == 0:
+        return quantized
+    ts = type(quantized)()
+    ts.CopyFrom(quantized)
+    for note in ts.notes:
+        if not note.is_drum:
+            note.pitch += amount
+            if not 0 <= note.pitch <= 127:
+                return None
+    return ts
+
+
+def extract_performances(quantized, num_velocity_bins: int) -> list:
+    """magenta's performance_pipeline.extract_performances as PerformanceExtractor calls
+    it (all instruments together, min 32 events, truncated to 512)."""
+    import note_seq
+
+    perf = note_seq.Performance(quantized, start_step=0, num_velocity_bins=num_velocity_bins)
+    if len(perf) > MAX_EVENTS:
+        perf.truncate(MAX_EVENTS)
+    return [perf] if len(perf) >= MIN_EVENTS else []
+
+
+def file_performances(path: Path, config: str, augment: bool) -> list:
+    """Every performance of one MIDI file (augmented when `augment`, i.e. training)."""
+    import note_seq
+    from note_seq import sequences_lib as sl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ns = note_seq.midi_file_to_note_sequence(str(path))
+        except Exception:  # noqa: BLE001 - a broken MIDI file is skipped, not fatal
+            return []
+    ns = sl.apply_sustain_control_changes(ns)
+    bins = pr.NUM_VELOCITY_BINS[config]
+    out = []
+    for factor in STRETCH_FACTORS if augment else (1.0,):
+        stretched = sl.stretch_note_sequence(ns, factor) if factor != 1.0 else ns
+        for chunk in sl.split_note_sequence(stretched, HOP_SECONDS):
+            q = sl.quantize_note_sequence_absolute(chunk, pr.STEPS_PER_SECOND)
+            for amount in TRANSPOSITIONS if augment else (0,):
+                t = _transposed(q, amount)
+                if t is not None:
+                    out += extract_performances(t, bins)
+    return out
+
+
+def encode(perf, enc) -> tuple[np.ndarray, np.ndarray]:
+    """(input classes [T], labels [T]), T = len(perf) - 1: magenta's
+    EventSequenceEncoderDecoder.encode with a one-hot encoding, the inputs as the index
+    of their hot bit."""
+    idx = np.array([enc.events_to_label(perf, i) for i in range(len(perf))], np.int32)
+    return idx[:-1], idx[1:]
+
+
+def _cache_key(files: list[Path], config: str) -> str:
+    h = hashlib.sha1(f"perf1\0{config}".encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def load_examples(data: Path, config: str, split: str, cache: Path | None = None,
+                  limit_files: int | None = None) -> Examples:
+    """The encoded performances of one split ('train', augmented, or 'eval')."""
+    root = Path(data)
+    files = [f for f in midi_files(root) if split_of(f, root) == split][:limit_files]
+    enc = pr.encoder_decoder(config)
+    cache_file = None
+    if cache is not None:
+        cache_file = Path(cache) / f"perf-{split}-{_cache_key(files, config)}.npz"
+        if cache_file.is_file():
+            z = np.load(cache_file)
+            cuts = np.cumsum(z["lengths"])[:-1]
+            return Examples(np.split(z["inputs"], cuts), np.split(z["labels"], cuts),
+                            len(files), input_size=enc.input_size)
+    xs, ys = [], []
+    for f in files:
+        for perf in file_performances(f, config, augment=split == "train"):
+            x, y = encode(perf, enc)
+            xs.append(x)
+            ys.append(y)
+    ex = Examples(xs, ys, len(files), input_size=enc.input_size)
+    if cache_file is not None and xs:
+        from engine.fsutil import atomic_write
+
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache_file, lambda fh: np.savez(
+            fh, inputs=np.concatenate(xs), labels=np.concatenate(ys),
+            lengths=np.array([len(y) for y in ys])))
+    return ex
