@@ -260,7 +260,8 @@ def test_roles_pick_the_first_installed_model_then_the_starter(home, tmp_path, c
 
 
 def test_a_starter_fallback_is_one_manifest_entry(home, tmp_path, monkeypatch):
-    """What the starter melody models will add: one entry with fallback_for."""
+    """A starter model is one entry with fallback_for (starter-cat-mel_2bar is); a second
+    one for the same role comes after it."""
     text = (ROOT / "checkpoints" / "manifest").read_text()
     entry = ('\n[[checkpoint]]\nname = "starter-test-mel"\nfamily = "musicvae"\n'
              'config = "cat-drums_2bar_small"\npath = "starter/starter-drums_2bar"\n'
@@ -269,9 +270,10 @@ def test_a_starter_fallback_is_one_manifest_entry(home, tmp_path, monkeypatch):
     manifest = tmp_path / "manifest"
     manifest.write_text(head + entry + "\n[roles]" + roles)
     monkeypatch.setenv("MAGSTATION_MANIFEST", str(manifest))
-    assert ck.role_models("melody.sample") == ("cat-mel_2bar_big", "starter-test-mel")
+    assert ck.role_models("melody.sample") == ("cat-mel_2bar_big", "starter-cat-mel_2bar",
+                                               "starter-test-mel")
     m = ck.resolve_model(None, "melody.sample")
-    assert m.name == "starter-test-mel" and m.fallback
+    assert m.name == "starter-cat-mel_2bar" and m.fallback
     # an official model, once installed, comes first again
     ck.import_checkpoint(_prefix_copy(MEL, tmp_path / "m", "cat-mel_2bar_big.ckpt"))
     assert ck.resolve_model(None, "melody.sample").name == "cat-mel_2bar_big"

@@ -76,3 +76,55 @@ def test_melody_continue_falls_back_to_the_starter(no_checkpoints, tmp_path, cap
     assert cli(["melody", "continue", out["file"], "--bars", "1", "--seed", "2",
                 "-o", str(tmp_path / "again.mid")]) == 0
     assert f"model: {NAME}" in capsys.readouterr().out
+
+
+# -- the 2-bar melody MusicVAE starter (melody sample / interpolate)
+
+VAE_NAME = "starter-cat-mel_2bar"
+VAE_DIR = ROOT / "checkpoints" / "starter" / VAE_NAME
+
+
+def test_the_vae_starter_is_a_small_official_format_checkpoint():
+    import tensorflow as tf
+
+    from engine.models.musicvae import MusicVae, required_variables
+    from engine.models.musicvae_configs import get_config
+
+    assert sum(f.stat().st_size for f in VAE_DIR.iterdir()) < 8_000_000
+    vae = MusicVae.load("cat-mel_2bar_big", str(VAE_DIR))  # the loader official ones use
+    assert vae.config.name == "cat-mel_2bar_big" and vae.z_size == 64
+    names = set(tf.train.load_checkpoint(str(ck.resolve(VAE_NAME))).get_variable_to_shape_map())
+    assert names == set(required_variables(get_config("cat-mel_2bar_big"))) | {"global_step"}
+    assert ck.verify(VAE_NAME).ok
+
+
+def test_vae_samples_are_tonal_melodies():
+    """32 samples at T=0.5 (fixed seed): melodies, not silence, mostly in one major key and
+    moving mostly by step, as the folk tunes do (MELODY_MODEL_CARD.md has the numbers;
+    the thresholds sit between chance and the held-out data)."""
+    from engine.models.musicvae import MusicVae
+    from engine.music.melody import onehot_to_events
+    from engine.train.mel_vae_evaluate import stats
+
+    vae = MusicVae.load("cat-mel_2bar_big", str(VAE_DIR))
+    out, _ = vae.sample(32, temperature=0.5, seed=7)
+    s = stats(out)
+    assert s["empty"] < 0.1
+    assert 2.0 < s["notes_per_bar"] < 12.0
+    assert s["best_key_share"] > 0.9
+    assert s["steps_vs_leaps"] > 0.4
+    again, _ = vae.sample(32, temperature=0.5, seed=7)
+    assert [onehot_to_events(o) for o in out] == [onehot_to_events(o) for o in again]
+
+
+def test_melody_sample_and_interpolate_fall_back_to_the_vae_starter(no_checkpoints, tmp_path,
+                                                                    capsys):
+    out = run_method("melody.sample", {"n": 2, "seed": 3, "folder": str(tmp_path)}, quiet=True)
+    assert out["model"] == VAE_NAME and len(out["files"]) == 2
+    a, b = (f["path"] for f in out["files"])
+    chain = run_method("melody.interpolate", {"a": a, "b": b,
+                                              "steps": 3, "seed": 1,
+                                              "folder": str(tmp_path / "chain")}, quiet=True)
+    assert chain["model"] == VAE_NAME and len(chain["files"]) == 3
+    assert cli(["melody", "sample", "-n", "1", "--seed", "5", "-o", str(tmp_path / "cli")]) == 0
+    assert f"model: {VAE_NAME}" in capsys.readouterr().out

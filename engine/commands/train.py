@@ -21,7 +21,9 @@ from typing import TextIO
 
 import numpy as np
 
-from engine.train.data import TRAIN_CONFIGS
+from engine.train.data import MELODY_CONFIGS, TRAIN_CONFIGS
+
+DRUM_CONFIGS = tuple(c for c in TRAIN_CONFIGS if c not in MELODY_CONFIGS)
 
 
 def _duration(seconds: float) -> str:
@@ -78,8 +80,9 @@ def cmd_train_drums(args: argparse.Namespace) -> int:
         return 130
     print(f"{args.config}: step {result.step}, {mins:.1f} min of training; checkpoint "
           f"{result.checkpoint}")
-    print(f"try it: magstation drums {'sample' if args.config.startswith('cat') else 'humanize'}"
-          f" --checkpoint {out} --config {args.config}")
+    job = ("melody sample" if args.config in MELODY_CONFIGS else
+           "drums sample" if args.config.startswith("cat") else "drums humanize")
+    print(f"try it: magstation {job} --checkpoint {out} --config {args.config}")
     return 0
 
 
@@ -215,7 +218,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "(or a folder laid out like it)")
     d.add_argument("--data", type=Path, required=True,
                    help="dataset folder with info.csv and the MIDI files (e.g. midi/groove)")
-    d.add_argument("--config", choices=TRAIN_CONFIGS, required=True, help="the model config to train")
+    d.add_argument("--config", choices=DRUM_CONFIGS, required=True, help="the model config to train")
     d.add_argument("--steps", type=int, required=True, help="total training steps")
     d.add_argument("--out", type=Path, default=None,
                    help="checkpoint folder; an existing run there is resumed "
@@ -235,6 +238,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--dropout-keep", type=float, default=None,
                    help="LSTM input keep probability (GrooVAE default 0.7)")
     d.set_defaults(func=cmd_train_drums)
+    v = sub.add_parser("melody-vae", help="train a 2-bar melody MusicVAE (cat-mel_2bar_big "
+                                          "topology) on any folder of MIDI files")
+    v.add_argument("--data", type=Path, required=True,
+                   help="folder of MIDI files (about 10%% are held out by a hash of the path)")
+    v.add_argument("--steps", type=int, required=True, help="total training steps")
+    v.add_argument("--out", type=Path, default=None,
+                   help="checkpoint folder; an existing run there is resumed")
+    v.add_argument("--width", choices=("tiny", "small", "official"), default="small",
+                   help="layer sizes: small = encoder 256, decoder 3x128, z 64")
+    for flag, kind, default in (("--batch-size", int, None), ("--seed", int, 0),
+                                ("--save-every", int, 250), ("--limit-files", int, None),
+                                ("--free-bits", float, 10.0), ("--beta", float, 0.5),
+                                ("--dropout-keep", float, None)):
+        v.add_argument(flag, type=kind, default=default, help=f"as for `train drums` "
+                                                              f"(default {default})")
+    v.set_defaults(func=cmd_train_drums, config=MELODY_CONFIGS[0])
     m = sub.add_parser("melody", help="train a MelodyRNN on any folder of MIDI files")
     m.add_argument("--data", type=Path, required=True,
                    help="folder of .mid/.midi files (subfolders too); 1 in 10 is held out")

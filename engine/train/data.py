@@ -33,7 +33,8 @@ from engine.paths import cache_dir, ensure_dir
 
 SPLITS = ("train", "validation", "test")
 WINDOW_STEPS = 32
-TRAIN_CONFIGS = ("cat-drums_2bar_small", "groovae_2bar_humanize")
+TRAIN_CONFIGS = ("cat-drums_2bar_small", "groovae_2bar_humanize", "cat-mel_2bar_big")
+MELODY_CONFIGS = ("cat-mel_2bar_big",)
 
 
 @dataclass
@@ -68,6 +69,22 @@ def dataset_files(data_dir: Path, split: str = "train", limit: int | None = None
     return files
 
 
+def melody_files(data_dir: Path, split: str = "train", limit: int | None = None) -> list[Path]:
+    """Any folder of MIDI files, split as MelodyRNN training splits it (a stable hash of
+    each relative path; about 10% held out as 'test'), so the starter melody models share
+    one held-out set."""
+    from engine.train.melody_data import midi_files, split_of
+
+    if split not in SPLITS:
+        raise BadInput(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    root = Path(data_dir)
+    want = "eval" if split == "test" else "train"
+    files = [f for f in midi_files(root) if split_of(f, root) == want][:limit]
+    if not files:
+        raise BadInput(f"{data_dir}: no MIDI files of the {split} split", path=str(data_dir))
+    return files
+
+
 def _converter(config: str):
     from engine.music import drums as dm
     from engine.music.grids import DrumsConverter
@@ -75,6 +92,11 @@ def _converter(config: str):
 
     if config == "cat-drums_2bar_small":
         return DrumsConverter(slice_bars=2, roll_input=True, max_tensors_per_notesequence=None)
+    if config == "cat-mel_2bar_big":  # magenta's converter, every window (not 5 per file)
+        from engine.music.melody import MEL_PROGRAMS, MelodyConverter
+
+        return MelodyConverter(valid_programs=MEL_PROGRAMS, slice_bars=2,
+                               max_tensors_per_notesequence=None)
     if config == "groovae_2bar_humanize":
         return GrooveConverter(split_bars=2, humanize=True, hop_size=16,
                                pitch_classes=dm.ROLAND_DRUM_PITCH_CLASSES)
@@ -89,7 +111,7 @@ def convert_file(path: Path, config: str) -> Windows:
     ns = read_midi(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pitches outside the class map are expected
-        t = conv.to_tensors(ns)
+        t = conv.to_tensors(ns, warn=False) if config in MELODY_CONFIGS else conv.to_tensors(ns)
     pairs = [(i, o) for i, o in zip(t.inputs, t.outputs) if len(o) == WINDOW_STEPS]
     if config.startswith("groovae"):
         pairs = [(i, o) for i, o in pairs if o[:, :o.shape[1] // 3].any()]
@@ -112,7 +134,8 @@ def load_windows(data_dir: Path, config: str, split: str = "train",
                  limit_files: int | None = None, use_cache: bool = True) -> Windows:
     """Every window of a split, converted once and cached."""
     _converter(config)  # reject unknown configs before reading anything
-    files = dataset_files(data_dir, split, limit_files)
+    files = (melody_files(data_dir, split, limit_files) if config in MELODY_CONFIGS
+             else dataset_files(data_dir, split, limit_files))
     cache = cache_dir() / "train" / f"{config}-{split}-{_cache_key(files, config)}.npz"
     if use_cache and cache.is_file():
         with np.load(cache) as z:
@@ -125,7 +148,7 @@ def load_windows(data_dir: Path, config: str, split: str = "train",
             warnings.warn(f"skipped: {e.message}", stacklevel=2)
     parts = [p for p in parts if len(p)]
     if not parts:
-        raise BadInput(f"{data_dir}: no 2-bar 4/4 drum windows in the {split} split",
+        raise BadInput(f"{data_dir}: no 2-bar 4/4 windows for {config} in the {split} split",
                        path=str(data_dir))
     w = Windows(np.concatenate([p.inputs for p in parts]),
                 np.concatenate([p.outputs for p in parts]))

@@ -42,10 +42,12 @@ def widths_for(config: MusicVaeConfig, name: str) -> Widths:
     if name == "official":
         return Widths(config.z_size, config.enc_rnn_size[0], config.dec_rnn_size)
     try:
-        return WIDTHS[name]
+        w = WIDTHS[name]
     except KeyError:
         raise KeyError(f"unknown width {name!r}; use one of: official, "
                        f"{', '.join(WIDTHS)}") from None
+    # the official number of decoder layers (cat-mel has 3): the loader reads those names
+    return Widths(w.z, w.enc, (w.dec[0],) * len(config.dec_rnn_size))
 
 
 @dataclass(frozen=True)
