@@ -27,6 +27,19 @@ class TransportChanged(Message):
         return isinstance(message, TransportChanged)
 
 
+def transport_position(status: dict[str, Any], now: float) -> float | None:
+    """Seconds into the sound at `now` (wall clock) from a transport status: its position
+    when the engine sent it plus the time since (its `at`), wrapped when it loops; None
+    once a sound that does not loop has ended. Panes move their playheads with it between
+    events, so nobody polls the engine."""
+    at = float(status.get("at") or now)
+    pos = float(status.get("position_s") or 0.0) + max(0.0, now - at)
+    duration = float(status.get("duration_s") or 0.0)
+    if status.get("loop") and duration > 0:
+        return pos % duration
+    return None if pos >= duration else pos
+
+
 class OutputChanged(Message):
     """Where sound goes changed: the device (or none), listeners, dropped audio."""
 

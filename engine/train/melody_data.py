@@ -22,7 +22,7 @@ import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -200,35 +200,33 @@ def encode(melody, config: str, enc=None) -> tuple[np.ndarray, np.ndarray]:
     return inputs, labels
 
 
-def _cache_key(files: list[Path], config: str) -> str:
-    h = hashlib.sha1(config.encode())
-    for f in files:
-        st = f.stat()
-        h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:16]
-
-
-def load_examples(data: Path, config: str, split: str, cache: Path | None = None,
-                  limit_files: int | None = None) -> Examples:
-    """The encoded melodies of one split ('train' or 'eval') of a MIDI folder."""
+def cached_examples(data: Path, split: str, cache: Path | None, limit_files: int | None,
+                    name: str, key: str,
+                    encode_file: Callable[[Path], Iterable[tuple[np.ndarray, np.ndarray]]],
+                    input_size: int = 0) -> Examples:
+    """One split ('train' or 'eval') of a MIDI folder, each file encoded by `encode_file`
+    into (inputs, labels) pairs; kept in `cache`/NAME-SPLIT-HASH.npz, the hash over `key`
+    and every file's path, size and time, so a changed folder is encoded again."""
     root = Path(data)
     files = [f for f in midi_files(root) if split_of(f, root) == split][:limit_files]
     cache_file = None
     if cache is not None:
-        cache_file = Path(cache) / f"data-{split}-{_cache_key(files, config)}.npz"
+        h = hashlib.sha1(key.encode())
+        for f in files:
+            st = f.stat()
+            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        cache_file = Path(cache) / f"{name}-{split}-{h.hexdigest()[:16]}.npz"
         if cache_file.is_file():
             z = np.load(cache_file)
-            lengths = z["lengths"]
-            cuts = np.cumsum(lengths)[:-1]
-            return Examples(np.split(z["inputs"], cuts), np.split(z["labels"], cuts), len(files))
-    enc = mr.encoder_decoder(config)
+            cuts = np.cumsum(z["lengths"])[:-1]
+            return Examples(np.split(z["inputs"], cuts), np.split(z["labels"], cuts),
+                            len(files), input_size=input_size)
     xs, ys = [], []
     for f in files:
-        for melody in file_melodies(f):
-            x, y = encode(melody, config, enc)
+        for x, y in encode_file(f):
             xs.append(x)
             ys.append(y)
-    ex = Examples(xs, ys, len(files))
+    ex = Examples(xs, ys, len(files), input_size=input_size)
     if cache_file is not None and xs:
         from engine.fsutil import atomic_write
 
@@ -237,6 +235,14 @@ def load_examples(data: Path, config: str, split: str, cache: Path | None = None
             fh, inputs=np.concatenate(xs), labels=np.concatenate(ys),
             lengths=np.array([len(y) for y in ys])))
     return ex
+
+
+def load_examples(data: Path, config: str, split: str, cache: Path | None = None,
+                  limit_files: int | None = None) -> Examples:
+    """The encoded melodies of one split ('train' or 'eval') of a MIDI folder."""
+    enc = mr.encoder_decoder(config)
+    return cached_examples(data, split, cache, limit_files, "data", config,
+                           lambda f: (encode(m, config, enc) for m in file_melodies(f)))
 
 
 def batches(ex: Examples, batch_size: int, max_len: int, seed: int,

@@ -20,7 +20,6 @@ or Ctrl-C a `.mag` bundle (`OUT/CONFIG.mag`) that `melody continue --checkpoint`
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,8 +31,7 @@ from engine.errors import BadInput
 from engine.fsutil import atomic_write_text
 from engine.music import melody_rnn as mr
 from engine.music import performance_rnn as pr
-from engine.train.trainer import CKPT_NAME, KEEP_CHECKPOINTS, SETTINGS_FILE, _write_state, \
-    latest_checkpoint
+from engine.train.trainer import SETTINGS_FILE, adam_update, latest_checkpoint, write_checkpoint
 
 TrainProgress = Callable[[int, int, dict[str, float]], None]
 ATTN_LENGTH = 40
@@ -158,24 +156,10 @@ class MelodyTrainer:
                         "beta2_power": self.beta2_power}
 
     def save(self) -> Path:
-        tf = self.tf
-        step = int(self.global_step.numpy())
-        name = f"{CKPT_NAME}-{step}"
-        named = self._named()
-        names = sorted(named)
-        tmp = self.out / f".{name}.tmp"
-        tf.raw_ops.SaveV2(prefix=str(tmp), tensor_names=names, shape_and_slices=[""] * len(names),
-                          tensors=[tf.convert_to_tensor(named[n]) for n in names])
-        for suffix in (".data-00000-of-00001", ".index"):  # index last: marks completeness
-            os.replace(str(tmp) + suffix, str(self.out / name) + suffix)
-        self.prefixes = [p for p in self.prefixes if p != name] + [name]
-        _write_state(self.out, self.prefixes[-KEEP_CHECKPOINTS:])
-        for old in self.prefixes[:-KEEP_CHECKPOINTS]:
-            for f in self.out.glob(old + ".*"):
-                f.unlink(missing_ok=True)
-        self.prefixes = self.prefixes[-KEEP_CHECKPOINTS:]
+        prefix, self.prefixes = write_checkpoint(self.tf, self.out, self._named(),
+                                                 int(self.global_step.numpy()), self.prefixes)
         self._save_settings()
-        return self.out / name
+        return prefix
 
     def restore(self, prefix: Path) -> None:
         reader = self.tf.train.load_checkpoint(str(prefix))
@@ -202,15 +186,7 @@ class MelodyTrainer:
         grads, norm = tf.clip_by_global_norm(grads, self.opts.clip_norm)
         step = tf.cast(self.global_step, tf.float32)
         lr = self.opts.learning_rate * tf.pow(self.opts.lr_decay, tf.floor(step / 1000.0))
-        lr_t = lr * tf.sqrt(1.0 - self.beta2_power) / (1.0 - self.beta1_power)
-        for n, var, g in zip(names, vars_, grads):
-            mt, vt = self.slots[n]
-            mt.assign(0.9 * mt + 0.1 * g)
-            vt.assign(0.999 * vt + 0.001 * tf.square(g))
-            var.assign_sub(lr_t * mt / (tf.sqrt(vt) + 1e-8))
-        self.beta1_power.assign(self.beta1_power * 0.9)
-        self.beta2_power.assign(self.beta2_power * 0.999)
-        self.global_step.assign_add(1)
+        adam_update(tf, self, names, vars_, grads, lr)
         return m | {"grad_norm": norm}
 
     def step(self, x, y, mask) -> dict[str, float]:

@@ -21,14 +21,13 @@ batch) and cached in the run folder (`perf-<split>-<hash>.npz`).
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from engine.music import performance_rnn as pr
-from engine.train.melody_data import Examples, midi_files, split_of
+from engine.train.melody_data import Examples, cached_examples
 
 STRETCH_FACTORS = (0.95, 0.975, 1.0, 1.025, 1.05)
 TRANSPOSITIONS = tuple(range(-3, 4))
@@ -94,40 +93,11 @@ def encode(perf, enc) -> tuple[np.ndarray, np.ndarray]:
     return idx[:-1], idx[1:]
 
 
-def _cache_key(files: list[Path], config: str) -> str:
-    h = hashlib.sha1(f"perf1\0{config}".encode())
-    for f in files:
-        st = f.stat()
-        h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:16]
-
-
 def load_examples(data: Path, config: str, split: str, cache: Path | None = None,
                   limit_files: int | None = None) -> Examples:
     """The encoded performances of one split ('train', augmented, or 'eval')."""
-    root = Path(data)
-    files = [f for f in midi_files(root) if split_of(f, root) == split][:limit_files]
     enc = pr.encoder_decoder(config)
-    cache_file = None
-    if cache is not None:
-        cache_file = Path(cache) / f"perf-{split}-{_cache_key(files, config)}.npz"
-        if cache_file.is_file():
-            z = np.load(cache_file)
-            cuts = np.cumsum(z["lengths"])[:-1]
-            return Examples(np.split(z["inputs"], cuts), np.split(z["labels"], cuts),
-                            len(files), input_size=enc.input_size)
-    xs, ys = [], []
-    for f in files:
-        for perf in file_performances(f, config, augment=split == "train"):
-            x, y = encode(perf, enc)
-            xs.append(x)
-            ys.append(y)
-    ex = Examples(xs, ys, len(files), input_size=enc.input_size)
-    if cache_file is not None and xs:
-        from engine.fsutil import atomic_write
-
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(cache_file, lambda fh: np.savez(
-            fh, inputs=np.concatenate(xs), labels=np.concatenate(ys),
-            lengths=np.array([len(y) for y in ys])))
-    return ex
+    return cached_examples(
+        data, split, cache, limit_files, "perf", f"perf1\0{config}",
+        lambda f: (encode(p, enc) for p in file_performances(f, config, augment=split == "train")),
+        input_size=enc.input_size)

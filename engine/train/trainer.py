@@ -76,6 +76,41 @@ def latest_checkpoint(out: Path) -> Path | None:
     return None
 
 
+def write_checkpoint(tf, out: Path, named: dict, step: int,
+                     prefixes: list[str]) -> tuple[Path, list[str]]:
+    """Save `named` tensors as OUT/model.ckpt-STEP (written aside, the index moved in last:
+    it marks a whole checkpoint), keep the newest KEEP_CHECKPOINTS; returns the prefix and
+    the prefixes kept."""
+    name = f"{CKPT_NAME}-{step}"
+    names = sorted(named)
+    tmp = out / f".{name}.tmp"
+    tf.raw_ops.SaveV2(prefix=str(tmp), tensor_names=names, shape_and_slices=[""] * len(names),
+                      tensors=[tf.convert_to_tensor(named[n]) for n in names])
+    for suffix in (".data-00000-of-00001", ".index"):
+        os.replace(str(tmp) + suffix, str(out / name) + suffix)
+    prefixes = [p for p in prefixes if p != name] + [name]
+    _write_state(out, prefixes[-KEEP_CHECKPOINTS:])
+    for old in prefixes[:-KEEP_CHECKPOINTS]:
+        for f in out.glob(old + ".*"):
+            f.unlink(missing_ok=True)
+    return out / name, prefixes[-KEEP_CHECKPOINTS:]
+
+
+def adam_update(tf, state, names, vars_, grads, lr) -> None:
+    """One step of TF1's AdamOptimizer (beta1 0.9, beta2 0.999, eps 1e-8) on `vars_`, with
+    the state (slots[name] = (m, v), beta1_power, beta2_power, global_step) of `state`:
+    lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)."""
+    lr_t = lr * tf.sqrt(1.0 - state.beta2_power) / (1.0 - state.beta1_power)
+    for n, var, g in zip(names, vars_, grads):
+        mt, vt = state.slots[n]
+        mt.assign(0.9 * mt + 0.1 * g)
+        vt.assign(0.999 * vt + 0.001 * tf.square(g))
+        var.assign_sub(lr_t * mt / (tf.sqrt(vt) + 1e-8))
+    state.beta1_power.assign(state.beta1_power * 0.9)
+    state.beta2_power.assign(state.beta2_power * 0.999)
+    state.global_step.assign_add(1)
+
+
 def _write_state(out: Path, prefixes: list[str]) -> None:
     lines = [f'model_checkpoint_path: "{prefixes[-1]}"']
     lines += [f'all_model_checkpoint_paths: "{p}"' for p in prefixes]
@@ -168,23 +203,8 @@ class Trainer:
         return named
 
     def save(self) -> Path:
-        tf = self.tf
-        step = int(self.global_step.numpy())
-        name = f"{CKPT_NAME}-{step}"
-        prefix = self.out / name
-        named = self._named_tensors()
-        names = sorted(named)
-        tmp = self.out / f".{name}.tmp"
-        tf.raw_ops.SaveV2(prefix=str(tmp), tensor_names=names, shape_and_slices=[""] * len(names),
-                          tensors=[tf.convert_to_tensor(named[n]) for n in names])
-        for suffix in (".data-00000-of-00001", ".index"):  # index last: it marks completeness
-            os.replace(str(tmp) + suffix, str(prefix) + suffix)
-        self.prefixes = [p for p in self.prefixes if p != name] + [name]
-        _write_state(self.out, self.prefixes[-KEEP_CHECKPOINTS:])
-        for old in self.prefixes[:-KEEP_CHECKPOINTS]:
-            for f in self.out.glob(old + ".*"):
-                f.unlink(missing_ok=True)
-        self.prefixes = self.prefixes[-KEEP_CHECKPOINTS:]
+        prefix, self.prefixes = write_checkpoint(self.tf, self.out, self._named_tensors(),
+                                                 int(self.global_step.numpy()), self.prefixes)
         self._save_settings()
         return prefix
 
@@ -222,17 +242,8 @@ class Trainer:
             m = self.model.losses(x, y, hp, beta, seed)
         grads = tape.gradient(m["loss"], vars_)
         grads, norm = tf.clip_by_global_norm(grads, hp.grad_clip)
-        # TF1 AdamOptimizer: lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t), eps 1e-8
         lr = self._learning_rate()
-        lr_t = lr * tf.sqrt(1.0 - self.beta2_power) / (1.0 - self.beta1_power)
-        for n, var, g in zip(names, vars_, grads):
-            mt, vt = self.slots[n]
-            mt.assign(0.9 * mt + 0.1 * g)
-            vt.assign(0.999 * vt + 0.001 * tf.square(g))
-            var.assign_sub(lr_t * mt / (tf.sqrt(vt) + 1e-8))
-        self.beta1_power.assign(self.beta1_power * 0.9)
-        self.beta2_power.assign(self.beta2_power * 0.999)
-        self.global_step.assign_add(1)
+        adam_update(tf, self, names, vars_, grads, lr)
         return m | {"grad_norm": norm, "beta": beta, "lr": lr}
 
     def step(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

@@ -22,6 +22,7 @@ from engine import api
 from tui.drum_pattern import (DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, EditHistory, Pattern,
                               clean_provenance, describe)
 from tui.keys import pane_bindings
+from tui.messages import transport_position
 from tui.panes.base import Pane
 from tui.widgets.drum_grid_view import DrumGridView
 from tui.widgets.model_line import ModelLine
@@ -495,13 +496,9 @@ class DrumGridPane(Pane):
     def playhead_step(self, now: float | None = None) -> int | None:
         """The step playing at `now` (wall clock), from the last transport event."""
         st = self._transport
-        if st is None:
+        pos = None if st is None else transport_position(st, now or time.time())
+        if pos is None:
             return None
-        at = float(st.get("at") or time.time())
-        pos = float(st.get("position_s") or 0.0) + max(0.0, (now or time.time()) - at)
-        duration = float(st.get("duration_s") or 0.0)
-        if st.get("loop") and duration > 0:
-            pos %= duration
         step_s = 60.0 / self.pattern.qpm / 4
         return int(pos / step_s) % self.pattern.steps
 

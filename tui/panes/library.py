@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 
 from engine import api
 from tui.keys import pane_bindings
+from tui.messages import transport_position
 from tui.panes.base import Pane
 from tui.widgets.prompt import AskText
 from tui.widgets.waveform import WaveformView
@@ -411,16 +412,7 @@ class LibraryPane(Pane):
         """Where the audition is at `now` (wall clock), from the last transport event;
         None once a sound that does not loop has ended."""
         st = self._transport
-        if st is None:
-            return None
-        at = float(st.get("at") or time.time())
-        pos = float(st.get("position_s") or 0.0) + max(0.0, (now or time.time()) - at)
-        duration = float(st.get("duration_s") or 0.0)
-        if st.get("loop") and duration > 0:
-            pos %= duration
-        elif pos >= duration:
-            return None
-        return pos
+        return None if st is None else transport_position(st, now or time.time())
 
     def _tick_playhead(self) -> None:
         view = next(iter(self.query(WaveformView).results(WaveformView)), None)

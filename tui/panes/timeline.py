@@ -37,6 +37,7 @@ from engine.client import EngineUnavailable
 from tui.drum_pattern import EditHistory
 from tui.generate_source import DEFAULT_TEXT, MODEL_OF, PROMPT, parse_source, result_file
 from tui.keys import pane_bindings
+from tui.messages import transport_position
 from tui.panes.base import Pane
 from tui.widgets.model_line import ModelLine
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
@@ -842,16 +843,7 @@ class TimelinePane(Pane):
         """Where the render is playing at `now` (wall clock), from the last transport
         event; None once it has ended."""
         st = self._transport
-        if st is None:
-            return None
-        at = float(st.get("at") or time.time())
-        pos = float(st.get("position_s") or 0.0) + max(0.0, (now or time.time()) - at)
-        duration = float(st.get("duration_s") or 0.0)
-        if st.get("loop") and duration > 0:
-            pos %= duration
-        elif pos >= duration:
-            return None
-        return pos
+        return None if st is None else transport_position(st, now or time.time())
 
     def _tick_playhead(self) -> None:
         pos = self.playhead_seconds()
