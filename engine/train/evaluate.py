@@ -85,6 +85,22 @@ def _hits_of_outputs(config: str, outputs: np.ndarray) -> np.ndarray:
     return np.stack([onehot_to_grid(o) for o in outputs])
 
 
+def encode_windows(model, w, seed: int):
+    """Every window of `w` through `model` in chunks of 256: (mu, sigma, teacher-forced
+    logits, free-running temperature-0 reconstructions, KL per latent dimension)."""
+    mus, sigmas, logits, recons = [], [], [], []
+    for s in range(0, len(w), 256):
+        x, y = w.inputs[s:s + 256], w.outputs[s:s + 256]
+        _, mu, sigma = model.encode(x, seed=seed)
+        mus.append(mu)
+        sigmas.append(sigma)
+        logits.append(model.decode_logits(mu, y))
+        recons.append(model.decode(mu, y.shape[1], temperature=0, seed=seed))
+    mu, sigma = np.concatenate(mus), np.concatenate(sigmas)
+    kl = 0.5 * (mu ** 2 + sigma ** 2 - 1.0) - np.log(np.maximum(sigma, 1e-12))
+    return mu, sigma, np.concatenate(logits), np.concatenate(recons), kl
+
+
 def evaluate(checkpoint: str | Path, config: str, data: Path, split: str = "test",
              seed: int = 0, limit_files: int | None = None) -> dict[str, float]:
     """Metrics of a checkpoint on a split, through MusicVae (the inference code):
@@ -101,17 +117,7 @@ def evaluate(checkpoint: str | Path, config: str, data: Path, split: str = "test
     model = MusicVae.load(config, str(checkpoint))
     w = load_windows(data, config, split, limit_files)
     n_cls = dm.NUM_DRUM_CLASSES
-    mus, sigmas, logits, recons = [], [], [], []
-    for s in range(0, len(w), 256):
-        x, y = w.inputs[s:s + 256], w.outputs[s:s + 256]
-        _, mu, sigma = model.encode(x, seed=seed)
-        mus.append(mu)
-        sigmas.append(sigma)
-        logits.append(model.decode_logits(mu, y))
-        recons.append(model.decode(mu, y.shape[1], temperature=0, seed=seed))
-    mu, sigma = np.concatenate(mus), np.concatenate(sigmas)
-    lg, rec = np.concatenate(logits), np.concatenate(recons)
-    kl = 0.5 * (mu ** 2 + sigma ** 2 - 1.0) - np.log(np.maximum(sigma, 1e-12))
+    mu, sigma, lg, rec, kl = encode_windows(model, w, seed)
     out: dict[str, float] = {"windows": float(len(w)),
                              "kl_bits": float(kl.sum(-1).mean() / math.log(2))}
     true_hits = _hits_of_outputs(config, w.outputs)

@@ -92,20 +92,11 @@ def evaluate(checkpoint: str | Path, data: Path, split: str = "test", seed: int 
     where the data has a note onset (recon_onset_accuracy)."""
     from engine.models.musicvae import MusicVae
     from engine.train.data import load_windows
+    from engine.train.evaluate import encode_windows
 
     model = MusicVae.load(CONFIG, str(checkpoint))
     w = load_windows(data, CONFIG, split)
-    mus, sigmas, logits, recons = [], [], [], []
-    for s in range(0, len(w), 256):
-        x, y = w.inputs[s:s + 256], w.outputs[s:s + 256]
-        _, mu, sigma = model.encode(x, seed=seed)
-        mus.append(mu)
-        sigmas.append(sigma)
-        logits.append(model.decode_logits(mu, y))
-        recons.append(model.decode(mu, y.shape[1], temperature=0, seed=seed))
-    mu, sigma = np.concatenate(mus), np.concatenate(sigmas)
-    lg, rec = np.concatenate(logits), np.concatenate(recons)
-    kl = 0.5 * (mu ** 2 + sigma ** 2 - 1.0) - np.log(np.maximum(sigma, 1e-12))
+    mu, sigma, lg, rec, kl = encode_windows(model, w, seed)
     truth = w.outputs.argmax(-1)
     onset = truth >= 2  # classes 0/1: no event / note off
     return {"windows": float(len(w)),
