@@ -81,7 +81,7 @@ async def library_sounds(pilot) -> None:
     from tui.widgets.waveform import WaveformView
     view = p.query_one(WaveformView)
     await wait_until(pilot, lambda: view.overview is not None
-                     and view.overview["path"] == p.state.get("selected"))
+                     and view.overview["path"] == p.state.selected)
 
 
 async def timeline_continued(pilot) -> None:

@@ -13,7 +13,8 @@ from tests.test_batch import make_plan
 from tests.test_tui import wait_until
 from tui.app import MagstationApp
 from tui.panes.library import LibraryPane
-from tui.screens.jobs import JobsScreen, batch_rows, fmt_eta, remaining
+from tui.screens.jobs import JobsScreen, batch_rows, remaining
+from tui.widgets.job_progress import fmt_eta
 
 SIZE = (140, 36)
 
@@ -67,7 +68,7 @@ async def test_job_list_follows_a_batch_started_from_it_and_adds_it_to_the_libra
             await pilot.press("a")
             await wait_until(pilot, lambda: not isinstance(app.screen, JobsScreen))
             lib = app.query_one(LibraryPane)
-            assert lib.state["filter"] == "#batch:t"
+            assert lib.state.filter == "#batch:t"
             await wait_until(pilot, lambda: len(lib.sounds) == 8 + 4)  # 2 pitches x 2 x 2, 4 sources
             assert all("batch:t" in s["tags"] for s in lib.sounds.values())
             assert all(s["path"].startswith(out + "/") for s in lib.sounds.values())

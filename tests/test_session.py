@@ -15,7 +15,7 @@ from textual.widgets import TabbedContent
 
 from tui.app import MagstationApp
 from tui.pane_state import (MAX_MIX_SOURCES, NUM_DRUM_CLASSES, NUM_ZOOMS, PANE_STATES,
-                            validate)
+                            LibraryState, validate)
 from tui.session import Session
 
 SIZE = (120, 32)
@@ -69,7 +69,7 @@ def test_wrong_shapes_of_whole_panes_and_sections(tmp_path):
         "mix": [1, 2], "library": {"filter": "kick", "selected": 5}, "someday": {"x": 1}}}))
     session = Session(path).load()
     assert session.pane == "drums"
-    assert session.get("library") == {"filter": "kick"}
+    assert session.typed("library", LibraryState) == LibraryState(filter="kick", selected=None)
     assert session.get("someday") == {"x": 1}  # a pane this version does not know is kept
     assert session.get("mix") == {}
     record = json.loads(damaged_files(tmp_path)[0].read_text())
@@ -223,3 +223,22 @@ def test_any_json_in_place_of_a_pane_state_loads(data, pane):
             assert json.loads(aside.read_text())["panes"][pane]
         else:
             assert session.get(pane) == state
+
+
+def test_typed_state_is_the_object_saved_with_unknown_keys_kept(tmp_path):
+    """A typed pane's Struct is what the session saves; keys it does not declare (a newer
+    magstation's) survive the round trip, and defaults come back as defaults."""
+    path = tmp_path / "session.json"
+    path.write_text(json.dumps({"version": 1, "pane": "library", "panes": {
+        "library": {"filter": "#dry", "from_the_future": [1, 2]}}}))
+    session = Session(path).load()
+    state = session.typed("library", LibraryState)
+    assert state.filter == "#dry" and state.selected is None
+    assert session.typed("library", LibraryState) is state  # one object, not copies
+    session.put("library", msgspec.structs.replace(state, selected="/a/kick.wav"))
+    assert session.dirty
+    session.save()
+    saved = json.loads(path.read_text())["panes"]["library"]
+    assert saved == {"filter": "#dry", "selected": "/a/kick.wav", "from_the_future": [1, 2]}
+    again = Session(path).load().typed("library", LibraryState)
+    assert (again.filter, again.selected) == ("#dry", "/a/kick.wav")

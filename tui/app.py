@@ -19,8 +19,8 @@ from engine import api
 from tui.engine_link import EngineLink
 from tui.commands import PaneActionsProvider
 from tui.keys import keymap_clashes, load_keymap
-from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, OutputChanged,
-                          TransportChanged)
+from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, MixSourcesChanged,
+                          OutputChanged, SendToMix, TransportChanged)
 from tui.models_book import ModelBook, ModelsChanged
 from tui.panes import PANES
 from tui.panes.base import Pane
@@ -184,6 +184,18 @@ class MagstationApp(App[None]):
             self.run_worker(self.models.refresh(), group="models-refresh")
         if message.state == "down" and self.engine.restarts:
             self.notify(f"engine: {message.detail}", severity="warning", timeout=4)
+
+    # -- panes telling each other -----------------------------------------------------
+    def on_send_to_mix(self, message: SendToMix) -> None:
+        from tui.panes.latent_mix import LatentMixPane
+
+        self.query_one(LatentMixPane).add_source(message.path, message.name)
+
+    def on_mix_sources_changed(self, message: MixSourcesChanged) -> None:
+        from tui.panes.library import LibraryPane
+
+        for pane in self.query(LibraryPane).results(LibraryPane):
+            pane.mix_sources_changed(message.sources, message.capacity)
 
     def on_output_changed(self, message: OutputChanged) -> None:
         for bar in self.query(StatusBar).results(StatusBar):

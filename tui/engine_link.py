@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 from textual.app import App
 
 from engine import launcher, paths
+from engine import errors
 from engine.client import EngineClient, EngineUnavailable, ProgressCallback, Request
 from engine.api.base import Params
 from engine.api.system import Subscribe
@@ -18,6 +20,49 @@ from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, Outpu
                           TransportChanged)
 
 STARTING, READY, DOWN = "starting", "ready", "down"
+
+
+# -- what a job came to: run_job never raises for an engine-side outcome ----------------
+@dataclass(frozen=True)
+class Done:
+    result: dict[str, Any]
+    params: dict[str, Any] | None = None  # as the engine ran them (the seed it drew filled in)
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    message: str = "cancelled"
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str  # for the user: names the file or parameter and the fix
+    code: str = "engine_error"  # engine/errors.py's codes; "unavailable" when no engine answers
+
+    @property
+    def missing_model(self) -> bool:
+        return self.code == errors.ModelNotInstalled.code
+
+
+JobOutcome = Union[Done, Cancelled, Failed]
+
+
+@dataclass
+class JobControl:
+    """Handed to `run_job` by a caller that may cancel: `cancel()` works before the
+    engine has accepted the job (it is then cancelled as soon as it is) and after."""
+    request: Request | None = None
+    cancel_asked: bool = False
+    progress: dict[str, Any] = field(default_factory=dict)  # the latest progress message
+
+    async def cancel(self) -> None:
+        self.cancel_asked = True
+        if self.request is not None:
+            try:
+                await self.request.cancel()
+            except (EngineUnavailable, OSError):  # the link is gone: nothing left to cancel
+                pass
 
 
 class EngineLink:
@@ -111,11 +156,40 @@ class EngineLink:
                             on_progress: ProgressCallback | None = None) -> Request:
         """Send a request: a typed params struct of engine/api/ (it names its method), or
         a method name and params. While the engine (re)starts, it waits for it."""
+        await self.ready()
+        assert self.client is not None
+        return await self.client.start(method, params, on_progress)
+
+    async def ready(self) -> None:
+        """Wait until the engine is connected (at once when it is)."""
         while self.client is None or not self.client.connected:
             if self._task is None or self._task.done() or self._stopping:
                 raise EngineUnavailable("the engine is not connected")
             await self._ready.wait()
-        return await self.client.start(method, params, on_progress)
+
+    async def run_job(self, params: Params, on_progress: ProgressCallback | None = None,
+                      control: JobControl | None = None) -> JobOutcome:
+        """Run one engine method to its end: Done, Cancelled or Failed, never an exception
+        for what the engine (or its absence) answers. Waits for the engine while it
+        (re)starts. `control` lets the caller cancel and see the latest progress."""
+        control = control or JobControl()
+
+        def progress(msg: dict[str, Any]) -> None:
+            control.progress = msg
+            if on_progress is not None:
+                on_progress(msg)
+        try:
+            control.request = await self.start_request(params, on_progress=progress)
+            if control.cancel_asked:
+                await control.request.cancel()
+            result = await control.request.result()
+        except errors.JobCancelled as e:
+            return Cancelled(e.message)
+        except errors.EngineError as e:
+            return Failed(e.message, e.code)
+        except (EngineUnavailable, OSError) as e:
+            return Failed(f"the engine is not reachable ({e}); ctrl+r restarts it", "unavailable")
+        return Done(result, control.request.params, control.request.cached)
 
     async def call(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                    on_progress: ProgressCallback | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Messages the engine link posts to the app."""
+"""Messages the engine link posts to the app, and the ones panes send each other through
+the app (a pane never touches another pane's state)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,21 @@ class BatchesChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, BatchesChanged)
+
+
+class SendToMix(Message):
+    """A pane asks the mixer to take a sound as its next source (the library's `x`)."""
+
+    def __init__(self, path: str, name: str) -> None:
+        super().__init__()
+        self.path = path
+        self.name = name
+
+
+class MixSourcesChanged(Message):
+    """The mixer's sources changed (the library shows how many of its slots are used)."""
+
+    def __init__(self, sources: list[str], capacity: int) -> None:
+        super().__init__()
+        self.sources = sources
+        self.capacity = capacity

@@ -2,9 +2,8 @@
 
 The session file is checked against these on load (tui/session.py): a field whose value
 does not fit its declared type is put aside and the pane falls back to its default, so a
-damaged or hand-edited session.json never crashes a pane. The panes still keep their
-state as plain dicts; these declarations are the boundary check (and the types the
-panes will move to).
+damaged or hand-edited session.json never crashes a pane. A pane moved to typed state
+keeps its state as the Struct itself (`Pane.state`, `Session.typed`).
 
 Every field is optional (the panes fill in defaults on mount). Keys not declared here are
 kept as they are: a newer magstation may have written them. Constraints go as far as
@@ -37,6 +36,12 @@ class _Record(Struct, kw_only=True, omit_defaults=True):
     """Base of every declaration: unknown keys are ignored (and kept by the session)."""
 
 
+class PaneState(_Record):
+    """A pane's whole state. A pane moved to typed state gives every field its default
+    (what a new session starts with) and reads `self.state.field`; UNSET fields belong to
+    panes that still fill their defaults in on mount."""
+
+
 # -- drums ------------------------------------------------------------------------------
 class DrumPattern(_Record):
     """tui.drum_pattern.Pattern's dict form: velocities and offsets per class and step."""
@@ -65,7 +70,7 @@ class DrumHistoryEntry(_Record):
     provenance: Union[dict[str, Any], None, UnsetType] = UNSET
 
 
-class DrumsState(_Record):
+class DrumsState(PaneState):
     pattern: Union[DrumPattern, UnsetType] = UNSET
     temperature: Union[float, UnsetType] = UNSET
     seed: Union[int, UnsetType] = UNSET
@@ -119,7 +124,7 @@ class MixPlot(_Record):
     seconds: NonNegative
 
 
-class MixState(_Record):
+class MixState(PaneState):
     sources: Union[list[str], UnsetType] = UNSET
     weights: Union[list[float], UnsetType] = UNSET
     selected: Union[Annotated[int, Meta(ge=0)], UnsetType] = UNSET
@@ -136,9 +141,9 @@ class MixState(_Record):
 
 
 # -- library ----------------------------------------------------------------------------
-class LibraryState(_Record):
-    filter: Union[str, UnsetType] = UNSET
-    selected: Union[str, None, UnsetType] = UNSET
+class LibraryState(PaneState):
+    filter: str = ""  # what the user typed: words and #tags
+    selected: Union[str, None] = None  # the selected sound's path
 
 
 # -- timeline ---------------------------------------------------------------------------
@@ -168,7 +173,7 @@ class TimelineSource(_Record):
     what: str
 
 
-class TimelineState(_Record):
+class TimelineState(PaneState):
     midi: Union[str, None, UnsetType] = UNSET
     tracks: Union[list[int], UnsetType] = UNSET
     keyframes: Union[list[Keyframe], UnsetType] = UNSET
@@ -192,7 +197,7 @@ class TimelineState(_Record):
     model_overrides: Union[Overrides, UnsetType] = UNSET
 
 
-PANE_STATES: dict[str, type[_Record]] = {
+PANE_STATES: dict[str, type[PaneState]] = {
     "drums": DrumsState,
     "mix": MixState,
     "library": LibraryState,

@@ -5,18 +5,26 @@ Loading checks the file against the panes' declared state (tui/pane_state.py): a
 that is not readable JSON of this version is put aside whole; inside a readable one, each
 pane field that has the wrong shape or type is put aside on its own (into
 `session.json.damaged-<time>` beside it, as JSON) and the pane uses its default there,
-while everything else is kept. `warning` then says what was put aside and where."""
+while everything else is kept. `warning` then says what was put aside and where.
+
+A pane asks for its state with `typed(pane, Kind)`: from then on the session keeps that
+Struct (the very object the pane changes) and saves it, with any keys this version does
+not declare (a newer magstation may have written them) kept beside it."""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from engine import paths
 from engine.fsutil import atomic_write_text
-from tui.pane_state import split_pane_state
+from tui.pane_state import PaneState, split_pane_state
+
+S = TypeVar("S", bound=PaneState)
 
 SESSION_VERSION = 1
 
@@ -25,7 +33,8 @@ class Session:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or paths.home() / "session.json"
         self.pane = "drums"
-        self.panes: dict[str, dict[str, Any]] = {}
+        self.panes: dict[str, dict[str, Any] | PaneState] = {}  # a Struct once a pane asked
+        self.extras: dict[str, dict[str, Any]] = {}  # keys a typed pane's Struct does not declare
         self.dirty = False
         self.warning = ""  # set when a damaged session file (or part of one) was put aside
 
@@ -96,12 +105,40 @@ class Session:
         self.warning = (f"the saved session {self.path} had damaged parts ({names}): put aside in "
                         f"{target}; the rest of the session is kept")
 
-    def get(self, pane: str) -> dict[str, Any]:
-        return self.panes.setdefault(pane, {})
+    def typed(self, pane: str, kind: type[S]) -> S:
+        """The pane's state as its declared Struct, made from what was loaded on first use
+        (every field was checked on load; a combination that still does not fit gives the
+        defaults)."""
+        current = self.panes.get(pane)
+        if isinstance(current, kind):
+            return current
+        raw = current if isinstance(current, dict) else {}
+        declared = set(kind.__struct_fields__)
+        self.extras[pane] = {k: v for k, v in raw.items() if k not in declared}
+        try:
+            state = msgspec.convert({k: v for k, v in raw.items() if k in declared}, kind)
+        except msgspec.ValidationError:
+            state = kind()
+        self.panes[pane] = state
+        return state
 
-    def update(self, pane: str, **state: Any) -> None:
-        self.get(pane).update(state)
+    def put(self, pane: str, state: PaneState) -> None:
+        """Replace a typed pane's state (autosaved)."""
+        self.panes[pane] = state
         self.dirty = True
+
+    def as_json(self, pane: str) -> dict[str, Any]:
+        """One pane's state as it is saved."""
+        state = self.panes.get(pane, {})
+        if isinstance(state, PaneState):
+            return {**self.extras.get(pane, {}), **msgspec.to_builtins(state)}
+        return dict(state)
+
+    def get(self, pane: str) -> dict[str, Any]:
+        """An untyped pane's state dict (panes not yet moved to `typed`)."""
+        state = self.panes.setdefault(pane, {})
+        assert isinstance(state, dict), f"the {pane} pane's state is typed: use typed()"
+        return state
 
     def set_pane(self, pane: str) -> None:
         if pane != self.pane:
@@ -109,7 +146,8 @@ class Session:
             self.dirty = True
 
     def save(self) -> None:
-        data = {"version": SESSION_VERSION, "saved": time.time(), "pane": self.pane, "panes": self.panes}
+        data = {"version": SESSION_VERSION, "saved": time.time(), "pane": self.pane,
+                "panes": {name: self.as_json(name) for name in self.panes}}
         atomic_write_text(self.path, json.dumps(data, indent=1))
         self.dirty = False
 

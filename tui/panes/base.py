@@ -1,19 +1,31 @@
-"""What every pane shares: an id and title, access to the session and the engine link."""
+"""What every pane shares: an id and title, its typed state in the session, the engine
+link.
+
+A pane declares `STATE` (a PaneState Struct of tui/pane_state.py, every field with its
+default) and reads `self.state.field`; `_set(field=value)` replaces the Struct in the
+session (autosaved) and redraws. What the pane shows is drawn by widgets with reactive
+attributes that the pane sets from its state; panes tell each other things with
+messages (tui/messages.py), never by touching another pane's state."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+import msgspec
 from textual.containers import Vertical
 
 from tui.keys import keys_as_written
+from tui.pane_state import PaneState
+
+S = TypeVar("S", bound=PaneState)
 
 if TYPE_CHECKING:
     from tui.app import MagstationApp
 
 
-class Pane(Vertical):
+class Pane(Vertical, Generic[S]):
     PANE_ID: ClassVar[str] = ""
+    STATE: ClassVar[type[PaneState] | None] = None  # None: an untyped pane (a session dict)
     TITLE: ClassVar[str] = ""
     KEY: ClassVar[str] = ""  # the number key that shows this pane
     can_focus = True
@@ -25,9 +37,12 @@ class Pane(Vertical):
         return self.app
 
     @property
-    def state(self) -> dict[str, Any]:
-        """This pane's part of the autosaved session (mutate, then call `saved()`)."""
-        return self.mag.session.get(self.PANE_ID)
+    def state(self) -> S:
+        """This pane's part of the autosaved session: its STATE Struct (change it with
+        `_set`, or change a mutable field in place and call `saved()`)."""
+        if self.STATE is None:
+            return self.mag.session.get(self.PANE_ID)  # type: ignore[return-value]
+        return self.mag.session.typed(self.PANE_ID, self.STATE)  # type: ignore[return-value]
 
     def saved(self) -> None:
         self.mag.session.dirty = True
@@ -54,9 +69,16 @@ class Pane(Vertical):
 
     def _set(self, **changes: Any) -> None:
         """Change pane state: autosaved and shown."""
-        self.state.update(changes)
+        if self.STATE is None:
+            self.mag.session.get(self.PANE_ID).update(changes)
+        else:
+            self.mag.session.put(self.PANE_ID, msgspec.structs.replace(self.state, **changes))
         self.saved()
         self._redraw()
+
+    def _field(self, name: str) -> Any:
+        state = self.state
+        return state[name] if isinstance(state, dict) else getattr(state, name)
 
     def key(self, name: str) -> str:
         """The key of this pane's binding `name` as written, the user's keymap applied (for
@@ -72,10 +94,10 @@ class Pane(Vertical):
 
     def locked_seed(self) -> int | None:
         """The locked seed, or None so the engine draws one (and reports it back)."""
-        return self.state["seed"] if self.state["seed_locked"] else None
+        return self._field("seed") if self._field("seed_locked") else None
 
     def action_lock_seed(self) -> None:
-        self._set(seed_locked=not self.state["seed_locked"])
+        self._set(seed_locked=not self._field("seed_locked"))
 
     def action_set_seed(self) -> None:
         from tui.widgets.prompt import AskText
@@ -88,4 +110,4 @@ class Pane(Vertical):
                 return
             self._set(seed=int(text.strip()), seed_locked=True)
         self.mag.push_screen(AskText(f"Seed (locked until you press {self.key('lock_seed')}):",
-                                     str(self.state["seed"])), answer)
+                                     str(self._field("seed"))), answer)

@@ -24,6 +24,7 @@ from engine.music.latent_mix import MAX_SOURCES, MIN_SOURCES, xy_weights
 from engine import api
 from engine.errors import ModelNotInstalled
 from tui.keys import pane_bindings
+from tui.messages import MixSourcesChanged
 from tui.panes.base import Pane
 from tui.widgets.model_line import ModelLine
 from tui.widgets.mix_view import (EncodingView, blend, plot_range, progress_bar, weight_bar,
@@ -125,6 +126,7 @@ class LatentMixPane(Pane):
         self._requests: dict[int, Any] = {}
         self._cancel_asked: set[int] = set()
         self._sync_sources()
+        self.post_message(MixSourcesChanged(list(self.sources), MAX_SOURCES))
         self._redraw()
         if self.mag.connect_engine:
             self._encode_missing()
@@ -386,19 +388,29 @@ class LatentMixPane(Pane):
                 self.add_source(str(Path(value.strip()).expanduser().absolute()))
         self.mag.push_screen(AskText("Sound file to add to the mixer (WAV, FLAC, MP3):", paths=True), answer)
 
-    def add_source(self, path: str) -> None:
+    def add_source(self, path: str, name: str | None = None) -> None:
+        """Take a sound as the next source: typed here, or sent by another pane
+        (SendToMix, the library's `x`)."""
+        name = name or short_name(path)
         if not Path(path).is_file():
             self.mag.notify(f"{path}: no such file. Check the path.", severity="error")
             return
         if path in self.sources:
-            self.mag.notify(f"{short_name(path)} is already in the mixer")
+            self.mag.notify(f"{name} is already in the mixer")
+            return
+        if len(self.sources) >= MAX_SOURCES:
+            self.mag.notify(f"the mixer holds {MAX_SOURCES} sounds; remove one in the mix pane "
+                            f"({self.KEY}) first", severity="warning")
             return
         self.sources.append(path)
         self._sync_sources()
         self.state["selected"] = len(self.sources) - 1
         self.saved()
+        self.post_message(MixSourcesChanged(list(self.sources), MAX_SOURCES))
+        self.mag.notify(f"{name} → mixer source {LETTERS[len(self.sources) - 1]}")
         self._redraw()
-        self._encode_missing()
+        if self.mag.connect_engine:
+            self._encode_missing()
 
     def action_remove_source(self) -> None:
         if not self.sources:
@@ -408,6 +420,7 @@ class LatentMixPane(Pane):
         self.state["weights"].pop(i)
         self._sync_sources()
         self.saved()
+        self.post_message(MixSourcesChanged(list(self.sources), MAX_SOURCES))
         self._redraw()
 
     # -- encodings ------------------------------------------------------------------------

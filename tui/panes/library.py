@@ -16,7 +16,8 @@ from textual.widgets import DataTable, Static
 
 from engine import api
 from tui.keys import pane_bindings
-from tui.messages import transport_position
+from tui.messages import SendToMix, transport_position
+from tui.pane_state import LibraryState
 from tui.panes.base import Pane
 from tui.widgets.prompt import AskText
 from tui.widgets.waveform import WaveformView
@@ -138,8 +139,9 @@ def sound_row(sound: dict[str, Any], source: str = "",
     return tuple(fit(cells[key], widths[key]) for key, _, _ in COLUMNS)
 
 
-class LibraryPane(Pane):
+class LibraryPane(Pane[LibraryState]):
     PANE_ID = "library"
+    STATE = LibraryState
     TITLE = "Library"
     KEY = "1"
     BINDINGS = pane_bindings("library", [
@@ -169,8 +171,8 @@ class LibraryPane(Pane):
 
     # -- state --------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.state.setdefault("filter", "")
-        self.state.setdefault("selected", None)
+        self.mix_sources: list[str] = []  # the mixer's, as its MixSourcesChanged said
+        self.mix_capacity = MIX_SOURCES
         self.sounds: dict[str, dict[str, Any]] = {}
         self.overviews: dict[tuple[str, str], dict[str, Any]] = {}
         self.prompt_mode = ""
@@ -193,7 +195,7 @@ class LibraryPane(Pane):
 
     @property
     def selected(self) -> dict[str, Any] | None:
-        path = self.state.get("selected")
+        path = self.state.selected
         return self.sounds.get(path) if path else None
 
     def _info(self) -> None:
@@ -206,10 +208,9 @@ class LibraryPane(Pane):
                 text += " (the first ones: filter to see others)"
             if bad:
                 text += f" · [red]{bad} can't be used[/]"
-            if self.state["filter"]:
-                text += f" · filter [b]{self.state['filter']}[/]"
-            mix = self.mag.session.get("mix").get("sources", [])
-            text += f" · mixer {len(mix)}/{MIX_SOURCES}"
+            if self.state.filter:
+                text += f" · filter [b]{self.state.filter}[/]"
+            text += f" · mixer {len(self.mix_sources)}/{self.mix_capacity}"
         if self.scanning:
             text += f"  [yellow]{self.scanning}[/]"
         if self.busy:
@@ -238,7 +239,7 @@ class LibraryPane(Pane):
 
     @work(exclusive=True, group="library-list")
     async def _reload(self, select: str | None = None) -> None:
-        text, tag = parse_filter(self.state["filter"])
+        text, tag = parse_filter(self.state.filter)
         try:
             res = await self.mag.engine.call(api.library.List(text=text, tag=tag))
         except Exception as e:  # noqa: BLE001 - shown to the user
@@ -254,10 +255,10 @@ class LibraryPane(Pane):
             return
         self.sounds = {s["path"]: s for s in sounds}
         self.loaded = True
-        want = select or self.state.get("selected")
+        want = select or self.state.selected
         self._fill_table(sounds, want)
         if not sounds:
-            self.state["selected"] = None
+            self._set(selected=None)
             self.query_one(WaveformView).show(None, message=f"No sounds here. Add a folder "
                                               f"({self.key('add_folder')}) or open a file "
                                               f"({self.key('open')}).")
@@ -291,7 +292,7 @@ class LibraryPane(Pane):
 
     def on_resize(self) -> None:
         if self.widths and column_widths(self._table_width()) != self.widths:
-            self._fill_table(list(self.sounds.values()), self.state.get("selected"))
+            self._fill_table(list(self.sounds.values()), self.state.selected)
         else:
             self.call_after_refresh(self._scroll_to_cursor)
 
@@ -308,9 +309,8 @@ class LibraryPane(Pane):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         path = event.row_key.value if event.row_key is not None else None
-        if path != self.state.get("selected"):
-            self.state["selected"] = path
-            self.saved()
+        if path != self.state.selected:
+            self._set(selected=path)
         self._preview(path)
 
     @work(exclusive=True, group="library-preview")
@@ -339,8 +339,7 @@ class LibraryPane(Pane):
 
     def show_filter(self, text: str) -> None:
         """Show only what `text` matches, e.g. `#batch:NAME` (a batch's set, from the job list)."""
-        self.state["filter"] = text
-        self.saved()
+        self._set(filter=text)
         self._reload()
 
     # -- actions ------------------------------------------------------------------------
@@ -433,18 +432,12 @@ class LibraryPane(Pane):
             self.mag.notify(f"{display_name(sound)} can't be used: {sound.get('error')}",
                             severity="warning")
             return
-        sources = self.mag.session.get("mix").setdefault("sources", [])
-        if sound["path"] in sources:
-            self.mag.notify(f"{display_name(sound)} is already in the mixer")
-            return
-        if len(sources) >= MIX_SOURCES:
-            self.mag.notify(f"the mixer holds {MIX_SOURCES} sounds; remove one in the mix pane (2) "
-                            "first", severity="warning")
-            return
-        sources.append(sound["path"])
-        self.saved()
-        self._info()
-        self.mag.notify(f"{display_name(sound)} → mixer source {'ABCD'[len(sources) - 1]}")
+        self.post_message(SendToMix(sound["path"], display_name(sound)))
+
+    def mix_sources_changed(self, sources: list[str], capacity: int) -> None:
+        self.mix_sources, self.mix_capacity = sources, capacity
+        if self.is_mounted:
+            self._info()
 
     # -- the prompt (filter, tag, add folder, import): the shared dialog ----------------
     def action_prompt(self, mode: str) -> None:
@@ -453,7 +446,7 @@ class LibraryPane(Pane):
             return
         value, placeholder = "", "/path/to/" + ("folder" if mode == "folder" else "sound.wav")
         if mode == "filter":
-            value, placeholder = self.state["filter"], "e.g. kick #dry"
+            value, placeholder = self.state.filter, "e.g. kick #dry"
         elif mode == "tag":
             placeholder = " ".join(self.selected["tags"]) or "e.g. kick dry"  # type: ignore[index]
         self.prompt_mode = mode
@@ -469,9 +462,8 @@ class LibraryPane(Pane):
             pass
 
     def _filter_typed(self, text: str) -> None:
-        if text != self.state["filter"]:
-            self.state["filter"] = text
-            self.saved()
+        if text != self.state.filter:
+            self._set(filter=text)
             self._reload()
 
     def _answered(self, answer: str | None) -> None:

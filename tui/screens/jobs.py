@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from engine import api
+from tui.widgets.job_progress import fmt_eta
 
 if TYPE_CHECKING:
     from tui.app import MagstationApp
@@ -33,13 +34,6 @@ STATE_STYLE = {"running": "yellow", "queued": "dim", "done": "green", "failed": 
                "stopped": "magenta", "error": "bold red"}
 COLUMNS = (("what", "what"), ("state", "state"), ("progress", "progress"), ("ETA", "eta"),
            ("detail", "detail"))
-
-
-def fmt_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = int(round(max(0.0, seconds)))
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
 def remaining(eta_s: float | None, updated: float | None, now: float) -> float | None:
