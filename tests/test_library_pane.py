@@ -10,6 +10,7 @@ import soundfile as sf
 from tests.test_library import BAD, GOOD, make_folder
 from tests.test_tui import autosaved, wait_until
 from tui.app import MagstationApp
+from tui.widgets.problem_line import ProblemLine
 from tui.panes.library import OVERVIEW_BANDS, LibraryPane, parse_filter, parse_tags
 from tui.widgets.prompt import AskText, complete_path
 from tui.widgets.waveform import WaveformView, fit_envelope, waveform_lines
@@ -116,13 +117,22 @@ async def test_import_through_the_prompt_keeps_the_original(kill_spawned_engines
         assert p.state.selected == str(copy)
         assert p.sounds[str(copy)]["status"] == "ok"
         assert copy.read_bytes() == before[0]
+        # a failure stays on the pane, naming the file and what to do, until it is solved
+        problems = p.query_one(ProblemLine)
         await pilot.press("o", *str(folder / "data-cut.wav"), "enter")
-        await wait_until(pilot, lambda: "import failed" in messages(app))
-        assert "truncated" in messages(app)
+        await wait_until(pilot, lambda: "truncated" in problems.text_of("import"))
+        assert "data-cut.wav" in problems.text_of("import") and problems.display
+        assert "o opens another file" in str(problems.render())
+        assert "truncated" in messages(app)  # and in the Messages log
         await pilot.press("a", *str(kill_spawned_engines / "no"), "enter")
-        await wait_until(pilot, lambda: "no such folder" in messages(app))
+        await wait_until(pilot, lambda: "no such folder" in problems.text_of("folder"))
+        assert "truncated" in problems.text_of("import")  # still there: not solved yet
+        await pilot.press("o", *str(folder / "pad.flac"), "enter")
+        await wait_until(pilot, lambda: problems.text_of("import") == "")
+        await pilot.press("a", *str(folder), "enter")
+        await wait_until(pilot, lambda: not problems.problems and not problems.display)
     assert (original.read_bytes(), original.stat().st_mtime_ns) == before
-    assert sorted(p.name for p in (kill_spawned_engines / "library").iterdir()) == ["lead.mp3"]
+    assert sorted(p.name for p in (kill_spawned_engines / "library").iterdir()) == ["lead.mp3", "pad.flac"]
 
 
 async def test_filter_prompt_is_autosaved_and_escape_closes_it(mag_home):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import msgspec
 from textual.containers import Vertical
 
+from engine.api.base import Params
+from tui.engine_link import Done, Failed, JobControl, JobOutcome
 from tui.keys import keys_as_written
 from tui.pane_state import PaneState
 
@@ -21,6 +23,7 @@ S = TypeVar("S", bound=PaneState)
 
 if TYPE_CHECKING:
     from tui.app import MagstationApp
+    from tui.widgets.job_progress import JobProgress
 
 
 class Pane(Vertical, Generic[S]):
@@ -55,6 +58,42 @@ class Pane(Vertical, Generic[S]):
 
     def _redraw(self) -> None:
         """Show the pane's state again (each pane draws its own)."""
+
+    # -- engine jobs and what went wrong (a pane composes a ProblemLine) ------------------
+    async def run_job(self, params: Params, topic: str, progress: "JobProgress | None" = None,
+                      control: JobControl | None = None, label: str = "",
+                      fix: str = "") -> JobOutcome:
+        """Run an engine job for this pane: `progress` (a JobProgress) follows it, a
+        failure stays on the pane's ProblemLine under `topic` (with `fix`, the action that
+        helps) until the same topic next succeeds. Never raises for the engine's answer."""
+        if progress is not None:
+            progress.start(label or topic)
+        outcome = await self.mag.engine.run_job(
+            params, progress.progress if progress is not None else None, control)
+        if progress is not None:  # what a finished job made shows in the pane itself
+            progress.clear() if isinstance(outcome, Done) else progress.finish(outcome)
+        if isinstance(outcome, Failed):
+            self.problem(topic, outcome.message, fix)
+        else:
+            self.solved(topic)
+        return outcome
+
+    def problem(self, topic: str, text: str, fix: str = "") -> None:
+        """Say on the pane (and in Messages) what cannot be done; a pane without a
+        ProblemLine shows a toast instead."""
+        from tui.widgets.problem_line import ProblemLine
+        lines = self.query(ProblemLine).results(ProblemLine)
+        line = next(lines, None)
+        if line is None:
+            self.mag.notify(text + (f" ({fix})" if fix else ""), severity="error")
+            return
+        line.set(topic, text, fix)
+        self.mag.notices.add(text + (f" ({fix})" if fix else ""), "error", self.TITLE)
+
+    def solved(self, topic: str) -> None:
+        from tui.widgets.problem_line import ProblemLine
+        for line in self.query(ProblemLine).results(ProblemLine):
+            line.clear(topic)
 
     # -- models (a pane shows what it needs in a ModelLine; `M` opens the Models screen) --
     def models_changed(self) -> None:

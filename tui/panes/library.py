@@ -19,6 +19,9 @@ from tui.keys import pane_bindings
 from tui.messages import SendToMix, transport_position
 from tui.pane_state import LibraryState
 from tui.panes.base import Pane
+from tui.engine_link import Done
+from tui.widgets.job_progress import JobProgress
+from tui.widgets.problem_line import ProblemLine
 from tui.widgets.prompt import AskText
 from tui.widgets.waveform import WaveformView
 
@@ -164,6 +167,8 @@ class LibraryPane(Pane[LibraryState]):
         yield Static("[b]Sample library[/b] · shipped sounds, your library and your folders",
                      classes="pane-title")
         yield Static("Waiting for the engine…", id="library-info")
+        yield ProblemLine(id="library-problems")
+        yield JobProgress(cancel_hint="", id="library-progress")
         table: DataTable[Any] = DataTable(id="library-table", cursor_type="row", zebra_stripes=True)
         table.can_focus = False  # the pane keeps focus and drives the cursor
         yield table
@@ -234,17 +239,13 @@ class LibraryPane(Pane[LibraryState]):
                     self.action_rescan()
             await asyncio.sleep(0.2)
 
-    def _error(self, what: str, e: Exception) -> None:
-        self.mag.notify(f"{what}: {getattr(e, 'message', e)}", severity="error", timeout=8)
-
     @work(exclusive=True, group="library-list")
     async def _reload(self, select: str | None = None) -> None:
         text, tag = parse_filter(self.state.filter)
-        try:
-            res = await self.mag.engine.call(api.library.List(text=text, tag=tag))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self._error("could not list the library", e)
+        outcome = await self.run_job(api.library.List(text=text, tag=tag), "list")
+        if not isinstance(outcome, Done):
             return
+        res = outcome.result
         self.truncated = bool(res.get("truncated"))
         self.folder_labels = folder_labels(list(res.get("folders") or []))
         self._show(res["sounds"], select)
@@ -327,12 +328,12 @@ class LibraryPane(Pane[LibraryState]):
         if cached is None:
             await asyncio.sleep(PREVIEW_DELAY_S)  # a newer selection cancels this worker
             view.show(None, message="drawing…")
-            try:
-                cached = await self.mag.engine.call(api.library.Overview(
-                    path=sound["path"], columns=OVERVIEW_COLUMNS, bands=OVERVIEW_BANDS))
-            except Exception as e:  # noqa: BLE001 - shown in the preview
-                view.show(None, message=str(getattr(e, "message", e)))
+            outcome = await self.mag.engine.run_job(api.library.Overview(
+                path=sound["path"], columns=OVERVIEW_COLUMNS, bands=OVERVIEW_BANDS))
+            if not isinstance(outcome, Done):  # said in the preview, where the picture would be
+                view.show(None, message=getattr(outcome, "message", "cancelled"))
                 return
+            cached = outcome.result
             self.overviews[(sound["path"], cached["hash"])] = cached
         view.show(cached, caption=f"{caption} · peak {cached['peak']:.2f}")
         self._tick_playhead()
@@ -351,21 +352,15 @@ class LibraryPane(Pane[LibraryState]):
 
     @work(exclusive=True, group="library-scan")
     async def action_rescan(self) -> None:
-        def progress(msg: dict[str, Any]) -> None:
-            self.scanning = f"scanning {int(msg.get('done', 0))}/{int(msg.get('total', 0))}"
-            self._info()
-
         self.scanning = "scanning"
         self._info()
-        try:
-            res = await self.mag.engine.call(api.library.Scan(), on_progress=progress)
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self._error("scan failed", e)
+        outcome = await self.run_job(api.library.Scan(), "scan", self.query_one(JobProgress),
+                                     label="scanning", fix=f"{self.key('rescan')} scans again")
+        self.scanning = ""
+        self._info()
+        if not isinstance(outcome, Done):
             return
-        finally:
-            self.scanning = ""
-            self._info()
-        self.last_scan = res
+        res = self.last_scan = outcome.result
         note = f"scan: {res['files']} files, {res['indexed']} new or changed"
         if res["bad"]:
             note += f", {res['bad']} can't be used"
@@ -382,12 +377,10 @@ class LibraryPane(Pane[LibraryState]):
             self.mag.notify(sound.get("error") or "this file can't be used", severity="warning")
             return
         self._auditioning = sound["path"]  # its transport event may come before the answer
-        try:
-            res = await self.mag.engine.call(api.library.Audition(path=sound["path"]))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self._error("audition failed", e)
+        outcome = await self.run_job(api.library.Audition(path=sound["path"]), "audition")
+        if not isinstance(outcome, Done):
             return
-        self.last_audition = res
+        self.last_audition = outcome.result
         self.mag.notify(f"▶ {display_name(sound)}", timeout=2)
 
     # -- the playhead: moved by the engine's transport events, never by asking ---------
@@ -456,10 +449,7 @@ class LibraryPane(Pane[LibraryState]):
             self._answered)
 
     async def action_escape(self) -> None:
-        try:
-            await self.mag.engine.call(api.audio.Stop())
-        except Exception:  # noqa: BLE001 - nothing plays when the engine is gone
-            pass
+        await self.mag.engine.run_job(api.audio.Stop())  # nothing plays when it fails
 
     def _filter_typed(self, text: str) -> None:
         if text != self.state.filter:
@@ -481,22 +471,21 @@ class LibraryPane(Pane[LibraryState]):
 
     @work(group="library-edit")
     async def _tag(self, path: str, add: list[str], remove: list[str]) -> None:
-        try:
-            res = await self.mag.engine.call(api.library.Tag_(path=path, add=add, remove=remove))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self._error("could not tag", e)
+        outcome = await self.run_job(api.library.Tag_(path=path, add=add, remove=remove), "tag")
+        if not isinstance(outcome, Done):
             return
+        res = outcome.result
         if path in self.sounds:
             self.sounds[path]["tags"] = res["tags"]
             self.table.update_cell(path, "tags", fit(" ".join(res["tags"]), self.widths["tags"]))
 
     @work(group="library-edit")
     async def _add_folder(self, folder: str) -> None:
-        try:
-            res = await self.mag.engine.call(api.library.AddFolder(path=folder))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self._error("could not add the folder", e)
+        outcome = await self.run_job(api.library.AddFolder(path=folder), "folder",
+                                     fix=f"{self.key('add_folder')} adds another")
+        if not isinstance(outcome, Done):
             return
+        res = outcome.result
         self.mag.notify(f"added {res['folder']}; scanning it")
         self.action_rescan()
 
@@ -504,14 +493,12 @@ class LibraryPane(Pane[LibraryState]):
     async def _import(self, path: str) -> None:
         self.busy = f"importing {Path(path).name}"
         self._info()
-        try:
-            res = await self.mag.engine.call(api.library.Import(path=path))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self._error("import failed", e)
+        outcome = await self.run_job(api.library.Import(path=path), "import",
+                                     fix=f"{self.key('open')} opens another file")
+        self.busy = ""
+        self._info()
+        if not isinstance(outcome, Done):
             return
-        finally:
-            self.busy = ""
-            self._info()
-        sound = res["sound"]
-        self.mag.notify(f"{sound['name']} is {'already ' if res['already'] else ''}in your library")
+        sound = outcome.result["sound"]
+        self.mag.notify(f"{sound['name']} is {'already ' if outcome.result['already'] else ''}in your library")
         self._reload(select=sound["path"])
