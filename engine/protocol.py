@@ -114,12 +114,14 @@ class Event(_Msg, tag=EVENT):
     """A broadcast to subscribers: `jobs` (queue snapshot), `audio` (PCM follows as
     `nbytes` raw bytes), `audio_dropped` (a slow listener lost the oldest audio),
     `transport` (the player's state when it changes), `output` (where sound goes),
-    `batches` (the batch and training runs on this machine and their progress)."""
+    `batches` (the batch and training runs on this machine and their progress), `config`
+    (how the engine runs: its socket, TCP address, playback, memory budget; once)."""
     event: str
     jobs: list[dict[str, Any]] | None = None
     batches: list[dict[str, Any]] | None = None
     transport: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
     rate: int | None = None
     audio: dict[str, Any] | None = None
     dropped: int | None = None

@@ -457,6 +457,8 @@ class EngineServer:
                 loop.call_soon(client.send, P.Event(event="batches", batches=self.batch_watcher.runs))
             if "transport" in client.topics and self.player is not None:
                 loop.call_soon(client.send, P.Event(event="transport", transport=self.player.status()))
+            if "config" in client.topics:
+                loop.call_soon(client.send, P.Event(event="config", config=self.config_state()))
             if was_listener != ("audio" in client.topics):
                 loop.call_soon(self._broadcast_output)
             elif "output" in client.topics:
@@ -499,6 +501,19 @@ class EngineServer:
         listeners = sum(1 for c in self.clients if "audio" in c.topics and not c.closed)
         return {"device": device, "note": note, "listeners": listeners,
                 "dropped_s": round(self._dropped_s, 3)}
+
+    def config_state(self) -> dict[str, Any]:
+        """How this engine runs: where clients reach it (a listener needs the TCP address
+        through its tunnel), how it plays and what it may hold in memory. Sent once to a
+        subscriber: it does not change while the engine runs."""
+        from engine import model_pool
+        host_port = None
+        if self.tcp is not None and self.tcp_port is not None:
+            host_port = f"{self.tcp[0]}:{self.tcp_port}"
+        return {"engine": __version__, "pid": os.getpid(),
+                "socket": str(self.socket_path) if self.socket_path else None,
+                "tcp": host_port, "playback": self.playback, "warm": self.warm,
+                "home": str(paths.home()), "model_budget_mb": model_pool.POOL.budget // (1 << 20)}
 
     def _broadcast_output(self) -> None:
         event = P.Event(event="output", output=self.output_state())

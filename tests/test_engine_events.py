@@ -159,3 +159,33 @@ async def test_a_request_made_while_the_engine_restarts_waits_and_then_runs(kill
         assert pong["pong"] and link.pid != first_pid and link.restarts == 1
     finally:
         await link.stop()
+
+
+def test_config_is_pushed_and_the_fix_names_the_engines_tcp_address(engine_process, mag_home):
+    """A subscriber gets the engine's config once: its socket and TCP address. When nothing
+    can hear the engine, the status bar's fix is the tunnel to that address, not a
+    generic hint; without TCP it says how to turn it on."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    engine_process("--tcp", f"127.0.0.1:{port}", "--token", "tok")
+
+    async def subscribe() -> tuple[dict, dict]:
+        c = EngineClient("ui")
+        await c.connect_unix(mag_home / "engine.sock")
+        ev = Events(c)
+        await c.call("engine.subscribe", {"topics": ["config", "output"]})
+        config = await ev.wait(lambda m: m["event"] == "config")
+        output = await ev.wait(lambda m: m["event"] == "output")
+        await c.close()
+        return config["config"], output["output"]
+
+    config, output = asyncio.run(subscribe())
+    assert config["tcp"] == f"127.0.0.1:{port}" and config["socket"] == str(mag_home / "engine.sock")
+    assert config["playback"] == "null" and config["model_budget_mb"] > 0
+    label = output_label(output, config)
+    assert f"ssh -L {port}:127.0.0.1:{port}" in label
+    assert f"magstation listen --connect 127.0.0.1:{port}" in label
+    assert "set [engine] tcp in config.toml" in output_label(output, {"tcp": None})

@@ -199,7 +199,7 @@ class MagstationApp(App[None]):
 
     def on_output_changed(self, message: OutputChanged) -> None:
         for bar in self.query(StatusBar).results(StatusBar):
-            bar.set_output(message.output)
+            bar.set_output(message.output, message.config)
 
     def on_transport_changed(self, message: TransportChanged) -> None:
         for pane in self.query(Pane).results(Pane):

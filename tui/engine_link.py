@@ -79,6 +79,7 @@ class EngineLink:
         self.history: deque[str] = deque(maxlen=32)  # recent states, newest last
         self.transport: dict[str, Any] = {}  # the player, as the engine last pushed it
         self.output: dict[str, Any] = {}  # where sound goes, as the engine last pushed it
+        self.config: dict[str, Any] = {}  # how the engine runs (its TCP address, ...), pushed once
         self.batches: list[dict[str, Any]] = []  # batch runs, as the engine last pushed them
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -118,7 +119,7 @@ class EngineLink:
                 client.on_close = self._closed.set
                 client.on_event = self._on_event
                 welcome = await client.connect_unix(self.socket_path)
-                await client.call(Subscribe(topics=["jobs", "transport", "output", "batches"]))
+                await client.call(Subscribe(topics=["jobs", "transport", "output", "batches", "config"]))
             except (EngineUnavailable, RuntimeError, OSError) as e:
                 delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
                 self._set(DOWN, f"{e}; retrying in {delay:g} s")
@@ -150,7 +151,11 @@ class EngineLink:
             self.app.post_message(BatchesChanged(self.batches))
         elif kind == "output" and msg.get("output"):
             self.output = msg["output"]
-            self.app.post_message(OutputChanged(self.output))
+            self.app.post_message(OutputChanged(self.output, self.config))
+        elif kind == "config" and msg.get("config"):
+            self.config = msg["config"]
+            if self.output:
+                self.app.post_message(OutputChanged(self.output, self.config))
 
     async def start_request(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                             on_progress: ProgressCallback | None = None) -> Request:

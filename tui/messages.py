@@ -42,11 +42,13 @@ def transport_position(status: dict[str, Any], now: float) -> float | None:
 
 
 class OutputChanged(Message):
-    """Where sound goes changed: the device (or none), listeners, dropped audio."""
+    """Where sound goes changed: the device (or none), listeners, dropped audio; with the
+    engine's config (its TCP address, for the fix when nothing hears it)."""
 
-    def __init__(self, output: dict[str, Any]) -> None:
+    def __init__(self, output: dict[str, Any], config: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.output = output
+        self.config = config or {}
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, OutputChanged)

@@ -8,7 +8,7 @@ from msgspec import Meta
 
 from engine.api.base import Params, declare
 
-Topic = Literal["jobs", "audio", "transport", "output", "batches"]
+Topic = Literal["jobs", "audio", "transport", "output", "batches", "config"]
 
 
 @declare("engine.ping", server=True, cacheable=False)

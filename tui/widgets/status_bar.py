@@ -12,7 +12,16 @@ STATE_STYLE = {"ready": "green", "starting": "yellow", "down": "red"}
 MAX_JOBS_SHOWN = 3
 
 
-def output_label(output: dict[str, Any]) -> str:
+def listen_fix(config: dict[str, Any]) -> str:
+    """The one command that lets someone hear this engine, from what its config says."""
+    tcp = config.get("tcp")
+    if tcp:
+        port = str(tcp).rpartition(":")[2]
+        return f"on your machine: ssh -L {port}:{tcp} SERVER, then magstation listen --connect 127.0.0.1:{port}"
+    return "run `magstation listen` here, or set [engine] tcp in config.toml for a remote one"
+
+
+def output_label(output: dict[str, Any], config: dict[str, Any] | None = None) -> str:
     """Where sound goes, always on screen: the device and listeners, or, when nothing can
     hear it, that and the one-line fix."""
     if not output:
@@ -24,7 +33,7 @@ def output_label(output: dict[str, Any]) -> str:
     if device == "null":
         if n:
             return f"♪ no device here · {listeners}{dropped}"
-        return "[yellow]♪ nothing hears it[/]: no sound device here, no listener · run `magstation listen`"
+        return f"[yellow]♪ nothing hears it[/]: no sound device here, no listener · {listen_fix(config or {})}"
     return f"♪ {device} · {listeners}{dropped}"
 
 
@@ -86,8 +95,8 @@ class StatusBar(Horizontal):
         self.engine_label.update(f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
         self.engine_label.set_class(state == "down", "engine-down")
 
-    def set_output(self, output: dict[str, Any]) -> None:
-        self.output_label.update(output_label(output))
+    def set_output(self, output: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+        self.output_label.update(output_label(output, config))
 
     def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
         self._jobs = jobs
