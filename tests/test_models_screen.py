@@ -158,3 +158,24 @@ async def test_models_screen_import_verify_remove_and_pull(private_models, tmp_p
 def test_the_models_screen_keeps_the_tui_light(mag_home):
     from tests.conftest import assert_tui_stays_light
     assert_tui_stays_light(mag_home, ["M", "j", "escape", "4", "m"])
+
+
+async def test_used_by_is_cut_with_an_ellipsis_to_fit_80_columns(private_models):
+    """At 80x24 every column stays on screen: "Used by" is cut to what is left, with an
+    ellipsis, and grows back when the terminal does (the detail panel has it whole)."""
+    home, _ = private_models
+    app = start_in(home, "drums")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.models.loaded)
+        await pilot.press("M")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelsScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: screen._shown)
+        table = screen.query_one(DataTable)
+        whole = {name: ", ".join(row["used_by"]) for name, row in app.models.rows.items()}
+        longest = max(whole, key=lambda n: len(whole[n]))
+        assert len(whole[longest]) > 20  # some model serves several roles
+        assert cell(screen, longest, "used").endswith("…")
+        assert table.virtual_size.width <= 80
+        await pilot.resize_terminal(200, 50)
+        await wait_until(pilot, lambda: cell(screen, longest, "used") == whole[longest])

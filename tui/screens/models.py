@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -120,11 +121,28 @@ class ModelsScreen(Screen[None]):
                     table.update_cell(name, key, value, update_width=True)
         self._draw_detail()
 
-    def _cells(self, row: dict[str, Any]) -> list[str]:
+    def _cells(self, row: dict[str, Any]) -> list[str | Text]:
         pull = self.book.pulls.get(row["name"])
         mark = "[yellow]↓[/]" if pull else "[green]✓[/]" if row["installed"] else " "
-        return [mark, escape(row["name"]), row["family"], size_of(row), status_text(row, pull),
-                escape(", ".join(row["used_by"]) or "—")]
+        used = Text(", ".join(row["used_by"]) or "—")
+        used.truncate(self._used_width(), overflow="ellipsis")  # the detail panel has it whole
+        return [mark, escape(row["name"]), row["family"], size_of(row), status_text(row, pull), used]
+
+    def _used_width(self) -> int:
+        """What is left of the screen's width for "Used by" once the other columns (as wide
+        as their widest cell, plus padding and the scroll bar) are drawn."""
+        cells = [self._plain_cells(r) for r in self.book.rows.values()]
+        others = [max([len(label)] + [Text.from_markup(c[i]).cell_len for c in cells])
+                  for i, (_, label) in enumerate(COLUMNS[:-1])]
+        return max(8, self.size.width - sum(others) - 2 * len(COLUMNS) - 2)
+
+    def _plain_cells(self, row: dict[str, Any]) -> list[str]:
+        pull = self.book.pulls.get(row["name"])
+        return [" ", escape(row["name"]), row["family"], size_of(row), status_text(row, pull)]
+
+    def on_resize(self) -> None:
+        self._shown = []  # rebuild: "Used by" is cut to the new width
+        self.models_changed()
 
     def _draw_detail(self) -> None:
         name = self.selected_name()
