@@ -85,12 +85,12 @@ async def test_library_fits_80x24_shows_sources_and_keeps_the_selection_on_scree
             await pilot.press("pageup")
         for _ in range(30):
             await pilot.press("down")
-            await wait_until(pilot, lambda: p.state["selected"] in visible_rows(p))
+            await wait_until(pilot, lambda: p.state.selected in visible_rows(p))
         assert p.table.cursor_row == 30 and p.table.scroll_offset.y > 0
         await pilot.press("pagedown", "pagedown")
-        await wait_until(pilot, lambda: p.state["selected"] in visible_rows(p))
+        await wait_until(pilot, lambda: p.state.selected in visible_rows(p))
         await pilot.press("pageup", "pageup", "pageup", "pageup")
-        await wait_until(pilot, lambda: p.state["selected"] in visible_rows(p))
+        await wait_until(pilot, lambda: p.state.selected in visible_rows(p))
         assert p.table.cursor_row == 10
 
 

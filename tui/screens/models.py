@@ -141,8 +141,8 @@ class ModelsScreen(Screen[None]):
         return [" ", escape(row["name"]), row["family"], size_of(row), status_text(row, pull)]
 
     def on_resize(self) -> None:
-        self._shown = []  # rebuild: "Used by" is cut to the new width
-        self.models_changed()
+        if self._shown:  # "Used by" is cut to the new width
+            self.models_changed()
 
     def _draw_detail(self) -> None:
         name = self.selected_name()
