@@ -39,13 +39,13 @@ async def test_cursor_wraps_and_parameters_stay_in_range(mag_home):
         await pilot.press("4", "up", "left")
         assert pane(app).cursor == (8, 31)
         await pilot.press(*["right_square_bracket"] * 30)
-        assert pane(app).state["temperature"] == 2.0
+        assert pane(app).state.temperature == 2.0
         await pilot.press(*["left_square_bracket"] * 30)
-        assert pane(app).state["temperature"] == 0.1
+        assert pane(app).state.temperature == 0.1
         await pilot.press(*["full_stop"] * 20)
-        assert pane(app).state["interp_steps"] == 16
+        assert pane(app).state.interp_steps == 16
         await pilot.press(*["comma"] * 20)
-        assert pane(app).state["interp_steps"] == 2
+        assert pane(app).state.interp_steps == 2
 
 
 async def test_pattern_survives_a_restart_of_the_tui(mag_home):

@@ -48,7 +48,7 @@ async def test_export_names_follow_the_pattern_on_screen(kill_spawned_engines, t
         assert g.pattern.provenance == human
         header = str(g.query_one("#drum-source").render())
         assert f"seed {human['seed']}" in header and "humanize" in header
-        assert g.state["seed"] == human["seed"]
+        assert g.state.seed == human["seed"]
         await pilot.press("e")
         await answer(pilot, app, str(tmp_path / "one"))
         await wait_until(pilot, lambda: len(names(tmp_path / "one")) == 1)
@@ -60,15 +60,15 @@ async def test_export_names_follow_the_pattern_on_screen(kill_spawned_engines, t
         await generated(pilot, app, 4)
         await pilot.press("b", "i")
         await generated(pilot, app, 5)
-        interp_seed = g.state["history"][-1]["seed"]
-        assert g.pattern.to_dict()["velocities"] == g.state["slots"]["A"]["velocities"]  # starts on A
+        interp_seed = g.state.history[-1].seed
+        assert g.pattern.to_dict()["velocities"] == g.state.slots["A"].velocities  # starts on A
         await pilot.press("s")
         await generated(pilot, app, 6)
         await pilot.press("y")
         await wait_until(pilot, lambda: isinstance(app.screen, Choose))
         await pilot.press("down", "enter")  # newest first: the interpolation
         await wait_until(pilot, lambda: not isinstance(app.screen, Choose))
-        assert g.state["chain_provenance"]["seed"] == interp_seed
+        assert g.state.chain_provenance["seed"] == interp_seed
         await pilot.press("E")
         await answer(pilot, app, str(tmp_path / "chain"))
         await wait_until(pilot, lambda: len(names(tmp_path / "chain")) == 1)
@@ -82,7 +82,7 @@ async def test_undo_covers_tempo_and_swing_and_tempo_can_be_typed(mag_home):
         await pilot.press("4")
         g = app.query_one(DrumGridPane)
         await pilot.press("apostrophe", "apostrophe", "right_curly_bracket")
-        assert g.state["swing"] == 0.1 and g.pattern.qpm == 125
+        assert g.state.swing == 0.1 and g.pattern.qpm == 125
         await pilot.press("T")
         await answer(pilot, app, "93")
         assert g.pattern.qpm == 93
@@ -92,11 +92,11 @@ async def test_undo_covers_tempo_and_swing_and_tempo_can_be_typed(mag_home):
         await pilot.press("u")
         assert g.pattern.qpm == 125
         await pilot.press("u")
-        assert g.pattern.qpm == 120 and g.state["swing"] == 0.1
+        assert g.pattern.qpm == 120 and g.state.swing == 0.1
         await pilot.press("u")
-        assert g.state["swing"] == 0.05
+        assert g.state.swing == 0.05
         await pilot.press("U", "U")
-        assert g.state["swing"] == 0.1 and g.pattern.qpm == 125
+        assert g.state.swing == 0.1 and g.pattern.qpm == 125
 
 
 async def test_soundfont_tap_and_whole_files(kill_spawned_engines, tmp_path):
@@ -111,13 +111,13 @@ async def test_soundfont_tap_and_whole_files(kill_spawned_engines, tmp_path):
         await pilot.press("F")
         await answer(pilot, app, str(tmp_path / "gone.sf2"))
         await wait_until(pilot, lambda: any("not using it" in str(n.message) for n in app.notices))
-        assert g.state.get("soundfont") is None
+        assert g.state.soundfont is None
         # the General MIDI kit is offered first: enter takes it
         await pilot.press("F")
         await wait_until(pilot, lambda: isinstance(app.screen, AskText))
         assert app.screen.query_one("Input").value == "gm"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: g.state.get("soundfont") == "gm")
+        await wait_until(pilot, lambda: g.state.soundfont == "gm")
         assert any("General MIDI kit" in str(n.message) for n in app.notices)
         # tap → drums says its model is missing before asking for a rhythm
         await pilot.press("t")
@@ -127,7 +127,7 @@ async def test_soundfont_tap_and_whole_files(kill_spawned_engines, tmp_path):
         # a 16-bar groove opens whole, as a chain of 8
         await pilot.press("o")
         await answer(pilot, app, str(tmp_path / "groove.mid"))
-        await wait_until(pilot, lambda: len(g.state["chain"]) == 8)
+        await wait_until(pilot, lambda: len(g.state.chain) == 8)
         assert any("16 bars as 8 pattern" in str(n.message) for n in app.notices)
         assert "groove.mid bars 1-2" in str(g.query_one("#drum-source").render())
 
