@@ -12,6 +12,8 @@ from tests.test_drum_trust import groove_16_bars
 from tests.test_tui import wait_until
 from tui.app import MagstationApp
 from tui.panes.drum_grid import DrumGridPane
+from tui.widgets.job_progress import FAILED, JobProgress
+from tui.widgets.problem_line import ProblemLine
 from tui.widgets.prompt import AskText, Choose
 
 
@@ -112,6 +114,9 @@ async def test_soundfont_tap_and_whole_files(kill_spawned_engines, tmp_path):
         await answer(pilot, app, str(tmp_path / "gone.sf2"))
         await wait_until(pilot, lambda: any("not using it" in str(n.message) for n in app.notices))
         assert g.state.soundfont is None
+        problems = g.query_one(ProblemLine)  # said on the pane, with the key that fixes it
+        assert "gone.sf2" in problems.text_of("soundfont") and problems.display
+        assert "F tries another" in str(problems.render())
         # the General MIDI kit is offered first: enter takes it
         await pilot.press("F")
         await wait_until(pilot, lambda: isinstance(app.screen, AskText))
@@ -119,6 +124,7 @@ async def test_soundfont_tap_and_whole_files(kill_spawned_engines, tmp_path):
         await pilot.press("enter")
         await wait_until(pilot, lambda: g.state.soundfont == "gm")
         assert any("General MIDI kit" in str(n.message) for n in app.notices)
+        assert problems.text_of("soundfont") == ""  # solved: the line goes
         # tap → drums says its model is missing before asking for a rhythm
         await pilot.press("t")
         await wait_until(pilot, lambda: any("tap → drums needs its model" in str(n.message)
@@ -146,3 +152,24 @@ async def test_a_failed_tap_keeps_the_typed_rhythm(kill_spawned_engines, tmp_pat
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, AskText))
         assert app.screen.query_one("Input").value == "x...x...x.x.x..."
+
+
+async def test_a_failed_interpolation_stays_on_the_pane_with_its_fix(kill_spawned_engines, tmp_path):
+    """A long job (A→B) shows its progress line; when the model cannot run, the progress
+    line says it failed and the problem line keeps the reason and the keys that help until
+    an interpolation works."""
+    broken = {**OVERRIDES, "interpolate": {**OVERRIDES["interpolate"],
+                                           "checkpoint": str(tmp_path / "no-such-model")}}
+    app = start(kill_spawned_engines, broken)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.engine.state == "ready")
+        g = grid(app)
+        await pilot.press("space", "a", "right", "space", "b", "i")
+        problems, progress = g.query_one(ProblemLine), g.query_one(JobProgress)
+        await wait_until(pilot, lambda: problems.text_of("interpolate") != "")
+        assert problems.text_of("interpolate").startswith("interpolate failed: ")
+        assert "no-such-model" in problems.text_of("interpolate")
+        assert "m chooses the model · M opens Models" in str(problems.render())
+        assert progress.status == FAILED and progress.display and progress.label == "interpolate"
+        assert not g.busy and g.state.history == [] and g.state.chain == []
+        assert any("interpolate failed" in str(n.message) for n in app.notices)  # and in Messages

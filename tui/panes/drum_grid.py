@@ -1,6 +1,8 @@
 """Drum grid: 9 drum classes × 16 steps per bar. Sample, interpolate and humanize patterns
 with MusicVAE/GrooVAE in the engine, edit them by keyboard with undo, loop them with a
-playhead, and export MIDI and WAV. Everything is autosaved in the session.
+playhead, and export MIDI and WAV. Everything is autosaved in the session (DrumsState in
+tui/pane_state.py); the lines around the grid are widgets (tui/widgets/drum_*.py) the pane
+sets from that state, and what the engine could not do stays on the pane's ProblemLine.
 
 Every pattern carries its provenance (method, model, seed, temperature, sources); the
 header, the history and the export names read it from the pattern on screen. Undo covers
