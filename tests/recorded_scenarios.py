@@ -34,7 +34,7 @@ async def _ready(pilot) -> None:
 
 async def _drums_made(pilot, count: int) -> None:
     g = pilot.app.query_one(DrumGridPane)
-    await wait_until(pilot, lambda: len(g.state["history"]) >= count and not g.busy)
+    await wait_until(pilot, lambda: len(g.state.history) >= count and not g.busy)
 
 
 async def drums_humanized(pilot) -> None:
@@ -64,7 +64,7 @@ async def drums_chain(pilot) -> None:
     await pilot.press("b", "i")
     await _drums_made(pilot, 3)
     g = pilot.app.query_one(DrumGridPane)
-    await wait_until(pilot, lambda: len(g.state["chain"]) > 1)
+    await wait_until(pilot, lambda: len(g.state.chain) > 1)
 
 
 async def library_sounds(pilot) -> None:

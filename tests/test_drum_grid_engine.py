@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.test_tui import wait_until
 from tui.app import MagstationApp
-from tui.panes.drum_grid import DrumGridPane, parse_taps
+from tui.panes.drum_grid import DrumGridPane, parse_taps, wire
 from tui.widgets.prompt import AskText, Confirm
 
 FIX = ROOT / "tests" / "fixtures" / "musicvae"
@@ -39,7 +39,7 @@ def grid(app) -> DrumGridPane:
 
 
 async def generated(pilot, app, count: int) -> None:
-    await wait_until(pilot, lambda: len(grid(app).state["history"]) >= count and not grid(app).busy, 60)
+    await wait_until(pilot, lambda: len(grid(app).state.history) >= count and not grid(app).busy, 60)
 
 
 async def test_generate_edit_interpolate_humanize_undo(app):
@@ -49,8 +49,8 @@ async def test_generate_edit_interpolate_humanize_undo(app):
         await pilot.press("s")
         await generated(pilot, app, 1)
         first = g.pattern.to_dict()
-        seed = g.state["history"][-1]["seed"]
-        assert g.state["seed"] == seed and g.pattern.hit_count() > 0
+        seed = g.state.history[-1].seed
+        assert g.state.seed == seed and g.pattern.hit_count() > 0
         # the same seed, locked, gives the same pattern
         await pilot.press("L", "s")
         await generated(pilot, app, 2)
@@ -65,12 +65,12 @@ async def test_generate_edit_interpolate_humanize_undo(app):
         await pilot.press("a", "L", "s")
         await generated(pilot, app, 3)
         await pilot.press("b", "comma", "comma")
-        assert g.state["interp_steps"] == 4
+        assert g.state.interp_steps == 4
         await pilot.press("i")
         await generated(pilot, app, 4)
-        assert len(g.state["chain"]) == 4
+        assert len(g.state.chain) == 4
         await pilot.press("n")
-        assert g.state["chain_index"] == 1 and g.pattern.to_dict() == g.state["chain"][1]
+        assert g.state.chain_index == 1 and g.pattern.to_dict() == wire(g.state.chain[1])
         # humanize: GrooVAE gives velocities and timing; undo brings the grid pattern back
         quantized = g.pattern.to_dict()
         await pilot.press("h")

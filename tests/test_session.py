@@ -15,7 +15,7 @@ from textual.widgets import TabbedContent
 
 from tui.app import MagstationApp
 from tui.pane_state import (MAX_MIX_SOURCES, NUM_DRUM_CLASSES, NUM_ZOOMS, PANE_STATES,
-                            LibraryState, validate)
+                            DrumsState, LibraryState, validate)
 from tui.session import Session
 
 SIZE = (120, 32)
@@ -137,9 +137,9 @@ async def test_the_app_starts_on_a_damaged_session_and_keeps_the_rest(mag_home):
         await pilot.pause()
         drums = app.query_one("#pane-drums")
         assert drums.pattern.qpm == 96.0 and drums.pattern.velocities[0][0] == 80
-        assert app.session.get("drums")["temperature"] == 1.0  # the default
+        assert app.session.typed("drums", DrumsState).temperature == 1.0  # the default
         await pilot.press("right_square_bracket")  # temperature up works on the default
-        assert app.session.get("drums")["temperature"] == 1.1
+        assert app.session.typed("drums", DrumsState).temperature == 1.1
         await pilot.press("3")
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "timeline"
@@ -173,7 +173,7 @@ async def test_every_pane_starts_with_every_field_damaged(mag_home):
                 assert f"{pane}.{field}" in app.session.warning
         # what the panes made of their defaults is valid state
         for pane in PANE_STATES:
-            validate(pane, app.session.get(pane))
+            validate(pane, app.session.as_json(pane))
     record = json.loads(damaged_files(mag_home)[0].read_text())
     assert record["panes"] == panes
 

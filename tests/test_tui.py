@@ -14,6 +14,7 @@ from textual.widgets import Label, Static, TabbedContent
 from tests.conftest import ROOT, assert_tui_stays_light
 from tests.tui_helpers import autosaved, eventually, settle, wait_until  # noqa: F401 - used by the pane tests
 from tui.app import MagstationApp
+from tui.pane_state import DrumsState
 from tui.keys import long_description
 from tui.panes import PANES
 from tui.screens.notices import NoticesScreen
@@ -150,7 +151,7 @@ async def test_engine_crash_is_reported_restarted_and_reconnected(kill_spawned_e
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4", "space")
         await wait_until(pilot, lambda: app.engine.state == "ready")
-        assert app.session.get("drums")["pattern"]["velocities"][0][0] == 80
+        assert app.session.typed("drums", DrumsState).pattern.velocities[0][0] == 80
         first_pid = app.engine.client.welcome["pid"]
         app.engine.history.clear()
         os.kill(first_pid, signal.SIGKILL)
@@ -159,7 +160,7 @@ async def test_engine_crash_is_reported_restarted_and_reconnected(kill_spawned_e
         await wait_until(pilot, lambda: app.engine.state == "ready"
                          and app.engine.client.welcome["pid"] != first_pid)
         assert app.engine.restarts == 1
-        assert app.session.get("drums")["pattern"]["velocities"][0][0] == 80  # nothing lost
+        assert app.session.typed("drums", DrumsState).pattern.velocities[0][0] == 80  # nothing lost
         assert (await app.engine.call("engine.ping"))["pong"]
 
 

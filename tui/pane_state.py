@@ -70,26 +70,33 @@ class DrumHistoryEntry(_Record):
     provenance: Union[dict[str, Any], None, UnsetType] = UNSET
 
 
+def empty_drum_pattern() -> DrumPattern:
+    """A new session's pattern: two silent bars at 120 bpm (tui.drum_pattern.Pattern.empty)."""
+    steps = 2 * 16
+    return DrumPattern(velocities=[[0] * steps for _ in range(NUM_DRUM_CLASSES)],
+                       offsets=[[0.0] * steps for _ in range(NUM_DRUM_CLASSES)], qpm=120.0)
+
+
 class DrumsState(PaneState):
-    pattern: Union[DrumPattern, UnsetType] = UNSET
-    temperature: Union[float, UnsetType] = UNSET
-    seed: Union[int, UnsetType] = UNSET
-    seed_locked: Union[bool, UnsetType] = UNSET
-    interp_steps: Union[int, UnsetType] = UNSET
-    slots: Union[dict[str, DrumPattern], UnsetType] = UNSET
-    chain: Union[list[DrumPattern], UnsetType] = UNSET
-    chain_index: Union[Annotated[int, Meta(ge=0)], UnsetType] = UNSET
-    history: Union[list[DrumHistoryEntry], UnsetType] = UNSET
-    swing: Union[float, UnsetType] = UNSET
-    model: Union[str, None, UnsetType] = UNSET
-    last_model: Union[str, None, UnsetType] = UNSET
-    export_folder: Union[str, UnsetType] = UNSET
-    soundfont: Union[str, None, UnsetType] = UNSET
-    model_overrides: Union[Overrides, UnsetType] = UNSET
-    keep_hits: Union[bool, UnsetType] = UNSET
-    ends: Union[Literal["yours", "model"], UnsetType] = UNSET
-    chain_provenance: Union[dict[str, Any], None, UnsetType] = UNSET
-    last_taps: Union[str, UnsetType] = UNSET
+    pattern: DrumPattern = msgspec.field(default_factory=empty_drum_pattern)  # the one on screen
+    temperature: float = 1.0
+    seed: int = 1
+    seed_locked: bool = False
+    interp_steps: int = 6  # A→B: patterns in the chain, A and B included
+    slots: dict[str, DrumPattern] = {}  # "A", "B": kept patterns
+    chain: list[DrumPattern] = []  # the last interpolation, humanized chain or opened file
+    chain_index: Annotated[int, Meta(ge=0)] = 0
+    history: list[DrumHistoryEntry] = []  # the newest 100 generations
+    swing: float = 0.0
+    model: Union[str, None] = None  # None: the best installed (sampling, interpolation)
+    last_model: Union[str, None] = None  # the model "auto" ran last
+    export_folder: str = ""  # "": ./exports of where magstation was started
+    soundfont: Union[str, None] = None  # None: the shipped kit; "gm": the General MIDI kit
+    model_overrides: Overrides = {}
+    keep_hits: bool = True  # humanize and tap keep the hits (only velocity and timing change)
+    ends: Literal["yours", "model"] = "yours"
+    chain_provenance: Union[dict[str, Any], None] = None  # where the whole chain came from
+    last_taps: str = ""  # the rhythm typed last (the tap prompt comes back with it)
 
 
 # -- mix --------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Drum grid: 9 drum classes × 16 steps per bar. Sample, interpolate and humanize patterns
 with MusicVAE/GrooVAE in the engine, edit them by keyboard with undo, loop them with a
-playhead, and export MIDI and WAV. Everything is autosaved in the session.
+playhead, and export MIDI and WAV. Everything is autosaved in the session (DrumsState in
+tui/pane_state.py); the lines around the grid are widgets (tui/widgets/drum_*.py) the pane
+sets from that state, and what the engine could not do stays on the pane's ProblemLine.
 
 Every pattern carries its provenance (method, model, seed, temperature, sources); the
 header, the history and the export names read it from the pattern on screen. Undo covers
@@ -11,21 +13,31 @@ from __future__ import annotations
 import copy
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import msgspec
+from msgspec import UNSET
 from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from engine.music.drums import DRUM_CLASS_NAMES
 from engine import api
+from engine.api.base import Params
 from tui.drum_pattern import (DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, EditHistory, Pattern,
                               clean_provenance, describe)
+from tui.engine_link import Done, Failed
 from tui.keys import pane_bindings
 from tui.messages import transport_position
+from tui.pane_state import DrumHistoryEntry, DrumPattern, DrumsState
 from tui.panes.base import Pane
+from tui.widgets.drum_cell import DrumCell
+from tui.widgets.drum_chain import DrumChain
 from tui.widgets.drum_grid_view import DrumGridView
-from tui.widgets.model_line import ModelLine
+from tui.widgets.drum_params import DrumParams
+from tui.widgets.drum_source import DrumSource
+from tui.widgets.job_progress import JobProgress
+from tui.widgets.model_line import MODELS_KEY, ModelLine
+from tui.widgets.problem_line import ProblemLine
 from tui.widgets.prompt import AskText, Choose, Confirm
 
 TEMPERATURE_RANGE = (0.1, 2.0)
@@ -40,6 +52,7 @@ MODEL_CHOICES = [None, "cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl",
 TAP_HIT, TAP_ACCENT = "x", "X"
 PLAYHEAD_TICK_S = 0.03  # the playhead moves on the local clock between transport events
 AUDITION_LABEL = "drum grid"
+HISTORY_KEPT = 100  # generations in the history (y)
 
 
 def parse_taps(text: str, steps: int) -> list[int]:
@@ -50,8 +63,32 @@ def parse_taps(text: str, steps: int) -> list[int]:
         [0] * max(0, steps - len(chars))
 
 
-class DrumGridPane(Pane):
+def struct_of(pattern: Pattern | dict[str, Any]) -> DrumPattern:
+    """A pattern as the session keeps it (a copy: later edits of `pattern` stay out)."""
+    return msgspec.convert(pattern.to_dict() if isinstance(pattern, Pattern) else pattern,
+                           DrumPattern)
+
+
+def pattern_of(kept: DrumPattern) -> Pattern:
+    """A kept pattern to edit and show (a copy)."""
+    return Pattern.from_dict(msgspec.to_builtins(kept))
+
+
+def wire(kept: DrumPattern) -> dict[str, Any]:
+    """A kept pattern as the engine takes it (Pattern.to_dict: the one wire form)."""
+    return pattern_of(kept).to_dict()
+
+
+def entry_provenance(entry: DrumHistoryEntry) -> dict[str, Any] | None:
+    """Where a history entry came from (older sessions kept only method, seed, T, model)."""
+    prov = entry.provenance if entry.provenance is not UNSET else None
+    return clean_provenance(prov or {"method": entry.method, "seed": entry.seed,
+                                     "model": entry.model, "temperature": entry.temperature})
+
+
+class DrumGridPane(Pane[DrumsState]):
     PANE_ID = "drums"
+    STATE = DrumsState
     TITLE = "Drums"
     KEY = "4"
     BINDINGS = pane_bindings("drums", [
@@ -103,26 +140,18 @@ class DrumGridPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static("[b]Drum grid[/b] · sample, interpolate and humanize patterns with MusicVAE",
                      classes="pane-title")
-        yield Static(id="drum-params")
+        yield DrumParams(id="drum-params")
         yield ModelLine(id="drum-model-line")
-        yield Static(id="drum-source")
+        yield ProblemLine(id="drum-problems")
+        yield JobProgress(id="drum-progress")
+        yield DrumSource(id="drum-source")
         yield DrumGridView(Pattern.empty(), id="drum-grid")
-        yield Static(id="drum-chain")
-        yield Static(id="drum-cell")
+        yield DrumChain(id="drum-chain")
+        yield DrumCell(id="drum-cell")
 
     # -- state (autosaved) ----------------------------------------------------------
     def on_mount(self) -> None:
-        defaults = {"pattern": Pattern.empty().to_dict(), "temperature": 1.0, "seed": 1,
-                    "seed_locked": False, "interp_steps": 6, "slots": {}, "chain": [],
-                    "chain_index": 0, "history": [], "swing": 0.0, "model": None,
-                    "export_folder": str(Path.cwd() / "exports"), "keep_hits": True,
-                    "ends": "yours", "chain_provenance": None, "last_taps": ""}
-        for k, v in defaults.items():
-            self.state.setdefault(k, v)
-        try:
-            self.pattern = Pattern.from_dict(self.state["pattern"])
-        except (KeyError, ValueError, TypeError):
-            self.pattern = Pattern.empty()
+        self.pattern = pattern_of(self.state.pattern)  # the one edited; saved by _commit
         self.cursor = (0, 0)
         self.edits: EditHistory[tuple[Pattern, float]] = EditHistory()
         self.busy = ""
@@ -130,50 +159,36 @@ class DrumGridPane(Pane):
         self.playhead: int | None = None
         self._play_offset_steps = 0
         self._transport: dict[str, Any] | None = None  # the engine's player, while it plays ours
+        self._failures: dict[str, Callable[[str], str]] = {}  # topic -> how its failure reads
         self._ticker = self.set_interval(PLAYHEAD_TICK_S, self._tick_playhead, pause=True)
         self._redraw()
 
-    def _commit(self, reaudition: bool = True) -> None:
-        self.state["pattern"] = self.pattern.to_dict()  # swing is in the state already
-        self.saved()
-        self._redraw()
+    def _commit(self, reaudition: bool = True, **changes: Any) -> None:
+        """Save the pattern on screen (and `changes` to other fields) and show it."""
+        self._set(pattern=struct_of(self.pattern), **changes)
         if reaudition and self.playing:
             self._audition([self.pattern.to_dict()], update=True)
 
     def _redraw(self) -> None:
         st = self.state
-        lock = "🔒" if st["seed_locked"] else "  "
-        slots = " ".join(f"{k}:{'✓' if k in st['slots'] else '-'}" for k in "AB")
-        busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
-        model = st["model"] or "auto" + (f" → {st['last_model']}" if st.get("last_model") else "")
-        mark = self.mag.models.mark(st["model"])  # ✓ installed, ✗ not (M: Models)
-        self.query_one(ModelLine).show([("drum model", st["model"])])
-        ends = "yours" if st["ends"] == "yours" else "model's"
-        keep = "keep hits" if st["keep_hits"] else "free"
-        self.query_one("#drum-params", Static).update(
-            f"T [b]{st['temperature']:.1f}[/]  seed [b]{st['seed']}[/]{lock}  A→B [b]{st['interp_steps']}[/]"
-            f" ends [b]{ends}[/]  {slots}  [b]{self.pattern.qpm:g}[/] bpm  swing [b]{st['swing']:.2f}[/]"
-            f"  groove [b]{keep}[/]  model [b]{model}[/]{mark}{busy}")
-        self.query_one("#drum-source", Static).update(
-            f"on screen: {describe(self.pattern.provenance)}")
+        self.query_one(ModelLine).show([("drum model", st.model)])
+        params = self.query_one(DrumParams)
+        params.temperature, params.seed, params.seed_locked = st.temperature, st.seed, st.seed_locked
+        params.interp_steps, params.ends, params.slots = st.interp_steps, st.ends, tuple(sorted(st.slots))
+        params.qpm, params.swing, params.keep_hits = self.pattern.qpm, st.swing, st.keep_hits
+        params.model, params.last_model = st.model, st.last_model
+        params.model_mark = self.mag.models.mark(st.model)  # ✓ installed, ✗ not (M: Models)
+        params.busy = self.busy
+        self.query_one(DrumSource).provenance = self.pattern.provenance
         self.query_one(DrumGridView).show(self.pattern, self.cursor, self.playhead)
-        chain = st["chain"]
-        if chain:
-            marks = "".join("◆" if i == st["chain_index"] else "◇" for i in range(len(chain)))
-            whence = describe(st.get("chain_provenance")) if st.get("chain_provenance") else ""
-            self.query_one("#drum-chain", Static).update(
-                f"chain {st['chain_index'] + 1}/{len(chain)} {marks}   ({self.key('next')}/{self.key('previous')} step · "
-                f"{self.key('play_chain')} plays it all)"
-                + (f"   chain: {whence}" if whence else ""))
-        else:
-            self.query_one("#drum-chain", Static).update("")
+        chain = self.query_one(DrumChain)
+        chain.length, chain.index, chain.provenance = len(st.chain), st.chain_index, st.chain_provenance
+        chain.keys = (self.key("next"), self.key("previous"), self.key("play_chain"))
+        cell = self.query_one(DrumCell)
         c, s = self.cursor
-        v = self.pattern.velocities[c][s]
-        timing = self.pattern.offsets[c][s]
-        cell = f"velocity {v}" + (f", {timing:+.2f} step" if v and abs(timing) >= 0.01 else "") if v else "rest"
-        play = "  ▶ looping" if self.playing else ""
-        self.query_one("#drum-cell", Static).update(
-            f"{DRUM_CLASS_NAMES[c]} · step {s + 1} · {cell}{play}")
+        cell.drum_class, cell.step = c, s
+        cell.velocity, cell.offset = self.pattern.velocities[c][s], self.pattern.offsets[c][s]
+        cell.playing = self.playing
 
     # -- editing --------------------------------------------------------------------
     def action_move(self, dr: int, ds: int) -> None:
@@ -182,30 +197,31 @@ class DrumGridPane(Pane):
         self._redraw()
 
     def _snapshot(self) -> tuple[Pattern, float]:
-        return copy.deepcopy(self.pattern), self.state["swing"]
+        return copy.deepcopy(self.pattern), self.state.swing
 
     def _restore(self, snap: tuple[Pattern, float]) -> None:
         self.pattern, swing = snap
-        self.state["swing"] = swing
-        self._sync_seed()
-        self._commit()
+        self._commit(swing=swing, **self._seed_of_pattern())
 
-    def _sync_seed(self) -> None:
+    def _seed_of_pattern(self) -> dict[str, Any]:
         """The seed shown is the one of the pattern on screen (unless one is locked)."""
         prov = self.pattern.provenance or {}
-        if not self.state["seed_locked"] and isinstance(prov.get("seed"), int):
-            self.state["seed"] = prov["seed"]
+        if not self.state.seed_locked and isinstance(prov.get("seed"), int):
+            return {"seed": prov["seed"]}
+        return {}
 
-    def _edit(self, change, notes: bool = True) -> None:
-        """One undoable change of the pattern, its tempo or the swing; `notes`: the cells
-        changed, so the pattern is no longer exactly what its source made."""
+    def _edit(self, change: Callable[[], float | None], notes: bool = True) -> None:
+        """One undoable change of the pattern, its tempo or the swing (`change` returns the
+        new swing, or None); `notes`: the cells changed, so the pattern is no longer exactly
+        what its source made."""
         before = self._snapshot()
-        change()
-        if (self.pattern, self.state["swing"]) != before:
+        swing = change()
+        swing = self.state.swing if swing is None else swing
+        if (self.pattern, swing) != before:
             if notes:
                 self.pattern.mark_edited()
             self.edits.record(before)
-            self._commit()
+            self._commit(swing=swing)
 
     def action_toggle(self) -> None:
         c, s = self.cursor
@@ -262,90 +278,109 @@ class DrumGridPane(Pane):
         if (snap := self.edits.redo(self._snapshot())) is not None:
             self._restore(snap)
 
-    def _replace(self, pattern: Pattern, swing: float | None = None) -> None:
+    def _replace(self, pattern: Pattern, swing: float | None = None, **changes: Any) -> None:
         """A generated or recalled pattern (and, from the history, its swing) replaces the
-        current one as one undoable edit."""
+        current one as one undoable edit; `changes`: other fields saved with it."""
         self.edits.record(self._snapshot())
         self.pattern = pattern
         if swing is not None:
-            self.state["swing"] = swing
-        self._sync_seed()
-        self._commit()
+            changes["swing"] = swing
+        self._commit(**{**self._seed_of_pattern(), **changes})
 
     # -- parameters -----------------------------------------------------------------
     def action_temperature(self, direction: int) -> None:
         lo, hi = TEMPERATURE_RANGE
-        t = round(self.state["temperature"] + direction * TEMPERATURE_STEP, 1)
+        t = round(self.state.temperature + direction * TEMPERATURE_STEP, 1)
         self._set(temperature=min(hi, max(lo, t)))
 
     def action_steps(self, direction: int) -> None:
         lo, hi = INTERP_RANGE
-        self._set(interp_steps=min(hi, max(lo, self.state["interp_steps"] + direction)))
+        self._set(interp_steps=min(hi, max(lo, self.state.interp_steps + direction)))
 
     def action_swing(self, delta: float) -> None:
-        swing = round(min(SWING_MAX, max(0.0, self.state["swing"] + delta)), 2)
-        self._edit(lambda: self.state.__setitem__("swing", swing), notes=False)
+        swing = round(min(SWING_MAX, max(0.0, self.state.swing + delta)), 2)
+        self._edit(lambda: swing, notes=False)
 
     def action_toggle_ends(self) -> None:
-        self._set(ends="model" if self.state["ends"] == "yours" else "yours")
+        self._set(ends="model" if self.state.ends == "yours" else "yours")
         self.mag.notify("A→B now starts on A and ends on B as you made them"
-                        if self.state["ends"] == "yours" else
+                        if self.state.ends == "yours" else
                         "A→B now shows the model's reconstructions of A and B at its ends",
                         timeout=4)
 
     def action_toggle_keep_hits(self) -> None:
-        self._set(keep_hits=not self.state["keep_hits"])
+        self._set(keep_hits=not self.state.keep_hits)
         self.mag.notify("humanize and tap keep your hits: only velocity and timing change"
-                        if self.state["keep_hits"] else
+                        if self.state.keep_hits else
                         "humanize and tap are free: the model may add or drop hits", timeout=4)
 
     def action_next_model(self) -> None:
-        i = MODEL_CHOICES.index(self.state["model"]) if self.state["model"] in MODEL_CHOICES else 0
+        model = self.state.model
+        i = MODEL_CHOICES.index(model) if model in MODEL_CHOICES else 0
         self._set(model=MODEL_CHOICES[(i + 1) % len(MODEL_CHOICES)])
 
     def action_store(self, slot: str) -> None:
-        self.state["slots"][slot] = self.pattern.to_dict()
-        self._set()
+        self._set(slots={**self.state.slots, slot: struct_of(self.pattern)})
         self.mag.notify(f"pattern kept in slot {slot}")
 
     def action_recall(self, slot: str) -> None:
-        if slot not in self.state["slots"]:
+        kept = self.state.slots.get(slot)
+        if kept is None:
             self.mag.notify(f"slot {slot} is empty: press {self.key('keep_' + slot.lower())} to keep a pattern there",
                             severity="warning")
             return
-        self._replace(Pattern.from_dict(self.state["slots"][slot]))
+        self._replace(pattern_of(kept))
 
     def action_chain(self, direction: int) -> None:
-        chain = self.state["chain"]
+        chain = self.state.chain
         if not chain:
             return
-        i = (self.state["chain_index"] + direction) % len(chain)
-        self.state["chain_index"] = i
-        self._replace(Pattern.from_dict(chain[i]))
+        i = (self.state.chain_index + direction) % len(chain)
+        self._replace(pattern_of(chain[i]), chain_index=i)
 
-    # -- generation (in the engine; the TUI never waits on it) ------------------------
+    # -- engine jobs: a failure stays on the problem line until that topic next works ------
+    async def _job(self, params: Params, topic: str, failed: Callable[[str], str], fix: str,
+                   progress: bool = False, label: str = "") -> dict[str, Any] | None:
+        """The job's result, or None when it failed (said on the problem line as
+        `failed(the engine's message)`, with `fix`, the key that helps)."""
+        self._failures[topic] = failed
+        outcome = await self.run_job(params, topic, self.query_one(JobProgress) if progress else None,
+                                     label=label or topic, fix=fix)
+        return outcome.result if isinstance(outcome, Done) else None
+
+    def problem(self, topic: str, text: str, fix: str = "") -> None:
+        """What went wrong, said the drum grid's way for the topic (see `_job`)."""
+        says = self._failures.get(topic)
+        super().problem(topic, says(text) if says else text, fix)
+
     def _model_params(self, kind: str) -> dict[str, Any]:
         """Which model: the chosen name (sampling/interpolation), or per-kind overrides in
         the session (`model_overrides`: {"sample": {"checkpoint", "config"}, ...}) for
         custom checkpoints."""
-        params = dict(self.state.get("model_overrides", {}).get(kind, {}))
-        if kind in ("sample", "interpolate") and self.state["model"] and "checkpoint" not in params:
-            params["model"] = self.state["model"]
+        params = dict(self.state.model_overrides.get(kind, {}))
+        if kind in ("sample", "interpolate") and self.state.model and "checkpoint" not in params:
+            params["model"] = self.state.model
         return params
 
+    # -- generation (in the engine; the TUI never waits on it) ------------------------
     @work(exclusive=True, group="drum-generate")
-    async def _generate(self, kind: str, params: dict[str, Any], label: str) -> None:
+    async def _generate(self, kind: str, params: dict[str, Any], label: str,
+                        long: bool = False) -> None:
+        """`long`: a job that takes a while (an interpolation, a whole chain) shows its
+        progress under the header."""
         self.busy = label
         self._redraw()
         try:
-            typed = GENERATORS[kind](**params, **self._model_params(kind))
-            result = await self.mag.engine.call(typed)
-        except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
-            self.mag.notify(f"{label} failed: {getattr(e, 'message', e)}", severity="error", timeout=8)
-            return
+            fix = (f"{self.key('model')} chooses the model · {MODELS_KEY} opens Models"
+                   if kind in ("sample", "interpolate") else f"{MODELS_KEY} opens Models")
+            result = await self._job(GENERATORS[kind](**params, **self._model_params(kind)), kind,
+                                     lambda message: f"{label} failed: {message}", fix,
+                                     progress=long, label=label)
         finally:
             self.busy = ""
             self._redraw()
+        if result is None:
+            return
         mode = ({"keep_hits": "keep-hits" if result.get("keep_hits") else "free"}
                 if "keep_hits" in result else {})
         if "ends" in result:
@@ -354,51 +389,52 @@ class DrumGridPane(Pane):
                                  "model": result.get("model"),
                                  "temperature": result.get("temperature"),
                                  "mode": next(iter(mode.values()), None)})
-        entry = {"method": f"drums.{kind}", "seed": result.get("seed"), "model": result.get("model"),
-                 "temperature": result.get("temperature"), "patterns": result["patterns"],
-                 "time": time.time(), "swing": self.state["swing"], "provenance": prov}
-        self.state["history"] = (self.state["history"] + [entry])[-100:]
+        entry = DrumHistoryEntry(method=f"drums.{kind}", seed=result.get("seed"),
+                                 model=result.get("model"), temperature=result.get("temperature"),
+                                 patterns=[struct_of(p) for p in result["patterns"]],
+                                 time=time.time(), swing=self.state.swing, provenance=prov)
+        changes: dict[str, Any] = {"history": [*self.state.history, entry][-HISTORY_KEPT:]}
         if kind in ("sample", "interpolate"):
-            self.state["last_model"] = result.get("model")
-        self._show_result(result["patterns"], prov)
-        if not self.state["seed_locked"] and result.get("seed") is not None:
-            self._set(seed=result["seed"])  # the generation's seed, to run it again
+            changes["last_model"] = result.get("model")
+        if not self.state.seed_locked and result.get("seed") is not None:
+            changes["seed"] = result["seed"]  # the generation's seed, to run it again
+        self._show_result(result["patterns"], prov, **changes)
         self.mag.notify(f"{label}: seed {result.get('seed')} · {result.get('model')}", timeout=3)
 
     def _show_result(self, patterns: list[dict[str, Any]], source: dict[str, Any] | None,
-                     swing: float | None = None) -> None:
+                     swing: float | None = None, **changes: Any) -> None:
         """Show a result (a chain when several): `source` is where the whole of it came
-        from (chain exports are named by it)."""
+        from (chain exports are named by it); `changes`: other fields saved with it."""
         if len(patterns) > 1:
-            self.state["chain"] = patterns
-            self.state["chain_index"] = 0
-            self.state["chain_provenance"] = source
-        self._replace(Pattern.from_dict(patterns[0]), swing)
+            changes.update(chain=[struct_of(p) for p in patterns], chain_index=0,
+                           chain_provenance=source)
+        self._replace(Pattern.from_dict(patterns[0]), swing, **changes)
 
     def action_sample(self) -> None:
         st = self.state
-        self._generate("sample", {"n": 1, "temperature": st["temperature"], "seed": self.locked_seed(),
+        self._generate("sample", {"n": 1, "temperature": st.temperature, "seed": self.locked_seed(),
                                   "qpm": self.pattern.qpm}, "sample")
 
     def action_interpolate(self) -> None:
-        slots = self.state["slots"]
-        if "A" not in slots or "B" not in slots:
+        st = self.state
+        if "A" not in st.slots or "B" not in st.slots:
             self.mag.notify(f"keep two patterns first: {self.key('keep_a')} stores slot A, {self.key('keep_b')} slot B", severity="warning")
             return
-        st = self.state
-        self._generate("interpolate", {"a": slots["A"], "b": slots["B"], "steps": st["interp_steps"],
-                                       "temperature": st["temperature"], "seed": self.locked_seed(),
-                                       "ends": st["ends"]},
-                       "interpolate")
+        self._generate("interpolate", {"a": wire(st.slots["A"]), "b": wire(st.slots["B"]),
+                                       "steps": st.interp_steps, "temperature": st.temperature,
+                                       "seed": self.locked_seed(), "ends": st.ends},
+                       "interpolate", long=True)
 
     def action_humanize(self, whole_chain: bool) -> None:
-        patterns = self.state["chain"] if whole_chain and self.state["chain"] else [self.pattern.to_dict()]
+        st = self.state
+        chain = whole_chain and bool(st.chain)
+        patterns = [wire(p) for p in st.chain] if chain else [self.pattern.to_dict()]
         if not any(Pattern.from_dict(p).hit_count() for p in patterns):
             self.mag.notify("the pattern is empty: sample or draw one first", severity="warning")
             return
-        self._generate("humanize", {"patterns": patterns, "temperature": self.state["temperature"],
-                                    "seed": self.locked_seed(), "keep_hits": self.state["keep_hits"]},
-                       "humanize" + ("" if self.state["keep_hits"] else " (free)"))
+        self._generate("humanize", {"patterns": patterns, "temperature": st.temperature,
+                                    "seed": self.locked_seed(), "keep_hits": st.keep_hits},
+                       "humanize" + ("" if st.keep_hits else " (free)"), long=chain)
 
     def action_tap(self) -> None:
         self._tap()
@@ -407,11 +443,9 @@ class DrumGridPane(Pane):
     async def _tap(self) -> None:
         """Ask for a rhythm only when the tap model is there; what was typed is kept (the
         prompt comes back with it) whether or not the model run works."""
-        try:
-            await self.mag.engine.call(api.drums.Check(action="tap", **self._model_params("tap")))
-        except Exception as e:  # noqa: BLE001
-            self.mag.notify(f"tap → drums needs its model: {getattr(e, 'message', e)}",
-                            severity="error", timeout=10)
+        check = api.drums.Check(action="tap", **self._model_params("tap"))
+        if await self._job(check, "tap", lambda message: f"tap → drums needs its model: {message}",
+                           f"{MODELS_KEY} opens Models") is None:
             return
 
         def answer(text: str | None) -> None:
@@ -429,11 +463,11 @@ class DrumGridPane(Pane):
                 return
             taps = Pattern.empty(self.pattern.steps // STEPS_PER_BAR, self.pattern.qpm)
             taps.velocities[2] = vel
-            self._generate("tap", {"pattern": taps.to_dict(), "temperature": self.state["temperature"],
-                                   "seed": self.locked_seed(), "keep_hits": self.state["keep_hits"]},
+            self._generate("tap", {"pattern": taps.to_dict(), "temperature": self.state.temperature,
+                                   "seed": self.locked_seed(), "keep_hits": self.state.keep_hits},
                            "tap → drums")
         self.mag.push_screen(AskText("Tap a rhythm, one character per 16th (x hit, X accent, . rest):",
-                                     self.state.get("last_taps", ""),
+                                     self.state.last_taps,
                                      placeholder="x...x...x.x.x... x...x...x.x.x..."), answer)
 
     # -- audition -------------------------------------------------------------------
@@ -445,18 +479,17 @@ class DrumGridPane(Pane):
             self._audition([self.pattern.to_dict()])
 
     def action_play_chain(self) -> None:
-        chain = self.state["chain"] or [self.pattern.to_dict()]
+        chain = [wire(p) for p in self.state.chain] or [self.pattern.to_dict()]
         self._play_offset_steps = 0
         self._audition(chain)
 
     @work(exclusive=True, group="drum-audition")
     async def _audition(self, patterns: list[dict[str, Any]], update: bool = False) -> None:
-        try:
-            await self.mag.engine.call(api.drums.Audition(
-                patterns=patterns, swing=self.state["swing"], loop=True, update=update,
-                label=AUDITION_LABEL, soundfont=self.state.get("soundfont")))
-        except Exception as e:  # noqa: BLE001
-            self.mag.notify(f"audition failed: {getattr(e, 'message', e)}", severity="error")
+        params = api.drums.Audition(patterns=patterns, swing=self.state.swing, loop=True,
+                                    update=update, label=AUDITION_LABEL,
+                                    soundfont=self.state.soundfont)
+        if await self._job(params, "audition", lambda message: f"audition failed: {message}",
+                           f"{self.key('soundfont')} chooses the drum sounds") is None:
             return
         self.playing = True
         self._redraw()
@@ -468,10 +501,7 @@ class DrumGridPane(Pane):
     @work(exclusive=True, group="drum-audition")
     async def _stop(self) -> None:
         self._stopped()
-        try:
-            await self.mag.engine.call(api.audio.Stop())
-        except Exception:  # noqa: BLE001 - nothing to stop when the engine is gone
-            pass
+        await self.mag.engine.run_job(api.audio.Stop())  # nothing to stop when it fails
 
     def _stopped(self) -> None:
         self.playing, self.playhead, self._transport = False, None, None
@@ -510,27 +540,24 @@ class DrumGridPane(Pane):
 
     # -- history, files ---------------------------------------------------------------
     def action_history(self) -> None:
-        entries = self.state["history"]
+        entries = self.state.history
         if not entries:
             self.mag.notify(f"nothing generated yet: press {self.key('sample')} to sample", severity="warning")
             return
 
-        def label(e: dict[str, Any]) -> str:
-            prov = e.get("provenance") or {"method": e["method"], "seed": e.get("seed"),
-                                           "temperature": e.get("temperature"), "model": e.get("model")}
-            swing = f"  swing {e['swing']:.2f}" if "swing" in e else ""
-            return (f"{time.strftime('%H:%M:%S', time.localtime(e.get('time', 0)))}  "
-                    f"{describe(clean_provenance(prov))}{swing}  ({len(e.get('patterns') or [])} pattern(s))")
+        def label(e: DrumHistoryEntry) -> str:
+            swing = f"  swing {e.swing:.2f}" if e.swing is not UNSET else ""
+            when = e.time if e.time is not UNSET else 0
+            return (f"{time.strftime('%H:%M:%S', time.localtime(when))}  "
+                    f"{describe(entry_provenance(e))}{swing}  ({len(e.patterns)} pattern(s))")
 
         def chosen(index: int | None) -> None:
             if index is not None:
                 e = entries[index]
-                prov = clean_provenance(e.get("provenance") or {
-                    "method": e["method"], "seed": e.get("seed"), "model": e.get("model"),
-                    "temperature": e.get("temperature")})
-                self._show_result(e["patterns"], prov, e.get("swing"))
-                if not self.state["seed_locked"] and isinstance(e.get("seed"), int):
-                    self._set(seed=e["seed"])
+                seed = ({"seed": e.seed} if not self.state.seed_locked and isinstance(e.seed, int)
+                        else {})
+                self._show_result([wire(p) for p in e.patterns], entry_provenance(e),
+                                  e.swing if e.swing is not UNSET else None, **seed)
         self.mag.push_screen(Choose("History (enter recalls):", [label(e) for e in entries]), chosen)
 
     def action_soundfont(self) -> None:
@@ -539,23 +566,22 @@ class DrumGridPane(Pane):
                 return
             if not path.strip():
                 self._set(soundfont=None)
+                self.solved("soundfont")
                 self.mag.notify("drums sound from the shipped kit again")
                 return
             self._use_soundfont(path.strip())
         # `gm` (offered first): the full General MIDI kit of the SoundFont that ships
         self.mag.push_screen(AskText("Drum sounds: gm (the General MIDI kit), a SoundFont "
                                      "(.sf2) path, or empty for the shipped kit:",
-                                     self.state.get("soundfont") or "gm"), answer)
+                                     self.state.soundfont or "gm"), answer)
 
     @work(exclusive=True, group="drum-soundfont")
     async def _use_soundfont(self, path: str) -> None:
         """Checked by the engine (where the audio is rendered) before it is kept."""
-        try:
-            await self.mag.engine.call(api.drums.Check(soundfont=path))
-        except Exception as e:  # noqa: BLE001
-            keep = self.state.get("soundfont") or "the shipped kit"
-            self.mag.notify(f"not using it: {getattr(e, 'message', e)} (still {keep})",
-                            severity="error", timeout=10)
+        keep = self.state.soundfont or "the shipped kit"
+        if await self._job(api.drums.Check(soundfont=path), "soundfont",
+                           lambda message: f"not using it: {message} (still {keep})",
+                           f"{self.key('soundfont')} tries another") is None:
             return
         self._set(soundfont=path)
         self.mag.notify("drums now sound from the General MIDI kit (TimGM6mb)"
@@ -571,10 +597,10 @@ class DrumGridPane(Pane):
 
     @work(exclusive=True, group="drum-generate")
     async def _open(self, path: str) -> None:
-        try:
-            result = await self.mag.engine.call(api.drums.ImportMidi(path=path))
-        except Exception as e:  # noqa: BLE001
-            self.mag.notify(f"could not open it: {getattr(e, 'message', e)}", severity="error", timeout=8)
+        result = await self._job(api.drums.ImportMidi(path=path), "open",
+                                 lambda message: f"could not open it: {message}",
+                                 f"{self.key('open')} opens another")
+        if result is None:
             return
         name = Path(path).name
         self._show_result(result["patterns"], {"method": "file", "sources": [name[:300]]})
@@ -586,36 +612,39 @@ class DrumGridPane(Pane):
             self.mag.notify(f"{name}: {w}", severity="warning", timeout=12)
 
     def action_export(self, chain: bool) -> None:
-        whole = chain and bool(self.state["chain"])
-        patterns = self.state["chain"] if whole else [self.pattern.to_dict()]
+        st = self.state
+        whole = chain and bool(st.chain)
+        patterns = [wire(p) for p in st.chain] if whole else [self.pattern.to_dict()]
         # named from where the exported thing came from: the chain's source, or the pattern
         # on screen (never the newest history entry)
-        source = (self.state.get("chain_provenance") if whole else self.pattern.provenance) or {}
+        source = (st.chain_provenance if whole else self.pattern.provenance) or {}
 
         def answer(folder: str | None) -> None:
             if folder:
                 self._set(export_folder=folder.strip())
                 self._export(patterns, folder.strip(), overwrite=False, source=source)
-        self.mag.push_screen(AskText("Export MIDI + WAV into folder:", self.state["export_folder"],
-                                     paths=True), answer)
+        self.mag.push_screen(AskText("Export MIDI + WAV into folder:",
+                                     st.export_folder or str(Path.cwd() / "exports"), paths=True),
+                             answer)
 
     @work(group="drum-export")
     async def _export(self, patterns: list[dict[str, Any]], folder: str, overwrite: bool,
                       source: dict[str, Any]) -> None:
         method = str(source.get("method", "drums")).removeprefix("drums.")
-        params = api.drums.Export(patterns=patterns, folder=folder, swing=self.state["swing"],
+        params = api.drums.Export(patterns=patterns, folder=folder, swing=self.state.swing,
                                   wav=True, model=source.get("model") or method,
                                   seed=source.get("seed"), overwrite=overwrite,
-                                  soundfont=self.state.get("soundfont"))
-        try:
-            result = await self.mag.engine.call(params)
-        except Exception as e:  # noqa: BLE001
-            if getattr(e, "code", "") == "output_exists":
-                def confirm(yes: bool | None) -> None:
-                    if yes:
-                        self._export(patterns, folder, overwrite=True, source=source)
-                self.mag.push_screen(Confirm(f"{e.message}\nOverwrite?"), confirm)
-                return
-            self.mag.notify(f"export failed: {getattr(e, 'message', e)}", severity="error", timeout=8)
+                                  soundfont=self.state.soundfont)
+        self._failures["export"] = lambda message: f"export failed: {message}"
+        outcome = await self.run_job(params, "export", fix=f"{self.key('export')} exports again")
+        if isinstance(outcome, Failed) and outcome.code == "output_exists":
+            self.solved("export")  # not a failure: the files are there; asked instead
+
+            def confirm(yes: bool | None) -> None:
+                if yes:
+                    self._export(patterns, folder, overwrite=True, source=source)
+            self.mag.push_screen(Confirm(f"{outcome.message}\nOverwrite?"), confirm)
             return
-        self.mag.notify("exported " + ", ".join(Path(f).name for f in result["files"]), timeout=6)
+        if isinstance(outcome, Done):
+            self.mag.notify("exported " + ", ".join(Path(f).name for f in outcome.result["files"]),
+                            timeout=6)
