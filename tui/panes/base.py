@@ -9,7 +9,7 @@ messages (tui/messages.py), never by touching another pane's state."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, TypeVar
 
 import msgspec
 from textual.containers import Vertical
@@ -62,10 +62,11 @@ class Pane(Vertical, Generic[S]):
     # -- engine jobs and what went wrong (a pane composes a ProblemLine) ------------------
     async def run_job(self, params: Params, topic: str, progress: "JobProgress | None" = None,
                       control: JobControl | None = None, label: str = "",
-                      fix: str = "") -> JobOutcome:
+                      fix: str = "", says: Callable[[str], str] | None = None) -> JobOutcome:
         """Run an engine job for this pane: `progress` (a JobProgress) follows it, a
-        failure stays on the pane's ProblemLine under `topic` (with `fix`, the action that
-        helps) until the same topic next succeeds. Never raises for the engine's answer."""
+        failure stays on the pane's ProblemLine under `topic` (worded by `says` from the
+        engine's message, with `fix`, the action that helps) until the same topic next
+        succeeds. Never raises for the engine's answer."""
         if progress is not None:
             progress.start(label or topic)
         outcome = await self.mag.engine.run_job(
@@ -73,7 +74,7 @@ class Pane(Vertical, Generic[S]):
         if progress is not None:  # what a finished job made shows in the pane itself
             progress.clear() if isinstance(outcome, Done) else progress.finish(outcome)
         if isinstance(outcome, Failed):
-            self.problem(topic, outcome.message, fix)
+            self.problem(topic, says(outcome.message) if says else outcome.message, fix)
         else:
             self.solved(topic)
         return outcome

@@ -159,7 +159,6 @@ class DrumGridPane(Pane[DrumsState]):
         self.playhead: int | None = None
         self._play_offset_steps = 0
         self._transport: dict[str, Any] | None = None  # the engine's player, while it plays ours
-        self._failures: dict[str, Callable[[str], str]] = {}  # topic -> how its failure reads
         self._ticker = self.set_interval(PLAYHEAD_TICK_S, self._tick_playhead, pause=True)
         self._redraw()
 
@@ -343,15 +342,9 @@ class DrumGridPane(Pane[DrumsState]):
                    progress: bool = False, label: str = "") -> dict[str, Any] | None:
         """The job's result, or None when it failed (said on the problem line as
         `failed(the engine's message)`, with `fix`, the key that helps)."""
-        self._failures[topic] = failed
         outcome = await self.run_job(params, topic, self.query_one(JobProgress) if progress else None,
-                                     label=label or topic, fix=fix)
+                                     label=label or topic, fix=fix, says=failed)
         return outcome.result if isinstance(outcome, Done) else None
-
-    def problem(self, topic: str, text: str, fix: str = "") -> None:
-        """What went wrong, said the drum grid's way for the topic (see `_job`)."""
-        says = self._failures.get(topic)
-        super().problem(topic, says(text) if says else text, fix)
 
     def _model_params(self, kind: str) -> dict[str, Any]:
         """Which model: the chosen name (sampling/interpolation), or per-kind overrides in
@@ -635,8 +628,8 @@ class DrumGridPane(Pane[DrumsState]):
                                   wav=True, model=source.get("model") or method,
                                   seed=source.get("seed"), overwrite=overwrite,
                                   soundfont=self.state.soundfont)
-        self._failures["export"] = lambda message: f"export failed: {message}"
-        outcome = await self.run_job(params, "export", fix=f"{self.key('export')} exports again")
+        outcome = await self.run_job(params, "export", fix=f"{self.key('export')} exports again",
+                                     says=lambda message: f"export failed: {message}")
         if isinstance(outcome, Failed) and outcome.code == "output_exists":
             self.solved("export")  # not a failure: the files are there; asked instead
 
