@@ -23,7 +23,7 @@ from bench.ssh_tunnel import TunnelUnavailable, ssh_tunnel
 
 TOKEN = "bench-token"
 WARMUP = 2  # plays per listener connection before the clock
-ROUNDS = 2  # the routes take turns this many times (both see the same load)
+ROUNDS = 4  # the routes take turns this many times (both see the same load)
 
 
 async def latencies(engine: EngineProcess, port: int, wav: str, repeats: int) -> list[float]:
