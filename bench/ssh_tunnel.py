@@ -157,8 +157,9 @@ def ssh_tunnel(target_port: int, sshd_port: int, local_port: int) -> Iterator[Tu
     procs: list[_Proc] = []
     try:
         for key in ("host_key", "client_key"):
-            r = subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-C", f"magstation-bench-{key}",
-                                "-f", str(tmp / key)], capture_output=True, text=True, timeout=30)
+            r = subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-C",
+                                f"magstation-bench-{key}", "-f", str(tmp / key)],
+                               capture_output=True, text=True, timeout=30)
             if r.returncode != 0:
                 raise TunnelUnavailable(f"ssh-keygen failed: {r.stderr.strip()}")
         shutil.copy(tmp / "client_key.pub", tmp / "authorized_keys")
@@ -168,7 +169,8 @@ def ssh_tunnel(target_port: int, sshd_port: int, local_port: int) -> Iterator[Tu
         if os.geteuid() == 0 and not PRIVSEP_DIR.exists():
             PRIVSEP_DIR.mkdir(mode=0o755)
             privsep_made = True
-        r = subprocess.run([sshd, "-t", "-f", str(conf)], capture_output=True, text=True, timeout=30)
+        r = subprocess.run([sshd, "-t", "-f", str(conf)], capture_output=True, text=True,
+                           timeout=30)
         if r.returncode != 0:
             raise TunnelUnavailable(f"sshd rejects the run's config: {r.stderr.strip()}")
 

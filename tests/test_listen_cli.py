@@ -21,7 +21,8 @@ from engine.server import EngineServer
 from tests.conftest import ROOT, close_engine_server
 
 TOKEN = "listen-cli-token"
-CLI = [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"]
+CLI = [sys.executable, "-c",
+       "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 
 @pytest.fixture
