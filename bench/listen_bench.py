@@ -61,6 +61,49 @@ async def latencies(engine: EngineProcess, port: int, wav: str, repeats: int) ->
     return out
 
 
+async def paired(engine: EngineProcess, tcp_port: int, ssh_port: int, wav: str,
+                 repeats: int) -> list[float]:
+    """Both routes listening at once: per play, the tunnel's arrival minus the direct
+    one's. Load on the engine and the control path cancels out; what is left is what the
+    tunnel adds (ssh and sshd's CPU included). TCP connects first, so the engine's fan-out
+    order, if any, favours TCP: the number errs against ssh."""
+    from engine.audio.playback import NullBackend
+    from engine.client import EngineClient
+    from engine.listener import Endpoint, Listener
+
+    listeners = [Listener(Endpoint(port=p, token=TOKEN), NullBackend())
+                 for p in (tcp_port, ssh_port)]
+    tasks: list[asyncio.Task] = []
+    ctl = EngineClient("bench")
+    await ctl.connect_unix(engine.socket)
+    out: list[float] = []
+    try:
+        for lis in listeners:
+            tasks.append(asyncio.create_task(lis.run()))
+            deadline = time.monotonic() + 30
+            while lis.connections < 1:
+                if tasks[-1].done() or time.monotonic() > deadline:
+                    raise RuntimeError(f"a listener did not connect: {lis.failure or 'timed out'}")
+                await asyncio.sleep(0.01)
+        tcp, ssh = (lis.backend.played for lis in listeners)
+        for i in range(repeats + WARMUP):
+            before = (len(tcp), len(ssh))
+            await ctl.call("audio.play", {"path": wav})
+            while len(tcp) == before[0] or len(ssh) == before[1]:
+                await asyncio.sleep(0.0005)
+            if i >= WARMUP:
+                out.append(ssh[-1].time - tcp[-1].time)
+            await ctl.call("audio.stop")
+            await asyncio.sleep(0.05)
+    finally:
+        for lis in listeners:
+            lis.stop()
+        await ctl.close()
+        for t in tasks:
+            await asyncio.wait_for(t, 10)
+    return out
+
+
 def summary(lat: list[float]) -> dict:
     return {**stats(lat), "p95": percentile(lat, 95)}
 
@@ -104,6 +147,9 @@ def main() -> None:
                 lat[key] += asyncio.run(latencies(engine, p, wav, per_round))
         for key, samples in lat.items():
             r[key] = summary(samples)
+        if "listen.ssh" in routes:
+            r["listen.ssh_extra"] = summary(asyncio.run(
+                paired(engine, port, routes["listen.ssh"], wav, args.repeats)))
     emit(r)
 
 
