@@ -39,6 +39,8 @@ class TunnelUnavailable(Exception):
 def find_tools(path: str | None = None) -> tuple[str, str, str]:
     """(sshd, ssh, ssh-keygen) as absolute paths (sshd re-executes itself by its path),
     looked up in `path` (default: $PATH and the sbin directories)."""
+    if os.environ.get("MAGSTATION_BENCH_NO_SSH"):
+        raise TunnelUnavailable("MAGSTATION_BENCH_NO_SSH is set")
     if path is None:
         path = os.environ.get("PATH", "") + os.pathsep + os.pathsep.join(SBIN)
     found = {name: shutil.which(name, path=path) for name in ("sshd", "ssh", "ssh-keygen")}
@@ -46,7 +48,7 @@ def find_tools(path: str | None = None) -> tuple[str, str, str]:
     if missing:
         raise TunnelUnavailable(
             f"no {' or '.join(missing)} on this machine (install openssh-server and "
-            "openssh-client): no ssh tunnel measured")
+            "openssh-client)")
     return found["sshd"], found["ssh"], found["ssh-keygen"]  # type: ignore[return-value]
 
 
@@ -187,7 +189,10 @@ def ssh_tunnel(target_port: int, sshd_port: int, local_port: int) -> Iterator[Tu
             "-p", str(sshd_port), "-L", f"127.0.0.1:{local_port}:127.0.0.1:{target_port}",
             f"{user}@127.0.0.1"], tmp / "ssh.log")
         procs.append(client)
-        _wait(client, lambda: listening(local_port), "forwarding")
+        try:
+            _wait(client, lambda: listening(local_port), "forwarding")
+        except TunnelUnavailable as e:
+            raise TunnelUnavailable(f"{e}; sshd said: {server.tail()}") from None
         yield Tunnel(local_port, sshd_port, time.monotonic() - t0, privsep_made, procs)
     finally:
         for p in reversed(procs):  # the client first, then sshd and its children
