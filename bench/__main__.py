@@ -99,6 +99,7 @@ ROWS: dict[str, list[Row]] = {
     "listen": [
         Row("listen.tcp", "audio.play -> listener backend, loopback TCP", "s"),
         Row("listen.ssh", "audio.play -> listener backend, ssh -L", "s"),
+        Row("listen.ssh_extra", "  ssh -L minus TCP, same play (both listening)", "s"),
     ],
 }
 ABSOLUTE_TARGETS = {"tui.key": ("p95 < 50 ms", lambda s: s.get("p95", 1e9) < 0.050),
@@ -168,7 +169,7 @@ class Bench:
         r = 2 if self.quick else None
         self.repeats = {"musicvae": r or 30, "gansynth": r or 3, "nsynth": 1,
                         "tui_cold": 1 if self.quick else 3, "presses": 12 if self.quick else 40,
-                        "listen": 5 if self.quick else 20}
+                        "listen": 4 if self.quick else 40}
 
     def _ref_script(self, name: str) -> str:
         return str(ROOT / "bench" / "reference" / name)

@@ -8,9 +8,11 @@ process of its own (cold load times and peak memory are per process).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import resource
+import signal
 import statistics
 import sys
 import time
@@ -19,6 +21,15 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_PREFIX = "BENCH_JSON "
+
+
+def die_with_parent() -> None:
+    """preexec_fn for a helper process (engine, sshd, ssh): SIGTERM it when the
+    measuring process dies, even by SIGKILL (a timeout), so nothing is left running (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def cache_dir() -> Path:

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT
+from bench.common import ROOT, die_with_parent
 
 
 def free_port() -> int:
@@ -32,8 +32,12 @@ class EngineProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engine", "--socket", str(self.socket), "--playback", "null",
              *extra], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        self._wait()
+            start_new_session=True, preexec_fn=die_with_parent)
+        try:
+            self._wait()
+        except BaseException:  # also SystemExit from a SIGTERM handler: stop it, drop the home
+            self.close()
+            raise
 
     def _wait(self, timeout: float = 60.0) -> None:
         from engine.launcher import engine_answers

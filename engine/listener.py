@@ -9,12 +9,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from engine.audio.playback import PlaybackBackend, RemoteListener
+from engine.audio.playback import (LocalBackend, NullBackend, PlaybackBackend,
+                                   RemoteListener)
 from engine.client import EngineClient, EngineUnavailable
-from engine.errors import EngineError, ProtocolError, Unauthorized
+from engine.errors import EngineError, PlaybackUnavailable, ProtocolError, Unauthorized
 
 log = logging.getLogger("magstation.listen")
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+# A listener is already the remote end: the engine's advice for a silent server ("listen
+# through an SSH tunnel") is wrong here, so only the device's own cause is shown.
+CHECK_AUDIO = "Check this machine's audio (PulseAudio/PipeWire running, a device not muted)"
+
+
+class NoListenerDevice(Exception):
+    """`--backend local` and no sound device here; the message is the listener's own."""
+
+
+def open_listener_backend(kind: str) -> tuple[PlaybackBackend, str]:
+    """The backend `magstation listen --backend KIND` plays on, and a warning to print
+    ("" when sound will be heard). "local" without a device raises NoListenerDevice;
+    "auto" then falls back to a silent NullBackend and says so."""
+    if kind == "null":
+        return NullBackend(), ""
+    try:
+        return LocalBackend(), ""
+    except PlaybackUnavailable as e:
+        cause = str(e.details.get("cause") or e.message)
+        if kind == "local":
+            raise NoListenerDevice(f"no sound device here to play on: {cause}. {CHECK_AUDIO}, "
+                                   "or try `--backend null` to test the connection without "
+                                   "sound") from None
+        return NullBackend(note=cause), (f"no sound device here: {cause}. Sounds are received "
+                                         f"but not heard. {CHECK_AUDIO}.")
 
 
 @dataclass

@@ -10,9 +10,10 @@ import sys
 from tests.conftest import ROOT
 
 
-def run_bench(tmp_path, *args: str) -> subprocess.CompletedProcess:
+def run_bench(tmp_path, *args: str, env: dict[str, str] | None = None
+              ) -> subprocess.CompletedProcess:
     env = {**os.environ, "MAGSTATION_BENCH_CACHE": str(tmp_path / "cache"),
-           "MAGSTATION_BENCH_NO_REFERENCE": "1", "PYTHONPATH": str(ROOT)}
+           "MAGSTATION_BENCH_NO_REFERENCE": "1", "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([sys.executable, "-m", "bench", "--quick", "--silent", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
@@ -47,6 +48,17 @@ def test_quick_bench_without_reference_prints_native_rows(tmp_path):
     assert "FAILED" not in p.stdout
     assert "native numbers only" in p.stdout
     assert "machine:" in p.stdout and "load average" in p.stdout
+
+
+def test_quick_listen_section_without_ssh_says_why(tmp_path):
+    """The listener latency over TCP to a real engine process; the tunnel is left out here
+    (the suite never needs sshd), and the note says so."""
+    p = run_bench(tmp_path, "--only", "listen", env={"MAGSTATION_BENCH_NO_SSH": "1"})
+    assert p.returncode == 0, p.stderr
+    rows = table(p.stdout)
+    assert rows["audio.play -> listener backend, loopback TCP"][0].endswith(" ms")
+    assert not any("ssh -L" in label for label in rows)
+    assert "listen: no ssh tunnel measured: MAGSTATION_BENCH_NO_SSH is set" in p.stdout
 
 
 def test_unknown_section_is_refused(tmp_path):

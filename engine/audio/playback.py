@@ -434,9 +434,8 @@ class LocalBackend(PlaybackBackend):
         try:
             import miniaudio  # lazy: only a process that really plays needs it
         except ImportError as e:
-            raise PlaybackUnavailable(
-                "local playback needs the `miniaudio` package: "
-                "`pip install miniaudio`. " + NO_DEVICE_HINT) from e
+            cause = "local playback needs the `miniaudio` package: `pip install miniaudio`"
+            raise PlaybackUnavailable(f"{cause}. {NO_DEVICE_HINT}", cause=cause) from e
         self._ma = miniaudio
         self.rate = rate
         self.mixer = Mixer(rate)
@@ -472,10 +471,10 @@ class LocalBackend(PlaybackBackend):
         if self._device is None:
             tried = ", ".join(backends) if backends else "the system's default"
             reason = err.args[0] if err is not None and err.args else err
-            raise PlaybackUnavailable(
-                f"No audio output device could be opened ({tried} audio system: "
-                f"{reason}). " + NO_DEVICE_HINT,
-                library_output=cap.tail(5))
+            cause = f"No audio output device could be opened ({tried} audio system: {reason})"
+            # `cause` alone is for clients with advice of their own (`magstation listen`)
+            raise PlaybackUnavailable(f"{cause}. {NO_DEVICE_HINT}", cause=cause,
+                                      library_output=cap.tail(5))
         self.device_name = f"{self._device.backend}"
 
     def _feed(self) -> Iterator[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -27,15 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--token", default=None,
                    help="the token itself (discouraged: visible in `ps`)")
     p.add_argument("--backend", choices=["auto", "local", "null"], default="local",
-                   help="where to play: this machine's device (default) or null (testing)")
+                   help="where to play: this machine's device (local, the default: stops when "
+                        "there is none), auto (the device, else silent with a warning) or null "
+                        "(testing the connection)")
     p.set_defaults(func=cmd_listen)
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
     from engine import paths
-    from engine.errors import EngineError
-    from engine.audio.playback import open_backend
-    from engine.listener import Endpoint, Listener
+    from engine.listener import Endpoint, Listener, NoListenerDevice, open_listener_backend
 
     if args.connect:
         host, _, port = args.connect.rpartition(":")
@@ -56,12 +57,12 @@ def cmd_listen(args: argparse.Namespace) -> int:
     else:
         endpoint = Endpoint(socket=args.socket or paths.default_socket_path())
     try:
-        backend = open_backend(args.backend)
-    except EngineError as e:
-        print(f"magstation listen: no sound device here to play on ({e.message.splitlines()[0]}). "
-              "Check this machine's audio (PulseAudio/PipeWire running, a device not muted), "
-              "or try `--backend null` to test the connection without sound.", file=sys.stderr)
+        backend, warning = open_listener_backend(args.backend)
+    except NoListenerDevice as e:
+        print(f"magstation listen: {e}", file=sys.stderr)
         return 2
+    if warning:
+        print(f"magstation listen: {warning}", file=sys.stderr, flush=True)
 
     def played(info: dict) -> None:
         level = f"{info['peak_db']:.0f} dBFS" if info["peak_db"] > -1e9 else "silent"
@@ -71,8 +72,16 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     listener = Listener(endpoint, backend, on_play=played,
                         on_status=lambda s: print(f"magstation listen: {s}", file=sys.stderr, flush=True))
+
+    async def run() -> None:
+        # `kill`, a closed terminal or a dropped SSH session end it like ctrl+c: with the summary
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, listener.stop)
+        await listener.run()
+
     try:
-        asyncio.run(listener.run())
+        asyncio.run(run())
     except KeyboardInterrupt:
         pass
     finally:
