@@ -19,6 +19,7 @@ from engine import api
 from tui.engine_link import EngineLink
 from tui.commands import PaneActionsProvider
 from tui.keys import keymap_clashes, load_keymap
+from tui.engine_link import Done
 from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, MixSourcesChanged,
                           OutputChanged, SendToMix, TransportChanged)
 from tui.models_book import ModelBook, ModelsChanged
@@ -241,21 +242,21 @@ class MagstationApp(App[None]):
             screen.action_start_training()
 
     async def action_restart_engine(self) -> None:
-        if self.engine.client is not None:
-            try:
-                await self.engine.call(api.system.Shutdown())
-            except Exception:  # noqa: BLE001 - it is going away either way
-                pass
+        if self.engine.client is None or self.engine.state != "ready":
+            self.notify(f"the engine is {self.engine.state} ({self.engine.detail}); ctrl+r restarts "
+                        "it once it is ready", severity="warning", timeout=4)
+            return
+        await self.engine.run_job(api.system.Shutdown())  # it goes away either way; the link restarts it
 
     async def action_engine_check(self) -> None:
         self.run_worker(self._engine_check(), exclusive=True, group="engine-check")
 
     async def _engine_check(self) -> None:
-        try:
-            info = await self.engine.call(api.system.TfInfo())
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self.notify(f"engine check failed: {e}", severity="error")
+        outcome = await self.engine.run_job(api.system.TfInfo())
+        if not isinstance(outcome, Done):
+            self.notify(f"engine check failed: {getattr(outcome, 'message', 'cancelled')}", severity="error")
             return
+        info = outcome.result
         gpu = "GPU available" if info["gpu"] else "no GPU: running on the CPU"
         self.notify(f"TensorFlow {info['tensorflow']} · {gpu}")
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from engine import api
-from engine.errors import JobCancelled, ModelNotInstalled
+from tui.engine_link import Cancelled, Done, Failed, JobControl
 
 if TYPE_CHECKING:
     from tui.app import MagstationApp
@@ -43,7 +43,7 @@ class PullState:
     total: float = 0.0
     eta_s: float | None = None
     message: str = "queued"
-    request: Any = None
+    control: JobControl = field(default_factory=JobControl)  # cancels it
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -56,10 +56,6 @@ def eta_text(seconds: float | None) -> str:
         return "ETA …"
     s = int(round(seconds))
     return f"ETA {s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"ETA {s // 60}:{s % 60:02d}"
-
-
-def error_text(e: BaseException) -> str:
-    return str(getattr(e, "message", "") or e)
 
 
 class ModelBook:
@@ -109,11 +105,11 @@ class ModelBook:
 
     # -- engine calls -------------------------------------------------------------------
     async def refresh(self) -> None:
-        try:
-            listing = await self.app.engine.call(api.models.List())
-        except Exception as e:  # noqa: BLE001 - shown on the Models screen, not as a toast
-            self.list_error = error_text(e)
+        outcome = await self.app.engine.run_job(api.models.List())
+        if not isinstance(outcome, Done):  # shown on the Models screen, not as a toast
+            self.list_error = getattr(outcome, "message", "cancelled")
             return
+        listing = outcome.result
         self.list_error = ""
         self.rows = {r["name"]: r for r in listing["models"]}
         self.checkpoints_dir = listing["checkpoints_dir"]
@@ -134,38 +130,34 @@ class ModelBook:
             st.done, st.total = msg.get("done", 0.0), msg.get("total", 0.0)
             st.eta_s, st.message = msg.get("eta_s"), msg.get("message", "")
             self.changed(full=False)
-        try:
-            st.request = await self.app.engine.start_request(api.models.Pull(name=name),
-                                                             on_progress=progress)
-            await st.request.result()
-        except JobCancelled:
+        outcome = await self.app.engine.run_job(api.models.Pull(name=name), progress, st.control)
+        if isinstance(outcome, Cancelled):
             self.app.notify(f"{name}: download paused; pull it again to resume", timeout=4)
-        except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
-            self.app.notify(f"{name}: pull failed: {error_text(e)}", severity="error", timeout=10,
+        elif isinstance(outcome, Failed):
+            self.app.notify(f"{name}: pull failed: {outcome.message}", severity="error", timeout=10,
                             markup=False)
         else:
             self.app.notify(f"{name} is installed", timeout=4)
-        finally:
-            self.pulls.pop(name, None)
-            await self.refresh()
+        self.pulls.pop(name, None)
+        await self.refresh()
 
     async def cancel_pull(self, name: str) -> bool:
         st = self.pulls.get(name)
-        if st is None or st.request is None:
+        if st is None:
             return False
-        await st.request.cancel()
+        await st.control.cancel()
         st.message = "cancelling"
         self.changed()
         return True
 
     async def import_path(self, path: str) -> str | None:
         """Import a file or folder on the engine's machine; the installed name, or None."""
-        try:
-            res = await self.app.engine.call(api.models.Import(path=path))
-        except Exception as e:  # noqa: BLE001
-            self.app.notify(f"import failed: {error_text(e)}", severity="error", timeout=10,
-                            markup=False)
+        outcome = await self.app.engine.run_job(api.models.Import(path=path))
+        if not isinstance(outcome, Done):
+            self.app.notify(f"import failed: {getattr(outcome, 'message', 'cancelled')}",
+                            severity="error", timeout=10, markup=False)
             return None
+        res = outcome.result
         await self.refresh()
         self.app.notify(f"imported {res['name']} to {res['path']}", timeout=5, markup=False)
         return str(res["name"])
@@ -173,13 +165,12 @@ class ModelBook:
     async def verify(self, name: str) -> None:
         self.verified[name] = "verifying…"
         self.changed()
-        try:
-            res = await self.app.engine.call(api.models.Verify(name=name))
-        except ModelNotInstalled as e:
-            self.verified[name] = f"not installed: {error_text(e)}"
-        except Exception as e:  # noqa: BLE001
-            self.verified[name] = f"problem: {error_text(e)}"
-        else:
+        outcome = await self.app.engine.run_job(api.models.Verify(name=name))
+        if isinstance(outcome, Failed):
+            self.verified[name] = (f"not installed: {outcome.message}" if outcome.missing_model
+                                   else f"problem: {outcome.message}")
+        elif isinstance(outcome, Done):
+            res = outcome.result
             if res["ok"]:
                 self.verified[name] = f"OK: {res['checked']} variables checked"
             else:
@@ -192,11 +183,10 @@ class ModelBook:
         self.changed()
 
     async def remove(self, name: str) -> bool:
-        try:
-            await self.app.engine.call(api.models.Remove(name=name))
-        except Exception as e:  # noqa: BLE001
-            self.app.notify(f"{name}: not removed: {error_text(e)}", severity="error",
-                            timeout=8, markup=False)
+        outcome = await self.app.engine.run_job(api.models.Remove(name=name))
+        if not isinstance(outcome, Done):
+            self.app.notify(f"{name}: not removed: {getattr(outcome, 'message', 'cancelled')}",
+                            severity="error", timeout=8, markup=False)
             return False
         self.verified.pop(name, None)
         await self.refresh()

@@ -73,8 +73,9 @@ class Pane(Vertical, Generic[S]):
             params, progress.progress if progress is not None else None, control)
         if progress is not None:  # what a finished job made shows in the pane itself
             progress.clear() if isinstance(outcome, Done) else progress.finish(outcome)
-        if isinstance(outcome, Failed):
-            self.problem(topic, says(outcome.message) if says else outcome.message, fix)
+        if isinstance(outcome, Failed):  # no engine: its message has the fix (ctrl+r), not `fix`
+            self.problem(topic, says(outcome.message) if says else outcome.message,
+                         "" if outcome.code == "unavailable" else fix)
         else:
             self.solved(topic)
         return outcome

@@ -25,6 +25,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from engine import api
+from engine.api.base import Params
+from tui.engine_link import Done
 from tui.widgets.job_progress import fmt_eta
 
 if TYPE_CHECKING:
@@ -190,6 +192,15 @@ class JobsScreen(Screen[None]):
         return None
 
     # -- actions ----------------------------------------------------------------------
+    async def _run(self, params: Params, failed: str) -> dict[str, Any] | None:
+        """The engine's result, or None after saying `failed: why` (kept in Messages)."""
+        outcome = await self.mag.engine.run_job(params)
+        if isinstance(outcome, Done):
+            return outcome.result
+        self.mag.notify(f"{failed}: {getattr(outcome, 'message', 'cancelled')}", severity="error",
+                        timeout=8, markup=False)
+        return None
+
     def action_close(self) -> None:
         self.dismiss()
 
@@ -208,11 +219,8 @@ class JobsScreen(Screen[None]):
 
     @work(group="jobs-library")
     async def _add_to_library(self, out: str) -> None:
-        try:
-            res = await self.mag.engine.call(api.library.AddBatch(out=out))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self.mag.notify(f"could not add {out} to the library: {getattr(e, 'message', e)}",
-                            severity="error", timeout=8)
+        res = await self._run(api.library.AddBatch(out=out), f"could not add {out} to the library")
+        if res is None:
             return
         self.last_added = res
         sets = res.get("sets") or []
@@ -237,11 +245,8 @@ class JobsScreen(Screen[None]):
 
     @work(group="jobs-start")
     async def _start(self, plan: str) -> None:
-        try:
-            res = await self.mag.engine.call(api.batch.Start(plan=plan))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self.mag.notify(f"could not start {plan}: {getattr(e, 'message', e)}",
-                            severity="error", timeout=8)
+        res = await self._run(api.batch.Start(plan=plan), f"could not start {plan}")
+        if res is None:
             return
         self.last_started = res
         self.mag.notify(f"batch started (pid {res['pid']}) into {res['out']}; log {res['log']}",
@@ -254,11 +259,8 @@ class JobsScreen(Screen[None]):
 
     @work(group="jobs-stop")
     async def _stop(self, out: str, training: bool) -> None:
-        try:
-            await self.mag.engine.call(api.train.Stop(out=out) if training
-                                       else api.batch.Stop(out=out))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self.mag.notify(f"could not stop it: {getattr(e, 'message', e)}", severity="warning")
+        if await self._run(api.train.Stop(out=out) if training else api.batch.Stop(out=out),
+                           "could not stop it") is None:
             return
         self.mag.notify(f"stopping the training run into {out}: it saves a checkpoint; t with "
                         "the same folder resumes it" if training
@@ -302,13 +304,10 @@ class JobsScreen(Screen[None]):
 
     @work(group="jobs-train")
     async def _start_training(self, data: str, config: str, steps: int) -> None:
-        try:
-            # the engine checks the config and steps and names what is wrong
-            start = api.train.Start(data=data, config=config, steps=steps)  # type: ignore[arg-type]
-            res = await self.mag.engine.call(start)
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self.mag.notify(f"could not start training: {getattr(e, 'message', e)}",
-                            severity="error", timeout=8)
+        # the engine checks the config and steps and names what is wrong
+        start = api.train.Start(data=data, config=config, steps=steps)  # type: ignore[arg-type]
+        res = await self._run(start, "could not start training")
+        if res is None:
             return
         self.last_started = res
         self.mag.notify(f"training {res['name']} (pid {res['pid']}) into {res['out']}; "
@@ -333,11 +332,8 @@ class JobsScreen(Screen[None]):
 
     @work(group="jobs-install")
     async def _install(self, bundle: str, name: str) -> None:
-        try:
-            res = await self.mag.engine.call(api.models.Import(path=bundle, name=name))
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            self.mag.notify(f"could not install {bundle}: {getattr(e, 'message', e)}",
-                            severity="error", timeout=8)
+        res = await self._run(api.models.Import(path=bundle, name=name), f"could not install {bundle}")
+        if res is None:
             return
         self.last_installed = res
         self.mag.notify(f"installed {res['name']}: melody continue --model {res['name']}, or "
