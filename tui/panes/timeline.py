@@ -61,6 +61,9 @@ class TimelinePane(Pane[TimelineState]):
     STATE = TimelineState
     TITLE = "Timeline"
     KEY = "3"
+    _reopen = False  # set on mount: the saved file waits for the engine
+    _transport: dict[str, Any] | None = None  # the engine's player, while it plays ours
+    playhead: float | None = None
     BINDINGS = pane_bindings("timeline", [
         ("o", "open", "Open a MIDI file", "open", "open"),
         ("G", "generate", "Generate a source: a melody or a 16-bar trio (instead of a file)",
@@ -147,8 +150,9 @@ class TimelinePane(Pane[TimelineState]):
         self._transport: dict[str, Any] | None = None  # the engine's player, while it plays ours
         self._ticker = self.set_interval(PLAYHEAD_TICK_S, self._tick_playhead, pause=True)
         self.query_one(TimelineHeader).shipped_midi = str(SHIPPED_MIDI)
-        if self.state.midi and self.mag.connect_engine:
-            self._load(self.state.midi, restore=True)
+        # the saved file is opened again once the engine is up (engine_state_changed)
+        self._reopen = bool(self.state.midi and self.mag.connect_engine)
+        self.engine_state_changed(self.mag.engine.state)
         self._redraw()
 
     # -- state ------------------------------------------------------------------------
@@ -179,8 +183,6 @@ class TimelinePane(Pane[TimelineState]):
 
     # -- drawing: the widgets get the state; they draw themselves ----------------------
     def _redraw(self) -> None:
-        if not self.is_mounted:
-            return
         st, song, marks = self.state, self.song, self.mag.models.mark
         head = self.query_one(TimelineHeader)
         head.song, head.midi, head.cursor, head.source = song, st.midi, st.cursor, st.source
@@ -571,6 +573,9 @@ class TimelinePane(Pane[TimelineState]):
             self._playhead_off()  # stopped, or another pane's sound took the player
 
     def engine_state_changed(self, state: str) -> None:
+        if state == "ready" and self._reopen and self.state.midi:
+            self._reopen = False
+            self._load(self.state.midi, restore=True)
         if state != "ready" and (self._transport is not None or self.playhead is not None):
             self._playhead_off()  # a restarted engine plays nothing
 
