@@ -59,3 +59,15 @@ def scroll_to_show(scroll: int, columns: int, cursor: float, playhead: float | N
         if not scroll <= pcol < scroll + columns:
             scroll = max(0, pcol - columns // 4)
     return scroll
+
+
+def parse_secs(text: str) -> float:
+    """Seconds per instrument as typed; ValueError says what is allowed."""
+    lo, hi = SECS_RANGE
+    try:
+        secs = float(text)
+    except ValueError:
+        secs = -1.0
+    if not lo <= secs <= hi:
+        raise ValueError(f"seconds per instrument must be a number from {lo:g} to {hi:g}")
+    return secs

@@ -120,3 +120,22 @@ def next_model(current: str | None) -> str | None:
     if current not in CONTINUE_MODELS:
         return CONTINUE_MODELS[0]
     return CONTINUE_MODELS[(CONTINUE_MODELS.index(current) + 1) % len(CONTINUE_MODELS)]
+
+
+def parse_bars(text: str) -> int:
+    lo, hi = CONTINUE_BARS
+    if not text.isdigit() or not lo <= int(text) <= hi:
+        raise ValueError(f"bars must be a whole number from {lo} to {hi}")
+    return int(text)
+
+
+def parse_temperature(text: str) -> float:
+    lo, hi = CONTINUE_TEMPERATURE
+    try:
+        t = float(text)
+    except ValueError:
+        t = -1.0
+    if not lo <= t <= hi:
+        raise ValueError(f"temperature must be a number from {lo:g} to {hi:g} "
+                         "(1: as trained, lower: safer, higher: wilder)")
+    return t

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from engine import api, paths
 from tui.pane_state import Keyframe, TimelineRender, TimelineState
 
@@ -73,3 +75,18 @@ def export_params(st: TimelineState, folder: str, overwrite: bool) -> api.timeli
     return api.timeline.Export(path=st.render.path, midi_path=st.render.midi_path,
                                folder=str(Path(folder).expanduser()), name=export_name(st),
                                overwrite=overwrite)
+
+
+def rendered_text(result: dict[str, Any], fallback: str, keys: dict[str, str]) -> str:
+    """What the status line says after a render; `fallback` is why GANSynth did not play
+    (the SoundFont stood in); `keys` the play, export and renderer keys as written."""
+    play, export = keys["play"], keys["export"]
+    if result.get("renderer") == "soundfont":
+        font = Path(result["soundfont"]).stem
+        why = f"[yellow]{escape(fallback)}[/]\n" if fallback else ""
+        return (f"{why}played {result['notes']} notes with the SoundFont "
+                f"[b]{escape(font)}[/] (not GANSynth) · {result['duration']:.1f} s · "
+                f"{play} plays, {export} exports, {keys['renderer']} switches the renderer")
+    return (f"rendered {result['notes']} notes with GANSynth "
+            f"({result['notes_rendered']} new, {result['notes_cached']} cached) · "
+            f"{result['duration']:.1f} s · {play} plays, {export} exports")

@@ -33,13 +33,13 @@ from tui.keys import pane_bindings
 from tui.messages import transport_position
 from tui.pane_state import Keyframe, TimelineSource, TimelineState
 from tui.panes.base import Pane
-from tui.timeline_arrangement import (SECS_RANGE, ZOOMS, column, key_at, layout_keyframes,
-                                      moved_time, new_seed, scroll_to_show)
-from tui.timeline_continuation import (CONTINUE_BARS, CONTINUE_MODELS,  # noqa: F401
-                                       CONTINUE_TEMPERATURE, ContinueJob, Proposal,
-                                       continue_params, next_model, parse_primer)
+from tui.timeline_arrangement import (ZOOMS, column, key_at, layout_keyframes, moved_time,
+                                      new_seed, parse_secs, scroll_to_show)
+from tui.timeline_continuation import (CONTINUE_TEMPERATURE, ContinueJob, Proposal,
+                                       continue_params, next_model, parse_bars, parse_primer,
+                                       parse_temperature)
 from tui.timeline_render import (export_params, gansynth_params, preview_params, render_record,
-                                 save_params, short_path)
+                                 rendered_text, save_params, short_path)
 from tui.widgets.job_progress import JobProgress
 from tui.widgets.model_line import ModelLine
 from tui.widgets.problem_line import ProblemLine
@@ -229,6 +229,18 @@ class TimelinePane(Pane[TimelineState]):
                 then(text.strip())
         self.mag.push_screen(AskText(question, value, paths=kind in ("open", "export")), answered)
 
+    def _ask(self, kind: str, question: str, value: str, parse: Callable[[str], Any],
+             then: Callable[[Any], None]) -> None:
+        """Ask; `parse` makes the answer a value (its ValueError is shown, not `then`'s)."""
+        def done(text: str) -> None:
+            try:
+                parsed = parse(text)
+            except ValueError as e:
+                self.mag.notify(escape(str(e)), severity="error")
+                return
+            then(parsed)
+        self._prompt(kind, question, value, done)
+
     def _need_song(self) -> bool:
         if self.song is None:
             self.mag.notify(f"open a MIDI file first: {self.key('open')} (or "
@@ -350,7 +362,8 @@ class TimelinePane(Pane[TimelineState]):
     def _selected(self) -> int | None:
         if self.selected_key is None or self.selected_key >= len(self.state.keyframes):
             self.mag.notify(f"no keyframe selected: {self.key('previous_key')} and "
-                            f"{self.key('next_key')} pick one, {self.key('insert_key')} inserts one",
+                            f"{self.key('next_key')} pick one, {self.key('insert_key')} "
+                            "inserts one",
                             severity="warning")
             return None
         return self.selected_key
@@ -406,16 +419,7 @@ class TimelinePane(Pane[TimelineState]):
         if not self._need_song():
             return
 
-        def done(text: str) -> None:
-            try:
-                secs = float(text)
-            except ValueError:
-                secs = -1.0
-            lo, hi = SECS_RANGE
-            if not lo <= secs <= hi:
-                self.mag.notify(f"seconds per instrument must be a number from {lo:g} to "
-                                f"{hi:g}", severity="error")
-                return
+        def done(secs: float) -> None:
             assert self.song is not None
             keys = layout_keyframes(self.song["total_time"], secs)
             self._set(secs_per_instrument=secs)
@@ -425,8 +429,8 @@ class TimelinePane(Pane[TimelineState]):
             self._edit(change)
             self.selected_key = 0
             self._redraw()
-        self._prompt("secs", "Seconds per instrument (new random keyframes every N seconds):",
-                     f"{self.state.secs_per_instrument:g}", done)
+        self._ask("secs", "Seconds per instrument (new random keyframes every N seconds):",
+                  f"{self.state.secs_per_instrument:g}", parse_secs, done)
 
     def action_undo(self) -> None:
         if (snap := self.edits.undo(self._snapshot())) is not None:
@@ -514,23 +518,13 @@ class TimelinePane(Pane[TimelineState]):
             self._redraw()
             return
         result = outcome.result
-        self.status = self._rendered_text(result, fallback)
+        self.status = rendered_text(result, fallback, {
+            "play": self.key("audition"), "export": self.key("export"),
+            "renderer": self.key("model")})
         self._set(render=render_record(result, st.keyframes))
         if result.get("warnings"):
             self.mag.notify(escape("\n".join(result["warnings"][:3])), severity="warning",
                             timeout=6)
-
-    def _rendered_text(self, result: dict[str, Any], fallback: str) -> str:
-        play, export = self.key("audition"), self.key("export")
-        if result.get("renderer") == "soundfont":
-            font = Path(result["soundfont"]).stem
-            why = f"[yellow]{escape(fallback)}[/]\n" if fallback else ""
-            return (f"{why}played {result['notes']} notes with the SoundFont "
-                    f"[b]{escape(font)}[/] (not GANSynth) · {result['duration']:.1f} s · "
-                    f"{play} plays, {export} exports, {self.key('model')} switches the renderer")
-        return (f"rendered {result['notes']} notes with GANSynth "
-                f"({result['notes_rendered']} new, {result['notes_cached']} cached) · "
-                f"{result['duration']:.1f} s · {play} plays, {export} exports")
 
     def action_cancel(self) -> None:
         """escape: the continuation first, then the render, then the audition."""
@@ -592,8 +586,9 @@ class TimelinePane(Pane[TimelineState]):
         elif self.play_end is not None and pos >= self.play_end:
             self._stop_playing()  # the marked range is done
         else:
-            self.playhead = pos
-            self._redraw()  # the roll repaints only when the playhead moves a column
+            before, self.playhead = self.playhead, pos
+            if before is None or int(before / self.secs_per_col) != int(pos / self.secs_per_col):
+                self._redraw()  # only when it moves a column
 
     def _playhead_off(self) -> None:
         self._ticker.pause()
@@ -664,42 +659,23 @@ class TimelinePane(Pane[TimelineState]):
         if not self._need_song():
             return
 
-        def done(text: str) -> None:
-            try:
-                pitches = parse_primer(text)
-            except ValueError as e:
-                self.mag.notify(str(e), severity="error")
-                return
+        def done(typed: tuple[str, list[int | None]]) -> None:
+            text, pitches = typed
             self._set(primer_text=text)
             self._continue_job(ContinueJob.from_typed(pitches, self.qpm, self.state.cursor,
                                                       self._target_track()), new_seed())
-        self._prompt("primer", "Primer at the cursor: MIDI numbers or note names, 8th notes, "
-                     "_ a rest (e.g. 60 62 64 65 67)", self.state.primer_text, done)
+        self._ask("primer", "Primer at the cursor: MIDI numbers or note names, 8th notes, "
+                  "_ a rest (e.g. 60 62 64 65 67)", self.state.primer_text,
+                  lambda text: (text, parse_primer(text)), done)
 
     def action_continue_bars(self) -> None:
-        def done(text: str) -> None:
-            lo, hi = CONTINUE_BARS
-            if not text.isdigit() or not lo <= int(text) <= hi:
-                self.mag.notify(f"bars must be a whole number from {lo} to {hi}",
-                                severity="error")
-                return
-            self._set(continue_bars=int(text))
-        self._prompt("bars", "Bars to continue (1-64):", str(self.state.continue_bars), done)
+        self._ask("bars", "Bars to continue (1-64):", str(self.state.continue_bars), parse_bars,
+                  lambda bars: self._set(continue_bars=bars))
 
     def action_continue_temperature(self) -> None:
-        def done(text: str) -> None:
-            lo, hi = CONTINUE_TEMPERATURE
-            try:
-                t = float(text)
-            except ValueError:
-                t = -1.0
-            if not lo <= t <= hi:
-                self.mag.notify(f"temperature must be a number from {lo:g} to {hi:g} "
-                                "(1: as trained, lower: safer, higher: wilder)", severity="error")
-                return
-            self._set(continue_temperature=t)
-        self._prompt("temperature", "Continuation temperature (0.01-5):",
-                     f"{self.state.continue_temperature:g}", done)
+        self._ask("temperature", "Continuation temperature (0.01-5):",
+                  f"{self.state.continue_temperature:g}", parse_temperature,
+                  lambda t: self._set(continue_temperature=t))
 
     def action_continue_temperature_step(self, direction: int) -> None:
         lo, hi = CONTINUE_TEMPERATURE
@@ -770,15 +746,11 @@ class TimelinePane(Pane[TimelineState]):
 
     # -- generated sources --------------------------------------------------------------
     def action_generate(self) -> None:
-        def done(text: str) -> None:
-            try:
-                spec = parse_source(text)
-            except ValueError as e:
-                self.mag.notify(escape(str(e)), severity="error")
-                return
-            self._set(generate_text=text)
-            self._generate_job(spec)
-        self._prompt("generate", PROMPT, self.state.generate_text, done)
+        def done(typed: tuple[str, Any]) -> None:
+            self._set(generate_text=typed[0])
+            self._generate_job(typed[1])
+        self._ask("generate", PROMPT, self.state.generate_text,
+                  lambda text: (text, parse_source(text)), done)
 
     @work(exclusive=True, group="timeline-generate")
     async def _generate_job(self, spec) -> None:
@@ -788,7 +760,8 @@ class TimelinePane(Pane[TimelineState]):
         folder = paths.home() / "timeline" / "sources" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         raw = spec.params(seed, str(folder), self.state.model_overrides.get(spec.kind))
         params = msgspec.convert(raw, api.DECLARED[spec.method].params)
-        self.busy, self.status = "generating", f"generating a {escape(spec.describe())} (seed {seed})"
+        self.busy = "generating"
+        self.status = f"generating a {escape(spec.describe())} (seed {seed})"
         self._redraw()
         outcome = await self.run_job(params, "generate", self.query_one("#timeline-progress",
                                                                         JobProgress),

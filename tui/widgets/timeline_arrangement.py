@@ -9,17 +9,17 @@ from typing import Any
 
 from rich.markup import escape
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from tui.pane_state import Keyframe, TimelineSource
 from tui.timeline_render import short_path
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
+from tui.widgets.timeline_text import TimelineText
 
 GM_NAME = "General MIDI SoundFont"
 SOUNDFONT_SHIPPED = "TimGM6mb"
 
 
-class TimelineHeader(Static):
+class TimelineHeader(TimelineText):
     """Two lines: the open file (tempo, length, cursor, what generated it) and the
     renderer with the seconds per instrument and the zoom."""
 
@@ -66,20 +66,20 @@ class TimelineHeader(Static):
         return (f"checkpoint {short_path(self.checkpoint)}" if self.checkpoint
                 else f"model [b]{self.model}[/]{self.model_mark}")
 
-    def render(self) -> str:
+    def markup(self) -> str:
         busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
         return (f"{self._head()}\n{self._renderer()} · {self.secs_per_instrument:g} s per "
                 f"instrument · zoom {self.secs_per_col:g} s/column{busy}")
 
 
-class TrackList(Static):
+class TrackList(TimelineText):
     """The file's tracks: ▶ the one the track keys act on, ☑ the ones rendered."""
 
     tracks: reactive[list[dict[str, Any]]] = reactive(list, layout=True)
     enabled: reactive[frozenset[int]] = reactive(frozenset())
     pointer: reactive[int] = reactive(0)
 
-    def render(self) -> str:
+    def markup(self) -> str:
         lines = []
         for i, t in enumerate(self.tracks):
             color = TRACK_STYLES[t["index"] % len(TRACK_STYLES)]
@@ -118,10 +118,10 @@ class Arrangement(PianoRoll):
         return super().render()
 
 
-class TimelineWarnings(Static):
+class TimelineWarnings(TimelineText):
     """What the last render and the proposal warned about (four at most)."""
 
     warnings: reactive[list[str]] = reactive(list, layout=True)
 
-    def render(self) -> str:
+    def markup(self) -> str:
         return "\n".join(f"[yellow]⚠ {escape(w)}[/]" for w in self.warnings[:4])

@@ -4,13 +4,13 @@ and the proposal waiting to be accepted (its notes are drawn on the roll as ▓)
 from __future__ import annotations
 
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from tui.timeline_continuation import Proposal
 from tui.timeline_render import short_path
+from tui.widgets.timeline_text import TimelineText
 
 
-class ContinuationLine(Static):
+class ContinuationLine(TimelineText):
     model: reactive[str | None] = reactive(None)  # None: auto
     model_mark: reactive[str] = reactive("")  # the models book's mark for `model`
     checkpoint: reactive[str | None] = reactive(None)  # a bundle: wins over the model
@@ -33,6 +33,6 @@ class ContinuationLine(Static):
         return (f" · [b]{len(p.notes)} proposed notes[/] (seed {p.seed}): [b]a[/] accepts, "
                 "[b]R[/] re-rolls, [b]d[/] discards")
 
-    def render(self) -> str:
+    def markup(self) -> str:
         return (f"continue: {self._model()} · {self.bars} bars · temperature "
                 f"{self.temperature:g}{self._proposal()}")

@@ -6,21 +6,22 @@ from __future__ import annotations
 
 from rich.markup import escape
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from tui.pane_state import Keyframe
+from tui.widgets.timeline_text import TimelineText
 
 
-class KeyframeStrip(Static):
+class KeyframeStrip(TimelineText):
     keyframes: reactive[list[Keyframe]] = reactive(list)
     selected: reactive[int | None] = reactive(None)
     clipboard_seed: reactive[int | None] = reactive(None)
     insert_key: reactive[str] = reactive("i")  # the keys as the user's keymap has them
     sample_key: reactive[str] = reactive("s")
 
-    def render(self) -> str:
+    def markup(self) -> str:
         keys = self.keyframes
-        clip = f" · clipboard seed {self.clipboard_seed}" if self.clipboard_seed is not None else ""
+        seed = self.clipboard_seed
+        clip = f" · clipboard seed {seed}" if seed is not None else ""
         if self.selected is None or not keys or self.selected >= len(keys):
             return (f"no keyframes: [b]{escape(self.insert_key)}[/] inserts one at the cursor, "
                     f"[b]{escape(self.sample_key)}[/] lays them out{clip}")
