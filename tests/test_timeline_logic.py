@@ -9,7 +9,7 @@ import pytest
 from engine import api
 from tui.pane_state import Keyframe, TimelineRender, TimelineState
 from tui.timeline_arrangement import (ZOOMS, key_at, layout_keyframes, moved_time, parse_secs,
-                                      scroll_to_show)
+                                      scroll_to_show, with_changed, with_key)
 from tui.timeline_continuation import (CONTINUE_MODELS, ContinueJob, Proposal, next_model,
                                        parse_bars, parse_temperature)
 from tui.timeline_render import (export_name, gansynth_params, preview_params, render_record,
@@ -94,3 +94,13 @@ def test_render_requests_from_the_state(mag_home):
                               "soundfont": "/f/TimGM6mb.sf2", "notes": 3}, st.keyframes)
     assert isinstance(rendered, TimelineRender) and rendered.notes == 3
     assert export_name(msgspec.structs.replace(st, render=rendered)) == "song_soundfont-TimGM6mb"
+
+
+def test_one_keyframe_per_column():
+    ks = keys(0.0, 2.0)
+    added = with_key(ks, 1.0, 99, "brass", 0.125)
+    assert [(k.time, k.seed, k.name) for k in added] == [(0.0, 0, ""), (1.0, 99, "brass"),
+                                                         (2.0, 1, "")]
+    replaced = with_key(added, 1.05, 7, "", 0.125)  # the same column: a new instrument
+    assert [(k.time, k.seed) for k in replaced] == [(0.0, 0), (1.0, 7), (2.0, 1)]
+    assert with_changed(ks, 1, name="end")[1].name == "end" and ks[1].name == ""  # a copy

@@ -5,10 +5,11 @@ does not fit its declared type is put aside and the pane falls back to its defau
 damaged or hand-edited session.json never crashes a pane. A pane moved to typed state
 keeps its state as the Struct itself (`Pane.state`, `Session.typed`).
 
-Every field is optional (the panes fill in defaults on mount). Keys not declared here are
-kept as they are: a newer magstation may have written them. Constraints go as far as
-the panes rely on them (a drum pattern has 9 rows of one length, the timeline's zoom
-indexes ZOOMS, ...). No heavy imports: the TUI must stay light.
+A typed pane (library, timeline) gives every field the default a new session starts
+with; the fields of panes not yet typed are optional (UNSET: those panes fill in their
+defaults on mount). Keys not declared here are kept as they are: a newer magstation may
+have written them. Constraints go as far as the panes rely on them (a drum pattern has 9
+rows of one length, the timeline's zoom indexes ZOOMS, ...). No heavy imports: the TUI must stay light.
 """
 
 from __future__ import annotations

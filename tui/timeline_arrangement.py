@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 
+from msgspec.structs import replace
+
 from tui.pane_state import Keyframe
 
 ZOOMS = (0.025, 0.05, 0.0625, 0.125, 0.25, 0.5, 1.0)  # seconds per column
@@ -71,3 +73,18 @@ def parse_secs(text: str) -> float:
     if not lo <= secs <= hi:
         raise ValueError(f"seconds per instrument must be a number from {lo:g} to {hi:g}")
     return secs
+
+
+def with_key(keys: list[Keyframe], t: float, seed: int, name: str,
+             secs_per_col: float) -> list[Keyframe]:
+    """`keys` with an instrument at `t`: one keyframe per column, so a keyframe already in
+    that column gets the instrument instead."""
+    i = key_at(keys, t, secs_per_col)
+    if i is None:
+        return sorted([*keys, Keyframe(time=t, seed=seed, name=name)], key=lambda k: k.time)
+    return [replace(k, seed=seed, name=name) if j == i else k for j, k in enumerate(keys)]
+
+
+def with_changed(keys: list[Keyframe], i: int, **changes: object) -> list[Keyframe]:
+    """`keys` with keyframe `i` changed (its time only where `moved_time` allows)."""
+    return [replace(k, **changes) if j == i else k for j, k in enumerate(keys)]

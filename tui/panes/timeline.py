@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import msgspec
-from msgspec.structs import replace
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
@@ -34,7 +33,8 @@ from tui.messages import transport_position
 from tui.pane_state import Keyframe, TimelineSource, TimelineState
 from tui.panes.base import Pane
 from tui.timeline_arrangement import (ZOOMS, column, key_at, layout_keyframes, moved_time,
-                                      new_seed, parse_secs, scroll_to_show)
+                                      new_seed, parse_secs, scroll_to_show, with_changed,
+                                      with_key)
 from tui.timeline_continuation import (CONTINUE_TEMPERATURE, ContinueJob, Proposal,
                                        continue_params, next_model, parse_bars, parse_primer,
                                        parse_temperature)
@@ -160,14 +160,12 @@ class TimelinePane(Pane[TimelineState]):
         """What undo restores: the keyframes and the accepted notes (never changed in place)."""
         return {"keyframes": list(self.state.keyframes), "added": list(self.state.added)}
 
-    def _edit(self, change: Callable[[list[Keyframe]], Any]) -> None:
-        """Apply `change` to a copy of the keyframes; keep it (undoably) if it changed."""
+    def _edit(self, keys: list[Keyframe]) -> None:
+        """New keyframes, kept undoably if they differ."""
         before = self._snapshot()
-        after = list(before["keyframes"])
-        change(after)
-        if after != before["keyframes"]:
+        if keys != before["keyframes"]:
             self.edits.record(before)
-            self._set(keyframes=sorted(after, key=lambda k: k.time))
+            self._set(keyframes=sorted(keys, key=lambda k: k.time))
 
     def all_notes(self) -> list[list[float]]:
         """The file's notes and the accepted ones: [start, end, pitch, velocity, track]."""
@@ -337,14 +335,7 @@ class TimelinePane(Pane[TimelineState]):
     # -- keyframes ----------------------------------------------------------------------
     def _add_key(self, seed: int, name: str) -> None:
         t = round(self.state.cursor, 6)
-
-        def change(keys: list[Keyframe]) -> None:
-            i = key_at(keys, t, self.secs_per_col)
-            if i is not None:  # one keyframe per column: replace its instrument
-                keys[i] = replace(keys[i], seed=seed, name=name)
-            else:
-                keys.append(Keyframe(time=t, seed=seed, name=name))
-        self._edit(change)
+        self._edit(with_key(self.state.keyframes, t, seed, name, self.secs_per_col))
         self.selected_key = key_at(self.state.keyframes, t, self.secs_per_col)
         self._redraw()
 
@@ -369,9 +360,7 @@ class TimelinePane(Pane[TimelineState]):
         return self.selected_key
 
     def _change_key(self, i: int, **changes: Any) -> None:
-        def change(keys: list[Keyframe]) -> None:
-            keys[i] = replace(keys[i], **changes)
-        self._edit(change)
+        self._edit(with_changed(self.state.keyframes, i, **changes))
 
     def action_move_key(self, cols: int) -> None:
         if (i := self._selected()) is None:
@@ -387,7 +376,7 @@ class TimelinePane(Pane[TimelineState]):
     def action_delete_key(self) -> None:
         if (i := self._selected()) is None:
             return
-        self._edit(lambda keys: keys.pop(i))
+        self._edit([k for j, k in enumerate(self.state.keyframes) if j != i])
         n = len(self.state.keyframes)
         self.selected_key = min(i, n - 1) if n else None
         self._redraw()
@@ -421,12 +410,8 @@ class TimelinePane(Pane[TimelineState]):
 
         def done(secs: float) -> None:
             assert self.song is not None
-            keys = layout_keyframes(self.song["total_time"], secs)
             self._set(secs_per_instrument=secs)
-
-            def change(ks: list[Keyframe]) -> None:
-                ks[:] = keys
-            self._edit(change)
+            self._edit(layout_keyframes(self.song["total_time"], secs))
             self.selected_key = 0
             self._redraw()
         self._ask("secs", "Seconds per instrument (new random keyframes every N seconds):",
