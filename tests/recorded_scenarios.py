@@ -88,6 +88,7 @@ async def timeline_continued(pilot) -> None:
     """The repository's MIDI file on the timeline, a keyframe added at 1 s, and a
     continuation of the first 2 s of the first track proposed (not yet accepted)."""
     from tui.panes.timeline import TimelinePane
+    from tui.widgets.problem_line import ProblemLine
     from tui.widgets.prompt import AskText
     app = pilot.app
     await _ready(pilot)
@@ -96,12 +97,13 @@ async def timeline_continued(pilot) -> None:
     app.screen.query_one("#answer").value = str(MIDI)
     await pilot.press("enter")
     p = app.query_one(TimelinePane)
-    await wait_until(pilot, lambda: p.song is not None or "could not" in p.status)
-    assert p.song is not None, p.status
+    problems = p.query_one(ProblemLine).problems
+    await wait_until(pilot, lambda: p.song is not None or problems)
+    assert p.song is not None, problems
     await pilot.press(*["right"] * 8, "i")
     await pilot.press("home", "b", *["right"] * 16, "C")
-    await wait_until(pilot, lambda: (p.proposal is not None and not p.busy) or "failed" in p.status)
-    assert p.proposal is not None, p.status
+    await wait_until(pilot, lambda: (p.proposal is not None and not p.busy) or problems)
+    assert p.proposal is not None, problems
 
 
 async def mix_encoded(pilot) -> None:

@@ -15,7 +15,7 @@ from textual.widgets import TabbedContent
 
 from tui.app import MagstationApp
 from tui.pane_state import (MAX_MIX_SOURCES, NUM_DRUM_CLASSES, NUM_ZOOMS, PANE_STATES,
-                            DrumsState, LibraryState, validate)
+                            DrumsState, LibraryState, TimelineState, validate)
 from tui.session import Session
 
 SIZE = (120, 32)
@@ -121,8 +121,11 @@ def test_an_unreadable_file_is_still_put_aside_whole(tmp_path):
 def test_the_declarations_match_the_panes():
     from tui.drum_pattern import NUM_CLASSES
     from tui.panes.latent_mix import MAX_SOURCES
-    from tui.panes.timeline import ZOOMS
+    from tui.generate_source import DEFAULT_TEXT
+    from tui.pane_state import DEFAULT_GENERATE_TEXT, TIMELINE_MODELS
+    from tui.panes.timeline import MODELS, ZOOMS
     assert (NUM_DRUM_CLASSES, MAX_MIX_SOURCES, NUM_ZOOMS) == (NUM_CLASSES, MAX_SOURCES, len(ZOOMS))
+    assert (TIMELINE_MODELS, DEFAULT_GENERATE_TEXT) == (MODELS, DEFAULT_TEXT)
 
 
 # -- the workstation on a damaged session -------------------------------------------------
@@ -143,7 +146,9 @@ async def test_the_app_starts_on_a_damaged_session_and_keeps_the_rest(mag_home):
         await pilot.press("3")
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "timeline"
-        assert app.session.get("timeline")["keyframes"] == TIMELINE["keyframes"]
+        keys = app.session.typed("timeline", TimelineState).keyframes
+        assert [(k.time, k.seed, k.name) for k in keys] == [
+            (k["time"], k["seed"], k["name"]) for k in TIMELINE["keyframes"]]
     saved = json.loads((mag_home / "session.json").read_text())
     assert saved["panes"]["drums"]["temperature"] == 1.1
     assert saved["panes"]["timeline"]["cursor"] == 1.5
@@ -242,3 +247,80 @@ def test_typed_state_is_the_object_saved_with_unknown_keys_kept(tmp_path):
     assert saved == {"filter": "#dry", "selected": "/a/kick.wav", "from_the_future": [1, 2]}
     again = Session(path).load().typed("library", LibraryState)
     assert (again.filter, again.selected) == ("#dry", "/a/kick.wav")
+
+
+# -- the timeline's session as the untyped pane wrote it ----------------------------------
+MAIN_TIMELINE = {  # every field the timeline pane of main (before typed state) saved
+    "midi": "/music/song.mid", "tracks": [0, 2], "secs_per_instrument": 4.0, "zoom": 5,
+    "cursor": 2.5, "model": "all_instruments", "renderer": "soundfont",
+    "soundfont": "/fonts/my.sf2", "checkpoint": "/ckpt/gansynth", "export_dir": "/out",
+    "keyframes": [{"time": 0.0, "seed": 11, "name": "start"}, {"time": 8.0, "seed": 12, "name": ""}],
+    "render": {"path": "/home/timeline/timeline.wav", "midi_path": "/home/timeline/timeline.mid",
+               "duration": 9.5, "notes": 14, "notes_rendered": 3, "notes_cached": 11,
+               "warnings": ["pitch 12 is outside GANSynth's range"], "tracks": [0, 2],
+               "soundfont": None, "renderer": "gansynth",
+               "keyframes": [{"time": 0.0, "seed": 11}, {"time": 8.0, "seed": 12}]},
+    "added": [[4.0, 4.25, 67, 100, 2], [4.25, 4.5, 69, 90, 2]],
+    "continue_bars": 3, "continue_temperature": 1.3, "continue_model": "basic_rnn",
+    "continue_checkpoint": "/bundles/attention_rnn.mag", "primer_text": "C4 E4 G4",
+    "generate_text": "trio seed=3",
+    "source": {"path": "/music/song.mid", "model": "hierdec-trio_16bar", "seed": 3,
+               "what": "trio · temperature 0.5"},
+    "model_overrides": {"melody": {"checkpoint": "/ckpt/mel", "config": "cat-mel_2bar_big"}},
+    "from_a_newer_version": {"kept": True},
+}
+
+
+def _without_defaults(state: dict) -> dict:
+    """What the typed state writes: values equal to their default are left out (an empty
+    keyframe name, a render's renderer "gansynth" and soundfont None)."""
+    out = json.loads(json.dumps(state))
+    for k in out["keyframes"]:
+        if k.get("name") == "":
+            del k["name"]
+    for key, default in (("renderer", "gansynth"), ("soundfont", None)):
+        if out["render"].get(key, default) == default:
+            out["render"].pop(key, None)
+    return out
+
+
+async def test_a_timeline_session_of_the_untyped_pane_loads_with_nothing_lost(mag_home):
+    write_session(mag_home, {"timeline": MAIN_TIMELINE}, pane="timeline")
+    app = MagstationApp(connect_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.session.warning == ""
+        from tui.panes.timeline import TimelinePane
+        p = app.query_one(TimelinePane)
+        st = p.state
+        assert isinstance(st, TimelineState)
+        assert (st.midi, st.tracks, st.zoom, st.cursor, p.secs_per_col) == (
+            "/music/song.mid", [0, 2], 5, 2.5, 0.5)
+        assert [(k.time, k.seed, k.name) for k in st.keyframes] == [(0.0, 11, "start"), (8.0, 12, "")]
+        assert st.render.notes_cached == 11 and st.render.warnings and st.render.keyframes[1].seed == 12
+        assert [list(n) for n in st.added] == MAIN_TIMELINE["added"]
+        assert (st.continue_bars, st.continue_temperature, st.continue_model,
+                st.continue_checkpoint, st.primer_text) == (3, 1.3, "basic_rnn",
+                                                            "/bundles/attention_rnn.mag", "C4 E4 G4")
+        assert st.source.model == "hierdec-trio_16bar" and st.model_overrides["melody"]["config"]
+        # the widgets show it: the renderer, the continuation settings, the render's warning
+        assert "my.sf2" in str(app.query_one("#timeline-head").render())
+        assert "bundle" in str(app.query_one("#timeline-continue").render())
+        assert "3 bars" in str(app.query_one("#timeline-continue").render())
+        assert "pitch 12" in str(app.query_one("#timeline-warnings").render())
+        assert "keyframe 1/2 “start”" in str(app.query_one("#timeline-key").render())
+        await pilot.press("right_square_bracket")  # a change makes it save
+        assert p.state.continue_temperature == 1.4
+    saved = json.loads((mag_home / "session.json").read_text())["panes"]["timeline"]
+    assert saved == {**_without_defaults(MAIN_TIMELINE), "continue_temperature": 1.4}
+
+
+def test_a_new_timeline_state_has_the_defaults_the_pane_filled_in():
+    st = TimelineState()
+    assert (st.midi, st.tracks, st.keyframes, st.render, st.added, st.source) == (
+        None, [], [], None, [], None)
+    assert (st.secs_per_instrument, st.zoom, st.cursor, st.model, st.renderer) == (
+        6.0, 3, 0.0, "acoustic_only", "gansynth")
+    assert (st.continue_bars, st.continue_temperature, st.continue_model, st.primer_text,
+            st.generate_text) == (2, 1.0, None, "60 62 64 65 67", "melody t=1")
+    assert msgspec.to_builtins(st) == {}  # nothing but defaults: nothing written

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_tui_stays_light
-from tests.test_timeline_pane import CKPT, ROOT, SIZE, answer, pane, render, wait_until
+from tests.test_timeline_pane import (CKPT, ROOT, SIZE, answer, configure, pane, problem,
+                                      render, wait_until)
 from tui.app import MagstationApp
 from tui.generate_source import parse_source
 
@@ -25,29 +26,29 @@ async def generate(pilot, app, text: str, before=None) -> dict:
     await pilot.press("G")
     await answer(pilot, app, text)
     await wait_until(pilot, lambda: (p.song is not None and p.song is not before and not p.busy)
-                     or "could not" in p.status)
-    assert p.song is not None and p.song is not before, p.status
+                     or problem(app, "generate") or problem(app, "open"))
+    assert p.song is not None and p.song is not before, problem(app, "generate")
     return p.song
 
 
 async def test_generate_a_melody_then_a_trio_chain(kill_spawned_engines):
     app = MagstationApp()
-    app.session.get("timeline").update(model_overrides=OVERRIDES, checkpoint=str(CKPT))
+    configure(app, model_overrides=OVERRIDES, checkpoint=str(CKPT))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
         p = pane(app)
-        assert "G generates a melody or a trio" in str(app.query_one("#timeline-info").render())
+        assert "G generates a melody or a trio" in str(app.query_one("#timeline-head").render())
         song = await generate(pilot, app, "melody t=1 seed=5")
-        assert p.state["midi"] == song["path"] and "seed5" in song["path"]
+        assert p.state.midi == song["path"] and "seed5" in song["path"]
         assert song["notes"] and song["total_time"] <= 4.0 + 1e-6  # 2 bars at 120 bpm
         assert [t["is_drum"] for t in song["tracks"]] == [False]
-        assert p.state["tracks"] == [song["tracks"][0]["index"]]  # ready to render
+        assert p.state.tracks == [song["tracks"][0]["index"]]  # ready to render
         roll = app.query_one("#timeline-roll").render().plain
         assert "█" in roll or "░" in roll  # the notes are drawn
-        info = str(app.query_one("#timeline-info").render())
+        info = str(app.query_one("#timeline-head").render())
         assert "generated: melody" in info and "cat-mel_2bar_big" in info and "seed 5" in info
         res = await render(pilot, app)  # rendered like any opened file
-        assert res["notes"] == len(song["notes"]) and res["duration"] > 0
+        assert res.notes == len(song["notes"]) and res.duration > 0
 
         # the same request again: the same notes (a new file)
         again = await generate(pilot, app, "1 t=1 seed=5", song)
@@ -58,15 +59,15 @@ async def test_generate_a_melody_then_a_trio_chain(kill_spawned_engines):
         chain = await generate(pilot, app, f"2 steps=3 seed=11 {song['path']} {other['path']}",
                                other)
         assert 4.0 < chain["total_time"] <= 3 * 4.0 + 1e-6  # three 2-bar slots, one file
-        assert "from melody_" in str(app.query_one("#timeline-info").render())
+        assert "from melody_" in str(app.query_one("#timeline-head").render())
 
         trio = await generate(pilot, app, "trio chain steps=2 seed=3", chain)
         assert sorted(t["is_drum"] for t in trio["tracks"]) == [False, False, True]
         assert 16 * 2 < trio["total_time"] <= 2 * 32.0 + 1e-6  # two 16-bar trios at 120 bpm
-        assert p.state["keyframes"] and p.state["added"] == []  # a fresh arrangement
+        assert p.state.keyframes and p.state.added == []  # a fresh arrangement
         # GANSynth renders pitched parts: the drums are not chosen for the render
         drum = next(t["index"] for t in trio["tracks"] if t["is_drum"])
-        assert drum not in p.state["tracks"] and len(p.state["tracks"]) == 2
+        assert drum not in p.state.tracks and len(p.state.tracks) == 2
 
 
 async def test_missing_model_names_it_and_the_models_screen(kill_spawned_engines, tmp_path,
@@ -77,8 +78,9 @@ async def test_missing_model_names_it_and_the_models_screen(kill_spawned_engines
         await pilot.press("3", "G")
         await answer(pilot, app, "3 seed=1")
         p = pane(app)
-        await wait_until(pilot, lambda: "could not" in p.status)
-        assert "hierdec-trio_16bar" in p.status and "M opens the Models screen" in p.status
+        await wait_until(pilot, lambda: problem(app, "generate"))
+        said = problem(app, "generate")
+        assert "hierdec-trio_16bar" in said and "M opens the Models screen" in said
         assert p.song is None
 
 

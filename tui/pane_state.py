@@ -5,10 +5,11 @@ does not fit its declared type is put aside and the pane falls back to its defau
 damaged or hand-edited session.json never crashes a pane. A pane moved to typed state
 keeps its state as the Struct itself (`Pane.state`, `Session.typed`).
 
-Every field is optional (the panes fill in defaults on mount). Keys not declared here are
-kept as they are: a newer magstation may have written them. Constraints go as far as
-the panes rely on them (a drum pattern has 9 rows of one length, the timeline's zoom
-indexes ZOOMS, ...). No heavy imports: the TUI must stay light.
+A typed pane (library, timeline) gives every field the default a new session starts
+with; the fields of panes not yet typed are optional (UNSET: those panes fill in their
+defaults on mount). Keys not declared here are kept as they are: a newer magstation may
+have written them. Constraints go as far as the panes rely on them (a drum pattern has 9
+rows of one length, the timeline's zoom indexes ZOOMS, ...). No heavy imports: the TUI must stay light.
 """
 
 from __future__ import annotations
@@ -154,22 +155,37 @@ class LibraryState(PaneState):
 
 
 # -- timeline ---------------------------------------------------------------------------
+# Kept in step with tui/panes/timeline.py and tui/generate_source.py (tests/test_session.py).
+TIMELINE_MODELS = ("acoustic_only", "all_instruments")
+DEFAULT_ZOOM = 3
+DEFAULT_SECS_PER_INSTRUMENT = 6.0  # Magenta's gansynth_generate.py default
+DEFAULT_PRIMER = "60 62 64 65 67"
+DEFAULT_GENERATE_TEXT = "melody t=1"
+
+
 class Keyframe(_Record):
+    """An instrument (GANSynth's random one for `seed`) from `time` on."""
     time: NonNegative
     seed: int
-    name: Union[str, UnsetType] = UNSET
+    name: str = ""
 
 
 Note = tuple[Num, Num, Num, Num, Annotated[int, Meta(ge=0)]]  # start, end, pitch, velocity, track
 
 
 class TimelineRender(_Record):
-    path: Union[str, None, UnsetType] = UNSET
-    midi_path: Union[str, None, UnsetType] = UNSET
-    duration: Union[Num, None, UnsetType] = UNSET
-    warnings: Union[list[str], None, UnsetType] = UNSET
-    renderer: Union[Literal["gansynth", "soundfont"], UnsetType] = UNSET
-    soundfont: Union[str, None, UnsetType] = UNSET
+    """The last render's result (gansynth.render or soundfont.render) and what it played."""
+    path: Union[str, None] = None
+    midi_path: Union[str, None] = None
+    duration: Union[Num, None] = None
+    notes: Union[int, None] = None
+    notes_rendered: Union[int, None] = None
+    notes_cached: Union[int, None] = None
+    warnings: Union[list[str], None] = None
+    tracks: Union[list[int], None] = None
+    renderer: Literal["gansynth", "soundfont"] = "gansynth"
+    soundfont: Union[str, None] = None
+    keyframes: Union[list[Keyframe], None] = None  # the instruments it was rendered with
 
 
 class TimelineSource(_Record):
@@ -181,27 +197,27 @@ class TimelineSource(_Record):
 
 
 class TimelineState(PaneState):
-    midi: Union[str, None, UnsetType] = UNSET
-    tracks: Union[list[int], UnsetType] = UNSET
-    keyframes: Union[list[Keyframe], UnsetType] = UNSET
-    secs_per_instrument: Union[Positive, UnsetType] = UNSET
-    zoom: Union[Annotated[int, Meta(ge=0, lt=NUM_ZOOMS)], UnsetType] = UNSET
-    cursor: Union[NonNegative, UnsetType] = UNSET
-    model: Union[str, UnsetType] = UNSET
-    renderer: Union[Literal["gansynth", "soundfont"], UnsetType] = UNSET
-    soundfont: Union[str, None, UnsetType] = UNSET  # an .sf2 for the renderer; None: General MIDI
-    checkpoint: Union[str, None, UnsetType] = UNSET
-    export_dir: Union[str, UnsetType] = UNSET
-    render: Union[TimelineRender, None, UnsetType] = UNSET
-    added: Union[list[Note], UnsetType] = UNSET
-    continue_bars: Union[Annotated[int, Meta(ge=1)], UnsetType] = UNSET
-    continue_temperature: Union[Positive, UnsetType] = UNSET
-    continue_model: Union[str, None, UnsetType] = UNSET  # None: auto (installed, else starter)
-    continue_checkpoint: Union[str, None, UnsetType] = UNSET
-    primer_text: Union[str, UnsetType] = UNSET
-    generate_text: Union[str, UnsetType] = UNSET
-    source: Union[TimelineSource, None, UnsetType] = UNSET
-    model_overrides: Union[Overrides, UnsetType] = UNSET
+    midi: Union[str, None] = None  # the MIDI file (absolute path)
+    tracks: list[int] = []  # the track numbers rendered
+    keyframes: list[Keyframe] = []  # sorted by time
+    secs_per_instrument: Positive = DEFAULT_SECS_PER_INSTRUMENT
+    zoom: Annotated[int, Meta(ge=0, lt=NUM_ZOOMS)] = DEFAULT_ZOOM
+    cursor: NonNegative = 0.0
+    model: str = TIMELINE_MODELS[0]
+    renderer: Literal["gansynth", "soundfont"] = "gansynth"
+    soundfont: Union[str, None] = None  # an .sf2 for the renderer; None: General MIDI
+    checkpoint: Union[str, None] = None  # a GANSynth checkpoint folder: wins over `model`
+    export_dir: str = ""  # "": the exports folder in magstation's home
+    render: Union[TimelineRender, None] = None
+    added: list[Note] = []  # accepted continuation notes, laid over the file
+    continue_bars: Annotated[int, Meta(ge=1)] = 2
+    continue_temperature: Positive = 1.0
+    continue_model: Union[str, None] = None  # None: auto (installed, else starter)
+    continue_checkpoint: Union[str, None] = None  # a .mag bundle: wins over continue_model
+    primer_text: str = DEFAULT_PRIMER
+    generate_text: str = DEFAULT_GENERATE_TEXT
+    source: Union[TimelineSource, None] = None
+    model_overrides: Overrides = {}  # {"melody"|"trio": {"checkpoint", "config"}} for `G`
 
 
 PANE_STATES: dict[str, type[PaneState]] = {
