@@ -21,7 +21,7 @@ from tui.commands import PaneActionsProvider
 from tui.keys import keymap_clashes, load_keymap
 from tui.engine_link import Done
 from tui.messages import (BatchesChanged, EngineStateChanged, JobsChanged, MixSourcesChanged,
-                          OutputChanged, SendToMix, TransportChanged)
+                          OutputChanged, SendToMix, ShowInLibrary, TransportChanged)
 from tui.models_book import ModelBook, ModelsChanged
 from tui.panes import PANES
 from tui.panes.base import Pane
@@ -191,6 +191,12 @@ class MagstationApp(App[None]):
         from tui.panes.latent_mix import LatentMixPane
 
         self.query_one(LatentMixPane).add_source(message.path, message.name)
+
+    def on_show_in_library(self, message: ShowInLibrary) -> None:
+        from tui.panes.library import LibraryPane
+
+        self.action_show_pane("library")  # closes the job list
+        self.query_one(LibraryPane).show_filter(message.filter)
 
     def on_mix_sources_changed(self, message: MixSourcesChanged) -> None:
         from tui.panes.library import LibraryPane

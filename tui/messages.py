@@ -93,3 +93,11 @@ class MixSourcesChanged(Message):
         super().__init__()
         self.sources = sources
         self.capacity = capacity
+
+
+class ShowInLibrary(Message):
+    """Open the library pane filtered to `filter` (e.g. `#batch:NAME`, a batch's set)."""
+
+    def __init__(self, filter: str) -> None:
+        super().__init__()
+        self.filter = filter

@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Footer, Static
 from engine import api
 from engine.api.base import Params
 from tui.engine_link import Done
+from tui.messages import ShowInLibrary
 from tui.widgets.job_progress import fmt_eta
 
 if TYPE_CHECKING:
@@ -227,11 +228,7 @@ class JobsScreen(Screen[None]):
         self.mag.notify(f"{res['sounds']} sounds of {Path(out).name} in the library "
                         f"({res['added']} new)" + (f" as #{sets[0]}" if sets else ""), timeout=5)
         if sets:  # show the set in the library pane
-            from tui.panes.library import LibraryPane
-
-            self.mag.action_show_pane("library")  # closes the job list
-            for pane in self.mag.query(LibraryPane).results(LibraryPane):
-                pane.show_filter(f"#{sets[0]}")
+            self.mag.post_message(ShowInLibrary(f"#{sets[0]}"))
 
     def action_start_batch(self) -> None:
         from tui.widgets.prompt import AskText
