@@ -15,7 +15,6 @@ stateless random ops, so the same seed and inputs give the same outputs.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -34,8 +33,6 @@ from engine.models.musicvae_configs import (CONDUCTOR, ENC_LSTM, MusicVaeConfig,
 from engine.music.latent import slerp_path
 
 __all__ = ["MusicVae", "expected_variables", "required_variables"]
-
-log = logging.getLogger(__name__)
 
 _TINY = 1e-20
 # Time steps per loop iteration: the while loop's own ops (per loop variable) are paid once
@@ -62,11 +59,6 @@ def _l2_bytes() -> int:
 # one). Half the L2 keeps every product on one thread up to batch ~170 (decoders) / ~60
 # (encoders), on a 2 MB L2 (the Xeon) the same blocks as before.
 BLOCK_BYTES = int(os.environ.get("MAGSTATION_MVAE_BLOCK_BYTES", 0)) or _l2_bytes() // 2
-# Decode a batch of 2 or more as two half batches, in two loops the executor runs side by
-# side on two cores (the `decode_halves` graph): a decoder step at batch 6-8 is arithmetic
-# on one core (cat-drums: ~15 MFLOP a step at batch 8, ~100 GFLOP/s), and the halves need
-# no exchange. Flat decoders only.
-PARALLEL_DECODE = (os.cpu_count() or 1) >= 2
 # The modules whose code builds the graphs: the graph cache is rebuilt when one changes.
 _HERE = Path(__file__).resolve().parent
 _GRAPH_SOURCES = source_digest(_HERE / "musicvae.py", _HERE / "lstm.py",
@@ -178,7 +170,7 @@ class MusicVae:
                  source: str = "") -> None:
         self.config = config
         self.source = source
-        self._warm_thread: threading.Thread | None = None  # warm()
+        self.warmed: dict[str, str] = {}  # graph name -> "cache" / "traced" (warm())
         try:
             self._build(weights)
         except (ValueError, KeyError) as e:
@@ -207,10 +199,7 @@ class MusicVae:
 
     @classmethod
     def clear_cache(cls) -> None:
-        """Forget the loaded models (after their warm-up threads are done)."""
         with cls._cache_lock:
-            for model in cls._cache.values():
-                model.warmed  # noqa: B018  (waits for the warm-up thread)
             cls._cache.clear()
 
     def _build(self, w: dict[str, np.ndarray]) -> None:
@@ -324,8 +313,7 @@ class MusicVae:
         z = self._check_z(z)
         length = self._check_length(length)
         temp, greedy = _temperature(temperature)
-        fn = self._decode_halves_fn if z.shape[0] >= 2 and self._decode_halves_fn else self._decode_fn
-        out = fn(tf.constant(z), tf.constant(length), temp, greedy, _seed(seed))
+        out = self._decode_fn(tf.constant(z), tf.constant(length), temp, greedy, _seed(seed))
         return out.numpy()
 
     def sample(self, n: int, length: int | None = None, temperature: float | None = 0.5,
@@ -420,9 +408,6 @@ class MusicVae:
         def decode(z, length, temperature, greedy, seed):
             return self._decode(z, length, temperature, greedy, seed)
 
-        def decode_halves(z, length, temperature, greedy, seed):
-            return self._decode(z, length, temperature, greedy, seed, halves=True)
-
         def teacher_forced(z, targets):
             return self._teacher_forced(z, targets)
 
@@ -436,12 +421,9 @@ class MusicVae:
         x_spec = tf.TensorSpec([None, None, self.input_depth], tf.float32)
         self._encode_fn = graph("encode", encode, x_spec, tf.TensorSpec([None], tf.int32))
         self._encode_full_fn = graph("encode_full", encode_full, x_spec)
-        decode_spec = (z_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
-                       tf.TensorSpec([], tf.bool), tf.TensorSpec([2], tf.int32))
-        self._decode_fn = graph("decode", decode, *decode_spec)
-        self._decode_halves_fn = (graph("decode_halves", decode_halves, *decode_spec)
-                                  if PARALLEL_DECODE and self.config.decoder != "hierarchical"
-                                  else None)
+        self._decode_fn = graph("decode", decode, z_spec, tf.TensorSpec([], tf.int32),
+                                tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.bool),
+                                tf.TensorSpec([2], tf.int32))
         self._logits_fn = graph("teacher_forced", teacher_forced, z_spec,
                                 tf.TensorSpec([None, None, self.output_depth], tf.float32))
 
@@ -464,35 +446,15 @@ class MusicVae:
             walk(getattr(self, name, None))
         return out
 
-    def warm(self) -> None:
-        """Make the graphs every drum job calls and run each once, so the first request
-        after a load runs at warm speed: the batch-1 decoder here (a sample is the usual
-        first request), the full-length encoder and the half-batch decoder on a thread of
-        their own (`warm_thread`), beside that first request on the other core. A request
-        that needs one of those before it is ready waits for it (GraphFunction's lock)."""
+    def warm(self) -> dict[str, str]:
+        """Make the graphs every drum job calls (decode; encode of full-length input) and
+        run each once at batch 1, so the first request after a load runs at warm speed.
+        Called by `load`; returns where each graph came from ("cache" or "traced")."""
         z = np.zeros([1, self.z_size], np.float32)
         self.decode(z, temperature=1.0, seed=0)
-        self._warm_thread = threading.Thread(target=self._warm_rest, daemon=False,
-                                             name=f"warm {self.config.name}")
-        self._warm_thread.start()
-
-    def _warm_rest(self) -> None:
-        try:
-            self.encode(np.zeros([1, self.max_seq_len, self.input_depth], np.float32))
-            if self._decode_halves_fn is not None:
-                z = np.zeros([2, self.z_size], np.float32)
-                self.decode(z, temperature=1.0, seed=0)
-        except Exception:  # the graph is made again on first use, which reports the error
-            log.exception("warming %s failed", self.config.name)
-
-    @property
-    def warmed(self) -> dict[str, str]:
-        """Graph name -> where it came from ("cache" or "traced"), once warm() is done
-        (waits for its thread)."""
-        if self._warm_thread is not None:
-            self._warm_thread.join()
-        fns = (self._decode_fn, self._encode_full_fn, self._decode_halves_fn)
-        return {f.name: f.source or "" for f in fns if f is not None and f.source}
+        self.encode(np.zeros([1, self.max_seq_len, self.input_depth], np.float32))
+        self.warmed = {f.name: f.source or "" for f in (self._decode_fn, self._encode_full_fn)}
+        return self.warmed
 
     def _encode(self, x: tf.Tensor, lengths: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor]:
         """lengths None: every sequence has all of x's steps (no masking)."""
@@ -518,7 +480,7 @@ class MusicVae:
         sigma = tf.nn.softplus(tf.matmul(final, self._sigma[0]) + self._sigma[1])
         return mu, sigma
 
-    def _decode(self, z, length, temperature, greedy, seed, halves=False):
+    def _decode(self, z, length, temperature, greedy, seed):
         batch = tf.shape(z)[0]
         if self.config.decoder == "hierarchical":
             bars, bar_len = self.config.level_lengths
@@ -528,19 +490,8 @@ class MusicVae:
         core = self._cores[0]
         u = tf.random.stateless_uniform([length, batch, self.output_depth], seed,
                                         minval=_TINY, maxval=1.0)
-        noise = self._noise(u, temperature, greedy)
-
-        def run(z, noise):
-            samples, _ = self._run_core(core, z, tf.zeros([tf.shape(z)[0], core.depth]),
-                                        noise, None)
-            return samples
-
-        if halves:  # rows are independent and keep their noise: the same samples
-            half = (batch + 1) // 2
-            samples = tf.concat([run(z[:half], noise[:, :half]), run(z[half:], noise[:, half:])],
-                                axis=1)
-        else:
-            samples = run(z, noise)
+        samples, _ = self._run_core(core, z, tf.zeros([batch, core.depth]),
+                                    self._noise(u, temperature, greedy), None)
         return tf.transpose(samples, [1, 0, 2])
 
     def _noise(self, u, temperature, greedy):
