@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.eager import context as tf_context
+from tensorflow.python.framework.ops import EagerTensor
 
 from engine.errors import BadRequest, CheckpointError
 from engine.models import tf_checkpoint
@@ -93,7 +95,15 @@ def _blocks_for(rows: int, cols: int, along: int, least: int = 1) -> int:
 
 
 def _cut(w: np.ndarray, n: int, axis: int) -> tuple[tf.Tensor, ...]:
-    return tuple(tf.constant(np.ascontiguousarray(p)) for p in np.split(w, n, axis=axis))
+    return tuple(_owned(np.array(p, np.float32, order="C")) for p in np.split(w, n, axis=axis))
+
+
+def _owned(a: np.ndarray) -> tf.Tensor:
+    """An eager tensor over `a`'s own memory, for an array made here that nothing else
+    holds: tf.constant copies an array twice (most of the MBs a load moves)."""
+    ctx = tf_context.context()
+    ctx.ensure_initialized()
+    return EagerTensor(a, ctx.device_name, None)
 
 
 def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
