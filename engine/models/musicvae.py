@@ -61,6 +61,7 @@ def _l2_bytes() -> int:
 # one). Half the L2 keeps every product on one thread up to batch ~170 (decoders) / ~60
 # (encoders), on a 2 MB L2 (the Xeon) the same blocks as before.
 BLOCK_BYTES = int(os.environ.get("MAGSTATION_MVAE_BLOCK_BYTES", 0)) or _l2_bytes() // 2
+MAX_BLOCKS = 8
 # The modules whose code builds the graphs: the graph cache is rebuilt when one changes.
 _HERE = Path(__file__).resolve().parent
 _GRAPH_SOURCES = source_digest(_HERE / "musicvae.py", _HERE / "lstm.py",
@@ -87,8 +88,13 @@ class _Lstm:
 
 def _blocks_for(rows: int, cols: int, along: int, least: int = 1) -> int:
     """How many blocks (at least `least`, dividing `along`) keep a [rows, cols] float32
-    weight's blocks within BLOCK_BYTES."""
-    n = max(least, -(-rows * cols * 4 // BLOCK_BYTES))
+    weight's blocks within BLOCK_BYTES; `least` for a weight of more than MAX_BLOCKS such
+    blocks (the 1024-2048-unit models): their products are large enough that splitting
+    each over both cores pays, and hundreds of small products a step would not."""
+    n = -(-rows * cols * 4 // BLOCK_BYTES)
+    if n > MAX_BLOCKS:
+        return least
+    n = max(least, n)
     while along % n:
         n += 1
     return n
@@ -422,7 +428,7 @@ class MusicVae:
             return self._teacher_forced(z, targets)
 
         weights = self._weights()
-        parts = (_GRAPH_SOURCES, repr(self.config), UNROLL, ZIG_BLOCKS, BLOCK_BYTES)
+        parts = (_GRAPH_SOURCES, repr(self.config), UNROLL, ZIG_BLOCKS, BLOCK_BYTES, MAX_BLOCKS)
 
         def graph(name, fn, *signature):
             return GraphFunction(f"musicvae_{name}", fn, signature, weights, parts)
