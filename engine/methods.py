@@ -118,6 +118,38 @@ def check_result(name: str, result: Any) -> dict[str, Any]:
     Anything else is a typed error (and is never cached)."""
     if not isinstance(result, dict):
         result = {"value": result}
+    if not _all_finite(result):
+        _raise_non_finite(name, result)
+    try:
+        msgspec.json.encode(result)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise EngineError(f"{name} produced a result that cannot be sent: {e}") from None
+    return result
+
+
+def _all_finite(v: Any) -> bool:
+    """No float in `v` is inf or nan. Fast: a list of numbers is checked with one fsum (a
+    finite sum means finite terms); only what that cannot settle is walked. A drum job's
+    result (thousands of numbers) took ~1 ms with a walk that named every place."""
+    try:
+        if isinstance(v, float):
+            return math.isfinite(v)
+        if isinstance(v, dict):
+            return all(_all_finite(x) for x in v.values())
+        if isinstance(v, (list, tuple)):
+            try:
+                if math.isfinite(math.fsum(v)):
+                    return True
+            except (TypeError, ValueError, OverflowError):
+                pass  # not all numbers, or inf/nan/overflow: look at each
+            return all(_all_finite(x) for x in v)
+    except RecursionError:
+        return False  # deep nesting: the walk below decides
+    return True
+
+
+def _raise_non_finite(name: str, result: dict[str, Any]) -> None:
+    """Find the first non-finite number and raise naming where it is."""
     stack: list[tuple[Any, str]] = [(result, "")]
     while stack:
         v, where = stack.pop()
@@ -129,8 +161,3 @@ def check_result(name: str, result: Any) -> dict[str, Any]:
             stack.extend((x, f"{where}.{k}") for k, x in v.items())
         elif isinstance(v, (list, tuple)):
             stack.extend((x, f"{where}[{i}]") for i, x in enumerate(v))
-    try:
-        msgspec.json.encode(result)
-    except (TypeError, ValueError, OverflowError) as e:
-        raise EngineError(f"{name} produced a result that cannot be sent: {e}") from None
-    return result

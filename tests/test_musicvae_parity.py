@@ -416,3 +416,37 @@ def test_tolerance_catches_a_slip(tmp_path, name, variable, change, what):
         got, want = vae.decode_logits(g["dec_z"], g["greedy_samples"]), g["greedy_logits"]
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(got, want, atol=ATOL, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cat-drums_2bar_small", "groovae_2bar_humanize",
+                                  "nade-drums_2bar_full", "hierdec-trio_16bar"])
+def test_weight_blocks_keep_the_goldens(name, monkeypatch):
+    """The fixtures' weights are small enough to be one block each; cut them into many
+    (as the official sizes are, BLOCK_BYTES) and the same goldens must hold: encoder,
+    teacher-forced logits, the greedy path, and a batch of 3 equal to its rows decoded one
+    by one (velocities/offsets to float tolerance: batch sizes take different kernels)."""
+    import engine.models.musicvae as mv
+
+    monkeypatch.setattr(mv, "BLOCK_BYTES", 2048)
+    g = goldens(name)
+    vae = MusicVae(CONFIGS[name], _fixture_weights(name), name)
+    assert any(len(l.w_h_cols) > 1 for level in vae._enc_levels for l in level)
+    _, mu, sigma = vae.encode(g["inputs"], g["lengths"], seed=3)
+    np.testing.assert_allclose(mu, g["enc_mu"], atol=ATOL)
+    np.testing.assert_allclose(sigma, g["enc_sigma"], atol=ATOL)
+    logits = vae.decode_logits(g["dec_z"], g["greedy_samples"])
+    steps = g["greedy_logits"].shape[1]
+    np.testing.assert_allclose(logits[:, :steps], g["greedy_logits"], atol=ATOL, rtol=1e-5)
+    check_greedy_path(name, vae, g["dec_z"], g["greedy_samples"])
+    z = np.concatenate([g["dec_z"]] * 3)[:3]
+    batch = vae.decode(z, temperature=0)
+    rows = np.concatenate([vae.decode(z[i:i + 1], temperature=0) for i in range(3)])
+    assert_outputs_equal(name, batch, rows)
+
+
+def _fixture_weights(name: str) -> dict[str, np.ndarray]:
+    from engine.models import tf_checkpoint
+    from engine.models.musicvae import required_variables
+
+    prefix = tf_checkpoint.resolve_prefix(str(FIXTURES / name / "model.ckpt"))
+    return tf_checkpoint.read_variables(prefix, required_variables(CONFIGS[name]))

@@ -15,6 +15,7 @@ stateless random ops, so the same seed and inputs give the same outputs.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.eager import context as tf_context
+from tensorflow.python.framework.ops import EagerTensor
 
 from engine.errors import BadRequest, CheckpointError
 from engine.models import tf_checkpoint
@@ -37,9 +40,28 @@ _TINY = 1e-20
 # Time steps per loop iteration: the while loop's own ops (per loop variable) are paid once
 # per UNROLL steps. 4 measured best at batch 1-8 (8 was no faster and traces slower).
 UNROLL = 4
-# Row blocks of an encoder's recurrent kernel (_zigzag_matmul). A 512-unit kernel's 1 MB
-# quarters keep oneDNN on one thread up to batch ~100 (halves: batch 2).
+# Column blocks of an encoder's recurrent kernel (_zigzag_matmul): at least this many, and
+# more where a block would be over BLOCK_BYTES.
 ZIG_BLOCKS = 4
+
+
+def _l2_bytes() -> int:
+    """One core's L2 cache, as TF's oneDNN MatMul reads it (sysconf); 1 MB if unknown."""
+    try:
+        size = os.sysconf(191)  # glibc's _SC_LEVEL2_CACHE_SIZE (not named in os.sysconf_names)
+    except (OSError, ValueError):
+        size = 0
+    return size if size and size > 0 else 1 << 20
+
+
+# The largest weight block one per-step product reads. TF runs a oneDNN MatMul on one
+# thread only while its operands fit one core's L2 (x1.01); past that it splits the
+# product over both cores, and at these sizes the hand-off costs more than the product
+# (2-core EPYC, 1 MB L2: a [8, 256] x [256, 1024] product 94 us on two threads, 27 us on
+# one). Half the L2 keeps every product on one thread up to batch ~170 (decoders) / ~60
+# (encoders), on a 2 MB L2 (the Xeon) the same blocks as before.
+BLOCK_BYTES = int(os.environ.get("MAGSTATION_MVAE_BLOCK_BYTES", 0)) or _l2_bytes() // 2
+MAX_BLOCKS = 8
 # The modules whose code builds the graphs: the graph cache is rebuilt when one changes.
 _HERE = Path(__file__).resolve().parent
 _GRAPH_SOURCES = source_digest(_HERE / "musicvae.py", _HERE / "lstm.py",
@@ -51,34 +73,79 @@ _GRAPH_SOURCES = source_digest(_HERE / "musicvae.py", _HERE / "lstm.py",
 @dataclass(frozen=True)
 class _Lstm:
     """One LSTM layer's weights, split by input rows (w_in, [w_z,] w_h): input terms can be
-    precomputed, and each product stays small (see _layer_step). The bias holds the forget
-    bias (lstm.fold_forget_bias): steps run with forget_bias=0."""
+    precomputed, and each product stays small (see _layer_step). The per-step products'
+    weights are also cut into blocks of at most BLOCK_BYTES: decoders' by gate columns
+    (w_in_cols, w_h_cols), encoders' w_h too (read in turns, _zigzag_matmul). The bias holds
+    the forget bias (lstm.fold_forget_bias): steps run with forget_bias=0."""
     b: tf.Tensor                     # [4u]
     units: int
-    w_in: tf.Tensor                  # [input, 4u] (decoder layer 0: previous-output rows)
-    w_h: tf.Tensor | None            # [u, 4u]; None where kept as w_h_blocks
+    w_in: tf.Tensor | None           # [input, 4u] (decoder layer 0: previous-output rows;
+                                     # None where kept as w_in_cols)
     w_z: tf.Tensor | None = None     # decoder layer 0: rows that multiply z / the embedding
-    w_h_blocks: tuple[tf.Tensor, ...] = ()  # encoders: w_h in ZIG_BLOCKS row blocks
+    w_in_cols: tuple[tf.Tensor, ...] = ()  # stacked decoder layers: w_in by column blocks
+    w_h_cols: tuple[tf.Tensor, ...] = ()   # w_h by column blocks
+
+
+def _blocks_for(rows: int, cols: int, along: int, least: int = 1) -> int:
+    """How many blocks (at least `least`, dividing `along`) keep a [rows, cols] float32
+    weight's blocks within BLOCK_BYTES; `least` for a weight of more than MAX_BLOCKS such
+    blocks (the 1024-2048-unit models): their products are large enough that splitting
+    each over both cores pays, and hundreds of small products a step would not."""
+    n = -(-rows * cols * 4 // BLOCK_BYTES)
+    if n > MAX_BLOCKS:
+        return least
+    n = max(least, n)
+    while along % n:
+        n += 1
+    return n
+
+
+def _cut(w: np.ndarray, n: int, axis: int) -> tuple[tf.Tensor, ...]:
+    return tuple(_owned(np.array(p, np.float32, order="C")) for p in np.split(w, n, axis=axis))
+
+
+def _owned(a: np.ndarray) -> tf.Tensor:
+    """An eager tensor over `a`'s own memory, for an array made here that nothing else
+    holds: tf.constant copies an array twice (most of the MBs a load moves)."""
+    ctx = tf_context.context()
+    ctx.ensure_initialized()
+    return EagerTensor(a, ctx.device_name, None)
 
 
 def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
-                h_blocks: int = 0) -> _Lstm:
+                encoder: bool = False) -> _Lstm:
     """Check a checkpoint kernel against its input widths (units come from the bias) and
-    split it into row blocks [*row_blocks, h] (and w_h into `h_blocks` more)."""
+    split it into row blocks [*row_blocks, h]; the per-step products' weights are then cut
+    into column blocks of at most BLOCK_BYTES (w_h; a stacked decoder layer's w_in too)."""
     units = bias.shape[0] // 4
     if kernel.shape != (sum(row_blocks) + units, 4 * units):
         raise ValueError(f"kernel {kernel.shape} does not fit inputs {row_blocks} + {units} units")
     bias = fold_forget_bias(bias)
     edges = np.cumsum((0,) + row_blocks)
-    blocks = [tf.constant(kernel[a:b]) for a, b in zip(edges[:-1], edges[1:])]
+    parts = [kernel[a:b] for a, b in zip(edges[:-1], edges[1:])]
     w_h = kernel[edges[-1]:]
-    w_z = blocks[1] if len(blocks) > 1 else None
-    if h_blocks:
-        h_edges = [units * i // h_blocks for i in range(h_blocks + 1)]
-        return _Lstm(b=tf.constant(bias), units=units, w_in=blocks[0], w_h=None, w_z=w_z,
-                     w_h_blocks=tuple(tf.constant(w_h[a:b])
-                                      for a, b in zip(h_edges[:-1], h_edges[1:])))
-    return _Lstm(b=tf.constant(bias), units=units, w_in=blocks[0], w_h=tf.constant(w_h), w_z=w_z)
+    w_z = tf.constant(parts[1]) if len(parts) > 1 else None
+    stacked = not encoder and len(parts) == 1  # a decoder layer reading the one below
+    common = dict(b=tf.constant(bias), units=units, w_z=w_z,
+                  w_in=None if stacked else tf.constant(parts[0]))
+    if encoder:
+        n = _blocks_for(units, 4 * units, 4 * units, least=ZIG_BLOCKS)
+        return _Lstm(**common, w_h_cols=_cut(w_h, n, 1))
+    n = _blocks_for(units, 4 * units, 4 * units)
+    # layer 0's input is one-hot or small (gathered / one product per step): not cut
+    w_in_cols = _cut(parts[0], n, 1) if stacked else ()
+    return _Lstm(**common, w_in_cols=w_in_cols, w_h_cols=_cut(w_h, n, 1))
+
+
+def _cols_matmul(pairs: list[tuple[tf.Tensor, tuple[tf.Tensor, ...]]]) -> tf.Tensor:
+    """sum of x @ w over (x, w) pairs, each w given as column blocks: one product per block
+    (see BLOCK_BYTES), the blocks' sums put side by side."""
+    n = len(pairs[0][1])
+    out = []
+    for i in range(n):
+        terms = [tf.matmul(x, cols[i]) for x, cols in pairs]
+        out.append(terms[0] if len(terms) == 1 else tf.add_n(terms))
+    return out[0] if n == 1 else tf.concat(out, axis=-1)
 
 
 def _layer_step(layer: _Lstm, x: tf.Tensor, c: tf.Tensor, h: tf.Tensor):
@@ -88,7 +155,7 @@ def _layer_step(layer: _Lstm, x: tf.Tensor, c: tf.Tensor, h: tf.Tensor):
     a bias add). Split, the 256-unit decoders' products all stay on one thread, where
     splitting them across two cores at every step cost half the decode time (2-core Xeon,
     2 MB L2: cat-drums decode 7.4 -> 3.9 ms at batch 1, 13.0 -> 6.6 ms at batch 8)."""
-    return _gates_step(tf.matmul(x, layer.w_in) + tf.matmul(h, layer.w_h) + layer.b, c)
+    return _gates_step(_cols_matmul([(x, layer.w_in_cols), (h, layer.w_h_cols)]) + layer.b, c)
 
 
 def _gates_step(gates: tf.Tensor, c: tf.Tensor):
@@ -160,7 +227,7 @@ class MusicVae:
             for direction in ("fw", "bw"):
                 p = ENC_LSTM.format(level=level, direction=direction)
                 pair.append(_split_lstm(w[f"{p}/kernel"], w[f"{p}/bias"], width,
-                                        h_blocks=ZIG_BLOCKS))
+                                        encoder=True))
             if pair[0].units != pair[1].units:
                 raise ValueError(f"encoder level {level}: fw and bw widths differ")
             levels.append(tuple(pair))
@@ -361,7 +428,7 @@ class MusicVae:
             return self._teacher_forced(z, targets)
 
         weights = self._weights()
-        parts = (_GRAPH_SOURCES, repr(self.config), UNROLL, ZIG_BLOCKS)
+        parts = (_GRAPH_SOURCES, repr(self.config), UNROLL, ZIG_BLOCKS, BLOCK_BYTES, MAX_BLOCKS)
 
         def graph(name, fn, *signature):
             return GraphFunction(f"musicvae_{name}", fn, signature, weights, parts)
@@ -485,7 +552,8 @@ class MusicVae:
             x = None
             for k, (layer, (c, h)) in enumerate(zip(core.layers, states)):
                 if k == 0:
-                    c, h = _gates_step(prev_gates + z_gates + tf.matmul(h, layer.w_h), c)
+                    c, h = _gates_step(prev_gates + z_gates + _cols_matmul([(h, layer.w_h_cols)]),
+                                       c)
                 else:
                     c, h = _layer_step(layer, x, c, h)
                 new_states.append((c, h))
@@ -558,7 +626,7 @@ class MusicVae:
             new_states, x = [], None
             for k, (layer, (c, h)) in enumerate(zip(self._cond_layers, cond_states)):
                 if k == 0:  # reads a constant zero of width 1: adds nothing to the gates
-                    c, h = _gates_step(tf.matmul(h, layer.w_h) + layer.b, c)
+                    c, h = _gates_step(_cols_matmul([(h, layer.w_h_cols)]) + layer.b, c)
                 else:
                     c, h = _layer_step(layer, x, c, h)
                 new_states.append((c, h))
@@ -600,7 +668,7 @@ def _run_lstm(cell: _Lstm, seq: tf.Tensor, mask: tf.Tensor | None,
     def step(carry, elems, j):
         c, h = carry
         g, m = elems if mask is not None else (elems, None)
-        c2, h2 = _gates_step(g + _zigzag_matmul(h, cell.w_h_blocks, odd=j % 2 == 1), c)
+        c2, h2 = _gates_step(g + _zigzag_matmul(h, cell.w_h_cols, odd=j % 2 == 1), c)
         if m is not None:
             c2, h2, out = tf.where(m, c2, c), tf.where(m, h2, h), tf.where(m, h2, 0.0)
         else:
@@ -612,21 +680,22 @@ def _run_lstm(cell: _Lstm, seq: tf.Tensor, mask: tf.Tensor | None,
     return (tf.transpose(out[0], [1, 0, 2]) if outputs else None), h
 
 
-def _zigzag_matmul(h: tf.Tensor, blocks: tuple[tf.Tensor, ...], odd: bool) -> tf.Tensor:
-    """h @ concat(blocks), reading the row blocks in turns (first to last on even steps,
-    last to first on odd ones): the blocks read last are still in the core's L2 cache
-    when the next step starts with them. A 512-unit encoder's recurrent kernel (4 MB) does
-    not fit a 2 MB L2, and read in one order every step streams it all from L3 (measured:
-    ~25% off the encoder)."""
-    hs = tf.split(h, [int(b.shape[0]) for b in blocks], axis=-1)
-    order = range(len(blocks) - 1, -1, -1) if odd else range(len(blocks))
-    parts: list[tf.Tensor | None] = [None] * len(blocks)
+def _zigzag_matmul(h: tf.Tensor, cols: tuple[tf.Tensor, ...], odd: bool) -> tf.Tensor:
+    """h @ concat(cols, axis=1), reading the column blocks in turns (first to last on even
+    steps, last to first on odd ones): the blocks read last are still in the core's L2
+    cache when the next step starts with them. A 512-unit encoder's recurrent kernel (4 MB)
+    does not fit L2, and read in one order every step streams it all from L3 (measured on
+    the Xeon: ~25% off the encoder). Column blocks rather than row blocks: each block is a
+    whole product (no partial sums to add), and at batch 2-8 oneDNN ran [B, 512] x
+    [512, 256] blocks at batch-1 speed where [B, 64] x [64, 2048] ones took 1.5-2x (EPYC)."""
+    order = range(len(cols) - 1, -1, -1) if odd else range(len(cols))
+    parts: list[tf.Tensor | None] = [None] * len(cols)
     last: list[tf.Tensor] = []
     for i in order:  # each product waits for the one before: the read order is the point
         with tf.control_dependencies(last):
-            parts[i] = tf.matmul(hs[i], blocks[i])
+            parts[i] = tf.matmul(h, cols[i])
         last = [parts[i]]
-    return tf.add_n(parts)  # summed in block order whatever the read order
+    return tf.concat(parts, axis=-1)
 
 
 def _scan_with_carry(fn, carry, elems, out_like, unroll: int = UNROLL):
