@@ -173,7 +173,7 @@ async def test_every_pane_starts_with_every_field_damaged(mag_home):
                 assert f"{pane}.{field}" in app.session.warning
         # what the panes made of their defaults is valid state
         for pane in PANE_STATES:
-            validate(pane, app.session.get(pane))
+            validate(pane, app.session.as_json(pane))
     record = json.loads(damaged_files(mag_home)[0].read_text())
     assert record["panes"] == panes
 

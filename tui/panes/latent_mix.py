@@ -115,7 +115,7 @@ class LatentMixPane(Pane[MixState]):
             for letter in LETTERS:
                 yield EncodingView(id=f"mix-enc-{letter}")
             yield EncodingView(id="mix-enc-mix")
-        yield JobProgress(cancel_hint="escape", id="mix-render-progress")
+        yield JobProgress(cancel_hint=self.key("stop"), id="mix-render-progress")
         yield MixRenders(id="mix-renders")
 
     # -- state (autosaved) ----------------------------------------------------------
