@@ -121,6 +121,7 @@ class LatentMixPane(Pane[MixState]):
     # -- state (autosaved) ----------------------------------------------------------
     def on_mount(self) -> None:
         st = self.state
+        before = msgspec.to_builtins(st)
         for entry in st.renders:  # jobs of an earlier run are gone with its link
             if entry.status in IN_FLIGHT:
                 entry.status = "interrupted"
@@ -129,7 +130,8 @@ class LatentMixPane(Pane[MixState]):
             st.weights = fitted_weights(st.weights, len(st.sources))
         st.selected = max(0, min(st.selected, len(st.sources) - 1))
         st.result_index = max(0, min(st.result_index, len(st.renders) - 1))
-        self.saved()
+        if msgspec.to_builtins(st) != before:
+            self.saved()
         self.busy = ""
         self.model = default_model()
         self._model_installed: bool | None = None  # as the Models list last said
