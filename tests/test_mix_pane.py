@@ -162,25 +162,32 @@ async def test_blend_render_keep_and_render_again(kill_spawned_engines, tmp_path
 
 
 async def test_cancel_mid_render_keeps_partial_audio(kill_spawned_engines, tmp_path):
-    a = tone(tmp_path / "sine.wav", 440, 1.0)
-    b = tone(tmp_path / "square.wav", 220, 1.0, square=True)
+    # long enough (stretched ×4: about 8 s of audio) that the cancel lands mid-render even
+    # when busy CPUs delay the key presses
+    a = tone(tmp_path / "sine.wav", 440, 2.0)
+    b = tone(tmp_path / "square.wav", 220, 2.0, square=True)
     app = make_app(kill_spawned_engines, [a, b])
     async with app.run_test(size=SIZE) as pilot:
         p = pane(app)
         await encoded(pilot, app)
-        await pilot.press(*["right_square_bracket"] * 5)  # stretch ×4: 124 frames, ~2 s of audio
+        await pilot.press(*["right_square_bracket"] * 5)
         assert p.state.stretch == 4.0
-        await pilot.press("r")
-        entry = p.state.renders[0]
+        await pilot.press("r", "r")  # the second waits for the first (one render at a time)
+        entry, waiting = p.state.renders
         await wait_until(pilot, lambda: entry.status == "running" and (entry.done or 0) > 0)
-        assert "ETA" in render_line(entry, True)
+        assert "ETA" in render_line(entry, True) and waiting.status == "queued"
         assert "escape cancels" in str(p.query_one("#mix-render-progress").render())
-        await pilot.press("escape")
+        # escape cancels the selected render (the waiting one), then the running one
+        await pilot.press("escape", "escape")
+        assert waiting.status == "cancelled" and waiting.error == "cancelled before it started"
         entry = await rendered(pilot, app, 1)
         assert entry.status == "partial"
         audio = wav(entry.wav_path)
-        assert 0 < audio.size == entry.samples == entry.done < entry.total == 124 * 512
+        frames = min(p.state.plots[a].frames, p.state.plots[b].frames)
+        assert 0 < audio.size == entry.samples == entry.done < entry.total == frames * 4 * 512
         # the partial take can be auditioned and kept, with the recipe of the whole render
+        await pilot.press("p")
+        assert p.selected_result is entry
         await pilot.press("enter")
         status = await playing(pilot, app, "mix #1")
         assert status["duration_s"] == pytest.approx(audio.size / RATE)
@@ -241,6 +248,9 @@ async def test_a_render_that_cannot_run_says_why_on_the_problem_line(mag_home, t
         assert "R renders it again" in str(line.render())
         assert any("not reachable" in str(n.message) for n in app.notices)
         assert "failed" in str(p.query_one("#mix-renders").render())
+        # nothing in flight: escape stops playing (here: says the engine is not there)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "not reachable" in line.text_of("audition"))
 
 
 async def test_queue_eta_adds_the_running_eta_and_the_waiting_renders(mag_home):

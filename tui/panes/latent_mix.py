@@ -493,7 +493,7 @@ class LatentMixPane(Pane[MixState]):
         renders = self.state.renders
         flying = [e for e in renders if e.status in IN_FLIGHT]
         if not flying:
-            await self.action_stop()  # escape: cancel what runs, else stop what plays
+            self.action_stop()  # escape: cancel what runs, else stop what plays (a worker)
             return
         sel = self.selected_result
         target = sel if sel in flying else next((e for e in flying if e.status == "running"), flying[0])
