@@ -162,8 +162,8 @@ async def test_blend_render_keep_and_render_again(kill_spawned_engines, tmp_path
 
 
 async def test_cancel_mid_render_keeps_partial_audio(kill_spawned_engines, tmp_path):
-    # long enough (stretched ×4: about 8 s of audio) that the cancel lands mid-render even
-    # when busy CPUs delay the key presses
+    # long enough (×4: about 8 s of audio, one engine chunk per 512 samples) that the cancel
+    # lands mid-render even with a warm model and busy CPUs
     a = tone(tmp_path / "sine.wav", 440, 2.0)
     b = tone(tmp_path / "square.wav", 220, 2.0, square=True)
     app = make_app(kill_spawned_engines, [a, b])
@@ -172,14 +172,16 @@ async def test_cancel_mid_render_keeps_partial_audio(kill_spawned_engines, tmp_p
         await encoded(pilot, app)
         await pilot.press(*["right_square_bracket"] * 5)
         assert p.state.stretch == 4.0
-        await pilot.press("r", "r")  # the second waits for the first (one render at a time)
+        # the second render waits for the first (one at a time); escape cancels the
+        # selected one, the waiting second, before it starts
+        await pilot.press("r", "r", "escape")
         entry, waiting = p.state.renders
-        await wait_until(pilot, lambda: entry.status == "running" and (entry.done or 0) > 0)
-        assert "ETA" in render_line(entry, True) and waiting.status == "queued"
-        assert "escape cancels" in str(p.query_one("#mix-render-progress").render())
-        # escape cancels the selected render (the waiting one), then the running one
-        await pilot.press("escape", "escape")
         assert waiting.status == "cancelled" and waiting.error == "cancelled before it started"
+        await wait_until(pilot, lambda: entry.status == "running" and (entry.done or 0) > 0
+                         and entry.eta_s is not None)  # the engine's ETA comes after a chunk or two
+        assert "ETA" in render_line(entry, True)
+        assert "escape cancels" in str(p.query_one("#mix-render-progress").render())
+        await pilot.press("escape")  # the running one now: it keeps what it made
         entry = await rendered(pilot, app, 1)
         assert entry.status == "partial"
         audio = wav(entry.wav_path)
