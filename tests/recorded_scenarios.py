@@ -111,7 +111,7 @@ async def mix_encoded(pilot) -> None:
     from tui.panes.latent_mix import LatentMixPane
     await _ready(pilot)
     p = pilot.app.query_one(LatentMixPane)
-    await wait_until(pilot, lambda: all(s in p.state["plots"] for s in p.sources) and not p.busy)
+    await wait_until(pilot, lambda: all(s in p.state.plots for s in p.sources) and not p.busy)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from tests.test_library import BAD, GOOD, make_folder
 from tests.test_tui import autosaved, wait_until
 from tui.app import MagstationApp
 from tui.widgets.problem_line import ProblemLine
+from tui.panes.latent_mix import LatentMixPane
 from tui.panes.library import OVERVIEW_BANDS, LibraryPane, parse_filter, parse_tags
 from tui.widgets.prompt import AskText, complete_path
 from tui.widgets.waveform import WaveformView, fit_envelope, waveform_lines
@@ -66,7 +67,7 @@ async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned
         await select(pilot, p, folder / "data-cut.wav")
         await wait_until(pilot, lambda: view.overview is None and "truncated" in view.message)
         await pilot.press("x", "space")
-        assert app.session.get("mix").get("sources", []) == []
+        assert app.query_one(LatentMixPane).sources == []
 
         # tag, then filter by the tag
         await select(pilot, p, folder / "pcm24.wav")
@@ -86,15 +87,15 @@ async def test_browse_preview_tag_filter_audition_and_send_to_mixer(kill_spawned
         # send to the mixer: once per sound, at most four
         await pilot.press("x", "x")
         await wait_until(pilot, lambda: "already in the mixer" in messages(app))
-        assert app.session.get("mix")["sources"] == [str(folder / "pcm24.wav")]
+        assert app.query_one(LatentMixPane).sources == [str(folder / "pcm24.wav")]
         await pilot.press("slash", *["backspace"] * 5, "enter")
         await wait_until(pilot, lambda: p.table.row_count > 1)
         for name in ("float.wav", "lead.mp3", "pad.flac", "pcm16.wav"):
             await select(pilot, p, folder / name)
             await pilot.press("x")
         await wait_until(pilot, lambda: "mixer holds 4 sounds" in messages(app))
-        assert app.session.get("mix")["sources"] == [str(folder / n) for n in
-                                                      ("pcm24.wav", "float.wav", "lead.mp3", "pad.flac")]
+        assert app.query_one(LatentMixPane).sources == [str(folder / n) for n in
+                                                         ("pcm24.wav", "float.wav", "lead.mp3", "pad.flac")]
         assert "mixer 4/4" in str(p.query_one("#library-info").render())
         await autosaved(pilot)
     saved = json.loads((kill_spawned_engines / "session.json").read_text())["panes"]

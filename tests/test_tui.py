@@ -17,6 +17,7 @@ from tui.app import MagstationApp
 from tui.pane_state import DrumsState
 from tui.keys import long_description
 from tui.panes import PANES
+from tui.panes.latent_mix import LatentMixPane
 from tui.screens.notices import NoticesScreen
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.status_bar import JobRow
@@ -115,7 +116,7 @@ async def test_session_is_autosaved_and_restored(mag_home):
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert again.query_one(TabbedContent).active == "mix"
-        assert again.session.get("mix")["weights"][1] == pytest.approx(0.6)
+        assert again.query_one(LatentMixPane).state.weights[1] == pytest.approx(0.6)
 
 
 async def test_a_damaged_session_file_is_kept_aside_not_fatal(mag_home):

@@ -102,28 +102,33 @@ class DrumsState(PaneState):
 
 # -- mix --------------------------------------------------------------------------------
 class MixRecipe(_Record):
+    """What a render is made of: the sources and their blend (slider weights, or the XY
+    pad's point with four sources), the stretch, the seed (None: the engine draws one)."""
     sources: Annotated[list[str], Meta(min_length=1, max_length=MAX_MIX_SOURCES)]
-    weights: Union[Annotated[list[float], Meta(max_length=MAX_MIX_SOURCES)], UnsetType] = UNSET
-    xy: Union[XY, UnsetType] = UNSET
-    stretch: Union[Positive, UnsetType] = UNSET
-    seed: Union[int, None, UnsetType] = UNSET
-    model: Union[str, None, UnsetType] = UNSET
-    checkpoint: Union[str, None, UnsetType] = UNSET
+    weights: Union[Annotated[list[float], Meta(max_length=MAX_MIX_SOURCES)], None] = None
+    xy: Union[XY, None] = None
+    stretch: Positive = 1.0
+    seed: Union[int, None] = None
+    model: Union[str, None] = None
+    checkpoint: Union[str, None] = None
 
 
 class MixRender(_Record):
+    """One render in the queue: "queued", "running", then "done", "partial" (cancelled
+    part way: the audio so far), "cancelled", "failed" or "interrupted" (the TUI stopped)."""
     id: int
     recipe: MixRecipe
-    status: str
-    done: Union[Num, None, UnsetType] = UNSET
-    total: Union[Num, None, UnsetType] = UNSET
-    eta_s: Union[Num, None, UnsetType] = UNSET
-    elapsed_s: Union[Num, None, UnsetType] = UNSET
-    seconds: Union[Num, None, UnsetType] = UNSET
-    queued_at: Union[Num, UnsetType] = UNSET
-    wav_path: Union[str, None, UnsetType] = UNSET
-    kept: Union[str, None, UnsetType] = UNSET
-    error: Union[str, None, UnsetType] = UNSET
+    status: str = "queued"
+    done: Union[Num, None] = 0  # samples made (the engine's progress)
+    total: Union[Num, None] = 0
+    eta_s: Union[Num, None] = None
+    elapsed_s: Union[Num, None] = None
+    seconds: Union[Num, None] = None
+    samples: Union[int, None] = None
+    queued_at: Num = 0.0
+    wav_path: Union[str, None] = None
+    kept: Union[str, None] = None  # where `k` kept it in the library
+    error: Union[str, None] = None
 
 
 class MixPlot(_Record):
@@ -133,19 +138,19 @@ class MixPlot(_Record):
 
 
 class MixState(PaneState):
-    sources: Union[list[str], UnsetType] = UNSET
-    weights: Union[list[float], UnsetType] = UNSET
-    selected: Union[Annotated[int, Meta(ge=0)], UnsetType] = UNSET
-    mode: Union[Literal["sliders", "xy"], UnsetType] = UNSET
-    xy: Union[XY, UnsetType] = UNSET
-    stretch: Union[Positive, UnsetType] = UNSET
-    seed: Union[int, UnsetType] = UNSET
-    seed_locked: Union[bool, UnsetType] = UNSET
-    renders: Union[list[MixRender], UnsetType] = UNSET
-    result_index: Union[Annotated[int, Meta(ge=0)], UnsetType] = UNSET
-    plots: Union[dict[str, MixPlot], UnsetType] = UNSET
-    next_id: Union[int, UnsetType] = UNSET
-    model_overrides: Union[Overrides, UnsetType] = UNSET
+    sources: list[str] = msgspec.field(default_factory=list)  # at most MAX_MIX_SOURCES used
+    weights: list[float] = msgspec.field(default_factory=list)  # one slider per source
+    selected: Annotated[int, Meta(ge=0)] = 0
+    mode: Literal["sliders", "xy"] = "sliders"
+    xy: XY = msgspec.field(default_factory=lambda: [0.5, 0.5])
+    stretch: Positive = 1.0
+    seed: int = 1
+    seed_locked: bool = False
+    renders: list[MixRender] = msgspec.field(default_factory=list)
+    result_index: Annotated[int, Meta(ge=0)] = 0
+    plots: dict[str, MixPlot] = msgspec.field(default_factory=dict)  # by source path
+    next_id: int = 1
+    model_overrides: Overrides = msgspec.field(default_factory=dict)
 
 
 # -- library ----------------------------------------------------------------------------

@@ -2,52 +2,59 @@
 XY pad (as on NSynth Super), see the encodings as heat strips, render the blend in the
 engine (a queue of nsynth.synth jobs with progress and ETA, cancellable, partial audio
 kept), audition sources and results, and keep a result in the library with its recipe so
-it can be rendered again. Everything is autosaved in the session.
+it can be rendered again. Everything is autosaved in the session (MixState).
 
-The sources are `session["mix"]["sources"]` (the library pane appends to it with `m`).
-`model_overrides: {"nsynth": {"checkpoint": PATH}}` in the session points the pane at a
-custom checkpoint (the tests use the small fixture)."""
+Sources arrive with `add_source` (typed here with `o`, or sent by the library with the
+SendToMix message); every change of the sources is told to the other panes with
+MixSourcesChanged. `model_overrides: {"nsynth": {"checkpoint": PATH}}` in the session
+points the pane at a custom checkpoint (the tests use the small fixture)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from engine.music.latent_mix import MAX_SOURCES, MIN_SOURCES, xy_weights
 from engine import api
-from engine.errors import ModelNotInstalled
+from engine.errors import EngineError
+from engine.music.latent_mix import MAX_SOURCES, MIN_SOURCES, xy_weights
+from tui.engine_link import READY, Cancelled, Done, JobControl
 from tui.keys import pane_bindings
 from tui.messages import MixSourcesChanged
+from tui.pane_state import MixPlot, MixRecipe, MixRender, MixState
 from tui.panes.base import Pane
+from tui.widgets.job_progress import JobProgress
+from tui.widgets.mix_controls import LETTERS, MixPad, MixParams, MixSources
+from tui.widgets.mix_renders import IN_FLIGHT, MixRenders
+from tui.widgets.mix_view import EncodingView, blend, plot_range
 from tui.widgets.model_line import ModelLine
-from tui.widgets.mix_view import (EncodingView, blend, plot_range, progress_bar, weight_bar,
-                                  xy_pad)
+from tui.widgets.problem_line import ProblemLine
 from tui.widgets.prompt import AskText, Choose
 
-LETTERS = "ABCD"
 WEIGHT_STEP = 0.05
 XY_STEP = 0.05
+DEFAULT_WEIGHT = 0.5
 STRETCHES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
 PLOT_COLUMNS = 64
-SHOWN_RENDERS = 5
-IN_FLIGHT = ("queued", "running")
 DEFAULT_MODEL = "nsynth-wavenet"
+LIBRARY_SEND_KEY = "x"  # the library pane's key that sends a sound here
+RENDER_KEYS = ("render", "play", "keep", "stop", "next", "previous", "again")
 
 
 def default_model() -> str:
     """The manifest's NSynth checkpoint name."""
+    from engine.checkpoints import load_manifest
     try:
-        from engine.checkpoints import load_manifest
-        return next((i.name for i in load_manifest().values() if i.family == "nsynth"), DEFAULT_MODEL)
-    except Exception:  # noqa: BLE001 - a broken manifest is reported by `models`, not here
+        manifest = load_manifest()
+    except (EngineError, OSError, ValueError):  # a broken manifest is reported by `models`
         return DEFAULT_MODEL
+    return next((i.name for i in manifest.values() if i.family == "nsynth"), DEFAULT_MODEL)
 
 
 def normalized(weights: list[float]) -> list[float]:
@@ -59,14 +66,14 @@ def short_name(path: str) -> str:
     return Path(path).name
 
 
-def error_text(e: BaseException) -> str:
-    return str(getattr(e, "message", "") or e)
+def fitted_weights(weights: list[float], count: int) -> list[float]:
+    """One slider per source: the ones there are, new sources at the default."""
+    return (list(weights) + [DEFAULT_WEIGHT] * count)[:count]
 
 
-LIBRARY_SEND_KEY = "x"  # the library pane's key that sends a sound here
-
-class LatentMixPane(Pane):
+class LatentMixPane(Pane[MixState]):
     PANE_ID = "mix"
+    STATE = MixState
     TITLE = "Latent mix"
     KEY = "2"
     BINDINGS = pane_bindings("mix", [
@@ -97,39 +104,46 @@ class LatentMixPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static("[b]Latent mix[/b] · blend NSynth encodings of up to four sounds",
                      classes="pane-title")
-        yield Static(id="mix-params")
+        yield MixParams(id="mix-params")
         yield ModelLine(id="mix-model-line")
+        yield ProblemLine(id="mix-problems")
+        yield JobProgress(cancel_hint="", id="mix-encode-progress")
         with Horizontal(id="mix-top"):
-            yield Static(id="mix-sources")
-            yield Static(id="mix-pad")
+            yield MixSources(id="mix-sources")
+            yield MixPad(id="mix-pad")
         with Horizontal(id="mix-plots"):
             for letter in LETTERS:
                 yield EncodingView(id=f"mix-enc-{letter}")
             yield EncodingView(id="mix-enc-mix")
-        yield Static(id="mix-renders")
+        yield JobProgress(cancel_hint=self.key("stop"), id="mix-render-progress")
+        yield MixRenders(id="mix-renders")
 
     # -- state (autosaved) ----------------------------------------------------------
     def on_mount(self) -> None:
-        defaults: dict[str, Any] = {"sources": [], "weights": [], "selected": 0, "mode": "sliders",
-                                    "xy": [0.5, 0.5], "stretch": 1.0, "seed": 1, "seed_locked": False,
-                                    "renders": [], "result_index": 0, "plots": {}, "next_id": 1}
-        for k, v in defaults.items():
-            self.state.setdefault(k, v)
-        for entry in self.state["renders"]:  # jobs of an earlier run are gone with its link
-            if entry.get("status") in IN_FLIGHT:
-                entry["status"] = "interrupted"
-        self.state["result_index"] = max(0, min(self.state["result_index"], len(self.state["renders"]) - 1))
+        st = self.state
+        before = msgspec.to_builtins(st)
+        for entry in st.renders:  # jobs of an earlier run are gone with its link
+            if entry.status in IN_FLIGHT:
+                entry.status = "interrupted"
+        if len(st.sources) > MAX_SOURCES or len(st.weights) != len(st.sources):
+            del st.sources[MAX_SOURCES:]  # a hand-edited session may hold more, or no weights
+            st.weights = fitted_weights(st.weights, len(st.sources))
+        st.selected = max(0, min(st.selected, len(st.sources) - 1))
+        st.result_index = max(0, min(st.result_index, len(st.renders) - 1))
+        if msgspec.to_builtins(st) != before:
+            self.saved()
         self.busy = ""
         self.model = default_model()
         self._model_installed: bool | None = None  # as the Models list last said
         self.auto_encode: Any = None  # the Worker of the last encode the pane started itself
-        self._requests: dict[int, Any] = {}
-        self._cancel_asked: set[int] = set()
-        self._sync_sources()
-        self.post_message(MixSourcesChanged(list(self.sources), MAX_SOURCES))
-        self._redraw()
-        if self.mag.connect_engine:
-            self._encode_missing()
+        self._render_control: JobControl | None = None  # the running render's
+        self._running: MixRender | None = None
+        self.query_one(MixRenders).keys = {name: self.key(name) for name in RENDER_KEYS}
+        self.watch(self.query_one("#mix-render-progress", JobProgress), "done",
+                   self._render_progressed, init=False)
+        self.watch(self.query_one("#mix-encode-progress", JobProgress), "done",
+                   self._encode_progressed, init=False)
+        self._sources_changed()
 
     def models_changed(self) -> None:
         # the NSynth model just got installed (pulled or imported): encode what waits for it
@@ -142,27 +156,25 @@ class LatentMixPane(Pane):
         if arrived and self.mag.connect_engine:
             self._encode_missing()
 
-    def on_focus(self) -> None:
-        if self._sync_sources():
-            self._redraw()
-            self._encode_missing()
-
     @property
     def sources(self) -> list[str]:
-        return self.state["sources"]
+        return self.state.sources
 
-    def _sync_sources(self) -> bool:
-        """Keep weights in step with the sources (the library pane may have added some);
-        True when something changed."""
+    def _set_sources(self, sources: list[str], weights: list[float], selected: int) -> None:
+        """The one way the sources change (add, remove, load a recipe): a slider per
+        source, the selection on one of them, and the other panes told."""
         st = self.state
-        before = (list(st["weights"]), st["selected"])
-        del st["sources"][MAX_SOURCES:]
-        st["weights"] = (st["weights"] + [0.5] * MAX_SOURCES)[:len(st["sources"])]
-        st["selected"] = max(0, min(st["selected"], len(st["sources"]) - 1))
-        changed = before != (st["weights"], st["selected"])
-        if changed:
-            self.saved()
-        return changed
+        st.sources = list(sources)[:MAX_SOURCES]
+        st.weights = fitted_weights(weights, len(st.sources))
+        st.selected = max(0, min(selected, len(st.sources) - 1))
+        st.plots = {k: v for k, v in st.plots.items() if k in st.sources}
+        self.saved()
+        self._sources_changed()
+
+    def _sources_changed(self) -> None:
+        self.post_message(MixSourcesChanged(list(self.sources), MAX_SOURCES))
+        self._redraw()
+        self._encode_missing()
 
     # -- the blend --------------------------------------------------------------------
     def mix_weights(self) -> list[float]:
@@ -170,12 +182,12 @@ class LatentMixPane(Pane):
         weights of the corners that hold a sound."""
         st = self.state
         n = len(self.sources)
-        if st["mode"] == "xy":
-            corners = [float(w) for w in xy_weights(*st["xy"])][:n]
+        if st.mode == "xy":
+            corners = [float(w) for w in xy_weights(*st.xy)][:n]
             return normalized(corners)
-        return normalized(st["weights"][:n])
+        return normalized(st.weights[:n])
 
-    def recipe(self) -> dict[str, Any] | None:
+    def recipe(self) -> MixRecipe | None:
         """What a render of the current controls is made of; None (with a note to the
         user) when there is nothing to render."""
         st = self.state
@@ -184,194 +196,132 @@ class LatentMixPane(Pane):
                             f"the library (its {LIBRARY_SEND_KEY}) or open a file ({self.key('open')})",
                             severity="warning")
             return None
-        recipe: dict[str, Any] = {"sources": list(self.sources)}
-        if st["mode"] == "xy" and len(self.sources) == 4:
-            recipe["xy"] = [round(v, 4) for v in st["xy"]]
+        recipe = MixRecipe(sources=list(self.sources), stretch=st.stretch, model=self.model,
+                           seed=st.seed if st.seed_locked else None,
+                           checkpoint=self._overrides().get("checkpoint"))
+        if st.mode == "xy" and len(self.sources) == 4:
+            recipe.xy = [round(v, 4) for v in st.xy]
         else:
             weights = self.mix_weights()
             if not any(weights):
-                hint = "move the puck towards a sound" if st["mode"] == "xy" else "raise a slider"
+                hint = "move the puck towards a sound" if st.mode == "xy" else "raise a slider"
                 self.mag.notify(f"every weight is 0: {hint}", severity="warning")
                 return None
-            recipe["weights"] = weights
-        if st["stretch"] != 1.0:
-            recipe["stretch"] = st["stretch"]
-        recipe["seed"] = st["seed"] if st["seed_locked"] else None
-        recipe["model"] = self.model
-        if ckpt := self._overrides().get("checkpoint"):
-            recipe["checkpoint"] = ckpt
+            recipe.weights = weights
         return recipe
 
     def _overrides(self) -> dict[str, Any]:
-        return dict(self.state.get("model_overrides", {}).get("nsynth", {}))
+        return dict(self.state.model_overrides.get("nsynth", {}))
 
-    def _checkpoint(self, recipe: dict[str, Any] | None = None) -> str:
+    def _checkpoint(self, recipe: MixRecipe | None = None) -> str:
         if recipe is not None:
-            return recipe.get("checkpoint") or recipe.get("model") or self.model
+            return recipe.checkpoint or recipe.model or self.model
         return self._overrides().get("checkpoint") or self.model
 
-    # -- drawing ----------------------------------------------------------------------
+    # -- drawing: the widgets draw themselves from what is set here --------------------
     def _redraw(self) -> None:
-        self._redraw_params()
+        st = self.state
+        xy_mode = st.mode == "xy"
         overridden = bool(self._overrides().get("checkpoint"))
         self.query_one(ModelLine).show([] if overridden else [("NSynth model", self.model)])
-        self._redraw_sources()
+
+        params = self.query_one(MixParams)
+        params.xy_mode, params.model = xy_mode, self.model
+        params.model_mark = self.mag.models.mark(self.model)
+        params.seed, params.seed_locked, params.stretch = st.seed, st.seed_locked, st.stretch
+        params.busy = self.busy
+        encoded = [s in st.plots for s in self.sources]
+        params.seconds = (min(st.plots[s].seconds for s in self.sources)
+                          if self.sources and all(encoded) else None)
+
+        shares = self.mix_weights() if self.sources else []
+        sources = self.query_one(MixSources)
+        sources.names = tuple(short_name(s) for s in self.sources)
+        sources.weights, sources.shares = tuple(st.weights), tuple(shares)
+        sources.encoded, sources.selected, sources.xy_mode = tuple(encoded), st.selected, xy_mode
+
+        pad = self.query_one(MixPad)
+        pad.x, pad.y, pad.active = st.xy[0], st.xy[1], xy_mode
+        pad.corners = tuple(LETTERS[i] if i < len(self.sources) else "" for i in range(4))
+
         self._redraw_plots()
         self._redraw_renders()
 
-    def _redraw_params(self) -> None:
-        st = self.state
-        mode = "[b]XY pad[/]" if st["mode"] == "xy" else "[b]sliders[/]"
-        seed = f"seed [b]{st['seed']}[/]" + (" 🔒" if st["seed_locked"] else " (new each render)")
-        busy = f"  [yellow]{self.busy}…[/]" if self.busy else ""
-        length = ""
-        if self.sources and all(s in st["plots"] for s in self.sources):
-            secs = min(st["plots"][s]["seconds"] for s in self.sources)
-            length = f" · {secs:.2f} s → [b]{secs * st['stretch']:.2f} s[/]"
-        self.query_one("#mix-params", Static).update(
-            f"{mode} (x)  model [b]{self.model}[/]{self.mag.models.mark(self.model)}  {seed}  stretch [b]×{st['stretch']:g}[/]{length}{busy}")
-
-    def _redraw_sources(self) -> None:
-        st = self.state
-        xy_mode = st["mode"] == "xy"
-        norm = self.mix_weights() if self.sources else []
-        lines = []
-        for i in range(MAX_SOURCES):
-            if i < len(self.sources):
-                mark = "▶" if i == st["selected"] else " "
-                name = short_name(self.sources[i])[:26].ljust(26)
-                w = st["weights"][i]
-                bar = weight_bar(norm[i] if xy_mode else w, 16)
-                enc = "" if self.sources[i] in st["plots"] else " [dim](not encoded)[/]"
-                lines.append(f"{mark} [b]{LETTERS[i]}[/] {name} {bar} {norm[i]:4.0%}{enc}")
-            else:
-                lines.append(f"  [dim]{LETTERS[i]} —[/]")
-        hint = ("arrows move the puck" if xy_mode else "↑↓ select · ←→ weight") + \
-            " · space plays · o adds · d removes"
-        lines.append(f"[dim]{hint}[/]")
-        self.query_one("#mix-sources", Static).update("\n".join(lines))
-        names = [LETTERS[i] if i < len(self.sources) else "" for i in range(4)]
-        self.query_one("#mix-pad", Static).update(xy_pad(*st["xy"], names, active=xy_mode))
-
     def _redraw_plots(self) -> None:
         st = self.state
-        plots = [st["plots"].get(s) for s in self.sources]
+        plots = [st.plots.get(s) for s in self.sources]
         have = [p for p in plots if p]
-        lo, hi = plot_range([p["plot"] for p in have])
+        lo, hi = plot_range([p.plot for p in have])
         for i, letter in enumerate(LETTERS):
             view = self.query_one(f"#mix-enc-{letter}", EncodingView)
             view.display = i < len(self.sources)
             if i < len(self.sources):
                 p = plots[i]
                 caption = f"{letter} {short_name(self.sources[i])}"
-                view.show(p["plot"] if p else None, caption, lo, hi, selected=i == st["selected"],
+                view.show(p.plot if p else None, caption, lo, hi, selected=i == st.selected,
                           message="encoding…" if self.busy.startswith("encod") else f"not encoded ({self.key('encode')})")
         mix_view = self.query_one("#mix-enc-mix", EncodingView)
         if not self.sources:
             mix_view.show(None, "encodings", lo, hi,
                           message="No sounds yet: in the library (1) m sends one here; o adds a file.")
         elif len(have) == len(plots) and len(plots) >= MIN_SOURCES:
-            mixed = blend([p["plot"] for p in have], [p["frames"] for p in have], self.mix_weights(),
+            mixed = blend([p.plot for p in have], [p.frames for p in have], self.mix_weights(),
                           PLOT_COLUMNS)
             mix_view.show(mixed, "mix (preview)", lo, hi)
         else:
             wait = "add a second sound" if len(self.sources) < MIN_SOURCES else "encode to preview"
             mix_view.show(None, "mix (preview)", lo, hi, message=wait)
 
-    def _render_line(self, entry: dict[str, Any], selected: bool) -> str:
-        r = entry["recipe"]
-        mark = "▶" if selected else " "
-        if "xy" in r:
-            blend_text = f"xy {r['xy'][0]:.2f},{r['xy'][1]:.2f}"
-        else:
-            blend_text = " ".join(f"{LETTERS[i]}{w:.0%}" for i, w in enumerate(r.get("weights", [])))
-        seed = r.get("seed")
-        head = f"{mark} #{entry['id']:<3} {blend_text}  ×{r.get('stretch', 1.0):g}  seed {seed if seed is not None else '?'}"
-        status = entry["status"]
-        if status in IN_FLIGHT:
-            total = entry.get("total") or 0
-            frac = (entry.get("done") or 0) / total if total else 0.0
-            eta = entry.get("eta_s")
-            eta_text = f" ETA {eta:.0f} s" if eta is not None and status == "running" else ""
-            tail = f"[yellow]{status}[/] {progress_bar(frac)} {frac:4.0%}{eta_text}"
-            if status == "running" and total:
-                tail += f" [dim]{entry['done'] / 16000:.2f}/{total / 16000:.2f} s[/]"
-        elif status in ("done", "partial"):
-            colour = "green" if status == "done" else "yellow"
-            tail = f"[{colour}]{status}[/] {entry.get('seconds', 0):.2f} s"
-            if entry.get("kept"):
-                tail += f"  [cyan]kept as {short_name(entry['kept'])}[/]"
-        else:
-            tail = f"[red]{status}[/] [dim]{entry.get('error', '')}[/]"
-        return f"{head}  {tail}"
+    def _redraw_renders(self) -> None:
+        view = self.query_one(MixRenders)
+        view.selected = self.state.result_index
+        view.eta_s = self.queue_eta()
+        view.renders = self.state.renders
 
-    def expected_samples(self, recipe: dict[str, Any]) -> int | None:
+    def expected_samples(self, recipe: MixRecipe) -> int | None:
         """How long a recipe's render will be, from the encoded sources (None if unknown)."""
-        plots = self.state["plots"]
-        if not all(src in plots for src in recipe["sources"]):
+        plots = self.state.plots
+        if not all(src in plots for src in recipe.sources):
             return None
-        frames = min(plots[src]["frames"] for src in recipe["sources"])
-        stretch = recipe.get("stretch", 1.0)
-        return max(1, round(frames * stretch)) * 512
+        frames = min(plots[src].frames for src in recipe.sources)
+        return max(1, round(frames * recipe.stretch)) * 512
 
     def queue_eta(self) -> float | None:
         """Seconds until every queued render is done: the running one's ETA from the engine,
         the waiting ones at the speed of the last finished render (None until one is)."""
-        renders = self.state["renders"]
-        speed = next((e["done"] / e["elapsed_s"] for e in reversed(renders)
-                      if e["status"] == "done" and e.get("elapsed_s") and e.get("done")), None)
+        renders = self.state.renders
+        speed = next((e.done / e.elapsed_s for e in reversed(renders)
+                      if e.status == "done" and e.elapsed_s and e.done), None)
         total = 0.0
         for e in renders:
-            if e["status"] == "running" and e.get("eta_s") is not None:
-                total += e["eta_s"]
-            elif e["status"] in IN_FLIGHT:
-                n = self.expected_samples(e["recipe"])
+            if e.status == "running" and e.eta_s is not None:
+                total += e.eta_s
+            elif e.status in IN_FLIGHT:
+                n = self.expected_samples(e.recipe)
                 if speed is None or n is None:
                     return None
                 total += n / speed
         return total
 
-    def _redraw_renders(self) -> None:
-        renders = self.state["renders"]
-        if not renders:
-            self.query_one("#mix-renders", Static).update(
-                f"[dim]Renders: none yet. {self.key('render')} renders the mix ({self.key('play')} "
-                f"plays, {self.key('keep')} keeps, {self.key('stop')} cancels).[/]")
-            return
-        sel = self.state["result_index"]
-        start = max(0, min(sel - SHOWN_RENDERS // 2, len(renders) - SHOWN_RENDERS))
-        waiting = sum(e["status"] in IN_FLIGHT for e in renders)
-        head = f"Renders {sel + 1}/{len(renders)}"
-        if waiting:
-            eta = self.queue_eta()
-            head += f" · {waiting} in the queue" + (f", all done in ~{eta:.0f} s" if eta is not None else "")
-        head += (f"  [dim]({self.key('next')}/{self.key('previous')} select · {self.key('play')} plays"
-                 f" · {self.key('keep')} keeps · {self.key('again')} again · {self.key('stop')} cancels)[/]")
-        lines = [head] + [self._render_line(renders[i], i == sel)
-                          for i in range(start, min(len(renders), start + SHOWN_RENDERS))]
-        self.query_one("#mix-renders", Static).update("\n".join(lines))
-
     # -- sources ------------------------------------------------------------------------
     def action_arrow(self, dx: int, dy: int) -> None:
         st = self.state
-        if st["mode"] == "xy":
-            x, y = st["xy"]
-            st["xy"] = [round(min(1.0, max(0.0, x + dx * XY_STEP)), 4),
-                        round(min(1.0, max(0.0, y + dy * XY_STEP)), 4)]
+        if st.mode == "xy":
+            x, y = st.xy
+            st.xy = [round(min(1.0, max(0.0, x + dx * XY_STEP)), 4),
+                     round(min(1.0, max(0.0, y + dy * XY_STEP)), 4)]
         elif not self.sources:
             return
         elif dy:
-            st["selected"] = (st["selected"] + dy) % len(self.sources)
+            st.selected = (st.selected + dy) % len(self.sources)
         else:
-            i = st["selected"]
-            st["weights"][i] = round(min(1.0, max(0.0, st["weights"][i] + dx * WEIGHT_STEP)), 4)
+            i = st.selected
+            st.weights[i] = round(min(1.0, max(0.0, st.weights[i] + dx * WEIGHT_STEP)), 4)
         self.saved()
-        self._redraw_params()
-        self._redraw_sources()
-        self._redraw_plots()
+        self._redraw()
 
     def action_toggle_mode(self) -> None:
-        mode = "sliders" if self.state["mode"] == "xy" else "xy"
+        mode = "sliders" if self.state.mode == "xy" else "xy"
         self._set(mode=mode)
         if mode == "xy" and len(self.sources) < 4:
             self.mag.notify("XY pad: corners without a sound weigh nothing (A top-left, B top-right, "
@@ -402,26 +352,16 @@ class LatentMixPane(Pane):
             self.mag.notify(f"the mixer holds {MAX_SOURCES} sounds; remove one in the mix pane "
                             f"({self.KEY}) first", severity="warning")
             return
-        self.sources.append(path)
-        self._sync_sources()
-        self.state["selected"] = len(self.sources) - 1
-        self.saved()
-        self.post_message(MixSourcesChanged(list(self.sources), MAX_SOURCES))
+        st = self.state
+        self._set_sources(st.sources + [path], st.weights, len(st.sources))
         self.mag.notify(f"{name} → mixer source {LETTERS[len(self.sources) - 1]}")
-        self._redraw()
-        if self.mag.connect_engine:
-            self._encode_missing()
 
     def action_remove_source(self) -> None:
         if not self.sources:
             return
-        i = self.state["selected"]
-        self.sources.pop(i)
-        self.state["weights"].pop(i)
-        self._sync_sources()
-        self.saved()
-        self.post_message(MixSourcesChanged(list(self.sources), MAX_SOURCES))
-        self._redraw()
+        st = self.state
+        i = st.selected
+        self._set_sources(st.sources[:i] + st.sources[i + 1:], st.weights[:i] + st.weights[i + 1:], i)
 
     # -- encodings ------------------------------------------------------------------------
     def action_encode(self) -> None:
@@ -429,156 +369,153 @@ class LatentMixPane(Pane):
             self._encode(list(self.sources))
 
     def _encode_missing(self) -> None:
-        missing = [s for s in self.sources if s not in self.state["plots"]]
-        if missing:
-            self.auto_encode = self._encode(missing, quiet=True)
+        """Encode the sources not encoded yet, once the engine is there (on start, after a
+        restart, when a source arrives)."""
+        missing = [s for s in self.sources if s not in self.state.plots]
+        if missing and self.mag.connect_engine and self.mag.engine.state == READY:
+            self.auto_encode = self._encode(missing)
+
+    def engine_state_changed(self, state: str) -> None:
+        if state == READY and self.is_mounted:
+            self._encode_missing()
+
+    def _encode_progressed(self, _done: float) -> None:
+        bar = self.query_one("#mix-encode-progress", JobProgress)
+        self.busy = f"encoding {bar.done:g}/{bar.total:g}"
+        self.query_one(MixParams).busy = self.busy
 
     @work(exclusive=True, group="mix-encode")
-    async def _encode(self, sounds: list[str], quiet: bool = False) -> None:
-        """`quiet`: an encode the pane started by itself (on start, on focus): a missing
-        model shows in the pane's model line only, never as a toast."""
-        for _ in range(600):  # the engine may still be starting
-            if self.mag.engine.state == "ready":
-                break
-            await asyncio.sleep(0.1)
+    async def _encode(self, sounds: list[str]) -> None:
+        """Encode `sounds` (waits for the engine while it starts). A missing model shows in
+        the pane's model line (M opens Models), any other failure on its problem line."""
         self.busy = "encoding"
         self._redraw()
-
-        def progress(msg: dict[str, Any]) -> None:
-            self.busy = f"encoding {msg.get('done', 0):g}/{msg.get('total', 0):g}"
-            self._redraw_params()
-        try:
-            res = await self.mag.engine.call(api.mix.Encode(sounds=sounds, columns=PLOT_COLUMNS,
-                                                            checkpoint=self._checkpoint()),
-                                             on_progress=progress)
-        except ModelNotInstalled as e:
-            self.mag.models.note_missing(str(e.details.get("name") or self.model))
-            if not quiet:
-                self.mag.notify(f"encoding needs the NSynth model: {error_text(e)} (M opens Models)",
-                                severity="warning", timeout=8, markup=False)
-            return
-        except Exception as e:  # noqa: BLE001 - every engine error is shown to the user
-            self.mag.notify(f"encoding failed: {error_text(e)}", severity="error", timeout=8)
-            return
-        finally:
-            self.busy = ""
+        outcome = await self.run_job(
+            api.mix.Encode(sounds=sounds, columns=PLOT_COLUMNS, checkpoint=self._checkpoint()),
+            "encode", self.query_one("#mix-encode-progress", JobProgress), label="encoding",
+            fix=f"{self.key('encode')} encodes again")
+        self.busy = ""
+        if not isinstance(outcome, Done):
+            if getattr(outcome, "missing_model", False):
+                self.mag.models.note_missing(self.model)
+                self.solved("encode")  # the model line says it, with the key that fixes it
             self._redraw()
-        for item in res["encodings"]:
-            self.state["plots"][item["sound"]] = {"plot": item["plot"], "frames": item["frames"],
-                                                  "seconds": item["seconds"]}
+            return
+        st = self.state
+        for item in outcome.result["encodings"]:
+            st.plots[item["sound"]] = MixPlot(plot=item["plot"], frames=item["frames"],
+                                              seconds=item["seconds"])
         # forget pictures of sounds no longer in the mixer
-        self.state["plots"] = {k: v for k, v in self.state["plots"].items() if k in self.sources}
+        st.plots = {k: v for k, v in st.plots.items() if k in self.sources}
         self.saved()
         self._redraw()
 
-    # -- renders ----------------------------------------------------------------------------
+    # -- renders: one at a time, in the order asked ---------------------------------------
     def action_render(self) -> None:
         recipe = self.recipe()
         if recipe is not None:
             self.queue_render(recipe)
 
-    def queue_render(self, recipe: dict[str, Any]) -> None:
+    def queue_render(self, recipe: MixRecipe) -> None:
         st = self.state
-        rid = st["next_id"]
-        st["next_id"] = rid + 1
-        st["renders"].append({"id": rid, "recipe": recipe, "status": "queued", "done": 0, "total": 0,
-                              "eta_s": None, "queued_at": time.time()})
-        st["result_index"] = len(st["renders"]) - 1
+        rid = st.next_id
+        st.next_id = rid + 1
+        st.renders.append(MixRender(id=rid, recipe=recipe, queued_at=time.time()))
+        st.result_index = len(st.renders) - 1
         self.saved()
         self._redraw_renders()
-        self._run_render(rid)
+        if self._running is None:
+            self._render_queue()
 
-    def _entry(self, rid: int) -> dict[str, Any] | None:
-        return next((e for e in self.state["renders"] if e["id"] == rid), None)
+    def _entry(self, rid: int) -> MixRender | None:
+        return next((e for e in self.state.renders if e.id == rid), None)
+
+    def _render_progressed(self, _done: float) -> None:
+        entry, control = self._running, self._render_control
+        if entry is None or control is None:
+            return
+        msg = control.progress
+        entry.status = "running"
+        entry.done, entry.total, entry.eta_s = msg.get("done", 0), msg.get("total", 0), msg.get("eta_s")
+        self._redraw_renders()
 
     @work(group="mix-render")
-    async def _run_render(self, rid: int) -> None:
-        entry = self._entry(rid)
-        if entry is None:
-            return
-        r = entry["recipe"]
-        spec = {k: r[k] for k in ("sources", "weights", "xy", "stretch") if k in r}
-        params = {"mixes": [spec], "seed": r.get("seed"), "names": [f"mix-{rid}"],
-                  "checkpoint": self._checkpoint(r)}
-
-        def progress(msg: dict[str, Any]) -> None:
-            entry.update(status="running", done=msg.get("done", 0), total=msg.get("total", 0),
-                         eta_s=msg.get("eta_s"))
+    async def _render_queue(self) -> None:
+        """Render what waits, oldest first, until nothing does (renders queued meanwhile
+        join; escape cancels the running one and keeps what it made)."""
+        while (entry := next((e for e in self.state.renders if e.status == "queued"), None)):
+            self._running, self._render_control = entry, JobControl()
+            entry.status = "running"
             self._redraw_renders()
-        try:
-            req = await self.mag.engine.start_request("nsynth.synth", params, progress)
-        except Exception as e:  # noqa: BLE001
-            self._render_failed(entry, e)
-            return
-        self._requests[rid] = req
-        if rid in self._cancel_asked:
-            await req.cancel()
-        try:
-            result = await req.result()
-        except Exception as e:  # noqa: BLE001
-            self._render_failed(entry, e)
-            return
-        finally:
-            self._requests.pop(rid, None)
-            self._cancel_asked.discard(rid)
-        wav = result["wavs"][0] if result.get("wavs") else None
-        r["seed"] = result.get("seed", r.get("seed"))
-        if not self.state["seed_locked"] and isinstance(r["seed"], int):
-            self.state["seed"] = r["seed"]
-        entry.update(status="partial" if result.get("partial") else "done",
-                     done=result.get("samples_done"), total=result.get("total_samples"), eta_s=None,
-                     elapsed_s=result.get("elapsed_s"))
-        if wav is None:
-            entry.update(status="cancelled", error="stopped before any audio was made")
+            try:
+                await self._render_one(entry, self._render_control)
+            finally:
+                self._running = self._render_control = None
+
+    async def _render_one(self, entry: MixRender, control: JobControl) -> None:
+        r = entry.recipe
+        mix = api.nsynth.Mix(sources=r.sources, weights=None if r.xy is not None else r.weights,
+                             xy=r.xy, stretch=None if r.stretch == 1.0 else r.stretch)
+        params = api.nsynth.Synth(mixes=[mix], seed=r.seed,
+                                  names=[f"mix-{entry.id}"], checkpoint=self._checkpoint(r))
+        outcome = await self.run_job(
+            params, "render", self.query_one("#mix-render-progress", JobProgress), control,
+            label=f"render #{entry.id}", fix=f"{self.key('again')} renders it again")
+        entry.eta_s = None
+        if isinstance(outcome, Cancelled):
+            entry.status, entry.error = "cancelled", "cancelled before it started"
+        elif not isinstance(outcome, Done):
+            entry.status, entry.error = "failed", outcome.message
         else:
-            entry.update(wav_path=wav["wav_path"], samples=wav["samples"], seconds=wav["seconds"])
+            self._rendered(entry, outcome.result)
         self.saved()
         self._redraw()
-        if wav is not None:
-            what = "partial render" if entry["status"] == "partial" else "rendered"
-            self.mag.notify(f"#{rid} {what}: {wav['seconds']:.2f} s ({self.key('play')} plays, {self.key('keep')} keeps)", timeout=3)
 
-    def _render_failed(self, entry: dict[str, Any], e: BaseException) -> None:
-        cancelled = getattr(e, "code", "") == "cancelled"
-        entry.update(status="cancelled" if cancelled else "failed", eta_s=None,
-                     error="cancelled before it started" if cancelled else error_text(e))
-        self.saved()
-        self._redraw_renders()
-        if not cancelled:
-            self.mag.notify(f"render #{entry['id']} failed: {error_text(e)}", severity="error", timeout=8)
+    def _rendered(self, entry: MixRender, result: dict[str, Any]) -> None:
+        """A render's answer: a cancelled one is `partial` with the audio made so far."""
+        wav = result["wavs"][0] if result.get("wavs") else None
+        seed = result.get("seed", entry.recipe.seed)
+        entry.recipe.seed = seed
+        if not self.state.seed_locked and isinstance(seed, int):
+            self.state.seed = seed
+        entry.status = "partial" if result.get("partial") else "done"
+        entry.done, entry.total = result.get("samples_done"), result.get("total_samples")
+        entry.elapsed_s = result.get("elapsed_s")
+        if wav is None:
+            entry.status, entry.error = "cancelled", "stopped before any audio was made"
+            return
+        entry.wav_path, entry.samples, entry.seconds = wav["wav_path"], wav["samples"], wav["seconds"]
+        what = "partial render" if entry.status == "partial" else "rendered"
+        self.mag.notify(f"#{entry.id} {what}: {wav['seconds']:.2f} s ({self.key('play')} plays, "
+                        f"{self.key('keep')} keeps)", timeout=3)
 
     async def action_cancel_render(self) -> None:
-        renders = self.state["renders"]
-        flying = [e for e in renders if e["status"] in IN_FLIGHT]
+        renders = self.state.renders
+        flying = [e for e in renders if e.status in IN_FLIGHT]
         if not flying:
-            await self.action_stop()  # escape: cancel what runs, else stop what plays
+            self.action_stop()  # escape: cancel what runs, else stop what plays (a worker)
             return
-        sel = renders[self.state["result_index"]] if renders else None
-        target = sel if sel in flying else next((e for e in flying if e["status"] == "running"), flying[0])
-        self._cancel(target["id"])
-
-    @work(group="mix-cancel")
-    async def _cancel(self, rid: int) -> None:
-        self._cancel_asked.add(rid)
-        req = self._requests.get(rid)
-        if req is not None:
-            try:
-                await req.cancel()
-            except Exception:  # noqa: BLE001 - the link is gone: nothing left to cancel
-                pass
-        self.mag.notify(f"cancelling render #{rid}: the audio made so far is kept", timeout=3)
+        sel = self.selected_result
+        target = sel if sel in flying else next((e for e in flying if e.status == "running"), flying[0])
+        if target is self._running and self._render_control is not None:
+            self.mag.notify(f"cancelling render #{target.id}: the audio made so far is kept", timeout=3)
+            await self._render_control.cancel()
+            return
+        target.status, target.error = "cancelled", "cancelled before it started"
+        self.saved()
+        self._redraw_renders()
 
     def action_result(self, direction: int) -> None:
-        n = len(self.state["renders"])
+        n = len(self.state.renders)
         if n:
-            self.state["result_index"] = (self.state["result_index"] + direction) % n
+            self.state.result_index = (self.state.result_index + direction) % n
             self.saved()
             self._redraw_renders()
 
     @property
-    def selected_result(self) -> dict[str, Any] | None:
-        renders = self.state["renders"]
-        i = self.state["result_index"]
+    def selected_result(self) -> MixRender | None:
+        renders = self.state.renders
+        i = self.state.result_index
         return renders[i] if 0 <= i < len(renders) else None
 
     def action_rerender(self) -> None:
@@ -586,86 +523,80 @@ class LatentMixPane(Pane):
         if entry is None:
             self.mag.notify(f"nothing rendered yet: {self.key('render')} renders the mix", severity="warning")
             return
-        self.queue_render(dict(entry["recipe"]))
+        self.queue_render(msgspec.structs.replace(entry.recipe))
 
     # -- seed and stretch -----------------------------------------------------------------------
     def action_stretch(self, direction: int) -> None:
-        cur = self.state["stretch"]
+        cur = self.state.stretch
         i = min(range(len(STRETCHES)), key=lambda j: abs(STRETCHES[j] - cur))
         self._set(stretch=STRETCHES[max(0, min(len(STRETCHES) - 1, i + direction))])
 
     # -- audition -------------------------------------------------------------------------------
     def action_play_source(self) -> None:
         if self.sources:
-            path = self.sources[self.state["selected"]]
-            self._play(path, f"source {LETTERS[self.state['selected']]}: {short_name(path)}")
+            i = self.state.selected
+            self._play(self.sources[i], f"source {LETTERS[i]}: {short_name(self.sources[i])}")
 
     def action_play_result(self) -> None:
         entry = self.selected_result
-        if entry is None or not entry.get("wav_path"):
+        if entry is None or not entry.wav_path:
             self.mag.notify("no audio for this render yet", severity="warning")
             return
-        self._play(entry["wav_path"], f"mix #{entry['id']}")
+        self._play(entry.wav_path, f"mix #{entry.id}")
 
     @work(exclusive=True, group="mix-audition")
     async def _play(self, path: str, label: str) -> None:
-        try:
-            await self.mag.engine.call(api.audio.Play(path=path, label=label))
-        except Exception as e:  # noqa: BLE001
-            self.mag.notify(f"could not play {label}: {error_text(e)}", severity="error")
-            return
-        self.mag.notify(f"▶ {label}", timeout=2)
+        outcome = await self.run_job(api.audio.Play(path=path, label=label), "audition",
+                                     fix=f"{self.key('audition')} plays it again")
+        if isinstance(outcome, Done):
+            self.mag.notify(f"▶ {label}", timeout=2)
 
     @work(exclusive=True, group="mix-audition")
     async def action_stop(self) -> None:
-        try:
-            await self.mag.engine.call(api.audio.Stop())
-        except Exception:  # noqa: BLE001 - nothing to stop when the engine is gone
-            pass
+        await self.run_job(api.audio.Stop(), "audition")
 
     # -- keeping --------------------------------------------------------------------------------
     def action_keep(self) -> None:
         entry = self.selected_result
-        if entry is None or not entry.get("wav_path"):
+        if entry is None or not entry.wav_path:
             self.mag.notify(f"render a mix first ({self.key('render')}); {self.key('keep')} keeps the selected result", severity="warning")
             return
-        r = entry["recipe"]
-        stems = "-".join(Path(s).stem[:12] for s in r["sources"])
-        default = f"mix-{stems}-s{r.get('seed')}"
+        r = entry.recipe
+        stems = "-".join(Path(s).stem[:12] for s in r.sources)
+        default = f"mix-{stems}-s{r.seed}"
 
         def answer(name: str | None) -> None:
             if name and name.strip():
-                self._keep(entry["id"], name.strip())
+                self._keep(entry.id, name.strip())
         self.mag.push_screen(AskText("Keep in the library as:", default), answer)
 
     @work(group="mix-keep")
     async def _keep(self, rid: int, name: str) -> None:
         entry = self._entry(rid)
-        if entry is None:
+        if entry is None or entry.wav_path is None:
             return
-        try:
-            res = await self.mag.engine.call(api.mix.Keep(
-                wav_path=entry["wav_path"], recipe=entry["recipe"], name=name,
-                partial=entry["status"] == "partial"))
-        except Exception as e:  # noqa: BLE001
-            self.mag.notify(f"could not keep it: {error_text(e)}", severity="error", timeout=8)
+        recipe = msgspec.convert(msgspec.to_builtins(entry.recipe), api.mix.Recipe)
+        outcome = await self.run_job(
+            api.mix.Keep(wav_path=entry.wav_path, recipe=recipe, name=name,
+                         partial=entry.status == "partial"),
+            "keep", fix=f"{self.key('keep')} tries again")
+        if not isinstance(outcome, Done):
             return
-        entry["kept"] = res["sound"]["path"]
+        entry.kept = outcome.result["sound"]["path"]
         self.saved()
         self._redraw_renders()
-        self.mag.notify(f"kept {short_name(entry['kept'])} in the library with its recipe", timeout=4)
+        self.mag.notify(f"kept {short_name(entry.kept)} in the library with its recipe", timeout=4)
 
     def action_kept(self) -> None:
         self._choose_kept()
 
     @work(exclusive=True, group="mix-kept")
     async def _choose_kept(self) -> None:
-        try:
-            res = await self.mag.engine.call(api.mix.Recipes(limit=200))
-        except Exception as e:  # noqa: BLE001
-            self.mag.notify(f"could not list kept mixes: {error_text(e)}", severity="error")
+        outcome = await self.run_job(api.mix.Recipes(limit=200), "kept",
+                                     fix=f"{self.key('history')} lists them again")
+        if not isinstance(outcome, Done):
             return
-        kept = list(reversed(res["recipes"]))  # Choose shows the last one first
+        kept = list(reversed(outcome.result["recipes"]))  # Choose shows the last one first
         if not kept:
             self.mag.notify(f"no kept mixes yet: {self.key('keep')} keeps a render in the library", severity="warning")
             return
@@ -677,27 +608,31 @@ class LatentMixPane(Pane):
             return f"{when}  {short_name(k['path'])}  ({srcs}, seed {r.get('seed')})"
 
         def chosen(index: int | None) -> None:
-            if index is not None:
-                self.load_recipe(kept[index]["recipe"], render=True)
+            if index is None:
+                return
+            given = {k: v for k, v in kept[index]["recipe"].items() if v is not None}
+            try:
+                recipe = msgspec.convert(given, MixRecipe)
+            except msgspec.ValidationError as e:
+                self.problem("kept", f"{short_name(kept[index]['path'])}: its recipe does not "
+                             f"fit this mixer ({e})", f"{self.key('history')} picks another")
+                return
+            self.load_recipe(recipe, render=True)
         self.mag.push_screen(Choose("Kept mixes (enter renders one again):", [label(k) for k in kept]),
                              chosen)
 
-    def load_recipe(self, recipe: dict[str, Any], render: bool = False) -> None:
+    def load_recipe(self, recipe: MixRecipe, render: bool = False) -> None:
         """Put a recipe back on the controls (sources, blend, stretch, locked seed)."""
         st = self.state
-        st["sources"][:] = list(recipe["sources"])[:MAX_SOURCES]
-        if "xy" in recipe:
-            st["mode"], st["xy"] = "xy", list(recipe["xy"])
-            st["weights"] = [0.5] * len(st["sources"])
+        if recipe.xy is not None:
+            st.mode, st.xy = "xy", list(recipe.xy)
+            weights: list[float] = []
         else:
-            st["mode"] = "sliders"
-            st["weights"] = [round(float(w), 4) for w in recipe.get("weights", [])]
-        st["stretch"] = float(recipe.get("stretch", 1.0))
-        if isinstance(recipe.get("seed"), int):
-            st["seed"], st["seed_locked"] = recipe["seed"], True
-        self._sync_sources()
-        self.saved()
-        self._redraw()
+            st.mode = "sliders"
+            weights = [round(float(w), 4) for w in recipe.weights or []]
+        st.stretch = recipe.stretch
+        if isinstance(recipe.seed, int):
+            st.seed, st.seed_locked = recipe.seed, True
+        self._set_sources(recipe.sources, weights, st.selected)
         if render:
-            self.queue_render(dict(recipe))
-        self._encode_missing()
+            self.queue_render(msgspec.structs.replace(recipe))

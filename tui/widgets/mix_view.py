@@ -1,12 +1,14 @@
 """Drawings for the latent mix pane, as rich Text: NSynth encodings as heat strips (16
 latent channels over time, two channels per text row with ▀), the 4-corner XY pad, and
-progress bars. Pure functions of plain lists; the data comes from the engine."""
+bars. Pure functions of plain lists (the data comes from the engine), and EncodingView,
+the widget that shows one strip. The other mix widgets: mix_controls.py, mix_renders.py."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.widgets.waveform import colour
@@ -107,23 +109,21 @@ def weight_bar(w: float, width: int = 20) -> str:
 
 
 class EncodingView(Widget):
-    """One encoding as a heat strip under a caption, drawn at the widget's width."""
+    """One encoding as a heat strip under a caption, drawn at the widget's width from its
+    reactive attributes (`show` sets them together)."""
 
     DEFAULT_CSS = "EncodingView { height: 9; width: 1fr; margin-right: 1; }"
 
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.plot: Plot | None = None
-        self.caption = ""
-        self.message = ""
-        self.range = (0.0, 1.0)
-        self.selected = False
+    plot: reactive[Plot | None] = reactive(None)  # None: `message` instead of a picture
+    caption: reactive[str] = reactive("")
+    message: reactive[str] = reactive("")
+    value_range: reactive[tuple[float, float]] = reactive((0.0, 1.0))  # shared by the strips
+    selected: reactive[bool] = reactive(False)
 
     def show(self, plot: Plot | None, caption: str, lo: float, hi: float, *,
              selected: bool = False, message: str = "") -> None:
-        self.plot, self.caption, self.range = plot, caption, (lo, hi)
+        self.plot, self.caption, self.value_range = plot, caption, (lo, hi)
         self.selected, self.message = selected, message
-        self.refresh()
 
     def render(self) -> Text:
         width = max(1, self.size.width)
@@ -133,5 +133,5 @@ class EncodingView(Widget):
         if self.plot is None:
             out.append(f"\n\n\n{self.message[:width]}", style="dim")
             return out
-        out.append_text(heat_strip(self.plot, width, *self.range))
+        out.append_text(heat_strip(self.plot, width, *self.value_range))
         return out
