@@ -10,10 +10,13 @@ Sizes (layers, widths) come from the checkpoint, so small test checkpoints work 
   layer keeps a ring buffer of its last 2·d inputs, so one step costs one pass through
   the layers, and the terms of its past taps are computed a block of d steps at a time
   (at batch 1 a step is bound by reading weights; this reads the past-tap half of them
-  once per d steps). The loop runs inside XLA-compiled `tf.while_loop`s in chunks of
-  about a second; between chunks it reports progress and honours cancellation,
-  returning the audio made so far. One synthesis at a time per
-  NSynth object (the engine has a single model worker).
+  once per d steps). The loop runs inside `tf.while_loop`s in chunks of about a
+  second; between chunks it reports progress and honours cancellation, returning the
+  audio made so far. Below GRAPH_MIN_BATCH voices a chunk is one XLA program (fused
+  step, ring buffers updated in place); from it up a plain TensorFlow graph, whose
+  oneDNN matmuls are faster for the [B, 512] x [512, 1024] products of a batch (its
+  ring buffers live in a variable). One synthesis at a time per NSynth object (the
+  engine has a single model worker).
 
 Sampling draws u ~ U[0, 1) per step and voice from `np.random.RandomState(seed).rand`,
 in the order magenta's `fastgen.synthesize` draws from `np.random` after
