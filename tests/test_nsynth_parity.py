@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.audio.mulaw import class_to_audio_table, mu_law_decode, mu_law_encode
-from engine.errors import BadInput, CheckpointError
+from engine.errors import BadInput, BadRequest, CheckpointError
 from engine.models.nsynth import NSynth, variable_shapes_for
 from engine.models import tf_checkpoint
 
@@ -236,3 +236,16 @@ def test_tolerances_catch_a_slip(tmp_path, model, golden, variable, change):
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(softmax(logits)[golden["tf_steps"]], golden["tf_probs"],
                                    atol=PROBS_ATOL)
+
+
+def test_large_batches_take_the_graph_path(model, golden):
+    from engine.models.nsynth import GRAPH_MIN_BATCH
+
+    assert NSynth.path_for(GRAPH_MIN_BATCH) == "graph"
+    assert NSynth.path_for(GRAPH_MIN_BATCH - 1) == "xla"
+    assert NSynth.path_for(GRAPH_MIN_BATCH, "xla") == "xla"
+    with pytest.raises(BadRequest, match="'xla', 'graph'"):
+        NSynth.path_for(1, "gpu")
+    enc = np.repeat(golden["synth_encodings"][:1, :1], GRAPH_MIN_BATCH, axis=0)
+    auto = model.synthesize(enc, seed=4)
+    np.testing.assert_array_equal(auto.codes, model.synthesize(enc, seed=4, path="graph").codes)
