@@ -5,7 +5,9 @@
 Random weights at the official h512_bo16 size. For each batch size, interleaved and
 repeated (the machine is shared, so compare ratios within a run):
 
-- `step`: the engine's compiled chunk (`NSynth._chunk_fn`), per step;
+- `step`: the engine's XLA-compiled chunk (`NSynth._chunk_fn`), per step;
+- `step_graph`: the same chunk as a plain graph (oneDNN kernels; the engine's path from
+  batch `GRAPH_MIN_BATCH` up);
 - `mm_xla`: only the per-step matmuls of a step (30 present-tap [W, 2W], 29 residual
   [W, W], the fused skip [31W, S], out1, logits), chained the same way, in one
   XLA-compiled while loop: the floor for those products as XLA runs them;
@@ -38,10 +40,11 @@ def random_model() -> NSynth:
     return NSynth(w)
 
 
-def step_timer(model: NSynth, batch: int, steps: int):
+def step_timer(model: NSynth, batch: int, steps: int, path: str = "xla"):
     blocks = steps // BLOCK
-    fn = model._chunk_fn(blocks)
-    ring, sh, prev = model._initial_state(batch)
+    _, ring = model._ring_for(path, batch)
+    fn = model._chunk_fn(blocks, path)
+    _, sh, prev = model._initial_state(batch)
     u = tf.constant(np.random.RandomState(1).rand(blocks * BLOCK, batch))
     k = blocks * BLOCK // 512 + 2
     frames = tf.constant(np.random.RandomState(2).randn(batch, k, 16).astype(np.float32))
@@ -88,6 +91,7 @@ def main() -> None:
     out = {}
     for b in (int(x) for x in args.batches.split(",")):
         variants = {"step": step_timer(model, b, args.steps),
+                    "step_graph": step_timer(model, b, args.steps, "graph"),
                     "mm_xla": matmul_chain(model, b, args.steps, True),
                     "mm_graph": matmul_chain(model, b, args.steps, False)}
         for f in variants.values():

@@ -90,3 +90,17 @@ def test_native_only_rows_show_their_own_units():
     assert rows["  achieved / peak"][0] == "50%"
     assert rows["MusicVAE first sample after load / warm sample"] == [
         "1.50x (1.20x-2.50x)", "n/a", "n/a", "<= 2x", "yes"]
+
+
+def test_nsynth_flops_count_what_a_step_multiplies():
+    """The GFLOP/s row's weights per step, derived from the layer sizes: present taps
+    [W, 2W] and past taps [2W, 2W] of every layer, the residual maps of all but the last
+    (its output feeds nothing), every skip map and skip_start, out1, logits, startconv."""
+    from bench.native_nsynth import decoder_weights_per_step
+    from engine.models.nsynth import H512_BO16, variable_shapes_for
+
+    s = H512_BO16
+    L, W, S = s.num_layers, s.width, s.skip_width
+    want = (L * W * 2 * W + L * 2 * W * 2 * W + (L - 1) * W * W + (L + 1) * W * S
+            + S * S + S * 256 + 3 * W)
+    assert decoder_weights_per_step(variable_shapes_for(s)) == want

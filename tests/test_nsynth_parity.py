@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.audio.mulaw import class_to_audio_table, mu_law_decode, mu_law_encode
-from engine.errors import BadInput, CheckpointError
+from engine.errors import BadInput, BadRequest, CheckpointError
 from engine.models.nsynth import NSynth, variable_shapes_for
 from engine.models import tf_checkpoint
 
@@ -73,8 +73,14 @@ def test_encode_rejects_too_short_audio(model):
         model.encode(np.zeros(300, np.float32))
 
 
-def test_teacher_forced_distributions_match_fastgen(model, golden):
-    logits = model.teacher_forced_logits(golden["tf_inputs"], golden["tf_encodings"])
+# Both decoder paths (XLA, and the plain graph that batches of GRAPH_MIN_BATCH and more
+# run) are held to the same goldens at the same tolerances.
+PATHS = pytest.mark.parametrize("path", ["xla", "graph"])
+
+
+@PATHS
+def test_teacher_forced_distributions_match_fastgen(model, golden, path):
+    logits = model.teacher_forced_logits(golden["tf_inputs"], golden["tf_encodings"], path=path)
     probs = softmax(logits)
     assert probs.shape == (1400, 2, 256)
     np.testing.assert_allclose(probs[golden["tf_steps"]], golden["tf_probs"], atol=PROBS_ATOL)
@@ -82,8 +88,10 @@ def test_teacher_forced_distributions_match_fastgen(model, golden):
     assert np.array_equal(probs.argmax(-1), golden["tf_argmax"])
 
 
-def test_synthesis_with_the_same_seed_is_magentas_audio(model, golden):
-    result = model.synthesize(golden["synth_encodings"], seed=int(golden["synth_seed"]))
+@PATHS
+def test_synthesis_with_the_same_seed_is_magentas_audio(model, golden, path):
+    result = model.synthesize(golden["synth_encodings"], seed=int(golden["synth_seed"]),
+                              path=path)
     assert not result.partial
     assert result.audio.shape == golden["synth_audio"].shape == (2, 1024)
     # Same draws, same distributions: the same samples. Float rounding (XLA fuses and
@@ -99,13 +107,15 @@ def test_synthesis_with_the_same_seed_is_magentas_audio(model, golden):
     assert np.all(np.abs(got - want)[differ] == 1)
 
 
-def test_chunking_does_not_change_the_audio(model, golden):
+@PATHS
+def test_chunking_does_not_change_the_audio(model, golden, path):
     """Ring buffers and the blocks of past-tap terms carry across chunk calls: one block
     (64 steps) per call gives what 512 steps per call give."""
     enc = golden["synth_encodings"]
-    whole = model.synthesize(enc, seed=3, max_chunk=512)
+    whole = model.synthesize(enc, seed=3, max_chunk=512, path=path)
     seen: list[int] = []
-    pieces = model.synthesize(enc, seed=3, max_chunk=64, progress=lambda d, t: seen.append(d))
+    pieces = model.synthesize(enc, seed=3, max_chunk=64, progress=lambda d, t: seen.append(d),
+                              path=path)
     assert seen == list(range(64, 1025, 64))
     np.testing.assert_array_equal(pieces.codes, whole.codes)
 
@@ -119,12 +129,13 @@ def test_same_seed_same_audio_other_seed_other_audio(model, golden):
     assert not np.array_equal(a, c)
 
 
-def test_cancel_keeps_the_audio_made_so_far(model, golden):
+@PATHS
+def test_cancel_keeps_the_audio_made_so_far(model, golden, path):
     enc = golden["synth_encodings"]
-    full = model.synthesize(enc, seed=9)
+    full = model.synthesize(enc, seed=9, path=path)
     seen: list[int] = []
     part = model.synthesize(enc, seed=9, progress=lambda d, t: seen.append(d),
-                            cancelled=lambda: len(seen) >= 1)
+                            cancelled=lambda: len(seen) >= 1, path=path)
     assert part.partial and 0 < part.samples_done < part.total_samples == 1024
     assert part.audio.shape == (2, part.samples_done)
     assert seen == [part.samples_done]
@@ -225,3 +236,16 @@ def test_tolerances_catch_a_slip(tmp_path, model, golden, variable, change):
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(softmax(logits)[golden["tf_steps"]], golden["tf_probs"],
                                    atol=PROBS_ATOL)
+
+
+def test_large_batches_take_the_graph_path(model, golden):
+    from engine.models.nsynth import GRAPH_MIN_BATCH
+
+    assert NSynth.path_for(GRAPH_MIN_BATCH) == "graph"
+    assert NSynth.path_for(GRAPH_MIN_BATCH - 1) == "xla"
+    assert NSynth.path_for(GRAPH_MIN_BATCH, "xla") == "xla"
+    with pytest.raises(BadRequest, match="'xla', 'graph'"):
+        NSynth.path_for(1, "gpu")
+    enc = np.repeat(golden["synth_encodings"][:1, :1], GRAPH_MIN_BATCH, axis=0)
+    auto = model.synthesize(enc, seed=4)
+    np.testing.assert_array_equal(auto.codes, model.synthesize(enc, seed=4, path="graph").codes)

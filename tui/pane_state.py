@@ -2,12 +2,10 @@
 
 The session file is checked against these on load (tui/session.py): a field whose value
 does not fit its declared type is put aside and the pane falls back to its default, so a
-damaged or hand-edited session.json never crashes a pane. A pane moved to typed state
-keeps its state as the Struct itself (`Pane.state`, `Session.typed`).
-
-A typed pane (library, timeline) gives every field the default a new session starts
-with; the fields of panes not yet typed are optional (UNSET: those panes fill in their
-defaults on mount). Keys not declared here are kept as they are: a newer magstation may
+damaged or hand-edited session.json never crashes a pane. Each pane keeps its state as
+the Struct itself (`Pane.state`, `Session.typed`), every field with the default a new
+session starts with; UNSET is only for optional parts of nested records (a pattern
+without provenance). Keys not declared here are kept as they are: a newer magstation may
 have written them. Constraints go as far as the panes rely on them (a drum pattern has 9
 rows of one length, the timeline's zoom indexes ZOOMS, ...). No heavy imports: the TUI must stay light.
 """
@@ -38,9 +36,8 @@ class _Record(Struct, kw_only=True, omit_defaults=True):
 
 
 class PaneState(_Record):
-    """A pane's whole state. A pane moved to typed state gives every field its default
-    (what a new session starts with) and reads `self.state.field`; UNSET fields belong to
-    panes that still fill their defaults in on mount."""
+    """A pane's whole state: every field has its default (what a new session starts
+    with); the pane reads `self.state.field` (tui/panes/base.py)."""
 
 
 # -- drums ------------------------------------------------------------------------------

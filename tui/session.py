@@ -135,7 +135,8 @@ class Session:
         return dict(state)
 
     def get(self, pane: str) -> dict[str, Any]:
-        """An untyped pane's state dict (panes not yet moved to `typed`)."""
+        """A pane's state as loaded (checked field by field), before its pane asked for it
+        typed; a pane this version does not know keeps its dict here."""
         state = self.panes.setdefault(pane, {})
         assert isinstance(state, dict), f"the {pane} pane's state is typed: use typed()"
         return state

@@ -10,10 +10,13 @@ Sizes (layers, widths) come from the checkpoint, so small test checkpoints work 
   layer keeps a ring buffer of its last 2·d inputs, so one step costs one pass through
   the layers, and the terms of its past taps are computed a block of d steps at a time
   (at batch 1 a step is bound by reading weights; this reads the past-tap half of them
-  once per d steps). The loop runs inside XLA-compiled `tf.while_loop`s in chunks of
-  about a second; between chunks it reports progress and honours cancellation,
-  returning the audio made so far. One synthesis at a time per
-  NSynth object (the engine has a single model worker).
+  once per d steps). The loop runs inside `tf.while_loop`s in chunks of about a
+  second; between chunks it reports progress and honours cancellation, returning the
+  audio made so far. Below GRAPH_MIN_BATCH voices a chunk is one XLA program (fused
+  step, ring buffers updated in place); from it up a plain TensorFlow graph, whose
+  oneDNN matmuls are faster for the [B, 512] x [512, 1024] products of a batch (its
+  ring buffers live in a variable). One synthesis at a time per NSynth object (the
+  engine has a single model worker).
 
 Sampling draws u ~ U[0, 1) per step and voice from `np.random.RandomState(seed).rand`,
 in the order magenta's `fastgen.synthesize` draws from `np.random` after
@@ -40,6 +43,11 @@ HOP_LENGTH = 512  # samples per encoding frame (ae_hop_length)
 NUM_STAGES = 10  # dilation of layer i is 2 ** (i % NUM_STAGES), fixed by the config
 FILTER_LENGTH = 3
 BLOCK = 64  # decoder steps per compiled block (see NSynth._run)
+# From this batch size up, synthesis runs as a plain TensorFlow graph (oneDNN's matmul
+# kernels) instead of XLA: at batch 16 oneDNN's [16, 512] x [512, 1024] products are
+# faster than XLA's, at batch 1-4 XLA's fused step wins (bench/RESULTS.md, issue 22).
+GRAPH_MIN_BATCH = 8
+PATHS = ("xla", "graph")
 
 ProgressFn = Callable[[int, int], None]  # (samples done per voice, total per voice)
 CancelledFn = Callable[[], bool]
@@ -137,6 +145,33 @@ def sizes_from_shapes(shapes: dict[str, tuple[int, ...]], source: str) -> NSynth
                        bottleneck=need("ae_bottleneck/W")[-1])
 
 
+class _TensorRing:
+    """XLA: the ring buffers are one loop-carried tensor, updated in place by XLA."""
+
+    def read(self, state: tf.Tensor, rows: tf.Tensor) -> tf.Tensor:
+        return tf.gather(state, rows)
+
+    def write(self, state: tf.Tensor, slots: tf.Tensor, values: tf.Tensor) -> tf.Tensor:
+        return tf.tensor_scatter_nd_update(state, slots[:, None], values)
+
+
+class _VariableRing:
+    """Plain graph: the ring buffers are a variable updated in place by a scatter op (a
+    loop-carried tensor would be copied per step there); the carried state is a token
+    that orders the steps."""
+
+    def __init__(self, var: tf.Variable) -> None:
+        self.var = var
+
+    def read(self, state: tf.Tensor, rows: tf.Tensor) -> tf.Tensor:
+        return tf.gather(self.var, rows)
+
+    def write(self, state: tf.Tensor, slots: tf.Tensor, values: tf.Tensor) -> tf.Tensor:
+        op = self.var.scatter_nd_update(slots[:, None], values)
+        with tf.control_dependencies([op]):
+            return tf.identity(state)
+
+
 class NSynth:
     """The WaveNet autoencoder with its weights loaded; reusable across jobs."""
 
@@ -150,7 +185,9 @@ class NSynth:
             self._get(name, shape)
         self._build_encoder()
         self._build_decoder()
-        self._chunk_fns: dict[int, Callable] = {}
+        self._chunk_fns: dict[tuple[int, str], Callable] = {}
+        # the plain-graph path's ring variable: (batch, variable), one batch size at a time
+        self._ring_var: tuple[int, tf.Variable] | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "NSynth":
@@ -303,25 +340,42 @@ class NSynth:
         prev = tf.zeros([batch], tf.float32)  # network input of this step (last sample)
         return ring, start_hist, prev
 
+    def _ring_for(self, path: str, batch: int) -> tuple[_TensorRing | _VariableRing, tf.Tensor]:
+        """The ring-buffer access of `path` and its zeroed initial state."""
+        if path == "xla":
+            return _TensorRing(), self._initial_state(batch)[0]
+        if self._ring_var is None or self._ring_var[0] != batch:
+            # one batch size at a time: a new size frees the old ring and its functions
+            self._chunk_fns = {k: f for k, f in self._chunk_fns.items() if k[1] != "graph"}
+            self._ring_var = None
+            self._ring_var = (batch, tf.Variable(self._initial_state(batch)[0],
+                                                 trainable=False))
+        else:
+            self._ring_var[1].assign(tf.zeros_like(self._ring_var[1]))
+        return _VariableRing(self._ring_var[1]), tf.constant(0)
+
     # The decoder runs in blocks of BLOCK steps, split recursively in halves down to
     # single steps. On entering a level of K steps from step t, every layer of dilation
     # d = K (d ≥ K at the top) gets its past taps for steps t..t+K-1 in one matmul: their
     # inputs x[t-2d+j] and x[t-d+j] are all known by then. So a layer's [2W, 2W] past
     # kernel is read once per d steps instead of every step (at batch 1 the step is
     # bound by reading weights), and the block matmuls are large. Same arithmetic as
-    # one [3W, 2W] matmul per step, summed in a different order.
+    # one [3W, 2W] matmul per step, summed in a different order. The block's
+    # conditioning terms (one encoding frame covers all K steps) are added there too.
 
-    def _past_block(self, ring, i: int, t, k: int) -> tf.Tensor:
-        """Layer i's past-tap terms for steps t..t+k-1 (t a multiple of k): [k, B, 2W]."""
+    def _past_block(self, ring, state, i: int, t, k: int, cond) -> tf.Tensor:
+        """Layer i's past-tap and conditioning terms for steps t..t+k-1 (t a multiple of
+        k): [k, B, 2W]. cond [B, C]: the conditioning terms of the block's frame."""
         d, o = self._dilations[i], int(self._ring_offsets[i])
+        W2 = 2 * self.sizes.width
         rows = tf.range(k)
         old = o + tf.math.floormod(t, 2 * d) + rows  # x[t-2d+j]
         mid = o + tf.math.floormod(t + d, 2 * d) + rows  # x[t-d+j]
-        x = tf.gather(ring, tf.concat([old, mid], 0))  # [2k, B, W]
+        x = ring.read(state, tf.concat([old, mid], 0))  # [2k, B, W]
         shape = tf.shape(x)
         x = tf.concat([x[:k], x[k:]], axis=2)
-        out = tf.matmul(tf.reshape(x, [-1, 2 * self.sizes.width]), self._past_w[i])
-        return tf.reshape(out, [k, shape[1], 2 * self.sizes.width])
+        out = tf.matmul(tf.reshape(x, [-1, W2]), self._past_w[i])
+        return tf.reshape(out, [k, shape[1], W2]) + cond[None, :, W2 * i: W2 * (i + 1)]
 
     def _conditioning(self, frames: tf.Tensor) -> tf.Tensor:
         """Encoding frames [B, K, 16] -> every layer's conditioning terms [B, K, C] (once per
@@ -330,11 +384,11 @@ class NSynth:
         c = tf.matmul(tf.reshape(frames, [-1, self.sizes.bottleneck]), self._cond_w) + self._cond_b
         return tf.reshape(c, [shape[0], shape[1], -1])
 
-    def _step(self, ring, start_hist, x_in, t, cond, past):
+    def _step(self, ring, state, start_hist, x_in, t, cond, past):
         """One sample for every voice. x_in [B]: this step's input (q/128 of the previous
-        sample); cond [B, C]: its frame's conditioning terms; past: layer -> (its block of
-        past-tap terms, the block's first step). Returns the new ring, history and logits
-        [B, 256]."""
+        sample); cond [B, C]: its frame's conditioning terms (only out1's are read here);
+        past: layer -> (its block of past-tap and conditioning terms, the block's first
+        step). Returns the new ring state, history and logits [B, 256]."""
         W = self.sizes.width
         taps = tf.concat([start_hist, x_in[:, None]], axis=1)  # [B, 3]
         l = tf.matmul(taps, self._start_w) + self._start_b
@@ -343,84 +397,104 @@ class NSynth:
         for i in range(self.sizes.num_layers):
             inputs.append(l)
             block, t_block = past[i]
-            d = (tf.gather(block, t - t_block) + tf.matmul(l, self._now_w[i])
-                 + cond[:, 2 * W * i: 2 * W * (i + 1)])
-            z = tf.sigmoid(d[:, :W]) * tf.tanh(d[:, W:])
+            d = tf.gather(block, t - t_block) + tf.matmul(l, self._now_w[i])
+            filt, gate = tf.split(d, 2, axis=1)
+            z = tf.sigmoid(filt) * tf.tanh(gate)
             gates.append(z)
             if i + 1 < self.sizes.num_layers:  # the last residual output feeds nothing
-                l = l + tf.matmul(z, self._res_w[i]) + self._res_b[i]
+                # (bias on the product first: one fused oneDNN op in the plain graph)
+                l = l + (tf.matmul(z, self._res_w[i]) + self._res_b[i])
         slots = self._ring_offsets + tf.math.floormod(t, self._ring_sizes)
-        # XLA updates the loop-carried tensor in place
-        ring = tf.tensor_scatter_nd_update(ring, slots[:, None], tf.stack(inputs))
+        state = ring.write(state, slots, tf.stack(inputs))
         s = tf.matmul(tf.concat([inputs[0]] + gates, axis=1), self._skip_w) + self._skip_b
         s = tf.nn.relu(tf.matmul(tf.nn.relu(s), self._out1_w)
                        + cond[:, 2 * W * self.sizes.num_layers:])
         logits = tf.matmul(s, self._logits_w) + self._logits_b
-        return ring, start_hist, logits
+        return state, start_hist, logits
 
     @staticmethod
-    def _loop(n, body, ring, carry):
-        """for j < n: ring, carry = body(j, ring, carry), one iteration at a time."""
-        def loop_body(j, ring, carry):
-            return (j + 1, *body(j, ring, carry))
-        _, ring, carry = tf.while_loop(lambda j, *_: j < n, loop_body,
-                                       (tf.constant(0), ring, carry), parallel_iterations=1)
-        return ring, carry
+    def _loop(n, body, state, carry):
+        """for j < n: state, carry = body(j, state, carry), one iteration at a time."""
+        def loop_body(j, state, carry):
+            return (j + 1, *body(j, state, carry))
+        _, state, carry = tf.while_loop(lambda j, *_: j < n, loop_body,
+                                        (tf.constant(0), state, carry), parallel_iterations=1)
+        return state, carry
 
-    def _run(self, ring, carry, t0, num_blocks, step):
-        """Graph code: num_blocks·BLOCK steps from t0 (a multiple of BLOCK).
-        step(t, ring, carry, past) -> (ring, carry) does one step's work."""
-        def level(k, t, ring, carry, past):
+    def _run(self, ring, state, carry, t0, num_blocks, cond_at, step):
+        """Graph code: num_blocks·BLOCK steps from t0 (a multiple of BLOCK). cond_at(t) ->
+        [B, C] the conditioning terms of step t's frame; step(t, state, carry, past, cond)
+        -> (state, carry) does one step's work."""
+        def level(k, t, state, carry, past, cond):
             past = dict(past)
             for i in self._layers_at.get(k, ()):
-                past[i] = (self._past_block(ring, i, t, k), t)
+                past[i] = (self._past_block(ring, state, i, t, k, cond), t)
             if k == 1:
-                return step(t, ring, carry, past)
+                return step(t, state, carry, past, cond)
             half = k // 2
-            return self._loop(2, lambda j, ring, carry: level(half, t + j * half, ring, carry,
-                                                              past), ring, carry)
+            return self._loop(2, lambda j, state, carry: level(
+                half, t + j * half, state, carry, past, cond), state, carry)
 
-        return self._loop(num_blocks, lambda b, ring, carry: level(BLOCK, t0 + b * BLOCK, ring,
-                                                                   carry, {}), ring, carry)
+        def block(b, state, carry):
+            t = t0 + b * BLOCK
+            return level(BLOCK, t, state, carry, {}, cond_at(t))
 
-    def _chunk_fn(self, max_blocks: int) -> Callable:
-        if max_blocks not in self._chunk_fns:
-            def chunk(ring, start_hist, prev, t0, blocks, u, frames, frame0):
+        return self._loop(num_blocks, block, state, carry)
+
+    def _chunk_fn(self, max_blocks: int, path: str = "xla") -> Callable:
+        key = (max_blocks, path)
+        if key not in self._chunk_fns:
+            ring = _TensorRing() if path == "xla" else _VariableRing(self._ring_var[1])
+
+            def chunk(state, start_hist, prev, t0, blocks, u, frames, frame0):
                 """Run blocks·BLOCK ≤ max_blocks·BLOCK steps from sample t0. u [max steps, B]
                 float64; frames [B, K, 16] encoding frames from frame index frame0."""
                 codes = tf.zeros([max_blocks * BLOCK, tf.shape(u)[1]], tf.int32)
                 cond = self._conditioning(frames)
 
-                def step(t, ring, carry, past):
+                def step(t, state, carry, past, c):
                     start_hist, prev, codes = carry
                     i = t - t0
-                    c = tf.gather(cond, t // HOP_LENGTH - frame0, axis=1)
-                    ring, start_hist, logits = self._step(ring, start_hist, prev, t, c, past)
+                    state, start_hist, logits = self._step(ring, state, start_hist, prev, t,
+                                                           c, past)
                     cdf = tf.cumsum(tf.cast(tf.nn.softmax(logits), tf.float64), axis=1)
                     # (tf.gather, not u[i]: a sliced index would make XLA compile per t0)
                     k = tf.reduce_sum(tf.cast(cdf < tf.gather(u, i)[:, None], tf.int32), axis=1)
                     k = tf.minimum(k, NUM_CLASSES - 1)
                     codes = tf.tensor_scatter_nd_update(codes, [[i]], k[None])
                     prev = tf.cast(k - NUM_CLASSES // 2, tf.float32) / 128.0
-                    return ring, (start_hist, prev, codes)
+                    return state, (start_hist, prev, codes)
 
-                ring, (start_hist, prev, codes) = self._run(ring, (start_hist, prev, codes),
-                                                            t0, blocks, step)
-                return ring, start_hist, prev, codes
+                state, (start_hist, prev, codes) = self._run(
+                    ring, state, (start_hist, prev, codes), t0, blocks,
+                    lambda t: tf.gather(cond, t // HOP_LENGTH - frame0, axis=1), step)
+                return state, start_hist, prev, codes
 
-            self._chunk_fns[max_blocks] = tf.function(chunk, jit_compile=True)
-        return self._chunk_fns[max_blocks]
+            self._chunk_fns[key] = tf.function(chunk, jit_compile=path == "xla")
+        return self._chunk_fns[key]
+
+    @staticmethod
+    def path_for(batch: int, path: str | None = None) -> str:
+        """The decoder path for a batch size: XLA below GRAPH_MIN_BATCH, else the plain
+        graph; `path` ("xla" or "graph") overrides."""
+        if path is None:
+            return "graph" if batch >= GRAPH_MIN_BATCH else "xla"
+        if path not in PATHS:
+            raise BadRequest(f"unknown NSynth decoder path {path!r}; use one of {PATHS}")
+        return path
 
     def synthesize(self, encodings: np.ndarray, seed: int = 0, *,
                    progress: ProgressFn | None = None,
                    cancelled: CancelledFn | None = None,
-                   chunk_seconds: float = 1.0, max_chunk: int = 512) -> SynthResult:
+                   chunk_seconds: float = 1.0, max_chunk: int = 512,
+                   path: str | None = None) -> SynthResult:
         """Encodings [B, T, 16] (or [T, 16]) -> audio [B, T·512], sampled with `seed`.
 
         Every voice draws from the same seeded stream, interleaved per step, exactly as
         magenta does for a batch. `progress(done, total)` is called between chunks of
         about `chunk_seconds` (at least BLOCK steps, at most `max_chunk`); when
         `cancelled()` turns true the audio generated so far is returned (`result.partial`).
+        `path` picks the decoder ("xla" or "graph"; default by batch size, `path_for`).
         """
         enc = np.asarray(encodings, dtype=np.float32)
         if enc.ndim == 2:
@@ -429,13 +503,15 @@ class NSynth:
             raise BadInput(f"encodings must be [batch, frames, {self.sizes.bottleneck}] "
                            f"with at least one frame, got {enc.shape}")
         batch, frames, _ = enc.shape
+        path = self.path_for(batch, path)
         total = frames * HOP_LENGTH  # a multiple of BLOCK
         rng = np.random.RandomState(seed)
         max_blocks = max(1, max_chunk // BLOCK)
-        fn = self._chunk_fn(max_blocks)
+        _, state = self._ring_for(path, batch)
+        fn = self._chunk_fn(max_blocks, path)
         k = max_blocks * BLOCK // HOP_LENGTH + 2  # frames one chunk can touch
         enc_padded = np.concatenate([enc, np.zeros([batch, k, enc.shape[2]], np.float32)], 1)
-        ring, start_hist, prev = self._initial_state(batch)
+        _, start_hist, prev = self._initial_state(batch)
         codes = np.zeros([batch, total], np.int16)
         done, blocks = 0, 1
         t_start = time.perf_counter()
@@ -448,9 +524,10 @@ class NSynth:
             u[:n] = rng.rand(n, batch)  # row i = magenta's np.random.rand(batch) at step i
             f0 = done // HOP_LENGTH
             t0 = time.perf_counter()
-            ring, start_hist, prev, c = fn(ring, start_hist, prev, tf.constant(done),
-                                           tf.constant(blocks), tf.constant(u),
-                                           tf.constant(enc_padded[:, f0:f0 + k]), tf.constant(f0))
+            state, start_hist, prev, c = fn(state, start_hist, prev, tf.constant(done),
+                                            tf.constant(blocks), tf.constant(u),
+                                            tf.constant(enc_padded[:, f0:f0 + k]),
+                                            tf.constant(f0))
             codes[:, done:done + n] = c.numpy()[:n].T
             done += n
             dt = time.perf_counter() - t0
@@ -464,30 +541,34 @@ class NSynth:
         return SynthResult(audio=audio, codes=out, samples_done=done, total_samples=total,
                            seconds=time.perf_counter() - t_start)
 
-    def teacher_forced_logits(self, inputs: np.ndarray, encodings: np.ndarray) -> np.ndarray:
+    def teacher_forced_logits(self, inputs: np.ndarray, encodings: np.ndarray,
+                              path: str | None = None) -> np.ndarray:
         """Logits [N, B, 256] of the fast generator fed audio `inputs[:, t-1]` at step t
         (input 0 at t = 0). For parity tests and scoring; runs the same step as synthesis."""
         x = network_input(np.asarray(inputs, np.float32))
         n = x.shape[1]
+        path = self.path_for(x.shape[0], path)
         blocks = -(-n // BLOCK)
         x = np.concatenate([np.zeros([x.shape[0], 1], np.float32), x[:, :-1],
                             np.zeros([x.shape[0], blocks * BLOCK - n], np.float32)], axis=1)
         enc = np.asarray(encodings, np.float32)
         enc = np.concatenate([enc, np.repeat(enc[:, -1:], 1 + blocks * BLOCK // HOP_LENGTH, 1)], 1)
+        ring, state0 = self._ring_for(path, x.shape[0])
 
-        @tf.function(jit_compile=True)
-        def run(x, enc):
-            ring, start_hist, _ = self._initial_state(x.shape[0])
+        @tf.function(jit_compile=path == "xla")
+        def run(state, x, enc):
+            _, start_hist, _ = self._initial_state(x.shape[0])
             cond = self._conditioning(enc)
 
-            def step(t, ring, carry, past):
+            def step(t, state, carry, past, c):
                 start_hist, out = carry
-                c = tf.gather(cond, t // HOP_LENGTH, axis=1)
-                ring, start_hist, logits = self._step(ring, start_hist, x[:, t], t, c, past)
-                return ring, (start_hist, out.write(t, logits))
+                state, start_hist, logits = self._step(ring, state, start_hist, x[:, t], t, c,
+                                                       past)
+                return state, (start_hist, out.write(t, logits))
 
             out = tf.TensorArray(tf.float32, size=blocks * BLOCK)
-            _, (_, out) = self._run(ring, (start_hist, out), tf.constant(0), blocks, step)
+            _, (_, out) = self._run(ring, state, (start_hist, out), tf.constant(0), blocks,
+                                    lambda t: tf.gather(cond, t // HOP_LENGTH, axis=1), step)
             return out.stack()
 
-        return run(tf.constant(x), tf.constant(enc)).numpy()[:n]
+        return run(state0, tf.constant(x), tf.constant(enc)).numpy()[:n]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 class Pane(Vertical, Generic[S]):
     PANE_ID: ClassVar[str] = ""
-    STATE: ClassVar[type[PaneState] | None] = None  # None: an untyped pane (a session dict)
+    STATE: ClassVar[type[PaneState]]
     TITLE: ClassVar[str] = ""
     KEY: ClassVar[str] = ""  # the number key that shows this pane
     can_focus = True
@@ -43,8 +43,6 @@ class Pane(Vertical, Generic[S]):
     def state(self) -> S:
         """This pane's part of the autosaved session: its STATE Struct (change it with
         `_set`, or change a mutable field in place and call `saved()`)."""
-        if self.STATE is None:
-            return self.mag.session.get(self.PANE_ID)  # type: ignore[return-value]
         return self.mag.session.typed(self.PANE_ID, self.STATE)  # type: ignore[return-value]
 
     def saved(self) -> None:
@@ -110,16 +108,13 @@ class Pane(Vertical, Generic[S]):
 
     def _set(self, **changes: Any) -> None:
         """Change pane state: autosaved and shown."""
-        if self.STATE is None:
-            self.mag.session.get(self.PANE_ID).update(changes)
-        else:
-            self.mag.session.put(self.PANE_ID, msgspec.structs.replace(self.state, **changes))
+        self.mag.session.put(self.PANE_ID, msgspec.structs.replace(self.state, **changes))
         self.saved()
         self._redraw()
 
     def _field(self, name: str) -> Any:
-        state = self.state
-        return state[name] if isinstance(state, dict) else getattr(state, name)
+        """A field the panes that generate share (`seed`, `seed_locked`)."""
+        return getattr(self.state, name)
 
     def key(self, name: str) -> str:
         """The key of this pane's binding `name` as written, the user's keymap applied (for
