@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 
+from rich.segment import Segment
 from rich.text import Text
+from textual.content import Content
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.style import Style as VisualStyle
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
@@ -80,6 +83,7 @@ class DrumGridView(Widget):
         self.playhead: int | None = None
         self._shown: list[LineKey] = []  # the key of each line as last asked to show
         self._strips: dict[int, tuple[LineKey, Strip]] = {}  # y -> (its key, the line drawn)
+        self._styles: dict[tuple[VisualStyle, str], VisualStyle] = {}
 
     def show(self, pattern: Pattern, cursor: tuple[int, int], playhead: int | None = None) -> None:
         resized = len(pattern.velocities) != len(self.pattern.velocities)
@@ -100,8 +104,15 @@ class DrumGridView(Widget):
     def on_mount(self) -> None:
         self.styles.min_height = len(self.pattern.velocities) + 1
 
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> "DrumGridView":
+        if repaint and not regions:
+            # Everything is drawn again (a new size, theme or style): nothing kept is used.
+            self._strips.clear()
+            self._styles.clear()
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     def on_resize(self) -> None:
-        self._strips.clear()
         self._shown = self._line_keys()
 
     def cell_size(self) -> tuple[int, int]:
@@ -127,17 +138,40 @@ class DrumGridView(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         cell_w, row_h = self.cell_size()
+        base = self.visual_style  # the theme and focus draw in too
         if y > len(self.pattern.velocities) * row_h:
-            return Strip.blank(width, self.visual_style.rich_style)
-        style = self.visual_style  # the theme, focus and any text selection draw in too
-        key = (width, cell_w, style, self.text_selection, self._line_key(y, row_h))
+            return Strip.blank(width, base.rich_style)
+        selection = self.text_selection
+        key = (width, cell_w, base, selection, self._line_key(y, row_h))
         cached = self._strips.get(y)
         if cached is not None and cached[0] == key:
             return cached[1]
-        text = self._line_text(y, cell_w, row_h)
-        strip = Visual.to_strips(self, visualize(self, text), width, 1, style)[0]
+        parts = self._line_parts(y, cell_w, row_h)
+        if selection is None:
+            segments, x = [], 0
+            for text, style in parts:
+                # what Textual's text rendering makes of it, down to the offsets that text
+                # selection reads
+                segments.append(Segment(text, self._style(base, style).rich_style_with_offset(x, y)))
+                x += len(text)
+            strip = Strip(segments, x).crop(0, width)
+        else:  # Textual's own way, which draws the selection
+            text = Text(no_wrap=True, overflow="crop")
+            for part in parts:
+                text.append(*part)
+            strip = Visual.to_strips(self, visualize(self, text), width, 1, base)[0]
         self._strips[y] = (key, strip)
         return strip
+
+    def _style(self, base: VisualStyle, style: str) -> VisualStyle:
+        """Text in `style` (markup) on this widget, as Textual draws it (once per style)."""
+        found = self._styles.get((base, style))
+        if found is None:
+            content = visualize(self, Text().append("x", style))
+            assert isinstance(content, Content)
+            (_, drawn), = content.render(base, end="")
+            found = self._styles[(base, style)] = base + drawn
+        return found
 
     def render(self) -> Text:
         """The whole grid as one Text (what the lines show, for tests and copying)."""
@@ -146,34 +180,37 @@ class DrumGridView(Widget):
         for y in range(1 + len(self.pattern.velocities) * row_h):
             if y:
                 out.append("\n")
-            out.append_text(self._line_text(y, cell_w, row_h))
+            for part in self._line_parts(y, cell_w, row_h):
+                out.append(*part)
         return out
 
-    def _line_text(self, y: int, cell_w: int, row_h: int) -> Text:
+    def _line_parts(self, y: int, cell_w: int, row_h: int) -> list[tuple[str, str]]:
+        """Line `y` of the grid as (text, style) pieces: the header, then `row_h` lines per
+        drum class."""
         p = self.pattern
-        out = Text(no_wrap=True, overflow="crop")
+        out: list[tuple[str, str]] = []
         if y == 0:
-            out.append(" " * LABEL_W)
+            out.append((" " * LABEL_W, ""))
             for s in range(p.steps):
                 if s and s % STEPS_PER_BAR == 0:
-                    out.append("│")
+                    out.append(("│", ""))
                 elif s and s % 4 == 0:
-                    out.append(" ")
+                    out.append((" ", ""))
                 label = str(s // STEPS_PER_BAR + 1) if s % STEPS_PER_BAR == 0 else ("." if s % 4 == 0 else " ")
                 if s == self.playhead:
-                    out.append("▼".ljust(cell_w), style="bold yellow")
+                    out.append(("▼".ljust(cell_w), "bold yellow"))
                 else:
-                    out.append(label.ljust(cell_w), style="dim")
+                    out.append((label.ljust(cell_w), "dim"))
             return out
         c, k = divmod(y - 1, row_h)
         from_bottom = row_h - 1 - k
         label = DRUM_CLASS_SHORT[c] if from_bottom == 0 else ""
-        out.append(f"{label:>3}  ", style="bold")
+        out.append((f"{label:>3}  ", "bold"))
         for s, v in enumerate(p.velocities[c]):
             if s and s % STEPS_PER_BAR == 0:
-                out.append("│", style="dim")
+                out.append(("│", "dim"))
             elif s and s % 4 == 0:
-                out.append(" ")
+                out.append((" ", ""))
             first = timing_glyph(p.offsets[c][s], v > 0) if from_bottom == 0 else " "
             body = velocity_glyph(v) if row_h == 1 else bar_glyph(v, from_bottom, row_h)
             cell = first + (body * (cell_w - 1) if v > 0 else body.ljust(cell_w - 1))
@@ -183,5 +220,5 @@ class DrumGridView(Widget):
                 style = "cyan" if v > 0 else "grey50"
             if (c, s) == self.cursor:
                 style = "reverse " + style
-            out.append(cell, style=style)
+            out.append((cell, style))
         return out
