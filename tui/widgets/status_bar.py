@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.errors import MarkupError
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
@@ -35,27 +37,47 @@ def job_label(job: dict[str, Any]) -> str:
     return f"{state}{job.get('method', '?')}{eta_s}"
 
 
+def set_text(label: Label, text: str) -> None:
+    """Show `text` (markup) in a one-line label: nothing is drawn when it is what the label
+    shows already, and only the label is drawn again (no new layout of the screen) when
+    it takes as many cells as before. Progress snapshots arrive several times a second
+    while a job runs, and a layout redraws the whole screen, a keypress's frame included."""
+    if label.content == text:
+        return
+    old = label.content if isinstance(label.content, str) else None
+    same_width = old is not None and _cells(old) == _cells(text)
+    label.update(text, layout=not same_width)
+
+
+def _cells(markup: str) -> int:
+    try:
+        return Text.from_markup(markup).cell_len
+    except MarkupError:  # not markup after all: then its own length
+        return len(markup)
+
+
 class JobRow(Horizontal):
     def __init__(self, job: dict[str, Any]) -> None:
         super().__init__(classes="job-row")
         self.job = job
+        self.label = Label(job_label(job), classes="job-label")
+        self.bar = ProgressBar(total=None, show_eta=False, classes="job-bar")
 
     def compose(self) -> ComposeResult:
-        yield Label(job_label(self.job), classes="job-label")
-        yield ProgressBar(total=None, show_eta=False, classes="job-bar")
+        yield self.label
+        yield self.bar
 
     def on_mount(self) -> None:
         self.refresh_job(self.job)
 
     def refresh_job(self, job: dict[str, Any]) -> None:
         self.job = job
-        if not self.query(".job-label"):
+        if not self.label.is_mounted:
             return  # mounted but not composed yet (a fast second update): on_mount draws it
-        self.query_one(".job-label", Label).update(job_label(job))
+        set_text(self.label, job_label(job))
         total = job.get("total") or 0
-        bar = self.query_one(ProgressBar)
         if total > 0:
-            bar.update(total=total, progress=job.get("done", 0))
+            self.bar.update(total=total, progress=job.get("done", 0))
 
 
 class StatusBar(Horizontal):
@@ -83,11 +105,11 @@ class StatusBar(Horizontal):
 
     def set_engine(self, state: str, detail: str) -> None:
         color = STATE_STYLE.get(state, "white")
-        self.engine_label.update(f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
+        set_text(self.engine_label, f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
         self.engine_label.set_class(state == "down", "engine-down")
 
     def set_output(self, output: dict[str, Any]) -> None:
-        self.output_label.update(output_label(output))
+        set_text(self.output_label, output_label(output))
 
     def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
         self._jobs = jobs
@@ -106,4 +128,4 @@ class StatusBar(Horizontal):
             else:
                 box.mount(JobRow(job))
         more = len(jobs) - len(shown)
-        self.more_label.update(f"+{more} more" if more > 0 else "")
+        set_text(self.more_label, f"+{more} more" if more > 0 else "")
