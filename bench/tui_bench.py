@@ -10,7 +10,12 @@ engine connection, so engine start-up is not counted.
 
 keys: the app connected to a real engine process while that engine renders a GANSynth
 arrangement (a heavy job on the same CPU); each keypress moves the drum-grid cursor and
-the latency is from posting the key to the next compositor update.
+the latency is from posting the key to the next compositor update. Beside wall-clock
+latency (noisy on a shared machine) it reports CPU time of the TUI process: per key
+(`tui.key_cpu`, from posting the key to its frame, the headless pilot's own bookkeeping
+included) and over the whole key phase divided by the keys (`tui.cpu_per_key`: also the
+engine events, timers and frames handled between keys), which other processes' load does
+not inflate. MAGSTATION_BENCH_PROFILE=FILE writes cProfile stats of the key phase.
 """
 
 from __future__ import annotations
