@@ -8,7 +8,7 @@ from rich.errors import MarkupError
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, ProgressBar
+from textual.widgets import Label, ProgressBar, Static
 
 STATE_STYLE = {"ready": "green", "starting": "yellow", "down": "red"}
 MAX_JOBS_SHOWN = 3
@@ -37,16 +37,21 @@ def job_label(job: dict[str, Any]) -> str:
     return f"{state}{job.get('method', '?')}{eta_s}"
 
 
-def set_text(label: Label, text: str) -> None:
-    """Show `text` (markup) in a one-line label: nothing is drawn when it is what the label
-    shows already, and only the label is drawn again (no new layout of the screen) when
-    it takes as many cells as before. Progress snapshots arrive several times a second
-    while a job runs, and a layout redraws the whole screen, a keypress's frame included."""
-    if label.content == text:
+def set_text(widget: Static, text: str) -> None:
+    """Show `text` (markup) in a Static or Label: nothing is drawn when it shows that
+    already, and only the widget is drawn again, with no new layout of the screen, when
+    its size stays: as many cells as before, or one line that still fits a widget whose
+    width does not follow its text. Progress snapshots arrive several times a second while
+    a job runs, and a layout redraws the whole screen, a keypress's frame included."""
+    if widget.content == text:
         return
-    old = label.content if isinstance(label.content, str) else None
-    same_width = old is not None and _cells(old) == _cells(text)
-    label.update(text, layout=not same_width)
+    cells = _cells(text)
+    old = widget.content
+    same_width = isinstance(old, str) and _cells(old) == cells
+    width = widget.styles.width
+    fits_line = ((width is None or not width.is_auto) and widget.size.height == 1
+                 and cells <= widget.content_size.width)
+    widget.update(text, layout=not (same_width or fits_line))
 
 
 def _cells(markup: str) -> int:
