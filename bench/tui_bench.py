@@ -10,7 +10,12 @@ engine connection, so engine start-up is not counted.
 
 keys: the app connected to a real engine process while that engine renders a GANSynth
 arrangement (a heavy job on the same CPU); each keypress moves the drum-grid cursor and
-the latency is from posting the key to the next compositor update.
+the latency is from posting the key to the next compositor update. Beside wall-clock
+latency (noisy on a shared machine) it reports CPU time of the TUI process: per key
+(`tui.key_cpu`, from posting the key to its frame, the headless pilot's own bookkeeping
+included) and over the whole key phase divided by the keys (`tui.cpu_per_key`: also the
+engine events, timers and frames handled between keys), which other processes' load does
+not inflate. MAGSTATION_BENCH_PROFILE=FILE writes cProfile stats of the key phase.
 """
 
 from __future__ import annotations
@@ -98,9 +103,12 @@ async def keys(ckpt: str, midi: str, presses: int) -> dict:
             job = asyncio.ensure_future(req.result())
             while not progress and not job.done():  # the model is loaded, notes are rendering
                 await asyncio.sleep(0.02)
-            lat, during, keys_ = [], 0, ["down", "right", "up", "left"]
+            lat, key_cpu, during, keys_ = [], [], 0, ["down", "right", "up", "left"]
+            profiler = _profiler()
+            cpu0, wall0, frames0 = time.process_time(), time.perf_counter(), len(frames)
             for i in range(presses):
                 n = len(frames)
+                c0 = time.process_time()
                 t0 = time.perf_counter()
                 await pilot.press(keys_[i % 4])
                 deadline = t0 + 5
@@ -109,17 +117,41 @@ async def keys(ckpt: str, midi: str, presses: int) -> dict:
                 first = next((f for f in frames[n:] if f >= t0), None)
                 if first is not None:
                     lat.append(first - t0)
+                    key_cpu.append(time.process_time() - c0)
                     during += not job.done()
                 await asyncio.sleep(0.05)  # a person's key rate, and room for progress events
+            # CPU time of this process (the TUI) over the whole key phase: the keys and
+            # everything else its event loop did meanwhile (engine events, timers, frames).
+            # Unlike wall-clock latency it does not grow when other processes load the CPU.
+            phase_cpu, phase_wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            phase_frames = len(frames) - frames0
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(os.environ["MAGSTATION_BENCH_PROFILE"])
             busy = not job.done()
             if busy:
                 await req.cancel()
             await asyncio.gather(job, return_exceptions=True)
             await ctl.close()
         r = {"tui.key": {**stats(lat), "p95": percentile(lat, 95)},
+             "tui.key_cpu": {**stats(key_cpu), "p95": percentile(key_cpu, 95)},
+             "tui.cpu_per_key": phase_cpu / max(1, presses),
+             "tui.cpu_share": phase_cpu / phase_wall, "tui.frames_per_key": phase_frames / max(1, presses),
              "tui.key_presses_during_job": during, "tui.key_presses": len(lat),
              "tui.progress_events": len(progress), "tui.job_still_running_at_end": busy}
     return r
+
+
+def _profiler():
+    """cProfile over the key phase when $MAGSTATION_BENCH_PROFILE names a file for its
+    stats (it slows the TUI: read its latencies as such)."""
+    if not os.environ.get("MAGSTATION_BENCH_PROFILE"):
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
 
 
 def main() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.errors import MarkupError
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, ProgressBar
+from textual.widgets import Label, ProgressBar, Static
 
 STATE_STYLE = {"ready": "green", "starting": "yellow", "down": "red"}
 MAX_JOBS_SHOWN = 3
@@ -44,27 +46,52 @@ def job_label(job: dict[str, Any]) -> str:
     return f"{state}{job.get('method', '?')}{eta_s}"
 
 
+def set_text(widget: Static, text: str) -> None:
+    """Show `text` (markup) in a Static or Label: nothing is drawn when it shows that
+    already, and only the widget is drawn again, with no new layout of the screen, when
+    its size stays: as many cells as before, or one line that still fits a widget whose
+    width does not follow its text. Progress snapshots arrive several times a second while
+    a job runs, and a layout redraws the whole screen, a keypress's frame included."""
+    if widget.content == text:
+        return
+    cells = _cells(text)
+    old = widget.content
+    same_width = isinstance(old, str) and _cells(old) == cells
+    width = widget.styles.width
+    fits_line = ((width is None or not width.is_auto) and widget.size.height == 1
+                 and cells <= widget.content_size.width)
+    widget.update(text, layout=not (same_width or fits_line))
+
+
+def _cells(markup: str) -> int:
+    try:
+        return Text.from_markup(markup).cell_len
+    except MarkupError:  # not markup after all: then its own length
+        return len(markup)
+
+
 class JobRow(Horizontal):
     def __init__(self, job: dict[str, Any]) -> None:
         super().__init__(classes="job-row")
         self.job = job
+        self.label = Label(job_label(job), classes="job-label")
+        self.bar = ProgressBar(total=None, show_eta=False, classes="job-bar")
 
     def compose(self) -> ComposeResult:
-        yield Label(job_label(self.job), classes="job-label")
-        yield ProgressBar(total=None, show_eta=False, classes="job-bar")
+        yield self.label
+        yield self.bar
 
     def on_mount(self) -> None:
         self.refresh_job(self.job)
 
     def refresh_job(self, job: dict[str, Any]) -> None:
         self.job = job
-        if not self.query(".job-label"):
+        if not self.label.is_mounted:
             return  # mounted but not composed yet (a fast second update): on_mount draws it
-        self.query_one(".job-label", Label).update(job_label(job))
+        set_text(self.label, job_label(job))
         total = job.get("total") or 0
-        bar = self.query_one(ProgressBar)
         if total > 0:
-            bar.update(total=total, progress=job.get("done", 0))
+            self.bar.update(total=total, progress=job.get("done", 0))
 
 
 class StatusBar(Horizontal):
@@ -92,11 +119,11 @@ class StatusBar(Horizontal):
 
     def set_engine(self, state: str, detail: str) -> None:
         color = STATE_STYLE.get(state, "white")
-        self.engine_label.update(f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
+        set_text(self.engine_label, f"[{color}]●[/] engine {state}" + (f" · {detail}" if detail else ""))
         self.engine_label.set_class(state == "down", "engine-down")
 
     def set_output(self, output: dict[str, Any], config: dict[str, Any] | None = None) -> None:
-        self.output_label.update(output_label(output, config))
+        set_text(self.output_label, output_label(output, config))
 
     def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
         self._jobs = jobs
@@ -115,4 +142,4 @@ class StatusBar(Horizontal):
             else:
                 box.mount(JobRow(job))
         more = len(jobs) - len(shown)
-        self.more_label.update(f"+{more} more" if more > 0 else "")
+        set_text(self.more_label, f"+{more} more" if more > 0 else "")
