@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import ROOT, emit, parse_output, percentile, stats
+from bench.common import ROOT, emit, percentile, stats
 
 SIZE = (130, 40)
 
