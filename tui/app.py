@@ -165,6 +165,8 @@ class MagstationApp(App[None]):
         self.push_screen(ModelsScreen(select=name))
 
     def on_models_changed(self, message: ModelsChanged) -> None:
+        if not self.screen_stack:  # the app is closing
+            return
         if message.full:
             for pane in self.screen_stack[0].query(Pane).results(Pane):
                 pane.models_changed()

@@ -9,6 +9,7 @@ messages (tui/messages.py), never by touching another pane's state."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -69,6 +70,8 @@ class Pane(Vertical, Generic[S]):
             progress.start(label or topic)
         outcome = await self.mag.engine.run_job(
             params, progress.progress if progress is not None else None, control)
+        if self.closing_down:  # the app closed while it ran: nothing left to show it on
+            raise asyncio.CancelledError
         if progress is not None:  # what a finished job made shows in the pane itself
             progress.clear() if isinstance(outcome, Done) else progress.finish(outcome)
         if isinstance(outcome, Failed):  # no engine: its message has the fix (ctrl+r), not `fix`
@@ -77,6 +80,11 @@ class Pane(Vertical, Generic[S]):
         else:
             self.solved(topic)
         return outcome
+
+    @property
+    def closing_down(self) -> bool:
+        """The app is closing and this pane's widgets are going (or gone)."""
+        return not self.is_attached or self._closing or self._pruning  # Textual's own flags
 
     def problem(self, topic: str, text: str, fix: str = "") -> None:
         """Say on the pane (and in Messages) what cannot be done; a pane without a
@@ -98,7 +106,7 @@ class Pane(Vertical, Generic[S]):
     # -- models (a pane shows what it needs in a ModelLine; `M` opens the Models screen) --
     def models_changed(self) -> None:
         """The engine's model list changed: redraw (choosers' marks, the missing line)."""
-        if self.is_mounted:
+        if self.is_mounted and not self.closing_down:
             self._redraw()
 
     def missing_models(self) -> list[str]:

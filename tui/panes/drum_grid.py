@@ -169,6 +169,8 @@ class DrumGridPane(Pane[DrumsState]):
             self._audition([self.pattern.to_dict()], update=True)
 
     def _redraw(self) -> None:
+        if self.closing_down:  # a worker finished as the app closed
+            return
         st = self.state
         self.query_one(ModelLine).show([("drum model", st.model)])
         params = self.query_one(DrumParams)

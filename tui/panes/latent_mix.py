@@ -220,6 +220,8 @@ class LatentMixPane(Pane[MixState]):
 
     # -- drawing: the widgets draw themselves from what is set here --------------------
     def _redraw(self) -> None:
+        if self.closing_down:  # a worker finished as the app closed
+            return
         st = self.state
         xy_mode = st.mode == "xy"
         overridden = bool(self._overrides().get("checkpoint"))

@@ -181,6 +181,8 @@ class TimelinePane(Pane[TimelineState]):
 
     # -- drawing: the widgets get the state; they draw themselves ----------------------
     def _redraw(self) -> None:
+        if self.closing_down:  # a worker finished as the app closed
+            return
         st, song, marks = self.state, self.song, self.mag.models.mark
         head = self.query_one(TimelineHeader)
         head.song, head.midi, head.cursor, head.source = song, st.midi, st.cursor, st.source
