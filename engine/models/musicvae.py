@@ -315,7 +315,8 @@ class MusicVae:
         if lengths.shape != (x.shape[0],) or lengths.min() < 1 or lengths.max() > x.shape[1]:
             raise BadRequest(f"lengths must be {x.shape[0]} values in 1..{x.shape[1]}")
         if np.all(lengths == x.shape[1]):  # no masking: 4 ops less per step and direction
-            out = self._encode_full_fn(tf.constant(x))
+            full = self._encode_full_fn if x.shape[1] == self.max_seq_len else self._encode_any_fn
+            out = full(tf.constant(x))
         else:
             out = self._encode_fn(tf.constant(x), tf.constant(lengths))
         mu, sigma = (t.numpy() for t in out)
@@ -329,7 +330,11 @@ class MusicVae:
         z = self._check_z(z)
         length = self._check_length(length)
         temp, greedy = _temperature(temperature)
-        out = self._decode_fn(tf.constant(z), tf.constant(length), temp, greedy, _seed(seed))
+        if length == self.max_seq_len:
+            out = self._decode_fn(tf.constant(z), temp, greedy, _seed(seed))
+        else:
+            out = self._decode_any_fn(tf.constant(z), tf.constant(length), temp, greedy,
+                                      _seed(seed))
         return out.numpy()
 
     def sample(self, n: int, length: int | None = None, temperature: float | None = 0.5,
@@ -421,8 +426,11 @@ class MusicVae:
         def encode_full(x):
             return self._encode(x, None)
 
-        def decode(z, length, temperature, greedy, seed):
+        def decode_any(z, length, temperature, greedy, seed):
             return self._decode(z, length, temperature, greedy, seed)
+
+        def decode(z, temperature, greedy, seed):
+            return self._decode(z, self.max_seq_len, temperature, greedy, seed)
 
         def teacher_forced(z, targets):
             return self._teacher_forced(z, targets)
@@ -435,11 +443,18 @@ class MusicVae:
 
         z_spec = tf.TensorSpec([None, self.z_size], tf.float32)
         x_spec = tf.TensorSpec([None, None, self.input_depth], tf.float32)
+        fixed_x_spec = tf.TensorSpec([None, self.max_seq_len, self.input_depth], tf.float32)
+        sampling = (tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.bool),
+                    tf.TensorSpec([2], tf.int32))
         self._encode_fn = graph("encode", encode, x_spec, tf.TensorSpec([None], tf.int32))
-        self._encode_full_fn = graph("encode_full", encode_full, x_spec)
-        self._decode_fn = graph("decode", decode, z_spec, tf.TensorSpec([], tf.int32),
-                                tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.bool),
-                                tf.TensorSpec([2], tf.int32))
+        # The drum jobs' calls (max_seq_len steps) have graphs of their own, warmed at load:
+        # a static length leaves out the loop for steps over a multiple of UNROLL and most
+        # shape arithmetic, a sixth less to set up on the first call (bench/README.md).
+        self._encode_full_fn = graph("encode_full", encode_full, fixed_x_spec)
+        self._encode_any_fn = graph("encode_full_any", encode_full, x_spec)
+        self._decode_fn = graph("decode", decode, z_spec, *sampling)
+        self._decode_any_fn = graph("decode_any", decode_any, z_spec,
+                                    tf.TensorSpec([], tf.int32), *sampling)
         self._logits_fn = graph("teacher_forced", teacher_forced, z_spec,
                                 tf.TensorSpec([None, None, self.output_depth], tf.float32))
 
@@ -463,8 +478,8 @@ class MusicVae:
         return out
 
     def warm(self) -> dict[str, str]:
-        """Make the graphs every drum job calls (decode; encode of full-length input) and
-        run each once at batch 1, so the first request after a load runs at warm speed.
+        """Make the graphs every drum job calls (decode and encode of max_seq_len steps,
+        full-length input) and run each once at batch 1, so the first request after a load runs at warm speed.
         Called by `load`; returns where each graph came from ("cache" or "traced")."""
         z = np.zeros([1, self.z_size], np.float32)
         self.decode(z, temperature=1.0, seed=0)
@@ -703,7 +718,9 @@ def _scan_with_carry(fn, carry, elems, out_like, unroll: int = UNROLL):
     loop body (0..unroll-1). Returns the final carry and the stacked outputs (shaped like
     `out_like` with a leading time axis). The loop body runs `unroll` steps, reading and
     writing them as one block; a second loop does the steps left over."""
-    steps = tf.shape(tf.nest.flatten(elems)[0])[0]
+    first = tf.nest.flatten(elems)[0]
+    static = first.shape[0]  # known in a fixed-length graph: no loop for steps left over
+    steps = static if static is not None else tf.shape(first)[0]
     main = steps - steps % unroll
     arrays = tf.nest.map_structure(
         lambda o: tf.TensorArray(o.dtype, size=steps, element_shape=o.shape), out_like)
@@ -728,7 +745,7 @@ def _scan_with_carry(fn, carry, elems, out_like, unroll: int = UNROLL):
         return carry, arrays
 
     carry, arrays = loop(unroll, 0, main, carry, arrays)
-    if unroll > 1:
+    if unroll > 1 and (static is None or static % unroll):
         carry, arrays = loop(1, main, steps, carry, arrays)
     return carry, tf.nest.map_structure(lambda a: a.stack(), arrays)
 
