@@ -62,6 +62,7 @@ def _l2_bytes() -> int:
 # (encoders), on a 2 MB L2 (the Xeon) the same blocks as before.
 BLOCK_BYTES = int(os.environ.get("MAGSTATION_MVAE_BLOCK_BYTES", 0)) or _l2_bytes() // 2
 MAX_BLOCKS = 8
+_ALIGN = 64  # TF shares a numpy array's memory when it is aligned to this (Eigen's max)
 # The modules whose code builds the graphs: the graph cache is rebuilt when one changes.
 _HERE = Path(__file__).resolve().parent
 _GRAPH_SOURCES = source_digest(_HERE / "musicvae.py", _HERE / "lstm.py",
@@ -101,15 +102,21 @@ def _blocks_for(rows: int, cols: int, along: int, least: int = 1) -> int:
 
 
 def _cut(w: np.ndarray, n: int, axis: int) -> tuple[tf.Tensor, ...]:
-    return tuple(_owned(np.array(p, np.float32, order="C")) for p in np.split(w, n, axis=axis))
+    return tuple(_weight(p) for p in np.split(w, n, axis=axis))
 
 
-def _owned(a: np.ndarray) -> tf.Tensor:
-    """An eager tensor over `a`'s own memory, for an array made here that nothing else
-    holds: tf.constant copies an array twice (most of the MBs a load moves)."""
+def _weight(a: np.ndarray) -> tf.Tensor:
+    """An eager tensor of a weight, made with one copy: into a 64-byte aligned buffer of
+    its own, which TF then uses as it is (an unaligned array, or tf.constant, would be
+    copied again: ~2 ms per 4 MB, most of what building a model costs)."""
+    a = np.asarray(a)
+    buf = np.empty(a.nbytes + _ALIGN, np.uint8)
+    start = -buf.ctypes.data % _ALIGN
+    out = buf[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    np.copyto(out, a)
     ctx = tf_context.context()
     ctx.ensure_initialized()
-    return EagerTensor(a, ctx.device_name, None)
+    return EagerTensor(out, ctx.device_name, None)
 
 
 def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
@@ -124,10 +131,10 @@ def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
     edges = np.cumsum((0,) + row_blocks)
     parts = [kernel[a:b] for a, b in zip(edges[:-1], edges[1:])]
     w_h = kernel[edges[-1]:]
-    w_z = tf.constant(parts[1]) if len(parts) > 1 else None
+    w_z = _weight(parts[1]) if len(parts) > 1 else None
     stacked = not encoder and len(parts) == 1  # a decoder layer reading the one below
-    common = dict(b=tf.constant(bias), units=units, w_z=w_z,
-                  w_in=None if stacked else tf.constant(parts[0]))
+    common = dict(b=_weight(bias), units=units, w_z=w_z,
+                  w_in=None if stacked else _weight(parts[0]))
     if encoder:
         n = _blocks_for(units, 4 * units, 4 * units, least=ZIG_BLOCKS)
         return _Lstm(**common, w_h_cols=_cut(w_h, n, 1))
@@ -233,9 +240,9 @@ class MusicVae:
             levels.append(tuple(pair))
             width = 2 * pair[0].units
         self._enc_levels = tuple(levels)
-        self._mu = (tf.constant(w["encoder/mu/kernel"]), tf.constant(w["encoder/mu/bias"]))
-        self._sigma = (tf.constant(w["encoder/sigma/kernel"]),
-                       tf.constant(w["encoder/sigma/bias"]))
+        self._mu = (_weight(w["encoder/mu/kernel"]), _weight(w["encoder/mu/bias"]))
+        self._sigma = (_weight(w["encoder/sigma/kernel"]),
+                       _weight(w["encoder/sigma/bias"]))
         if self._mu[0].shape[0] != width:
             raise ValueError(f"encoder/mu/kernel has {self._mu[0].shape[0]} rows, "
                              f"the encoder outputs {width}")
@@ -243,7 +250,7 @@ class MusicVae:
 
         if cfg.decoder == "hierarchical":
             init = f"{CONDUCTOR}/initial_state"
-            self._cond_init = (tf.constant(w[f"{init}/kernel"]), tf.constant(w[f"{init}/bias"]))
+            self._cond_init = (_weight(w[f"{init}/kernel"]), _weight(w[f"{init}/bias"]))
             layers, width = [], 1
             for k in range(len(cfg.dec_rnn_size)):
                 p = f"{CONDUCTOR}/cell_{k}/lstm_cell"
@@ -258,8 +265,8 @@ class MusicVae:
             proj = cfg.output_depth + (self._nade_hidden(w) if cfg.decoder == "nade" else 0)
             self._cores = (self._core(w, "decoder", cfg.output_depth, self.z_size, proj),)
             if cfg.decoder == "nade":
-                self._nade_w_enc = tf.constant(w["decoder/nade/w_enc"][:, 0, :])      # [D, H]
-                self._nade_w_dec = tf.constant(w["decoder/nade/w_dec_t"][:, :, 0])    # [D, H]
+                self._nade_w_enc = _weight(w["decoder/nade/w_enc"][:, 0, :])      # [D, H]
+                self._nade_w_dec = _weight(w["decoder/nade/w_dec_t"][:, :, 0])    # [D, H]
 
     @staticmethod
     def _nade_hidden(w: dict[str, np.ndarray]) -> int:
@@ -283,9 +290,9 @@ class MusicVae:
         out_w = w[f"{prefix}/output_projection/kernel"]
         if out_w.shape != (width, proj or depth):
             raise ValueError(f"{prefix}/output_projection/kernel has shape {out_w.shape}")
-        return _CoreDecoder(tf.constant(z2s_w), tf.constant(w[f"{prefix}/z_to_initial_state/bias"]),
-                            tuple(layers), tf.constant(out_w),
-                            tf.constant(w[f"{prefix}/output_projection/bias"]), depth)
+        return _CoreDecoder(_weight(z2s_w), _weight(w[f"{prefix}/z_to_initial_state/bias"]),
+                            tuple(layers), _weight(out_w),
+                            _weight(w[f"{prefix}/output_projection/bias"]), depth)
 
     # -- public properties
 
