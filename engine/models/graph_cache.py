@@ -171,6 +171,8 @@ class GraphFunction:
                         if func.name in new:
                             func.name = new[func.name]
         lib.function[-1].attr[_CAPTURES_ATTR].list.i.extend(captures)  # (append copied main)
+        for f in lib.function:
+            _merge_constants(f)
         return lib
 
     def _partitioned_call(self, lib: function_pb2.FunctionDefLibrary,
@@ -190,3 +192,43 @@ class GraphFunction:
             return tf.raw_ops.PartitionedCall(args=[*args, *weights], Tout=tout, f=name,
                                               config_proto=_NO_GRAPPLER_BYTES)
         return call
+
+
+def _merge_constants(f: function_pb2.FunctionDef) -> None:
+    """Keep one node per distinct constant of a function (tracing writes a new Const for
+    every axis, shape and scalar: a third of the nodes). TF's set-up of a function's first
+    call (lowering the loops, placement, partitioning, kernels) is paid per node, and
+    Grappler, which would merge them, is off; the graph computes the same either way."""
+    keep: dict[bytes, str] = {}
+    rename: dict[str, str] = {}
+    nodes = []
+    for node in f.node_def:
+        if node.op == "Const" and not node.input:
+            key = node.device.encode() + b"\0" + b"".join(
+                k.encode() + b"=" + node.attr[k].SerializeToString(deterministic=True)
+                for k in sorted(node.attr))
+            first = keep.setdefault(key, node.name)
+            if first != node.name:
+                rename[node.name] = first
+                continue
+        nodes.append(node)
+    if not rename:
+        return
+
+    def new(ref: str) -> str:
+        control = ref.startswith("^")
+        name, sep, rest = ref.lstrip("^").partition(":")
+        if name not in rename:
+            return ref
+        return ("^" if control else "") + rename[name] + sep + rest
+
+    del f.node_def[:]
+    f.node_def.extend(nodes)
+    for node in f.node_def:
+        refs = [new(r) for r in node.input]
+        seen: set[str] = set()  # a control input named twice after the merge: keep one
+        refs = [r for r in refs if not r.startswith("^") or not (r in seen or seen.add(r))]
+        del node.input[:]
+        node.input.extend(refs)
+    for k, v in list(f.ret.items()):
+        f.ret[k] = new(v)

@@ -62,6 +62,7 @@ def _l2_bytes() -> int:
 # (encoders), on a 2 MB L2 (the Xeon) the same blocks as before.
 BLOCK_BYTES = int(os.environ.get("MAGSTATION_MVAE_BLOCK_BYTES", 0)) or _l2_bytes() // 2
 MAX_BLOCKS = 8
+_ALIGN = 64  # TF shares a numpy array's memory when it is aligned to this (Eigen's max)
 # The modules whose code builds the graphs: the graph cache is rebuilt when one changes.
 _HERE = Path(__file__).resolve().parent
 _GRAPH_SOURCES = source_digest(_HERE / "musicvae.py", _HERE / "lstm.py",
@@ -101,15 +102,21 @@ def _blocks_for(rows: int, cols: int, along: int, least: int = 1) -> int:
 
 
 def _cut(w: np.ndarray, n: int, axis: int) -> tuple[tf.Tensor, ...]:
-    return tuple(_owned(np.array(p, np.float32, order="C")) for p in np.split(w, n, axis=axis))
+    return tuple(_weight(p) for p in np.split(w, n, axis=axis))
 
 
-def _owned(a: np.ndarray) -> tf.Tensor:
-    """An eager tensor over `a`'s own memory, for an array made here that nothing else
-    holds: tf.constant copies an array twice (most of the MBs a load moves)."""
+def _weight(a: np.ndarray) -> tf.Tensor:
+    """An eager tensor of a weight, made with one copy: into a 64-byte aligned buffer of
+    its own, which TF then uses as it is (an unaligned array, or tf.constant, would be
+    copied again: ~2 ms per 4 MB, most of what building a model costs)."""
+    a = np.asarray(a)
+    buf = np.empty(a.nbytes + _ALIGN, np.uint8)
+    start = -buf.ctypes.data % _ALIGN
+    out = buf[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    np.copyto(out, a)
     ctx = tf_context.context()
     ctx.ensure_initialized()
-    return EagerTensor(a, ctx.device_name, None)
+    return EagerTensor(out, ctx.device_name, None)
 
 
 def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
@@ -124,10 +131,10 @@ def _split_lstm(kernel: np.ndarray, bias: np.ndarray, *row_blocks: int,
     edges = np.cumsum((0,) + row_blocks)
     parts = [kernel[a:b] for a, b in zip(edges[:-1], edges[1:])]
     w_h = kernel[edges[-1]:]
-    w_z = tf.constant(parts[1]) if len(parts) > 1 else None
+    w_z = _weight(parts[1]) if len(parts) > 1 else None
     stacked = not encoder and len(parts) == 1  # a decoder layer reading the one below
-    common = dict(b=tf.constant(bias), units=units, w_z=w_z,
-                  w_in=None if stacked else tf.constant(parts[0]))
+    common = dict(b=_weight(bias), units=units, w_z=w_z,
+                  w_in=None if stacked else _weight(parts[0]))
     if encoder:
         n = _blocks_for(units, 4 * units, 4 * units, least=ZIG_BLOCKS)
         return _Lstm(**common, w_h_cols=_cut(w_h, n, 1))
@@ -233,9 +240,9 @@ class MusicVae:
             levels.append(tuple(pair))
             width = 2 * pair[0].units
         self._enc_levels = tuple(levels)
-        self._mu = (tf.constant(w["encoder/mu/kernel"]), tf.constant(w["encoder/mu/bias"]))
-        self._sigma = (tf.constant(w["encoder/sigma/kernel"]),
-                       tf.constant(w["encoder/sigma/bias"]))
+        self._mu = (_weight(w["encoder/mu/kernel"]), _weight(w["encoder/mu/bias"]))
+        self._sigma = (_weight(w["encoder/sigma/kernel"]),
+                       _weight(w["encoder/sigma/bias"]))
         if self._mu[0].shape[0] != width:
             raise ValueError(f"encoder/mu/kernel has {self._mu[0].shape[0]} rows, "
                              f"the encoder outputs {width}")
@@ -243,7 +250,7 @@ class MusicVae:
 
         if cfg.decoder == "hierarchical":
             init = f"{CONDUCTOR}/initial_state"
-            self._cond_init = (tf.constant(w[f"{init}/kernel"]), tf.constant(w[f"{init}/bias"]))
+            self._cond_init = (_weight(w[f"{init}/kernel"]), _weight(w[f"{init}/bias"]))
             layers, width = [], 1
             for k in range(len(cfg.dec_rnn_size)):
                 p = f"{CONDUCTOR}/cell_{k}/lstm_cell"
@@ -258,8 +265,8 @@ class MusicVae:
             proj = cfg.output_depth + (self._nade_hidden(w) if cfg.decoder == "nade" else 0)
             self._cores = (self._core(w, "decoder", cfg.output_depth, self.z_size, proj),)
             if cfg.decoder == "nade":
-                self._nade_w_enc = tf.constant(w["decoder/nade/w_enc"][:, 0, :])      # [D, H]
-                self._nade_w_dec = tf.constant(w["decoder/nade/w_dec_t"][:, :, 0])    # [D, H]
+                self._nade_w_enc = _weight(w["decoder/nade/w_enc"][:, 0, :])      # [D, H]
+                self._nade_w_dec = _weight(w["decoder/nade/w_dec_t"][:, :, 0])    # [D, H]
 
     @staticmethod
     def _nade_hidden(w: dict[str, np.ndarray]) -> int:
@@ -283,9 +290,9 @@ class MusicVae:
         out_w = w[f"{prefix}/output_projection/kernel"]
         if out_w.shape != (width, proj or depth):
             raise ValueError(f"{prefix}/output_projection/kernel has shape {out_w.shape}")
-        return _CoreDecoder(tf.constant(z2s_w), tf.constant(w[f"{prefix}/z_to_initial_state/bias"]),
-                            tuple(layers), tf.constant(out_w),
-                            tf.constant(w[f"{prefix}/output_projection/bias"]), depth)
+        return _CoreDecoder(_weight(z2s_w), _weight(w[f"{prefix}/z_to_initial_state/bias"]),
+                            tuple(layers), _weight(out_w),
+                            _weight(w[f"{prefix}/output_projection/bias"]), depth)
 
     # -- public properties
 
@@ -315,7 +322,8 @@ class MusicVae:
         if lengths.shape != (x.shape[0],) or lengths.min() < 1 or lengths.max() > x.shape[1]:
             raise BadRequest(f"lengths must be {x.shape[0]} values in 1..{x.shape[1]}")
         if np.all(lengths == x.shape[1]):  # no masking: 4 ops less per step and direction
-            out = self._encode_full_fn(tf.constant(x))
+            full = self._encode_full_fn if x.shape[1] == self.max_seq_len else self._encode_any_fn
+            out = full(tf.constant(x))
         else:
             out = self._encode_fn(tf.constant(x), tf.constant(lengths))
         mu, sigma = (t.numpy() for t in out)
@@ -329,7 +337,11 @@ class MusicVae:
         z = self._check_z(z)
         length = self._check_length(length)
         temp, greedy = _temperature(temperature)
-        out = self._decode_fn(tf.constant(z), tf.constant(length), temp, greedy, _seed(seed))
+        if length == self.max_seq_len:
+            out = self._decode_fn(tf.constant(z), temp, greedy, _seed(seed))
+        else:
+            out = self._decode_any_fn(tf.constant(z), tf.constant(length), temp, greedy,
+                                      _seed(seed))
         return out.numpy()
 
     def sample(self, n: int, length: int | None = None, temperature: float | None = 0.5,
@@ -421,8 +433,11 @@ class MusicVae:
         def encode_full(x):
             return self._encode(x, None)
 
-        def decode(z, length, temperature, greedy, seed):
+        def decode_any(z, length, temperature, greedy, seed):
             return self._decode(z, length, temperature, greedy, seed)
+
+        def decode(z, temperature, greedy, seed):
+            return self._decode(z, self.max_seq_len, temperature, greedy, seed)
 
         def teacher_forced(z, targets):
             return self._teacher_forced(z, targets)
@@ -435,11 +450,18 @@ class MusicVae:
 
         z_spec = tf.TensorSpec([None, self.z_size], tf.float32)
         x_spec = tf.TensorSpec([None, None, self.input_depth], tf.float32)
+        fixed_x_spec = tf.TensorSpec([None, self.max_seq_len, self.input_depth], tf.float32)
+        sampling = (tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.bool),
+                    tf.TensorSpec([2], tf.int32))
         self._encode_fn = graph("encode", encode, x_spec, tf.TensorSpec([None], tf.int32))
-        self._encode_full_fn = graph("encode_full", encode_full, x_spec)
-        self._decode_fn = graph("decode", decode, z_spec, tf.TensorSpec([], tf.int32),
-                                tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.bool),
-                                tf.TensorSpec([2], tf.int32))
+        # The drum jobs' calls (max_seq_len steps) have graphs of their own, warmed at load:
+        # a static length leaves out the loop for steps over a multiple of UNROLL and most
+        # shape arithmetic, a sixth less to set up on the first call (bench/README.md).
+        self._encode_full_fn = graph("encode_full", encode_full, fixed_x_spec)
+        self._encode_any_fn = graph("encode_full_any", encode_full, x_spec)
+        self._decode_fn = graph("decode", decode, z_spec, *sampling)
+        self._decode_any_fn = graph("decode_any", decode_any, z_spec,
+                                    tf.TensorSpec([], tf.int32), *sampling)
         self._logits_fn = graph("teacher_forced", teacher_forced, z_spec,
                                 tf.TensorSpec([None, None, self.output_depth], tf.float32))
 
@@ -463,8 +485,8 @@ class MusicVae:
         return out
 
     def warm(self) -> dict[str, str]:
-        """Make the graphs every drum job calls (decode; encode of full-length input) and
-        run each once at batch 1, so the first request after a load runs at warm speed.
+        """Make the graphs every drum job calls (decode and encode of max_seq_len steps,
+        full-length input) and run each once at batch 1, so the first request after a load runs at warm speed.
         Called by `load`; returns where each graph came from ("cache" or "traced")."""
         z = np.zeros([1, self.z_size], np.float32)
         self.decode(z, temperature=1.0, seed=0)
@@ -703,7 +725,9 @@ def _scan_with_carry(fn, carry, elems, out_like, unroll: int = UNROLL):
     loop body (0..unroll-1). Returns the final carry and the stacked outputs (shaped like
     `out_like` with a leading time axis). The loop body runs `unroll` steps, reading and
     writing them as one block; a second loop does the steps left over."""
-    steps = tf.shape(tf.nest.flatten(elems)[0])[0]
+    first = tf.nest.flatten(elems)[0]
+    static = first.shape[0]  # known in a fixed-length graph: no loop for steps left over
+    steps = static if static is not None else tf.shape(first)[0]
     main = steps - steps % unroll
     arrays = tf.nest.map_structure(
         lambda o: tf.TensorArray(o.dtype, size=steps, element_shape=o.shape), out_like)
@@ -728,7 +752,7 @@ def _scan_with_carry(fn, carry, elems, out_like, unroll: int = UNROLL):
         return carry, arrays
 
     carry, arrays = loop(unroll, 0, main, carry, arrays)
-    if unroll > 1:
+    if unroll > 1 and (static is None or static % unroll):
         carry, arrays = loop(1, main, steps, carry, arrays)
     return carry, tf.nest.map_structure(lambda a: a.stack(), arrays)
 
