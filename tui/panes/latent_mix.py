@@ -265,7 +265,8 @@ class LatentMixPane(Pane[MixState]):
         mix_view = self.query_one("#mix-enc-mix", EncodingView)
         if not self.sources:
             mix_view.show(None, "encodings", lo, hi,
-                          message="No sounds yet: in the library (1) m sends one here; o adds a file.")
+                          message=f"No sounds yet: in the library (1) {LIBRARY_SEND_KEY} sends one "
+                                  f"here; {self.key('open')} adds a file.")
         elif len(have) == len(plots) and len(plots) >= MIN_SOURCES:
             mixed = blend([p.plot for p in have], [p.frames for p in have], self.mix_weights(),
                           PLOT_COLUMNS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.errors import MarkupError
+from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -15,12 +16,15 @@ MAX_JOBS_SHOWN = 3
 
 
 def listen_fix(config: dict[str, Any]) -> str:
-    """The one command that lets someone hear this engine, from what its config says."""
+    """The one command that lets someone hear this engine, from what its config says;
+    the command first, so a narrow status bar cuts the explanation, not the command."""
     tcp = config.get("tcp")
     if tcp:
         port = str(tcp).rpartition(":")[2]
-        return f"on your machine: ssh -L {port}:{tcp} SERVER, then magstation listen --connect 127.0.0.1:{port}"
-    return "run `magstation listen` here, or set [engine] tcp in config.toml for a remote one"
+        return (f"on your machine: ssh -L {port}:{tcp} SERVER, then magstation listen --connect "
+                f"127.0.0.1:{port} (no sound device here, no listener)")
+    return ("run `magstation listen` here (no sound device, no listener; for one on another "
+            "machine set [engine] tcp in config.toml)")
 
 
 def output_label(output: dict[str, Any], config: dict[str, Any] | None = None) -> str:
@@ -35,7 +39,7 @@ def output_label(output: dict[str, Any], config: dict[str, Any] | None = None) -
     if device == "null":
         if n:
             return f"♪ no device here · {listeners}{dropped}"
-        return f"[yellow]♪ nothing hears it[/]: no sound device here, no listener · {listen_fix(config or {})}"
+        return "[yellow]♪ nothing hears it[/] · " + escape(listen_fix(config or {}))
     return f"♪ {device} · {listeners}{dropped}"
 
 
