@@ -132,10 +132,23 @@ def _manifest_toml(p: Path) -> dict:
         raise BadInput(f"{p}: the checkpoint manifest is not valid TOML ({e})", path=str(p)) from None
 
 
+_built: list[tuple[dict, dict[str, "CheckpointInfo"]]] = []  # (parsed TOML, its entries)
+
+
 def load_manifest(path: str | os.PathLike | None = None) -> dict[str, CheckpointInfo]:
-    """name -> CheckpointInfo, in manifest order. BadInput when the file is malformed."""
+    """name -> CheckpointInfo, in manifest order. BadInput when the file is malformed.
+    Built once per version of the file (every job resolves its model through it)."""
     p = Path(path) if path else manifest_path()
     data = _manifest_toml(p)
+    for parsed, entries in _built:
+        if parsed is data:
+            return dict(entries)
+    out = _manifest_entries(p, data)
+    _built[:] = [(data, out)]
+    return dict(out)
+
+
+def _manifest_entries(p: Path, data: dict) -> dict[str, CheckpointInfo]:
     out: dict[str, CheckpointInfo] = {}
     for i, entry in enumerate(data.get("checkpoint", [])):
         try:
