@@ -9,7 +9,6 @@ imports only msgspec: the TUI and the CLI import it without TensorFlow or numpy.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, TypeVar
@@ -18,6 +17,7 @@ import msgspec
 from msgspec import Meta
 
 from engine.errors import BadRequest
+from engine.finite import all_finite, first_non_finite
 
 # Shared field types. Bounds on every number: NaN and infinities fail them, and a
 # hostile size cannot reach a job.
@@ -118,30 +118,17 @@ def validate(decl: Declaration, raw: Any) -> Params:
         raw = msgspec.to_builtins(raw)
     if not isinstance(raw, dict):
         raise BadRequest(f"{decl.name}: params must be a JSON object, got {_short(raw)}")
-    bad = _non_finite(raw)
+    bad = None if all_finite(raw) else first_non_finite(raw)
     if bad is not None:
-        raise BadRequest(f"{decl.name}: `{bad}` is not a finite number; NaN and infinities "
-                         f"are not allowed", param=bad)
+        where = bad[0] or "a value"
+        raise BadRequest(f"{decl.name}: `{where}` is not a finite number; NaN and infinities "
+                         f"are not allowed", param=where)
     try:
         return msgspec.convert(raw, decl.params, strict=True)
     except msgspec.ValidationError as e:
         raise _explain(decl, raw, str(e)) from None
     except RecursionError:
         raise BadRequest(f"{decl.name}: params are nested too deeply") from None
-
-
-def _non_finite(v: Any, path: str = "") -> str | None:
-    """The path of the first NaN/infinity inside v (Python callers; JSON has none)."""
-    stack = [(v, path)]
-    while stack:
-        x, p = stack.pop()
-        if isinstance(x, float) and not math.isfinite(x):
-            return p.lstrip(".") or "a value"
-        if isinstance(x, dict):
-            stack.extend((val, f"{p}.{k}") for k, val in x.items())
-        elif isinstance(x, (list, tuple)):
-            stack.extend((val, f"{p}[{i}]") for i, val in enumerate(x))
-    return None
 
 
 def _explain(decl: Declaration, raw: dict, text: str) -> BadRequest:
