@@ -22,6 +22,7 @@ from tui.panes.drum_grid import DrumGridPane
 from tui.panes.latent_mix import LatentMixPane
 from tui.screens.models import ModelsScreen
 from tui.widgets.model_line import ModelLine
+from tui.widgets.problem_line import ProblemLine
 from tui.widgets.prompt import AskText, Confirm
 
 SIZE = (100, 32)
@@ -75,6 +76,9 @@ async def test_no_toast_at_start_and_the_mix_line_opens_models(private_models, t
         assert line.display
         assert "nsynth-wavenet" in str(line.render()) and "M" in str(line.render())
         assert not app.query_one(DrumGridPane).query_one(ModelLine).display  # auto: starter
+        # said once, by the model line: no "encoding failed" line or problem line beside it
+        assert not mix.query_one("#mix-encode-progress").display
+        assert not mix.query_one(ProblemLine).problems
 
         await pilot.press("2")
         await pilot.press("M")

@@ -402,6 +402,7 @@ class LatentMixPane(Pane[MixState]):
             if getattr(outcome, "missing_model", False):
                 self.mag.models.note_missing(self.model)
                 self.solved("encode")  # the model line says it, with the key that fixes it
+                self.query_one("#mix-encode-progress", JobProgress).clear()
             self._redraw()
             return
         st = self.state
