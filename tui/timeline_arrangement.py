@@ -9,6 +9,7 @@ import random
 from msgspec.structs import replace
 
 from tui.pane_state import Keyframe
+from tui.typed_numbers import number_in_range
 
 ZOOMS = (0.025, 0.05, 0.0625, 0.125, 0.25, 0.5, 1.0)  # seconds per column
 SECS_RANGE = (0.5, 120.0)  # seconds per instrument that `s` accepts
@@ -65,14 +66,7 @@ def scroll_to_show(scroll: int, columns: int, cursor: float, playhead: float | N
 
 def parse_secs(text: str) -> float:
     """Seconds per instrument as typed; ValueError says what is allowed."""
-    lo, hi = SECS_RANGE
-    try:
-        secs = float(text)
-    except ValueError:
-        secs = -1.0
-    if not lo <= secs <= hi:
-        raise ValueError(f"seconds per instrument must be a number from {lo:g} to {hi:g}")
-    return secs
+    return number_in_range(text, *SECS_RANGE, "seconds per instrument")
 
 
 def with_key(keys: list[Keyframe], t: float, seed: int, name: str,

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine import api
 from tui.pane_state import TimelineState
+from tui.typed_numbers import number_in_range
 
 # None = auto: the first installed official MelodyRNN, else the shipped starter model.
 CONTINUE_MODELS = (None, "attention_rnn", "basic_rnn", "lookback_rnn", "starter-attention_rnn",
@@ -130,12 +131,5 @@ def parse_bars(text: str) -> int:
 
 
 def parse_temperature(text: str) -> float:
-    lo, hi = CONTINUE_TEMPERATURE
-    try:
-        t = float(text)
-    except ValueError:
-        t = -1.0
-    if not lo <= t <= hi:
-        raise ValueError(f"temperature must be a number from {lo:g} to {hi:g} "
-                         "(1: as trained, lower: safer, higher: wilder)")
-    return t
+    return number_in_range(text, *CONTINUE_TEMPERATURE, "temperature",
+                           "1: as trained, lower: safer, higher: wilder")

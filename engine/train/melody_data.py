@@ -98,18 +98,28 @@ def extract_melodies(quantized, steps_per_bar: int) -> list:
     return melodies
 
 
+def read_training_midi(path: Path):
+    """The NoteSequence of one training MIDI file, or None when it cannot be read (a broken
+    file in a folder of hundreds is skipped, not fatal)."""
+    import note_seq
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return note_seq.midi_file_to_note_sequence(str(path))
+        except Exception:  # noqa: BLE001 - any parse failure means "skip this file"
+            return None
+
+
 def file_melodies(path: Path) -> list:
     """Every training melody of one MIDI file (squashed into range, in C)."""
     import note_seq
 
     from engine.music.sequences import quantize, split_on_time_changes
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            ns = note_seq.midi_file_to_note_sequence(str(path))
-        except Exception:  # noqa: BLE001 - a broken MIDI file is skipped, not fatal
-            return []
+    ns = read_training_midi(path)
+    if ns is None:
+        return []
     out = []
     for part in split_on_time_changes(ns):
         q = quantize(part, mr.STEPS_PER_QUARTER, steps_per_bar=None)

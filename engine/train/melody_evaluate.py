@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.music import melody_rnn as mr
+from engine.train.mel_vae_evaluate import notes_of  # (start, end, pitch) steps of melody events
 
 PRIMER_BARS, CONTINUE_BARS = 4, 4
 STEPS_PER_BAR = 16
@@ -93,20 +94,6 @@ class Sample:
     real: list[tuple[int, int, int]]
 
 
-def _notes(melody) -> list[tuple[int, int, int]]:
-    """(start, end, pitch) steps of a note_seq.Melody's notes."""
-    out, cur = [], None
-    for i, e in enumerate(list(melody) + [-1]):
-        if e == -2:
-            continue
-        if cur is not None:
-            out.append((cur[0], i, cur[1]))
-            cur = None
-        if e >= 0:
-            cur = (i, e)
-    return out
-
-
 def continuations(model, melodies: list, n: int, temperature: float, seed: int) -> list[Sample]:
     """Continue the first PRIMER_BARS of each held-out melody by CONTINUE_BARS."""
     from engine.music.sequences import new_sequence
@@ -115,8 +102,8 @@ def continuations(model, melodies: list, n: int, temperature: float, seed: int) 
     for k, mel in enumerate(melodies[:n]):
         ev = list(mel)
         p_steps, c_steps = PRIMER_BARS * STEPS_PER_BAR, CONTINUE_BARS * STEPS_PER_BAR
-        primer = [t for t in _notes(ev[:p_steps])]
-        real = [(s - p_steps, e - p_steps, p) for s, e, p in _notes(ev[:p_steps + c_steps])
+        primer = [t for t in notes_of(ev[:p_steps])]
+        real = [(s - p_steps, e - p_steps, p) for s, e, p in notes_of(ev[:p_steps + c_steps])
                 if s >= p_steps]
         ns = new_sequence(mr.DEFAULT_QPM)
         spq = 60.0 / mr.DEFAULT_QPM / mr.STEPS_PER_QUARTER

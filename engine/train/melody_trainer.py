@@ -31,7 +31,7 @@ from engine.errors import BadInput
 from engine.fsutil import atomic_write_text
 from engine.music import melody_rnn as mr
 from engine.music import performance_rnn as pr
-from engine.train.trainer import SETTINGS_FILE, adam_update, latest_checkpoint, write_checkpoint
+from engine.train.trainer import SETTINGS_FILE, adam_named, adam_update, init_adam, latest_checkpoint, write_checkpoint
 
 TrainProgress = Callable[[int, int, dict[str, float]], None]
 ATTN_LENGTH = 40
@@ -111,12 +111,7 @@ class MelodyTrainer:
         self.elapsed = float(settings.get("seconds", 0.0))
         self.changes: list = list(settings.get("changes", []))  # settings changed mid-run
         self.model = TrainableEventRnn(rnn_shape(opts.config, opts.layers), seed=opts.seed)
-        v = self.model.variables
-        self.slots = {n: (tf.Variable(tf.zeros_like(v[n])), tf.Variable(tf.zeros_like(v[n])))
-                      for n in self.model.names}
-        self.global_step = tf.Variable(0, dtype=tf.int64)
-        self.beta1_power = tf.Variable(0.9, dtype=tf.float32)
-        self.beta2_power = tf.Variable(0.999, dtype=tf.float32)
+        init_adam(tf, self, self.model.variables, self.model.names)
         self.prefixes: list[str] = []
         latest = latest_checkpoint(self.out)
         if latest is not None:
@@ -149,11 +144,7 @@ class MelodyTrainer:
 
     # -- checkpoints (the drum trainer's layout)
     def _named(self) -> dict:
-        named: dict = dict(self.model.variables)
-        for n, (m, v) in self.slots.items():
-            named[f"{n}/Adam"], named[f"{n}/Adam_1"] = m, v
-        return named | {"global_step": self.global_step, "beta1_power": self.beta1_power,
-                        "beta2_power": self.beta2_power}
+        return adam_named(self, self.model.variables)
 
     def save(self) -> Path:
         prefix, self.prefixes = write_checkpoint(self.tf, self.out, self._named(),

@@ -21,13 +21,12 @@ batch) and cached in the run folder (`perf-<split>-<hash>.npz`).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from engine.music import performance_rnn as pr
-from engine.train.melody_data import Examples, cached_examples
+from engine.train.melody_data import Examples, cached_examples, read_training_midi
 
 STRETCH_FACTORS = (0.95, 0.975, 1.0, 1.025, 1.05)
 TRANSPOSITIONS = tuple(range(-3, 4))
@@ -62,15 +61,11 @@ def extract_performances(quantized, num_velocity_bins: int) -> list:
 
 def file_performances(path: Path, config: str, augment: bool) -> list:
     """Every performance of one MIDI file (augmented when `augment`, i.e. training)."""
-    import note_seq
     from note_seq import sequences_lib as sl
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            ns = note_seq.midi_file_to_note_sequence(str(path))
-        except Exception:  # noqa: BLE001 - a broken MIDI file is skipped, not fatal
-            return []
+    ns = read_training_midi(path)
+    if ns is None:
+        return []
     ns = sl.apply_sustain_control_changes(ns)
     bins = pr.NUM_VELOCITY_BINS[config]
     out = []

@@ -96,6 +96,26 @@ def write_checkpoint(tf, out: Path, named: dict, step: int,
     return out / name, prefixes[-KEEP_CHECKPOINTS:]
 
 
+def init_adam(tf, state, variables: dict, names) -> None:
+    """TF1 AdamOptimizer's state on `state`, all at their start: slots[name] = (m, v) of
+    zeros per trained variable, beta1_power, beta2_power, global_step."""
+    state.slots = {n: (tf.Variable(tf.zeros_like(variables[n])), tf.Variable(tf.zeros_like(variables[n])))
+                   for n in names}
+    state.global_step = tf.Variable(0, dtype=tf.int64)
+    state.beta1_power = tf.Variable(0.9, dtype=tf.float32)
+    state.beta2_power = tf.Variable(0.999, dtype=tf.float32)
+
+
+def adam_named(state, variables: dict) -> dict:
+    """The model's variables and the Adam state under the names TF1 checkpoints use
+    (`<var>/Adam`, `<var>/Adam_1`, `global_step`, `beta1_power`, `beta2_power`)."""
+    named: dict = dict(variables)
+    for n, (m, v) in state.slots.items():
+        named[f"{n}/Adam"], named[f"{n}/Adam_1"] = m, v
+    return named | {"global_step": state.global_step, "beta1_power": state.beta1_power,
+                    "beta2_power": state.beta2_power}
+
+
 def adam_update(tf, state, names, vars_, grads, lr) -> None:
     """One step of TF1's AdamOptimizer (beta1 0.9, beta2 0.999, eps 1e-8) on `vars_`, with
     the state (slots[name] = (m, v), beta1_power, beta2_power, global_step) of `state`:
@@ -152,12 +172,7 @@ class Trainer:
         self.model = TrainableMusicVae(opts.config, widths, seed=opts.seed)
         self.seed = settings.get("seed", opts.seed) if settings else opts.seed
         self.elapsed = float(settings.get("seconds", 0.0)) if settings else 0.0
-        v = self.model.variables
-        self.slots = {n: (tf.Variable(tf.zeros_like(v[n])), tf.Variable(tf.zeros_like(v[n])))
-                      for n in self.model.names}
-        self.global_step = tf.Variable(0, dtype=tf.int64)
-        self.beta1_power = tf.Variable(0.9, dtype=tf.float32)
-        self.beta2_power = tf.Variable(0.999, dtype=tf.float32)
+        init_adam(tf, self, self.model.variables, self.model.names)
         self.prefixes: list[str] = []
         latest = latest_checkpoint(self.out)
         if latest is not None:
@@ -194,13 +209,7 @@ class Trainer:
     # -- checkpoints
 
     def _named_tensors(self) -> dict[str, object]:
-        named: dict[str, object] = dict(self.model.variables)
-        for n, (m, v) in self.slots.items():
-            named[f"{n}/Adam"] = m
-            named[f"{n}/Adam_1"] = v
-        named |= {"global_step": self.global_step, "beta1_power": self.beta1_power,
-                  "beta2_power": self.beta2_power}
-        return named
+        return adam_named(self, self.model.variables)
 
     def save(self) -> Path:
         prefix, self.prefixes = write_checkpoint(self.tf, self.out, self._named_tensors(),

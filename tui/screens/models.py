@@ -104,10 +104,11 @@ class ModelsScreen(Screen[None]):
             title += f" · [red]{escape(book.list_error)}[/]"
         self.query_one("#models-title", Static).update(title)
         current = self.selected_name()
+        used_width = self._used_width()  # once per redraw: it looks at every row
         if names != self._shown:
             table.clear()
             for name in names:
-                table.add_row(*self._cells(book.rows[name]), key=name)
+                table.add_row(*self._cells(book.rows[name], used_width), key=name)
             self._shown = names
             target = self.select_name or current
             row = book.row(target)
@@ -117,15 +118,15 @@ class ModelsScreen(Screen[None]):
                     self.select_name = None
         else:
             for name in names:
-                for (key, _), value in zip(COLUMNS, self._cells(book.rows[name])):
+                for (key, _), value in zip(COLUMNS, self._cells(book.rows[name], used_width)):
                     table.update_cell(name, key, value, update_width=True)
         self._draw_detail()
 
-    def _cells(self, row: dict[str, Any]) -> list[str | Text]:
+    def _cells(self, row: dict[str, Any], used_width: int) -> list[str | Text]:
         pull = self.book.pulls.get(row["name"])
         mark = "[yellow]↓[/]" if pull else "[green]✓[/]" if row["installed"] else " "
         used = Text(", ".join(row["used_by"]) or "—")
-        used.truncate(self._used_width(), overflow="ellipsis")  # the detail panel has it whole
+        used.truncate(used_width, overflow="ellipsis")  # the detail panel has it whole
         return [mark, escape(row["name"]), row["family"], size_of(row), status_text(row, pull), used]
 
     def _used_width(self) -> int:
