@@ -151,6 +151,25 @@ def _private_db_file(path: Path) -> None:
             pass
 
 
+BUSY_TIMEOUT_S = 10.0
+
+
+def _use_wal(conn: sqlite3.Connection, path: Path) -> None:
+    """Put the database in WAL mode. SQLite answers a journal-mode change that meets another
+    connection's lock with "database is locked" at once, without waiting out the busy timeout
+    (two threads or processes opening a fresh database together hit it), so wait here."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise StoreError(f"{path}: could not switch the database to WAL mode ({e}); "
+                                 "another program holds it. Close it and try again.") from e
+            time.sleep(0.01)
+
+
 class Store:
     """The magstation database. Safe to share between threads: each thread gets its own
     connection the first time it touches the store."""
@@ -168,16 +187,17 @@ class Store:
         if conn is None:
             paths.ensure_dir(self.path.parent)
             _private_db_file(self.path)
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
             with self._lock:
                 if not self._migrated:
+                    # WAL is a property of the file: set once, every later connection has it
+                    _use_wal(conn, self.path)
                     migrate(conn)
                     self._migrated = True
+            self._local.conn = conn
         return conn
 
     def close(self) -> None:

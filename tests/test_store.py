@@ -147,3 +147,32 @@ def test_threads_share_a_store_each_with_its_own_connection(store):
     assert not errors
     assert len({id(c) for c in conns}) == 4 and all(c is not store.db for c in conns)
     assert len(store.list_sounds()) == 160
+
+
+def test_threads_first_touching_a_fresh_database_together_all_get_in(tmp_path):
+    """The CI failure of stop 26: the engine's quick-call thread and its worker opened a new
+    magstation.db at once, and SQLite refused one thread's switch to WAL mode with
+    "database is locked" without waiting (a journal-mode change ignores the busy timeout)."""
+    errors: list[BaseException] = []
+    for trial in range(60):
+        s = Store(tmp_path / f"t{trial}" / "magstation.db")
+        start = threading.Barrier(4)
+
+        def touch(i: int, s: Store = s, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                if i % 2:
+                    s.add_folder(f"/music/{i}")
+                else:
+                    s.list_sounds()
+            except BaseException as e:  # noqa: BLE001 - collected and asserted below
+                errors.append(e)
+
+        threads = [threading.Thread(target=touch, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(s.folders()) == ["/music/1", "/music/3"]
+        assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert not errors, errors[:3]

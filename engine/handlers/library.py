@@ -18,7 +18,7 @@ from engine.api import library as api
 from engine.context import JobContext
 from engine.errors import BadRequest, EngineError
 from engine.methods import JobFunc, method
-from engine.store import get_store
+from engine.store import StoreError, get_store
 
 
 def _db_errors(func: JobFunc) -> JobFunc:
@@ -30,6 +30,8 @@ def _db_errors(func: JobFunc) -> JobFunc:
         except sqlite3.Error as e:
             raise EngineError(f"the library database {get_store().path} failed: {e}. "
                               "If it keeps happening, move the file aside and rescan.") from e
+        except StoreError as e:
+            raise EngineError(str(e)) from e
     return wrapped
 
 
