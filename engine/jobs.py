@@ -159,9 +159,14 @@ class JobRunner:
     def cancel(self, job_id: str) -> bool:
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None or job.state not in (QUEUED, RUNNING):
-            return False
-        job.ctx.cancel()  # a queued job is skipped by the worker; a running one stops at its next check
+            if job is None or job.state not in (QUEUED, RUNNING):
+                return False
+            job.ctx.cancel()  # a running job stops at its next check
+            queued = job.state == QUEUED
+            if queued:  # answered now, not when the worker reaches it behind a long render
+                job.state = CANCELLED
+        if queued:
+            self._finish(job, CANCELLED, "error", JobCancelled(f"job {job.id} was cancelled").to_dict())
         return True
 
     def cancel_owner(self, owner: str) -> int:
@@ -203,16 +208,16 @@ class JobRunner:
             self._run(job)
 
     def _run(self, job: Job) -> None:
-        if job.ctx.cancelled:
-            self._finish(job, CANCELLED, "error", JobCancelled(f"job {job.id} was cancelled").to_dict())
-            return
+        with self._lock:  # the worker and `cancel` both claim a queued job; one wins
+            if job.state != QUEUED:
+                return  # cancelled while queued, and answered then
+            job.state = RUNNING
         m = methods.get(job.method)
         key = cache_key(job.method, job.params) if m.cacheable else None
         started = time.monotonic()
         if key is not None and (hit := self.cache.get(key)) is not None:
             self._finish(job, DONE, "result", {"result": hit, "cached": True, "elapsed_s": 0.0})
             return
-        job.state = RUNNING
         job.ctx._started = started
         self.on_change()
         try:

@@ -3,6 +3,7 @@ humanize, undo, audition, export — checked on the resulting notes and files.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -12,8 +13,11 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_tui import wait_until
+from engine import api
 from tui.app import MagstationApp
+from tui.engine_link import Cancelled, JobControl
 from tui.panes.drum_grid import DrumGridPane, parse_taps, wire
+from tui.widgets.job_progress import CANCELLED, JobProgress
 from tui.widgets.prompt import AskText, Confirm
 
 FIX = ROOT / "tests" / "fixtures" / "musicvae"
@@ -85,6 +89,38 @@ async def test_generate_edit_interpolate_humanize_undo(app):
         await pilot.press("enter")  # newest first: the humanized pattern
         await pilot.pause()
         assert any(abs(o) > 0 for row in g.pattern.offsets for o in row)
+
+
+async def test_escape_cancels_an_interpolation_waiting_behind_a_long_job(app):
+    """The model worker is busy with a long job (a render, here engine.sleep): the
+    interpolation waits in the queue, and escape cancels it; the grid stays as it was."""
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.engine.state == "ready")
+        g = grid(app)
+        await pilot.press("s")
+        await generated(pilot, app, 1)
+        await pilot.press("a", "s")
+        await generated(pilot, app, 2)
+        await pilot.press("b")
+        before = g.pattern.to_dict()
+        blocker, started = JobControl(), asyncio.Event()
+        sleeper = asyncio.create_task(app.engine.run_job(
+            api.system.Sleep(seconds=600, steps=6000), lambda msg: started.set(), blocker))
+        await wait_until(pilot, started.is_set, 60)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: g.generating is not None and g.generating.request is not None)
+        progress = app.query_one("#drum-progress", JobProgress)
+        assert "queued · escape cancels" in str(progress.render())
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: g.generating is None, 60)
+        assert progress.status == CANCELLED
+        assert len(g.state.history) == 2 and not g.state.chain and g.pattern.to_dict() == before
+        await blocker.cancel()
+        assert isinstance(await sleeper, Cancelled)
+        # the worker is free again: the next interpolation runs
+        await pilot.press("i")
+        await generated(pilot, app, 3)
+        assert len(g.state.chain) == g.state.interp_steps
 
 
 async def test_tap_audition_and_export(app, tmp_path):

@@ -125,6 +125,25 @@ async def test_cancel_running_and_queued_jobs(connect):
     assert (await c.call("engine.status"))["jobs"] == []
 
 
+async def test_a_queued_job_cancelled_is_answered_at_once_not_after_the_one_ahead(connect):
+    """A job waiting behind a long one (a drum interpolation behind a render) is answered
+    as cancelled when asked, while the long one runs on."""
+    c = await connect()
+    progressed = asyncio.Event()
+    running = await c.start("engine.sleep", {"seconds": 600, "steps": 6000},
+                            on_progress=lambda msg: progressed.set())
+    await asyncio.wait_for(progressed.wait(), WAIT_S)
+    queued = await c.start("engine.sleep", {"seconds": 1, "steps": 1})
+    await queued.cancel()
+    with pytest.raises(errors.JobCancelled):
+        await asyncio.wait_for(queued.result(), WAIT_S)
+    jobs = (await c.call("engine.status"))["jobs"]
+    assert [j["state"] for j in jobs] == ["running"]
+    await running.cancel()
+    with pytest.raises(errors.JobCancelled):
+        await asyncio.wait_for(running.result(), WAIT_S)
+
+
 async def test_results_are_cached_by_content(connect):
     c = await connect()
     before = jobs_for_tests.CALLS["square"]

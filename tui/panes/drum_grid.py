@@ -25,7 +25,7 @@ from engine import api
 from engine.api.base import Params
 from tui.drum_pattern import (DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, EditHistory, Pattern,
                               clean_provenance, describe)
-from tui.engine_link import Done, Failed
+from tui.engine_link import Cancelled, Done, Failed, JobControl
 from tui.keys import pane_bindings
 from tui.messages import transport_position
 from tui.pane_state import DrumHistoryEntry, DrumPattern, DrumsState
@@ -123,7 +123,7 @@ class DrumGridPane(Pane[DrumsState]):
         ("g", "toggle_keep_hits", "Humanize/tap: keep your hits / free", "keep_hits"),
         ("t", "tap", "Tap a rhythm → drums (GrooVAE)", "tap"),
         ("enter", "play", "Play/stop the loop", "play", "play"),
-        ("escape", "stop", "Stop playing", "stop"),
+        ("escape", "stop", "Cancel the generation, else stop playing", "stop"),
         ("P", "play_chain", "Play the whole chain", "play_chain"),
         ("left_curly_bracket", "tempo(-5)", "Tempo down", "tempo_down"),
         ("right_curly_bracket", "tempo(5)", "Tempo up", "tempo_up"),
@@ -143,7 +143,7 @@ class DrumGridPane(Pane[DrumsState]):
         yield DrumParams(id="drum-params")
         yield ModelLine(id="drum-model-line")
         yield ProblemLine(id="drum-problems")
-        yield JobProgress(id="drum-progress")
+        yield JobProgress(cancel_hint=self.key("stop"), id="drum-progress")
         yield DrumSource(id="drum-source")
         yield DrumGridView(Pattern.empty(), id="drum-grid")
         yield DrumChain(id="drum-chain")
@@ -155,6 +155,7 @@ class DrumGridPane(Pane[DrumsState]):
         self.cursor = (0, 0)
         self.edits: EditHistory[tuple[Pattern, float]] = EditHistory()
         self.busy = ""
+        self.generating: JobControl | None = None  # the running generation, escape cancels it
         self.playing = False
         self.playhead: int | None = None
         self._play_offset_steps = 0
@@ -341,11 +342,14 @@ class DrumGridPane(Pane[DrumsState]):
 
     # -- engine jobs: a failure stays on the problem line until that topic next works ------
     async def _job(self, params: Params, topic: str, failed: Callable[[str], str], fix: str,
-                   progress: bool = False, label: str = "") -> dict[str, Any] | None:
+                   progress: bool = False, label: str = "",
+                   control: JobControl | None = None) -> dict[str, Any] | None:
         """The job's result, or None when it failed (said on the problem line as
-        `failed(the engine's message)`, with `fix`, the key that helps)."""
+        `failed(the engine's message)`, with `fix`, the key that helps) or was cancelled."""
         outcome = await self.run_job(params, topic, self.query_one(JobProgress) if progress else None,
-                                     label=label or topic, fix=fix, says=failed)
+                                     control, label=label or topic, fix=fix, says=failed)
+        if isinstance(outcome, Cancelled) and not progress:  # a long job's line says it
+            self.mag.notify(f"{label or topic} cancelled: the grid is as it was", timeout=3)
         return outcome.result if isinstance(outcome, Done) else None
 
     def _model_params(self, kind: str) -> dict[str, Any]:
@@ -364,15 +368,18 @@ class DrumGridPane(Pane[DrumsState]):
         """`long`: a job that takes a while (an interpolation, a whole chain) shows its
         progress under the header."""
         self.busy = label
+        self.generating = control = JobControl()
         self._redraw()
         try:
             fix = (f"{self.key('model')} chooses the model · {MODELS_KEY} opens Models"
                    if kind in ("sample", "interpolate") else f"{MODELS_KEY} opens Models")
             result = await self._job(GENERATORS[kind](**params, **self._model_params(kind)), kind,
                                      lambda message: f"{label} failed: {message}", fix,
-                                     progress=long, label=label)
+                                     progress=long, label=label, control=control)
         finally:
             self.busy = ""
+            if self.generating is control:
+                self.generating = None
             self._redraw()
         if result is None:
             return
@@ -490,7 +497,13 @@ class DrumGridPane(Pane[DrumsState]):
         self._redraw()
 
     def action_stop(self) -> None:
-        if self.playing:
+        """escape: cancel the running generation (a model job waiting behind a long render
+        is the usual one), else stop playing."""
+        control = self.generating
+        if control is not None and not control.cancel_asked:
+            self.mag.notify(f"cancelling {self.busy or 'the generation'}…", timeout=2)
+            self.run_worker(control.cancel(), group="drum-cancel")
+        elif self.playing:
             self._stop()
 
     @work(exclusive=True, group="drum-audition")
