@@ -67,6 +67,7 @@ class Listener:
     on_status: Callable[[str], None] = lambda s: None
     on_play: Callable[[dict[str, Any]], None] = lambda info: None
     connections: int = 0
+    refused: int = 0  # tries that found no engine (retried)
     received: int = 0  # audio messages handled
     played: int = 0  # sounds played
     played_s: float = 0.0
@@ -91,7 +92,7 @@ class Listener:
         A refusal that retrying cannot fix (wrong token, protocol version) ends it, with
         the reason in `failure`."""
         remote = RemoteListener(self.backend, on_play=self._played)
-        attempt = 0
+        attempt, said = 0, ""  # said: the last reason for not connecting that was reported
         while not self._stop.is_set():
             client = EngineClient("listener")
             closed = asyncio.Event()
@@ -110,18 +111,21 @@ class Listener:
                 await self.endpoint.connect(client)
                 await client.call("engine.subscribe", {"topics": ["audio"]})
             except (Unauthorized, ProtocolError) as e:
-                await client.close()
-                self.failure = e.message
-                self.on_status(f"the engine at {self.endpoint} refused: {e.message}")
+                await client.close()  # said once, by whoever reads `failure`
+                self.failure = f"the engine at {self.endpoint} refused: {e.message}"
                 break
             except (EngineUnavailable, EngineError, OSError) as e:
                 await client.close()
                 delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
-                self.on_status(f"no engine at {self.endpoint} ({e}); retrying in {delay:g} s")
+                if str(e) != said:  # a line per new reason, not one per retry
+                    said = str(e)
+                    self.on_status(f"no engine at {self.endpoint} ({e}); retrying every "
+                                   f"{RETRY_DELAYS[-1]:g} s or sooner until it answers")
                 attempt += 1
+                self.refused += 1
                 await _wait_either(self._stop.wait(), asyncio.sleep(delay))
                 continue
-            attempt = 0
+            attempt, said = 0, ""
             self.connections += 1
             self.on_status(f"listening to the engine at {self.endpoint}")
             await _wait_either(self._stop.wait(), closed.wait())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 
 import numpy as np
@@ -113,7 +114,20 @@ async def test_listener_with_a_wrong_token_stops_with_the_reason(tcp_server):
                         on_status=statuses.append)
     await listener.run()  # returns by itself
     assert listener.connections == 0 and "token" in listener.failure
-    assert len(statuses) == 1 and "refused" in statuses[0]
+    assert "refused" in listener.failure and statuses == []  # the CLI says it once, at the end
+
+
+async def test_a_listener_waiting_for_an_engine_says_so_once_not_every_retry():
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    statuses: list[str] = []
+    listener = Listener(Endpoint(port=port), NullBackend(), on_status=statuses.append)
+    task = asyncio.ensure_future(listener.run())
+    await until(lambda: listener.refused >= 4)
+    listener.stop()
+    await task
+    assert len(statuses) == 1 and "retrying" in statuses[0] and str(port) in statuses[0]
 
 
 async def test_listener_reports_each_sound_it_plays_and_sums_up(tcp_server, tone_file):

@@ -81,8 +81,9 @@ async def test_listen_with_a_wrong_token_stops_with_the_reason(tcp_server, tmp_p
     proc = await listen(tcp_server, token_file(tmp_path, "not-the-token"))
     _, err = await proc.communicate()
     assert proc.returncode == 2
-    last = err.decode().strip().splitlines()[-1]
-    assert last.startswith("magstation listen: stopped:") and "token" in last
+    lines = err.decode().strip().splitlines()
+    assert lines[-1].startswith("magstation listen: stopped: the engine at") and "token" in lines[-1]
+    assert sum("token" in line for line in lines) == 1  # the reason once, not twice
 
 
 def no_device_here() -> bool:
