@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from engine import api
 from engine.api.base import Params
@@ -183,7 +184,7 @@ class JobsScreen(Screen[None]):
             return None
         try:
             return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no row under the cursor
+        except CellDoesNotExist:  # no row under the cursor
             return None
 
     def selected_run(self) -> dict[str, Any] | None:
