@@ -136,6 +136,22 @@ def test_resume_refuses_another_config(tmp_path):
         train(opts(out, config="groovae_2bar_humanize", steps=2))
 
 
+def test_resume_names_the_tensor_that_does_not_fit(tmp_path):
+    """A run folder whose checkpoint is not of the run asked for (its train.json edited or
+    lost) is refused naming the tensor, before any step; the checkpoint is kept."""
+    out = tmp_path / "run"
+    first = train(opts(out, steps=1))
+    settings = json.loads((out / "train.json").read_text())
+    settings["widths"]["z"] *= 2
+    (out / "train.json").write_text(json.dumps(settings))
+    with pytest.raises(BadInput, match=r"`.*` is \(.*\), this run needs \(.*\); use another --out"):
+        train(opts(out, steps=2))
+    (out / "train.json").unlink()
+    with pytest.raises(BadInput, match=r"model.ckpt-1: `.*` is \(.*\), this run needs"):
+        train(opts(out, config="groovae_2bar_humanize", steps=2))
+    assert latest_checkpoint(out) == first.checkpoint
+
+
 def test_cli_train_drums(tmp_path, capsys):
     out = tmp_path / "cli"
     args = ["train", "drums", "--data", str(GROOVE), "--config", "cat-drums_2bar_small",

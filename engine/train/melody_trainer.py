@@ -31,7 +31,8 @@ from engine.errors import BadInput
 from engine.fsutil import atomic_write_text
 from engine.music import melody_rnn as mr
 from engine.music import performance_rnn as pr
-from engine.train.trainer import SETTINGS_FILE, adam_named, adam_update, init_adam, latest_checkpoint, write_checkpoint
+from engine.train.trainer import (SETTINGS_FILE, adam_named, adam_update, init_adam, latest_checkpoint,
+                                  read_checkpoint, write_checkpoint)
 
 TrainProgress = Callable[[int, int, dict[str, float]], None]
 ATTN_LENGTH = 40
@@ -153,14 +154,7 @@ class MelodyTrainer:
         return prefix
 
     def restore(self, prefix: Path) -> None:
-        reader = self.tf.train.load_checkpoint(str(prefix))
-        shapes = reader.get_variable_to_shape_map()
-        for name, var in self._named().items():
-            if name not in shapes or tuple(shapes[name]) != tuple(var.shape):
-                raise BadInput(f"checkpoint {prefix}: `{name}` is missing or has another "
-                               f"shape; it is not a run of this config; use another --out",
-                               path=str(prefix))
-            var.assign(reader.get_tensor(name))
+        read_checkpoint(self.tf, prefix, self._named(), "this config")
         self.prefixes = [prefix.name]
 
     def weights(self) -> dict[str, np.ndarray]:

@@ -96,6 +96,22 @@ def write_checkpoint(tf, out: Path, named: dict, step: int,
     return out / name, prefixes[-KEEP_CHECKPOINTS:]
 
 
+def read_checkpoint(tf, prefix: Path, named: dict, run: str) -> None:
+    """Assign every tensor of `named` from checkpoint `prefix` (a resumed run); BadInput
+    naming the tensor when one is missing or has another shape, i.e. the folder holds a
+    run of another kind (`run`, e.g. "this config and width")."""
+    reader = tf.train.load_checkpoint(str(prefix))
+    shapes = reader.get_variable_to_shape_map()
+    for name, var in named.items():
+        if name not in shapes:
+            raise BadInput(f"checkpoint {prefix} has no `{name}`: it is not a resumable "
+                           f"run of {run}; use another --out", path=str(prefix))
+        if tuple(shapes[name]) != tuple(var.shape):
+            raise BadInput(f"checkpoint {prefix}: `{name}` is {tuple(shapes[name])}, this run "
+                           f"needs {tuple(var.shape)}; use another --out", path=str(prefix))
+        var.assign(reader.get_tensor(name))
+
+
 def init_adam(tf, state, variables: dict, names) -> None:
     """TF1 AdamOptimizer's state on `state`, all at their start: slots[name] = (m, v) of
     zeros per trained variable, beta1_power, beta2_power, global_step."""
@@ -218,18 +234,7 @@ class Trainer:
         return prefix
 
     def restore(self, prefix: Path) -> None:
-        reader = self.tf.train.load_checkpoint(str(prefix))
-        shapes = reader.get_variable_to_shape_map()
-        for name, var in self._named_tensors().items():
-            if name not in shapes:
-                raise BadInput(f"checkpoint {prefix} has no `{name}`: it is not a resumable "
-                               f"run of this config and width; use another --out",
-                               path=str(prefix))
-            value = reader.get_tensor(name)
-            if tuple(value.shape) != tuple(var.shape):
-                raise BadInput(f"checkpoint {prefix}: `{name}` is {value.shape}, this run "
-                               f"needs {tuple(var.shape)}; use another --out", path=str(prefix))
-            var.assign(value)
+        read_checkpoint(self.tf, prefix, self._named_tensors(), "this config and width")
         self.prefixes = [prefix.name]
 
     # -- one step
