@@ -114,9 +114,11 @@ async def test_wrong_protocol_version_is_refused(server):
 
 async def test_cancel_running_and_queued_jobs(connect):
     c = await connect()
-    running = await c.start("engine.sleep", {"seconds": 30, "steps": 300})
+    progressed = asyncio.Event()
+    running = await c.start("engine.sleep", {"seconds": 30, "steps": 300},
+                            on_progress=lambda msg: progressed.set())
     queued = await c.start("engine.sleep", {"seconds": 30, "steps": 300})
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(progressed.wait(), WAIT_S)  # the first one runs
     await queued.cancel()
     await running.cancel()
     for req in (running, queued):
@@ -178,8 +180,10 @@ async def test_several_clients_and_job_events(connect):
 
 async def test_client_dropped_mid_job_is_cancelled_and_others_are_served(connect, server):
     a, b = await connect("a"), await connect("b")
-    await a.start("engine.sleep", {"seconds": 30, "steps": 300})
-    await asyncio.sleep(0.1)
+    progressed = asyncio.Event()
+    await a.start("engine.sleep", {"seconds": 30, "steps": 300},
+                  on_progress=lambda msg: progressed.set())
+    await asyncio.wait_for(progressed.wait(), WAIT_S)  # it runs when its client drops
     await a.close()
     result = await asyncio.wait_for(b.call("engine.sleep", {"seconds": 0.1, "steps": 1}), WAIT_S)
     assert result["steps"] == 1
