@@ -114,6 +114,7 @@ async def test_escape_cancels_an_interpolation_waiting_behind_a_long_job(app):
         await pilot.press("escape")
         await wait_until(pilot, lambda: g.generating is None, 60)
         assert progress.status == CANCELLED
+        assert "interpolate cancelled: the grid is as it was" in str(progress.render())
         assert len(g.state.history) == 2 and not g.state.chain and g.pattern.to_dict() == before
         await blocker.cancel()
         assert isinstance(await sleeper, Cancelled)

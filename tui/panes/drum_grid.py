@@ -348,8 +348,11 @@ class DrumGridPane(Pane[DrumsState]):
         `failed(the engine's message)`, with `fix`, the key that helps) or was cancelled."""
         outcome = await self.run_job(params, topic, self.query_one(JobProgress) if progress else None,
                                      control, label=label or topic, fix=fix, says=failed)
-        if isinstance(outcome, Cancelled) and not progress:  # a long job's line says it
-            self.mag.notify(f"{label or topic} cancelled: the grid is as it was", timeout=3)
+        if isinstance(outcome, Cancelled):
+            if progress:
+                self.query_one(JobProgress).finish(outcome, "the grid is as it was")
+            else:
+                self.mag.notify(f"{label or topic} cancelled: the grid is as it was", timeout=3)
         return outcome.result if isinstance(outcome, Done) else None
 
     def _model_params(self, kind: str) -> dict[str, Any]:
