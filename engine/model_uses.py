@@ -1,8 +1,8 @@
 """What in magstation uses a checkpoint: shown by `models.list` and the Models screen.
 
-Where the manifest declares roles (`[roles]`, read by `checkpoints.roles_of`), those are
-the answer, in words; otherwise (older manifests, models in no role) a table by config
-and family."""
+Where the manifest gives the model roles (`[roles]`, read by `checkpoints.roles_of`), those
+are the answer, in words; for a model in no role (imported under its own name) a table by
+config and family."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ BY_FAMILY: dict[str, tuple[str, ...]] = {
 
 
 def uses(info: CheckpointInfo) -> list[str]:
-    roles_of = getattr(checkpoints, "roles_of", None)  # manifests with [roles]
-    if roles_of is not None:
-        roles = roles_of(info.name)
-        if roles:
-            return list(dict.fromkeys(ROLE_WORDS.get(r, r) for r in roles))
+    """The manifest's roles for the model, in words; for a model in no role (one imported
+    under a name of its own) what its config or family is used by."""
+    roles = checkpoints.roles_of(info.name)
+    if roles:
+        return list(dict.fromkeys(ROLE_WORDS.get(r, r) for r in roles))
     return list(BY_CONFIG.get(info.config) or BY_FAMILY.get(info.family) or ())

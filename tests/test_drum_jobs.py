@@ -18,6 +18,7 @@ from tests.conftest import ROOT
 FIX = ROOT / "tests" / "fixtures" / "musicvae"
 DRUMS = {"checkpoint": str(FIX / "cat-drums_2bar_small"), "config": "cat-drums_2bar_small"}
 GROOVE = {"checkpoint": str(FIX / "groovae_2bar_humanize"), "config": "groovae_2bar_humanize"}
+NADE = {"checkpoint": str(FIX / "nade-drums_2bar_full"), "config": "nade-drums_2bar_full"}
 TAP = {"checkpoint": str(FIX / "groovae_2bar_tap_fixed_velocity"),
        "config": "groovae_2bar_tap_fixed_velocity"}
 
@@ -104,6 +105,31 @@ def test_interpolate_gives_a_chain_of_the_asked_length():
     chain = run("drums.interpolate", a=a[0], b=a[1], steps=5, seed=9, temperature=0.0, **DRUMS)
     again = run("drums.interpolate", a=a[0], b=a[1], steps=5, seed=9, temperature=0.0, **DRUMS)
     assert len(chain["patterns"]) == 5 and chain["patterns"] == again["patterns"]
+
+
+def test_the_full_kit_model_samples_and_interpolates_on_the_nine_rows():
+    """nade-drums_2bar_full plays 61 drum pitches: the grid shows what Magenta's converter
+    writes for its output (a NoteSequence at those pitches) read back onto the 9 rows, and
+    A→B encodes what that converter reads from the pattern's MIDI (exemplar pitches)."""
+    from engine.handlers.drums import _encoder_input
+    from engine.models.musicvae import MusicVae
+    from engine.music.converters import converter_for
+    from engine.music.grids import DrumGrid
+
+    got = run("drums.sample", n=3, seed=5, temperature=1.0, **NADE)
+    model = MusicVae.load("nade-drums_2bar_full", NADE["checkpoint"])
+    outputs, _ = model.sample(3, temperature=1.0, seed=5)
+    full_kit = converter_for("nade-drums_2bar_full")
+    for p, ns in zip(got["patterns"], full_kit.from_tensors(outputs), strict=True):
+        assert (np.array(p["velocities"]) > 0).tolist() == DrumGrid.from_sequence(ns, 32).hits.tolist()
+    grid = DrumGrid(np.array(four_on_the_floor()["velocities"]) > 0)
+    np.testing.assert_array_equal(_encoder_input(model, grid),
+                                  full_kit.to_tensors(grid.to_sequence()).inputs[0])
+    a, b = got["patterns"][:2]
+    chain = run("drums.interpolate", a=a, b=b, steps=4, seed=2, temperature=0.0, **NADE)
+    assert len(chain["patterns"]) == 4
+    assert all(np.array(p["velocities"]).shape == (9, 32) for p in chain["patterns"])
+    assert chain["patterns"][0]["velocities"] == a["velocities"]  # the ends are yours
 
 
 def test_humanize_adds_velocity_and_timing_and_keeps_tempo():

@@ -43,13 +43,17 @@ def _load(params: ModelChoice, role: str):
 
 
 def _patterns_from_outputs(model, outputs: np.ndarray, qpm: float) -> list[dict[str, Any]]:
-    from engine.music.grids import DrumGrid
+    from engine.music import drums as dm
+    from engine.music.grids import DrumGrid, regroup
     from engine.music.groove import groove_to_grid
 
     if model.config.decoder == "groove":
         grids = [groove_to_grid(o, qpm) for o in outputs]
     elif model.config.decoder == "categorical" and model.output_depth == 512:
         grids = [DrumGrid.from_onehot(o, qpm) for o in outputs]
+    elif _full_kit(model):  # 61 drum pitches, shown on the grid's 9 classes
+        grids = [DrumGrid(regroup(o.T > 0.5, dm.FULL_DRUM_PITCH_CLASSES,
+                                  dm.REDUCED_DRUM_PITCH_CLASSES), qpm=qpm) for o in outputs]
     else:
         raise BadRequest(f"{model.config.name} is not a 9-class drum model")
     return [pattern_from_grid(g) for g in grids]
@@ -57,13 +61,24 @@ def _patterns_from_outputs(model, outputs: np.ndarray, qpm: float) -> list[dict[
 
 def _encoder_input(model, grid) -> np.ndarray:
     """The encoder input tensor [steps, depth] of a pattern for this model's converter."""
+    from engine.music import drums as dm
     from engine.music.converters import converter_for
+    from engine.music.grids import grid_to_roll, regroup
 
     if model.config.decoder == "groove":
         x, _ = converter_for(model.config.name).grid_tensors(grid)
         return x
+    if _full_kit(model):  # the 61-pitch roll plus a "no hit" bit, hits at exemplar pitches
+        return grid_to_roll(regroup(grid.hits, dm.REDUCED_DRUM_PITCH_CLASSES,
+                                    dm.FULL_DRUM_PITCH_CLASSES))
     roll = grid.to_roll()  # cat-drums reads the 9-class roll plus a "no hit" bit
     return roll if model.input_depth == roll.shape[1] else grid.to_onehot()
+
+
+def _full_kit(model) -> bool:
+    """nade-drums_2bar_full's shape: RNN-NADE over 61 single drum pitches."""
+    from engine.music.drums import FULL_DRUM_PITCH_CLASSES
+    return model.config.decoder == "nade" and model.output_depth == len(FULL_DRUM_PITCH_CLASSES)
 
 
 def _check_steps(model, grid, what: str) -> None:

@@ -78,6 +78,21 @@ def grid_to_roll(hits: np.ndarray) -> np.ndarray:
     return np.concatenate([h, ~h.any(axis=1, keepdims=True)], axis=1)
 
 
+def regroup(hits: np.ndarray, src: dm.PitchClasses, dst: dm.PitchClasses) -> np.ndarray:
+    """[len(src), steps] hits -> [len(dst), steps]: each source class's hits land in the
+    destination class of its exemplar (first) pitch, as a NoteSequence written with
+    exemplar pitches and read back with `dst` would have them (the 61 single pitches of
+    nade-drums_2bar_full <-> the drum grid's 9 classes). A pitch `dst` lacks is dropped."""
+    h = np.asarray(hits, dtype=bool)
+    where = dm.pitch_class_map(dst)
+    out = np.zeros((len(dst), h.shape[1]), dtype=bool)
+    for i, pitches in enumerate(src):
+        j = where.get(pitches[0])
+        if j is not None:
+            out[j] |= h[i]
+    return out
+
+
 # ---------------------------------------------------------------- the grid
 
 @dataclass

@@ -47,8 +47,10 @@ TEMPERATURE_STEP = 0.1
 INTERP_RANGE = (2, 16)
 TEMPO_RANGE = (40.0, 240.0)
 SWING_MAX = 0.45
-# None = the best installed: official lokl/hikl, else the shipped starter model.
-MODEL_CHOICES = [None, "cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl", "starter-drums_2bar"]
+# None = the best installed: official lokl/hikl/nade (the manifest's roles), else the
+# shipped starter model. nade-drums_2bar_full plays 61 drum pitches, shown on 9 rows.
+MODEL_CHOICES = [None, "cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl",
+                 "nade-drums_2bar_full", "starter-drums_2bar"]
 TAP_HIT, TAP_ACCENT = "x", "X"
 PLAYHEAD_TICK_S = 0.03  # the playhead moves on the local clock between transport events
 AUDITION_LABEL = "drum grid"
@@ -107,7 +109,7 @@ class DrumGridPane(Pane[DrumsState]):
         ("right_square_bracket", "temperature(1)", "Temperature up", "temperature_up"),
         ("L", "lock_seed", "Lock/unlock the seed", "lock_seed"),
         ("S", "set_seed", "Type a seed (and lock it)", "set_seed"),
-        ("m", "next_model", "Choose the model (auto, lokl, hikl, starter)", "model"),
+        ("m", "next_model", "Choose the model (auto, lokl, hikl, nade, starter)", "model"),
         ("a", "store('A')", "Keep pattern in slot A", "keep_a"),
         ("b", "store('B')", "Keep pattern in slot B", "keep_b"),
         ("A", "recall('A')", "Bring back slot A", "recall_a"),
