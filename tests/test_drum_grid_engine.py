@@ -124,6 +124,34 @@ async def test_escape_cancels_an_interpolation_waiting_behind_a_long_job(app):
         assert len(g.state.chain) == g.state.interp_steps
 
 
+async def test_a_generation_replaced_by_a_newer_one_is_cancelled_in_the_engine(app):
+    """`i` waits behind a long job; `s` replaces it (the pane runs one generation at a
+    time): the engine drops the interpolation instead of running it before the sample."""
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.engine.state == "ready")
+        g = grid(app)
+        await pilot.press("s")
+        await generated(pilot, app, 1)
+        await pilot.press("a", "s")
+        await generated(pilot, app, 2)
+        await pilot.press("b")
+        blocker, started = JobControl(), asyncio.Event()
+        sleeper = asyncio.create_task(app.engine.run_job(
+            api.system.Sleep(seconds=600, steps=6000), lambda msg: started.set(), blocker))
+        await wait_until(pilot, started.is_set, 60)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: g.generating is not None and g.generating.request is not None)
+        await wait_until(pilot, lambda: [j["method"] for j in app.jobs]
+                         == ["engine.sleep", "drums.interpolate"])  # the engine's pushed list
+        await pilot.press("s")
+        await wait_until(pilot, lambda: [j["method"] for j in app.jobs]
+                         == ["engine.sleep", "drums.sample"])  # the interpolation is gone
+        await blocker.cancel()
+        assert isinstance(await sleeper, Cancelled)
+        await generated(pilot, app, 3)
+        assert [e.method for e in g.state.history] == ["drums.sample"] * 3 and not g.state.chain
+
+
 async def test_tap_audition_and_export(app, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.engine.state == "ready")

@@ -80,6 +80,7 @@ class EngineLink:
         self.transport: dict[str, Any] = {}  # the player, as the engine last pushed it
         self.output: dict[str, Any] = {}  # where sound goes, as the engine last pushed it
         self.config: dict[str, Any] = {}  # how the engine runs (its TCP address, ...), pushed once
+        self._cancels: set[asyncio.Task[None]] = set()  # cancels of abandoned jobs in flight
         self.batches: list[dict[str, Any]] = []  # batch runs, as the engine last pushed them
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -194,7 +195,24 @@ class EngineLink:
             return Failed(e.message, e.code)
         except (EngineUnavailable, OSError) as e:
             return Failed(f"the engine is not reachable ({e}); ctrl+r restarts it", "unavailable")
+        except asyncio.CancelledError:
+            # The caller gave up (a pane's worker replaced by a newer one): the engine must
+            # not spend its worker on a result nobody waits for, ahead of the newer job.
+            if control.request is not None:
+                self._abandoned(control.request)
+            raise
         return Done(result, control.request.params, control.request.cached)
+
+    def _abandoned(self, request: Request) -> None:
+        async def cancel() -> None:
+            try:
+                await request.cancel()
+                await request.result()  # its answer, taken so that nothing is left unread
+            except (errors.EngineError, EngineUnavailable, OSError):  # cancelled, or gone
+                pass
+        task = asyncio.get_running_loop().create_task(cancel())
+        self._cancels.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._cancels.discard)
 
     async def call(self, method: str | Params, params: dict[str, Any] | Params | None = None,
                    on_progress: ProgressCallback | None = None) -> dict[str, Any]:
