@@ -28,12 +28,13 @@ SETTINGS = {  # the default setting is the ordinary test run
     "onednn_off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
 }
 FILES = ["tests/test_melody_rnn_parity.py", "tests/test_gansynth_parity.py",
-         "tests/test_musicvae_parity.py", "tests/test_nsynth_parity.py"]
+         "tests/test_musicvae_parity.py", "tests/test_nsynth_parity.py",
+         "tests/test_nsynth_reference.py"]
 # The tests that compare float results with a tolerance (not file handling, CLI, jobs).
 SELECT = " or ".join([
     "matches_magenta", "match_magenta", "batch_size_independent", "teacher_forced",
     "encoder_matches", "humanize_logits", "reproduces_magenta", "encode_matches",
-    "magentas_audio"])
+    "magentas_audio", "plain_decoder"])
 
 
 @pytest.mark.slow
