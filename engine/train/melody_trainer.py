@@ -31,8 +31,8 @@ from engine.errors import BadInput
 from engine.fsutil import atomic_write_text
 from engine.music import melody_rnn as mr
 from engine.music import performance_rnn as pr
-from engine.train.trainer import (SETTINGS_FILE, adam_named, adam_update, init_adam, latest_checkpoint,
-                                  read_checkpoint, write_checkpoint)
+from engine.train.trainer import (SETTINGS_FILE, CheckpointedRun, adam_update, init_adam,
+                                  latest_checkpoint)
 
 TrainProgress = Callable[[int, int, dict[str, float]], None]
 ATTN_LENGTH = 40
@@ -91,7 +91,7 @@ def rnn_shape(config: str, layers: tuple[int, ...]):
                     ATTN_LENGTH if config == "attention_rnn" else 0)
 
 
-class MelodyTrainer:
+class MelodyTrainer(CheckpointedRun):
     def __init__(self, opts: MelodyTrainOptions) -> None:
         import tensorflow as tf
 
@@ -142,20 +142,6 @@ class MelodyTrainer:
                  "seconds": self.elapsed, "family": family, "changes": self.changes}
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out / SETTINGS_FILE, json.dumps(data, indent=2) + "\n")
-
-    # -- checkpoints (the drum trainer's layout)
-    def _named(self) -> dict:
-        return adam_named(self, self.model.variables)
-
-    def save(self) -> Path:
-        prefix, self.prefixes = write_checkpoint(self.tf, self.out, self._named(),
-                                                 int(self.global_step.numpy()), self.prefixes)
-        self._save_settings()
-        return prefix
-
-    def restore(self, prefix: Path) -> None:
-        read_checkpoint(self.tf, prefix, self._named(), "this config")
-        self.prefixes = [prefix.name]
 
     def weights(self) -> dict[str, np.ndarray]:
         return {n: v.numpy() for n, v in self.model.variables.items()}

@@ -153,8 +153,32 @@ def _write_state(out: Path, prefixes: list[str]) -> None:
     atomic_write_text(out / STATE_FILE, "\n".join(lines) + "\n")
 
 
-class Trainer:
+class CheckpointedRun:
+    """A training run's checkpoints: the model's variables and Adam state under TF1's
+    names, saved as OUT/model.ckpt-STEP (with the run's settings) and read back to
+    resume. The trainer using it has `tf`, `out`, `model.variables`, `prefixes`, the Adam
+    state of `init_adam`, and `_save_settings()`; RUN_KIND names what a resume must match."""
+
+    RUN_KIND = "this config"
+
+    def _named(self) -> dict:
+        return adam_named(self, self.model.variables)
+
+    def save(self) -> Path:
+        prefix, self.prefixes = write_checkpoint(self.tf, self.out, self._named(),
+                                                 int(self.global_step.numpy()), self.prefixes)
+        self._save_settings()
+        return prefix
+
+    def restore(self, prefix: Path) -> None:
+        read_checkpoint(self.tf, prefix, self._named(), self.RUN_KIND)
+        self.prefixes = [prefix.name]
+
+
+class Trainer(CheckpointedRun):
     """Model + Adam state + the compiled train step for one output folder."""
+
+    RUN_KIND = "this config and width"
 
     def __init__(self, opts: TrainOptions) -> None:
         import tensorflow as tf
@@ -221,21 +245,6 @@ class Trainer:
                 "data": str(self.opts.data), "changes": self.changes}
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out / SETTINGS_FILE, json.dumps(data, indent=2) + "\n")
-
-    # -- checkpoints
-
-    def _named_tensors(self) -> dict[str, object]:
-        return adam_named(self, self.model.variables)
-
-    def save(self) -> Path:
-        prefix, self.prefixes = write_checkpoint(self.tf, self.out, self._named_tensors(),
-                                                 int(self.global_step.numpy()), self.prefixes)
-        self._save_settings()
-        return prefix
-
-    def restore(self, prefix: Path) -> None:
-        read_checkpoint(self.tf, prefix, self._named_tensors(), "this config and width")
-        self.prefixes = [prefix.name]
 
     # -- one step
 
