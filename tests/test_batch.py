@@ -315,3 +315,11 @@ def test_ray_run_gives_the_local_bytes_survives_a_killed_worker_and_resumes(
     # a re-run does nothing
     again = run_plan(load_plan(path, output=out), out, ray="auto", quiet=True)
     assert (again.done, again.skipped) == (0, 8)
+
+
+def test_stopping_a_run_that_is_not_there_says_which(mag_home, tmp_path):
+    from engine.local import run_method
+    with pytest.raises(BadRequest, match=f"no batch is running into {tmp_path}"):
+        run_method("batch.stop", {"out": str(tmp_path)}, quiet=True)
+    with pytest.raises(BadRequest, match=f"no training run is running into {tmp_path}"):
+        run_method("train.stop", {"out": str(tmp_path)}, quiet=True)

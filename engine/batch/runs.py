@@ -134,6 +134,20 @@ def signal_run(rec: dict[str, Any], sig: int = signal.SIGINT) -> bool:
     return True
 
 
+def stop_run(out: Path, kind: str, what: str, sig: int = signal.SIGINT) -> dict[str, Any]:
+    """Stop the run of `kind` going into `out` as Ctrl-C would (`sig`); BadRequest naming
+    `what` ("batch", "training run") when none runs there or it runs on another host."""
+    from engine.errors import BadRequest
+
+    rec = running(out, kind)
+    if rec is None:
+        raise BadRequest(f"no {what} is running into {out}", param="out")
+    if rec.get("host") != socket.gethostname():
+        raise BadRequest(f"the {what} into {out} runs on {rec.get('host')}; stop it there "
+                         "(Ctrl-C)", param="out")
+    return {"out": str(out), "stopping": signal_run(rec, sig), "pid": rec["pid"]}
+
+
 def read_runs(limit: int = KEEP) -> list[dict[str, Any]]:
     """The newest records first. A record still `running` whose process (on this host) is
     gone is shown `stopped`: the run was killed before it could say so."""

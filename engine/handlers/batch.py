@@ -3,7 +3,6 @@ one as Ctrl-C would. `batch.runs` is answered by the server from its RunWatcher.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from engine.api import batch as api
@@ -53,12 +52,5 @@ def start(params: api.Start, ctx: JobContext) -> dict:
 
 @method("batch.stop")
 def stop(params: api.Stop, ctx: JobContext) -> dict:
-    out = Path(params.out).expanduser().resolve()
-    rec = runs.running(out, runs.BATCH)
-    if rec is None:
-        raise BadRequest(f"no batch is running into {out}", param="out")
-    if rec.get("host") != socket.gethostname():
-        raise BadRequest(f"the batch into {out} runs on {rec.get('host')}; stop it there "
-                         "(Ctrl-C)", param="out")
-    stopping = runs.signal_run(rec)  # SIGINT: the runner stops cleanly, as on Ctrl-C
-    return {"out": str(out), "stopping": stopping, "pid": rec["pid"]}
+    # SIGINT: the runner stops cleanly, as on Ctrl-C
+    return runs.stop_run(Path(params.out).expanduser().resolve(), runs.BATCH, "batch")

@@ -5,7 +5,6 @@ sends it SIGTERM, which saves a checkpoint and the bundle as Ctrl-C does."""
 from __future__ import annotations
 
 import signal
-import socket
 from pathlib import Path
 
 from engine import paths, pathpolicy
@@ -87,13 +86,6 @@ def start(params: api.Start, ctx: JobContext) -> dict:
 
 @method("train.stop")
 def stop(params: api.Stop, ctx: JobContext) -> dict:
-    out = _absolute(params.out, "out", "the run folder").resolve()
-    rec = runs.running(out, runs.TRAIN)
-    if rec is None:
-        raise BadRequest(f"no training run is going into {out}", param="out")
-    if rec.get("host") != socket.gethostname():
-        raise BadRequest(f"the training run into {out} runs on {rec.get('host')}; stop it "
-                         "there (Ctrl-C)", param="out")
     # SIGTERM: a background process ignores SIGINT; the trainer saves on either
-    stopping = runs.signal_run(rec, signal.SIGTERM)
-    return {"out": str(out), "stopping": stopping, "pid": rec["pid"]}
+    return runs.stop_run(_absolute(params.out, "out", "the run folder").resolve(), runs.TRAIN,
+                         "training run", signal.SIGTERM)
