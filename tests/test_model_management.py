@@ -254,7 +254,7 @@ def test_roles_pick_the_first_installed_model_then_the_starter(home, tmp_path, c
     choices = ck.role_choices("drums.sample")
     assert [(c.info.name, c.installed) for c in choices] == [
         ("cat-drums_2bar_small.lokl", False), ("cat-drums_2bar_small.hikl", True),
-        ("starter-drums_2bar", True)]
+        ("nade-drums_2bar_full", False), ("starter-drums_2bar", True)]
     with pytest.raises(BadRequest, match="known roles"):
         ck.resolve_model(None, "no.such.role")
 
