@@ -13,6 +13,7 @@ from engine.audio.playback import (LocalBackend, NullBackend, PlaybackBackend,
                                    RemoteListener)
 from engine.client import EngineClient, EngineUnavailable
 from engine.errors import EngineError, PlaybackUnavailable, ProtocolError, Unauthorized
+from engine.words import counted
 
 log = logging.getLogger("magstation.listen")
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
@@ -75,9 +76,8 @@ class Listener:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def summary(self) -> str:
-        return (f"heard {self.played} sound{'s' if self.played != 1 else ''} "
-                f"({self.played_s:.1f} s) over {self.connections} connection"
-                f"{'s' if self.connections != 1 else ''}")
+        return (f"heard {counted(self.played, 'sound')} ({self.played_s:.1f} s) over "
+                f"{counted(self.connections, 'connection')}")
 
     def _played(self, info: dict[str, Any]) -> None:
         self.played += 1

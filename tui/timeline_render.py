@@ -10,6 +10,7 @@ from typing import Any
 from rich.markup import escape
 
 from engine import api, paths
+from engine.words import counted
 from tui.pane_state import Keyframe, TimelineRender, TimelineState
 
 RENDER_NAME = "timeline.wav"
@@ -84,9 +85,9 @@ def rendered_text(result: dict[str, Any], fallback: str, keys: dict[str, str]) -
     if result.get("renderer") == "soundfont":
         font = Path(result["soundfont"]).stem
         why = f"[yellow]{escape(fallback)}[/]\n" if fallback else ""
-        return (f"{why}played {result['notes']} notes with the SoundFont "
+        return (f"{why}played {counted(result['notes'], 'note')} with the SoundFont "
                 f"[b]{escape(font)}[/] (not GANSynth) · {result['duration']:.1f} s · "
                 f"{play} plays, {export} exports, {keys['renderer']} switches the renderer")
-    return (f"rendered {result['notes']} notes with GANSynth "
+    return (f"rendered {counted(result['notes'], 'note')} with GANSynth "
             f"({result['notes_rendered']} new, {result['notes_cached']} cached) · "
             f"{result['duration']:.1f} s · {play} plays, {export} exports")

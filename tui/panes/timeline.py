@@ -25,6 +25,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from engine import api, paths
+from engine.words import counted
 from tui.drum_pattern import EditHistory
 from tui.engine_link import Cancelled, Done, Failed, JobControl
 from tui.generate_source import PROMPT, parse_source, result_file
@@ -693,7 +694,7 @@ class TimelinePane(Pane[TimelineState]):
             self.mag.notify("continuation cancelled", timeout=3)
         if isinstance(outcome, Done):
             self.proposal = Proposal.from_result(job, outcome.result)
-            self.status = (f"{self.proposal.model} proposed {len(outcome.result['notes'])} notes: "
+            self.status = (f"{self.proposal.model} proposed {counted(len(outcome.result['notes']), 'note')}: "
                            "a accepts, R re-rolls, d discards")
         self._redraw()
 
@@ -726,7 +727,7 @@ class TimelinePane(Pane[TimelineState]):
         track = proposal.job.track
         before = self._snapshot()
         self.edits.record(before)
-        self.status = (f"added {len(proposal.notes)} notes to track {track} "
+        self.status = (f"added {counted(len(proposal.notes), 'note')} to track {track} "
                        f"({self.key('undo')} undoes; {self.key('render')} renders them)")
         self._set(added=before["added"] + [tuple(n) for n in proposal.rows],
                   tracks=sorted({*self.state.tracks, track}))

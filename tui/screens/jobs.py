@@ -27,6 +27,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from engine import api
 from engine.api.base import Params
+from engine.words import counted
 from tui.engine_link import Done
 from tui.messages import ShowInLibrary
 from tui.widgets.job_progress import fmt_eta
@@ -170,9 +171,8 @@ class JobsScreen(Screen[None]):
         if keep is not None and any(k == keep for k, _ in rows):
             table.move_cursor(row=table.get_row_index(keep))
         running = sum(1 for r in self.runs_by_key.values() if r.get("state") == "running")
-        info = (f"{len(self.mag.jobs)} engine job{'s' if len(self.mag.jobs) != 1 else ''} · "
-                f"{len(self.runs_by_key)} background run{'s' if len(self.runs_by_key) != 1 else ''}"
-                f" ({running} running)")
+        info = (f"{counted(len(self.mag.jobs), 'engine job')} · "
+                f"{counted(len(self.runs_by_key), 'background run')} ({running} running)")
         if not rows:
             info += (" · nothing yet: s starts a batch from a plan file, t trains a "
                      "melody model on your MIDI files")

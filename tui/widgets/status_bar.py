@@ -11,6 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
+from engine.words import counted
+
 STATE_STYLE = {"ready": "green", "starting": "yellow", "down": "red"}
 MAX_JOBS_SHOWN = 3
 
@@ -33,7 +35,7 @@ def output_label(output: dict[str, Any], config: dict[str, Any] | None = None) -
     if not output:
         return ""
     n = int(output.get("listeners") or 0)
-    listeners = f"{n} listener{'s' if n != 1 else ''}"
+    listeners = counted(n, "listener")
     dropped = f" · [yellow]{output['dropped_s']:.0f}s dropped[/]" if output.get("dropped_s") else ""
     device = output.get("device") or "null"
     if device == "null":

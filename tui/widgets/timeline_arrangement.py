@@ -10,6 +10,7 @@ from typing import Any
 from rich.markup import escape
 from textual.reactive import reactive
 
+from engine.words import counted
 from tui.pane_state import Keyframe, TimelineSource
 from tui.timeline_render import short_path
 from tui.widgets.piano_roll import TRACK_STYLES, PianoRoll, RollView
@@ -87,7 +88,7 @@ class TrackList(TimelineText):
             box = "☑" if t["index"] in self.enabled else "☐"
             kind = "drums" if t["is_drum"] else f"program {t['program']}"
             lines.append(f"{pointer} {box} [{color}]■[/] {t['index']} {escape(t['name'])} · "
-                         f"{kind} · {t['notes']} notes")
+                         f"{kind} · {counted(t['notes'], 'note')}")
         return "\n".join(lines)
 
 
