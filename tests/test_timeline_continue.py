@@ -47,7 +47,8 @@ async def test_continue_reroll_accept_undo_render(kill_spawned_engines, tmp_path
         assert all(n[0] >= 1.75 - 1e-6 for n in notes)  # after the primer region's notes
         assert all(n[0] < 1.75 + 4.0 + 1e-6 for n in notes)  # 2 bars at 120 bpm
         assert "▓" in app.query_one("#timeline-roll").render().plain  # drawn as proposed
-        assert "proposed notes" in str(app.query_one("#timeline-continue").render())
+        line = str(app.query_one("#timeline-continue").render())
+        assert f"proposed {len(notes)} note" in line and "primer" not in line  # none typed
 
         # same seed -> same notes; re-roll -> a new seed and other notes
         params = p.continue_params(first.job.primer, first.seed)
@@ -89,6 +90,9 @@ async def test_continue_reroll_accept_undo_render(kill_spawned_engines, tmp_path
         assert [n[2] for n in typed.notes[:4]] == [96, 98, 100, 101]
         assert typed.warnings and "range" in typed.warnings[0]
         assert "range" in str(app.query_one("#timeline-warnings").render())
+        made = len(typed.notes) - 4  # the line and the status count the model's notes apart
+        assert f"proposed {made} note" in str(app.query_one("#timeline-continue").render())
+        assert "after your 4-note primer" in p.status
 
         # bars, temperature and model are adjustable and saved
         await pilot.press("l")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import api
+from engine.words import counted
 from tui.pane_state import TimelineState
 from tui.typed_numbers import number_in_range
 
@@ -110,6 +111,13 @@ class Proposal:
             for s, e, p, v in result["notes"]]
         return cls(job, notes, result["seed"], list(result.get("warnings") or []),
                    result.get("model"))
+
+    def counts(self) -> str:
+        """What the proposal holds, e.g. "14 notes after your 5-note primer" (accepting
+        adds both: the typed primer is not in the track yet)."""
+        typed = len(self.job.typed)
+        made = counted(len(self.notes) - typed, "note")
+        return f"{made} after your {typed}-note primer" if typed else made
 
     @property
     def rows(self) -> list[list[float]]:

@@ -694,7 +694,7 @@ class TimelinePane(Pane[TimelineState]):
             self.mag.notify("continuation cancelled", timeout=3)
         if isinstance(outcome, Done):
             self.proposal = Proposal.from_result(job, outcome.result)
-            self.status = (f"{self.proposal.model} proposed {counted(len(outcome.result['notes']), 'note')}: "
+            self.status = (f"{self.proposal.model} proposed {self.proposal.counts()}: "
                            "a accepts, R re-rolls, d discards")
         self._redraw()
 

@@ -30,7 +30,7 @@ class ContinuationLine(TimelineText):
         p = self.proposal
         if not p:
             return ""
-        return (f" · [b]{len(p.notes)} proposed notes[/] (seed {p.seed}): [b]a[/] accepts, "
+        return (f" · proposed [b]{p.counts()}[/] (seed {p.seed}): [b]a[/] accepts, "
                 "[b]R[/] re-rolls, [b]d[/] discards")
 
     def markup(self) -> str:
