@@ -9,12 +9,10 @@ from typing import Any
 
 from engine import api
 from engine.words import counted
+from tui.model_choice import next_choice
 from tui.pane_state import TimelineState
 from tui.typed_numbers import number_in_range
 
-# None = auto: the first installed official MelodyRNN, else the shipped starter model.
-CONTINUE_MODELS = (None, "attention_rnn", "basic_rnn", "lookback_rnn", "starter-attention_rnn",
-                   "performance_with_dynamics")
 CONTINUE_BARS = (1, 64)
 CONTINUE_TEMPERATURE = (0.01, 5.0)
 NOTE_STEPS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
@@ -126,9 +124,9 @@ class Proposal:
 
 
 def next_model(current: str | None) -> str | None:
-    if current not in CONTINUE_MODELS:
-        return CONTINUE_MODELS[0]
-    return CONTINUE_MODELS[(CONTINUE_MODELS.index(current) + 1) % len(CONTINUE_MODELS)]
+    """auto, then melody.continue's models: attention, basic, lookback, performance_with_
+    dynamics, the starter (checkpoints/manifest [roles])."""
+    return next_choice("melody.continue", current)
 
 
 def parse_bars(text: str) -> int:

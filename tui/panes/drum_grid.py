@@ -28,6 +28,7 @@ from tui.drum_pattern import (DEFAULT_VELOCITY, STEPS_PER_BAR, VELOCITY_STEP, Ed
 from tui.engine_link import Cancelled, Done, Failed, JobControl
 from tui.keys import pane_bindings
 from tui.messages import transport_position
+from tui.model_choice import next_choice
 from tui.pane_state import DrumHistoryEntry, DrumPattern, DrumsState
 from tui.panes.base import Pane
 from tui.widgets.drum_cell import DrumCell
@@ -47,10 +48,6 @@ TEMPERATURE_STEP = 0.1
 INTERP_RANGE = (2, 16)
 TEMPO_RANGE = (40.0, 240.0)
 SWING_MAX = 0.45
-# None = the best installed: official lokl/hikl/nade (the manifest's roles), else the
-# shipped starter model. nade-drums_2bar_full plays 61 drum pitches, shown on 9 rows.
-MODEL_CHOICES = [None, "cat-drums_2bar_small.lokl", "cat-drums_2bar_small.hikl",
-                 "nade-drums_2bar_full", "starter-drums_2bar"]
 TAP_HIT, TAP_ACCENT = "x", "X"
 PLAYHEAD_TICK_S = 0.03  # the playhead moves on the local clock between transport events
 AUDITION_LABEL = "drum grid"
@@ -319,9 +316,8 @@ class DrumGridPane(Pane[DrumsState]):
                         "humanize and tap are free: the model may add or drop hits", timeout=4)
 
     def action_next_model(self) -> None:
-        model = self.state.model
-        i = MODEL_CHOICES.index(model) if model in MODEL_CHOICES else 0
-        self._set(model=MODEL_CHOICES[(i + 1) % len(MODEL_CHOICES)])
+        # auto, then the drums.sample role's models (lokl, hikl, nade, the starter)
+        self._set(model=next_choice("drums.sample", self.state.model))
 
     def action_store(self, slot: str) -> None:
         self._set(slots={**self.state.slots, slot: struct_of(self.pattern)})
