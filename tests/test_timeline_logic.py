@@ -10,8 +10,8 @@ from engine import api
 from tui.pane_state import Keyframe, TimelineRender, TimelineState
 from tui.timeline_arrangement import (ZOOMS, key_at, layout_keyframes, moved_time, parse_secs,
                                       scroll_to_show, with_changed, with_key)
-from tui.timeline_continuation import (CONTINUE_MODELS, ContinueJob, Proposal, next_model,
-                                       parse_bars, parse_temperature)
+from tui.timeline_continuation import (ContinueJob, Proposal, next_model, parse_bars,
+                                       parse_temperature)
 from tui.timeline_render import (export_name, gansynth_params, preview_params, render_record,
                                  save_params)
 
@@ -74,8 +74,8 @@ def test_continue_params_pick_the_bundle_else_the_model():
         "basic_rnn", None, 3, 0.7, 100.0, 5)
     bundled = msgspec.structs.replace(st, continue_checkpoint="/b.mag")
     assert ContinueJob([[0, 1, 60, 100]], 0.0, 0).params(bundled, 120.0, 1).checkpoint == "/b.mag"
-    assert [next_model(m) for m in CONTINUE_MODELS[:2]] == list(CONTINUE_MODELS[1:3])
-    assert next_model(CONTINUE_MODELS[-1]) is None and next_model("gone") is None
+    assert next_model(None) == "attention_rnn" and next_model("attention_rnn") == "basic_rnn"
+    assert next_model("starter-attention_rnn") is None and next_model("gone") is None
 
 
 def test_render_requests_from_the_state(mag_home):
