@@ -91,24 +91,33 @@ async def test_generate_edit_interpolate_humanize_undo(app):
         assert any(abs(o) > 0 for row in g.pattern.offsets for o in row)
 
 
+async def interpolation_queued_behind_a_long_job(pilot, app):
+    """Two patterns in slots A and B, a long job (a render, here engine.sleep) holding the
+    model worker, and `i` pressed: the interpolation waits in the queue. Returns the
+    long job's control and task (the test lets it go)."""
+    await wait_until(pilot, lambda: app.engine.state == "ready")
+    g = grid(app)
+    await pilot.press("s")
+    await generated(pilot, app, 1)
+    await pilot.press("a", "s")
+    await generated(pilot, app, 2)
+    await pilot.press("b")
+    blocker, started = JobControl(), asyncio.Event()
+    sleeper = asyncio.create_task(app.engine.run_job(
+        api.system.Sleep(seconds=600, steps=6000), lambda msg: started.set(), blocker))
+    await wait_until(pilot, started.is_set, 60)
+    await pilot.press("i")
+    await wait_until(pilot, lambda: g.generating is not None and g.generating.request is not None)
+    return blocker, sleeper
+
+
 async def test_escape_cancels_an_interpolation_waiting_behind_a_long_job(app):
     """The model worker is busy with a long job (a render, here engine.sleep): the
     interpolation waits in the queue, and escape cancels it; the grid stays as it was."""
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.engine.state == "ready")
+        blocker, sleeper = await interpolation_queued_behind_a_long_job(pilot, app)
         g = grid(app)
-        await pilot.press("s")
-        await generated(pilot, app, 1)
-        await pilot.press("a", "s")
-        await generated(pilot, app, 2)
-        await pilot.press("b")
-        before = g.pattern.to_dict()
-        blocker, started = JobControl(), asyncio.Event()
-        sleeper = asyncio.create_task(app.engine.run_job(
-            api.system.Sleep(seconds=600, steps=6000), lambda msg: started.set(), blocker))
-        await wait_until(pilot, started.is_set, 60)
-        await pilot.press("i")
-        await wait_until(pilot, lambda: g.generating is not None and g.generating.request is not None)
+        before = g.pattern.to_dict()  # the pattern kept in slot B, on screen while queued
         progress = app.query_one("#drum-progress", JobProgress)
         assert "queued · escape cancels" in str(progress.render())
         await pilot.press("escape")
@@ -128,19 +137,8 @@ async def test_a_generation_replaced_by_a_newer_one_is_cancelled_in_the_engine(a
     """`i` waits behind a long job; `s` replaces it (the pane runs one generation at a
     time): the engine drops the interpolation instead of running it before the sample."""
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.engine.state == "ready")
+        blocker, sleeper = await interpolation_queued_behind_a_long_job(pilot, app)
         g = grid(app)
-        await pilot.press("s")
-        await generated(pilot, app, 1)
-        await pilot.press("a", "s")
-        await generated(pilot, app, 2)
-        await pilot.press("b")
-        blocker, started = JobControl(), asyncio.Event()
-        sleeper = asyncio.create_task(app.engine.run_job(
-            api.system.Sleep(seconds=600, steps=6000), lambda msg: started.set(), blocker))
-        await wait_until(pilot, started.is_set, 60)
-        await pilot.press("i")
-        await wait_until(pilot, lambda: g.generating is not None and g.generating.request is not None)
         await wait_until(pilot, lambda: [j["method"] for j in app.jobs]
                          == ["engine.sleep", "drums.interpolate"])  # the engine's pushed list
         await pilot.press("s")
